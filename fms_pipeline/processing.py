@@ -1,0 +1,262 @@
+"""Per-file processing, no Dagster: raw file -> staged text -> parsed page -> entity mentions.
+
+Each stage reads the previous stage's Parquet and writes its own, so a stage can be re-run
+for one file without touching the others. A file that cannot be read, decoded or parsed is
+recorded in ``rejected_files`` with the reason; what was staged for it before stays, so the
+warehouse keeps its last good version until a good one replaces it.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+from spacy.language import Language
+
+from fms_pipeline import staging
+from fms_pipeline.parsing.decode import UndecodableFile, decode_page
+from fms_pipeline.parsing.thread_format import UnparseablePage, is_anonymous_author, parse_page
+
+MAX_FILE_BYTES = 200 * 1024 * 1024  # larger "pages" are not comment threads
+
+
+class RejectedFile(Exception):
+    """A raw file that is set aside; ``str()`` names the file and the reason."""
+
+    def __init__(self, source_file: str, reason: str):
+        super().__init__(f"{source_file}: {reason}")
+        self.source_file = source_file
+        self.reason = reason
+
+
+def document_id(source_file: str) -> str:
+    """Stable id of a raw file, from its path relative to the raw folder."""
+    return hashlib.sha256(source_file.encode("utf-8")).hexdigest()[:16]
+
+
+def comment_id(doc_id: str, position: int) -> str:
+    return f"{doc_id}:c{position}"
+
+
+def scan_raw_files(raw_dir: Path) -> dict[str, str]:
+    """{source_file: fingerprint} for the files under ``raw_dir``; hidden files are skipped.
+
+    The fingerprint (size and modification time) changes when a file is rewritten.
+    """
+    found: dict[str, str] = {}
+    if not raw_dir.is_dir():
+        return found
+    for path in sorted(raw_dir.rglob("*")):
+        relative = path.relative_to(raw_dir)
+        if any(part.startswith(".") for part in relative.parts):
+            continue
+        try:
+            st = path.stat()
+        except OSError:
+            st = path.lstat() if path.is_symlink() else None  # a dangling link is still a file to report
+            if st is None:
+                continue
+        if path.is_dir():
+            continue
+        found[relative.as_posix()] = f"{st.st_size}:{st.st_mtime_ns}"
+    return found
+
+
+def _read_raw_bytes(raw_dir: Path, source_file: str) -> bytes:
+    path = raw_dir / source_file
+    try:
+        resolved = path.resolve(strict=True)
+    except FileNotFoundError:
+        raise RejectedFile(source_file, "the file no longer exists (deleted or a broken link)") from None
+    except OSError as error:
+        raise RejectedFile(source_file, f"cannot resolve the path: {error.strerror}") from None
+    if not resolved.is_relative_to(raw_dir.resolve()):
+        raise RejectedFile(source_file, f"a link that points outside the raw folder, to {resolved}")
+    try:
+        size = resolved.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise RejectedFile(source_file, f"{size} bytes, over the {MAX_FILE_BYTES}-byte limit")
+        return resolved.read_bytes()
+    except PermissionError:
+        raise RejectedFile(source_file, "permission denied: the pipeline may not read this file") from None
+    except FileNotFoundError:
+        raise RejectedFile(source_file, "the file was deleted before it could be read") from None
+    except IsADirectoryError:
+        raise RejectedFile(source_file, "a directory, not a file") from None
+
+
+def record_rejection(staging_dir: Path, source_file: str, reason: str) -> None:
+    row = {
+        "document_id": document_id(source_file),
+        "source_file": source_file,
+        "reason": reason,
+        "seen_at": datetime.now(UTC),
+    }
+    staging.write_staged(staging_dir, "rejected_files", row["document_id"], staging.frame("rejected_files", [row]))
+
+
+def is_rejected(staging_dir: Path, doc_id: str) -> bool:
+    return staging.staged_path(staging_dir, "rejected_files", doc_id).exists()
+
+
+@dataclass(frozen=True)
+class StagedRaw:
+    source_file: str
+    document_id: str
+    size_bytes: int
+    sha256: str
+
+
+def stage_raw_document(raw_dir: Path, staging_dir: Path, source_file: str) -> StagedRaw:
+    """Read and decode one raw file into ``raw_documents`` staging; raises RejectedFile."""
+    try:
+        data = _read_raw_bytes(raw_dir, source_file)
+        try:
+            text = decode_page(data)
+        except UndecodableFile as error:
+            raise RejectedFile(source_file, str(error)) from None
+        if not text.strip():
+            raise RejectedFile(source_file, "the file is empty or holds only white space")
+    except RejectedFile as rejected:
+        record_rejection(staging_dir, source_file, rejected.reason)
+        raise
+    doc_id = document_id(source_file)
+    digest = hashlib.sha256(data).hexdigest()
+    row = {"document_id": doc_id, "source_file": source_file, "sha256": digest, "size_bytes": len(data), "text": text}
+    staging.write_staged(staging_dir, "raw_documents", doc_id, staging.frame("raw_documents", [row]))
+    staging.remove_staged(staging_dir, doc_id, ["rejected_files"])
+    return StagedRaw(source_file, doc_id, len(data), digest)
+
+
+@dataclass(frozen=True)
+class StagedPage:
+    source_file: str
+    document_id: str
+    comments: int
+    named_authors: int
+    has_comment_section: bool
+
+
+def stage_parsed_page(staging_dir: Path, doc_id: str) -> StagedPage:
+    """Parse one staged raw document into ``documents`` and ``comments``; raises RejectedFile."""
+    raw = staging.read_staged(staging_dir, "raw_documents", doc_id).row(0, named=True)
+    try:
+        page = parse_page(raw["text"])
+    except UnparseablePage as error:
+        record_rejection(staging_dir, raw["source_file"], str(error))
+        raise RejectedFile(raw["source_file"], str(error)) from None
+    document = {
+        "document_id": doc_id,
+        "source_file": raw["source_file"],
+        "title": page.title,
+        "byline": page.byline,
+        "body": page.body,
+        "comment_count": len(page.comments),
+        "has_comment_section": page.has_comment_section,
+    }
+    comments = [
+        {
+            "comment_id": comment_id(doc_id, c.position),
+            "document_id": doc_id,
+            "position": c.position,
+            "author": c.author,
+            "author_is_anonymous": c.author is None or is_anonymous_author(c.author),
+            "body": c.body,
+        }
+        for c in page.comments
+    ]
+    staging.write_staged(staging_dir, "documents", doc_id, staging.frame("documents", [document]))
+    staging.write_staged(staging_dir, "comments", doc_id, staging.frame("comments", comments))
+    return StagedPage(
+        raw["source_file"], doc_id, len(comments), sum(c["author"] is not None for c in comments), page.has_comment_section
+    )
+
+
+def _texts_of(staging_dir: Path, doc_ids: Iterable[str]) -> Iterator[tuple[str, tuple[str, str | None]]]:
+    """(text, (document_id, comment_id)) for each document body and comment, one file at a time."""
+    for doc_id in doc_ids:
+        document = staging.read_staged(staging_dir, "documents", doc_id)
+        yield document["body"][0] or "", (doc_id, None)
+        comments = staging.read_staged(staging_dir, "comments", doc_id)
+        for cid, body in comments.select("comment_id", "body").iter_rows():
+            yield body, (doc_id, cid)
+
+
+def stage_entity_mentions(staging_dir: Path, doc_ids: list[str], nlp: Language, batch_size: int = 256) -> dict[str, int]:
+    """Run the NLP over the given documents in batches; write one mentions file per document.
+
+    Texts of all documents stream through one ``nlp.pipe``; a document's rows are written
+    as soon as its last text has been processed, so memory holds one document's rows.
+    Returns {document_id: mention count}.
+    """
+    counts: dict[str, int] = {}
+    current: str | None = None
+    rows: list[dict] = []
+
+    def flush() -> None:
+        if current is not None:
+            staging.write_staged(staging_dir, "entity_mentions", current, staging.frame("entity_mentions", rows))
+            counts[current] = len(rows)
+
+    for doc, (doc_id, cid) in nlp.pipe(_texts_of(staging_dir, doc_ids), as_tuples=True, batch_size=batch_size):
+        if doc_id != current:
+            flush()
+            current, rows = doc_id, []
+        sentence_starts = [s.start_char for s in doc.sents]
+        for ent in doc.ents:
+            rows.append(
+                {
+                    "mention_id": f"{cid or doc_id + ':a'}:{ent.start_char}",
+                    "document_id": doc_id,
+                    "comment_id": cid,
+                    "label": ent.label_,
+                    "text": ent.text,
+                    "canonical": ent.ent_id_ or ent.text.lower(),
+                    "start_char": ent.start_char,
+                    "end_char": ent.end_char,
+                    "sentence": _sentence_index(sentence_starts, ent.start_char),
+                }
+            )
+    flush()
+    return counts
+
+
+def _sentence_index(sentence_starts: list[int], char: int) -> int:
+    return max(bisect.bisect_right(sentence_starts, char) - 1, 0)
+
+
+def prune_deleted_files(staging_dir: Path, current_files: Iterable[str]) -> list[str]:
+    """Remove staged rows of raw files that no longer exist; return their source files."""
+    keep = {document_id(f) for f in current_files}
+    removed: list[str] = []
+    staged = staging.staged_document_ids(staging_dir, "raw_documents") | staging.staged_document_ids(
+        staging_dir, "rejected_files"
+    ) | staging.staged_document_ids(staging_dir, "documents")
+    for doc_id in sorted(staged - keep):
+        for table in ("raw_documents", "rejected_files"):
+            path = staging.staged_path(staging_dir, table, doc_id)
+            if path.exists():
+                removed.append(pl.read_parquet(path, columns=["source_file"])["source_file"][0])
+                break
+        staging.remove_staged(staging_dir, doc_id)
+    return removed
+
+
+__all__ = [
+    "RejectedFile",
+    "StagedPage",
+    "StagedRaw",
+    "comment_id",
+    "document_id",
+    "is_rejected",
+    "prune_deleted_files",
+    "scan_raw_files",
+    "stage_entity_mentions",
+    "stage_parsed_page",
+    "stage_raw_document",
+]
