@@ -1,0 +1,135 @@
+"""Command line: ``fms-pipeline materialize`` (the main job) and ``fms-pipeline query``."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+_DAGSTER_YAML = "# DAGSTER_HOME for this project.\ntelemetry:\n  enabled: false\n"
+
+
+def ensure_dagster_home() -> Path:
+    """Use ``$DAGSTER_HOME``, else ``dagster_home/`` in the current directory, with telemetry off."""
+    home = Path(os.environ.get("DAGSTER_HOME") or Path.cwd() / "dagster_home").resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text(_DAGSTER_YAML, encoding="utf-8")
+    os.environ["DAGSTER_HOME"] = str(home)
+    return home
+
+
+# Dagster's console logger prints every event; the main job shows warnings and its own summary.
+_QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+def materialize(data_dir: Path) -> int:
+    """Process every file in ``data_dir/raw`` and build ``data_dir/warehouse.duckdb``, as Dagster runs."""
+    ensure_dagster_home()
+    import dagster as dg
+
+    from fms_pipeline import processing, warehouse
+    from fms_pipeline.definitions import build_definitions
+    from fms_pipeline.defs.automation import build_warehouse_job, plan_partition_sync, process_files_job, range_tags
+    from fms_pipeline.defs.partitions import raw_files_partitions
+
+    defs = build_definitions(str(data_dir))
+    raw_dir = data_dir / "raw"
+    with dg.DagsterInstance.get() as instance:
+        on_disk = processing.scan_raw_files(raw_dir)
+        registered = instance.get_dynamic_partitions(raw_files_partitions.name)
+        new, deleted, invalid = plan_partition_sync(on_disk, registered)
+        for key in invalid:
+            print(f"skipped {key}: the name cannot be a Dagster partition key", file=sys.stderr)
+        if new:
+            instance.add_dynamic_partitions(raw_files_partitions.name, new)
+        for key in deleted:
+            instance.delete_dynamic_partition(raw_files_partitions.name, key)
+        keys = instance.get_dynamic_partitions(raw_files_partitions.name)
+        print(f"{len(keys)} raw file(s) in {raw_dir}: {len(new)} new, {len(deleted)} deleted")
+        if keys:
+            result = defs.resolve_job_def(process_files_job.name).execute_in_process(
+                instance=instance, tags=range_tags(keys), run_config=_QUIET, raise_on_error=False
+            )
+            if not result.success:
+                print(f"processing run {result.run_id} failed; see `dagster dev` for its logs", file=sys.stderr)
+        result = defs.resolve_job_def(build_warehouse_job.name).execute_in_process(
+            instance=instance, run_config=_QUIET, raise_on_error=False
+        )
+        if not result.success:
+            errors = [e.message for e in result.all_events if e.is_failure]
+            print(f"warehouse build run {result.run_id} failed:\n" + "\n".join(errors), file=sys.stderr)
+            return 1
+    print_summary(data_dir / "warehouse.duckdb", warehouse)
+    return 0
+
+
+def print_summary(warehouse_path: Path, warehouse) -> None:
+    with warehouse.connect_read_only(warehouse_path) as con:
+        counts = {
+            t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
+            for t in warehouse.CORE_TABLES + warehouse.AGGREGATE_TABLES
+        }
+        named = con.execute("SELECT count(*) FROM comments WHERE author IS NOT NULL").fetchall()[0][0]
+        by_label = con.execute(
+            "SELECT label, count(*) FROM entity_mentions GROUP BY label ORDER BY count(*) DESC"
+        ).fetchall()
+        top = con.execute(
+            "SELECT label, canonical, mentions FROM entity_counts WHERE label IN ('DRUG', 'CONDITION') "
+            "ORDER BY mentions DESC, canonical LIMIT 8"
+        ).fetchall()
+        rejected = con.execute("SELECT source_file, reason FROM rejected_files").fetchall()
+    print(f"\nWarehouse {warehouse_path}")
+    print(f"  documents        {counts['documents']:>8}")
+    print(f"  comments         {counts['comments']:>8}  ({named} with an author name)")
+    print(f"  entity_mentions  {counts['entity_mentions']:>8}  " + ", ".join(f"{l} {n}" for l, n in by_label))
+    print(f"  entity_counts    {counts['entity_counts']:>8}")
+    print(f"  drug_condition_pairs {counts['drug_condition_pairs']:>4}")
+    if top:
+        print("  most mentioned drugs and conditions: " + ", ".join(f"{c} ({n})" for _, c, n in top))
+    print(f"  rejected_files   {len(rejected):>8}")
+    for source_file, reason in rejected:
+        print(f"    {source_file}: {reason}")
+
+
+def query(warehouse_path: Path, sql: str, max_rows: int) -> int:
+    """Run one SQL query read-only and print the result as a table."""
+    import duckdb
+
+    if not warehouse_path.exists():
+        print(f"{warehouse_path} does not exist yet: run `fms-pipeline materialize` first", file=sys.stderr)
+        return 1
+    with duckdb.connect(str(warehouse_path), read_only=True) as con:
+        try:
+            con.sql(sql).show(max_rows=max_rows, max_width=200)
+        except duckdb.Error as error:
+            print(f"query failed: {error}", file=sys.stderr)
+            return 1
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="fms-pipeline", description=__doc__)
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path(os.environ.get("FMS_DATA_DIR", "data")),
+        help="folder holding raw/, staging/ and warehouse.duckdb (default: $FMS_DATA_DIR or ./data)",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("materialize", help="process every file in DATA_DIR/raw and build the warehouse")
+    q = sub.add_parser("query", help="run a read-only SQL query against the warehouse")
+    q.add_argument("sql", help="the query, or @file.sql to read it from a file")
+    q.add_argument("--max-rows", type=int, default=40)
+    args = parser.parse_args(argv)
+    data_dir = args.data_dir.resolve()
+    if args.command == "materialize":
+        return materialize(data_dir)
+    sql = Path(args.sql[1:]).read_text(encoding="utf-8") if args.sql.startswith("@") else args.sql
+    return query(data_dir / "warehouse.duckdb", sql, args.max_rows)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

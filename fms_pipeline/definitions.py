@@ -1,0 +1,32 @@
+"""Dagster definitions of fms_pipeline (``workspace.yaml`` points here)."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from fms_pipeline.defs.automation import (
+    build_warehouse_job,
+    daily_refresh_schedule,
+    process_files_job,
+    raw_files_sensor,
+    warehouse_automation_sensor,
+)
+from fms_pipeline.defs.checks import entity_counts_add_up, staged_data_checks
+from fms_pipeline.defs.ingest import parsed_pages, raw_documents
+from fms_pipeline.defs.nlp import extracted_mentions
+from fms_pipeline.defs.resources import PipelinePaths, default_data_dir
+from fms_pipeline.defs.warehouse import warehouse_tables
+
+
+def build_definitions(data_dir: str | None = None) -> dg.Definitions:
+    return dg.Definitions(
+        assets=[raw_documents, parsed_pages, extracted_mentions, warehouse_tables],
+        asset_checks=[staged_data_checks, entity_counts_add_up],
+        jobs=[process_files_job, build_warehouse_job],
+        sensors=[raw_files_sensor, warehouse_automation_sensor],
+        schedules=[daily_refresh_schedule],
+        resources={"paths": PipelinePaths(data_dir=data_dir or default_data_dir())},
+    )
+
+
+defs = build_definitions()

@@ -1,0 +1,105 @@
+"""Jobs, the sensor that tracks raw files, the daily refresh and the warehouse automation."""
+
+import json
+
+import dagster as dg
+
+from fms_pipeline import processing
+from fms_pipeline.defs.partitions import is_valid_partition_key, raw_files_partitions
+from fms_pipeline.defs.resources import PipelinePaths
+
+PER_FILE_GROUPS = ("ingest", "nlp")
+
+process_files_job = dg.define_asset_job(
+    "process_files",
+    selection=dg.AssetSelection.groups(*PER_FILE_GROUPS),
+    partitions_def=raw_files_partitions,
+    description="Decode, parse and extract entities for the selected raw files (staging only).",
+)
+
+build_warehouse_job = dg.define_asset_job(
+    "build_warehouse",
+    selection=dg.AssetSelection.groups("warehouse"),
+    description="Rebuild data/warehouse.duckdb from staging and swap it in.",
+)
+
+
+def range_tags(keys: list[str]) -> dict[str, str]:
+    """Tags that make one run cover the partitions first..last (a single-run backfill)."""
+    return {
+        "dagster/asset_partition_range_start": keys[0],
+        "dagster/asset_partition_range_end": keys[-1],
+    }
+
+
+def plan_partition_sync(on_disk: dict[str, str], registered: list[str]) -> tuple[list[str], list[str], list[str]]:
+    """(new keys, deleted keys, invalid names) for the files under data/raw/ against the partitions."""
+    valid = [k for k in on_disk if is_valid_partition_key(k)]
+    invalid = [k for k in on_disk if not is_valid_partition_key(k)]
+    known = set(registered)
+    new = [k for k in valid if k not in known]
+    deleted = [k for k in registered if k not in on_disk]
+    return new, deleted, invalid
+
+
+@dg.sensor(
+    jobs=[process_files_job, build_warehouse_job],
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description=(
+        "Registers a partition for every new file under data/raw/ and processes it; re-processes files "
+        "whose size or modification time changed; drops partitions of deleted files and rebuilds the warehouse."
+    ),
+)
+def raw_files_sensor(context: dg.SensorEvaluationContext, paths: PipelinePaths) -> dg.SensorResult:
+    on_disk = processing.scan_raw_files(paths.raw_dir)
+    registered = context.instance.get_dynamic_partitions(raw_files_partitions.name)
+    new, deleted, invalid = plan_partition_sync(on_disk, registered)
+    for key in invalid:
+        context.log.warning(f"{key}: file name cannot be a partition key (control character or '...'); skipped")
+    previous = json.loads(context.cursor) if context.cursor else {}
+    changed = [k for k in registered if k in on_disk and previous.get(k) not in (None, on_disk[k])]
+    runs: list[dg.RunRequest] = []
+    if new:
+        # New partitions are appended in this order, so they form one range: one run for all of them.
+        runs.append(
+            dg.RunRequest(
+                job_name=process_files_job.name,
+                run_key=f"new:{new[0]}:{new[-1]}:{on_disk[new[-1]]}",
+                tags=range_tags(new),
+            )
+        )
+    for key in changed:
+        runs.append(dg.RunRequest(job_name=process_files_job.name, partition_key=key, run_key=f"changed:{key}:{on_disk[key]}"))
+    if deleted:
+        runs.append(dg.RunRequest(job_name=build_warehouse_job.name, run_key=f"deleted:{json.dumps(sorted(deleted))}"))
+    return dg.SensorResult(
+        run_requests=runs,
+        cursor=json.dumps({k: v for k, v in on_disk.items() if k not in invalid}),
+        dynamic_partitions_requests=[
+            raw_files_partitions.build_add_request(new),
+            raw_files_partitions.build_delete_request(deleted),
+        ],
+    )
+
+
+@dg.schedule(
+    job=process_files_job,
+    cron_schedule="0 3 * * *",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Every day at 03:00: re-process every registered file in one run; the warehouse follows.",
+)
+def daily_refresh_schedule(context: dg.ScheduleEvaluationContext):
+    keys = context.instance.get_dynamic_partitions(raw_files_partitions.name)
+    if not keys:
+        return dg.SkipReason("no raw files registered yet")
+    return dg.RunRequest(run_key=None, tags=range_tags(keys))
+
+
+warehouse_automation_sensor = dg.AutomationConditionSensorDefinition(
+    "warehouse_automation",
+    target=dg.AssetSelection.groups("warehouse"),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=30,
+    description="Rebuilds the warehouse after files were processed (by the sensor, the schedule or a backfill).",
+)

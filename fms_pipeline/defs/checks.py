@@ -1,0 +1,50 @@
+"""Asset checks: the warehouse invariants, run on staged data before the warehouse is built.
+
+They are blocking: in a run that also builds the warehouse, a failure stops the build, and the
+build itself refuses staged data that break them, so bad data never reach the warehouse.
+"""
+
+import dagster as dg
+
+from fms_pipeline import warehouse
+from fms_pipeline.defs.resources import PipelinePaths
+
+# check SQL file -> (asset it guards, description)
+CHECKS = {
+    "comments_belong_to_documents": ("parsed_comments", "Every comment belongs to a parsed document."),
+    "comment_positions_contiguous": ("parsed_comments", "Positions are 1..n without gaps, n = comment_count."),
+    "comment_bodies_not_empty": ("parsed_comments", "No comment has an empty body."),
+    "mention_offsets_inside_text": ("extracted_mentions", "Mention offsets lie inside their text and cut out the mention."),
+}
+
+
+@dg.multi_asset_check(
+    specs=[
+        dg.AssetCheckSpec(name, asset=asset, description=description, blocking=True)
+        for name, (asset, description) in CHECKS.items()
+    ],
+    can_subset=True,
+)
+def staged_data_checks(context: dg.AssetCheckExecutionContext, paths: PipelinePaths):
+    failures = warehouse.check_staging(paths.staging_dir)
+    for spec_key in context.selected_asset_check_keys:
+        rows = failures.get(spec_key.name, [])
+        yield dg.AssetCheckResult(
+            check_name=spec_key.name,
+            asset_key=spec_key.asset_key,
+            passed=not rows,
+            severity=dg.AssetCheckSeverity.ERROR,
+            metadata={
+                "failing_rows": len(rows),
+                "examples": dg.MetadataValue.md("\n".join(f"- `{i}`: {p}" for i, p in rows[:10]) or "none"),
+            },
+        )
+
+
+@dg.asset_check(asset=["warehouse", "entity_counts"], description="entity_counts adds up to entity_mentions.")
+def entity_counts_add_up(paths: PipelinePaths) -> dg.AssetCheckResult:
+    with warehouse.connect_read_only(paths.warehouse_path) as con:
+        counted, listed = con.execute(
+            "SELECT (SELECT coalesce(sum(mentions), 0) FROM entity_counts), (SELECT count(*) FROM entity_mentions)"
+        ).fetchall()[0]
+    return dg.AssetCheckResult(passed=counted == listed, metadata={"sum_of_counts": counted, "mentions": listed})

@@ -1,0 +1,128 @@
+"""Raw files -> staged text -> parsed documents and comments (one partition per file)."""
+
+import dagster as dg
+import polars as pl
+
+from fms_pipeline import processing, staging
+from fms_pipeline.defs.metadata import column_schema, markdown_preview
+from fms_pipeline.defs.partitions import raw_files_partitions
+from fms_pipeline.defs.resources import PipelinePaths
+
+
+def fail_if_single_file_rejected(context: dg.AssetExecutionContext, rejected: list[processing.RejectedFile]) -> None:
+    """A run for one file fails when that file is bad; a run over many files sets bad ones aside."""
+    for error in rejected:
+        context.log.error(f"rejected {error}")
+    if rejected and len(context.partition_keys) == 1:
+        raise dg.Failure(
+            description=f"Rejected {rejected[0].source_file}: {rejected[0].reason}",
+            metadata={"source_file": rejected[0].source_file, "reason": rejected[0].reason},
+            allow_retries=False,
+        )
+
+
+def rejected_metadata(rejected: list[processing.RejectedFile]) -> dict:
+    return {
+        "rejected_files": len(rejected),
+        "rejected": dg.MetadataValue.md(
+            "\n".join(f"- `{e.source_file}`: {e.reason}" for e in rejected) or "none"
+        ),
+    }
+
+
+def accepted_documents(context: dg.AssetExecutionContext, paths: PipelinePaths) -> list[str]:
+    """Document ids of this run's files that are not set aside as rejected."""
+    ids = [processing.document_id(key) for key in context.partition_keys]
+    return [i for i in ids if not processing.is_rejected(paths.staging_dir, i)
+            and staging.staged_path(paths.staging_dir, "raw_documents", i).exists()]
+
+
+@dg.asset(
+    partitions_def=raw_files_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    group_name="ingest",
+    kinds={"polars", "parquet"},
+    owners=["team:fms-pipeline"],
+    tags={"layer": "staging"},
+    description=(
+        "The text of each raw file under data/raw/, decoded (UTF-8 or Windows-1252, mojibake repaired) "
+        "and staged as Parquet with its SHA-256. Files that cannot be read or decoded are set aside "
+        "in rejected_files with the reason."
+    ),
+)
+def raw_documents(context: dg.AssetExecutionContext, paths: PipelinePaths) -> dg.MaterializeResult:
+    staged: list[processing.StagedRaw] = []
+    rejected: list[processing.RejectedFile] = []
+    for key in context.partition_keys:
+        try:
+            staged.append(processing.stage_raw_document(paths.raw_dir, paths.staging_dir, key))
+        except processing.RejectedFile as error:
+            rejected.append(error)
+    fail_if_single_file_rejected(context, rejected)
+    return dg.MaterializeResult(
+        metadata={
+            "dagster/row_count": len(staged),
+            "dagster/column_schema": column_schema("raw_documents"),
+            "files_staged": len(staged),
+            "bytes_read": sum(s.size_bytes for s in staged),
+            **rejected_metadata(rejected),
+        }
+    )
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            "parsed_documents",
+            deps=[raw_documents],
+            description="One row per file: title, byline and article body, boilerplate removed.",
+            kinds={"polars", "parquet"},
+            group_name="ingest",
+            owners=["team:fms-pipeline"],
+            tags={"layer": "staging"},
+        ),
+        dg.AssetSpec(
+            "parsed_comments",
+            deps=[raw_documents],
+            description="One row per comment in thread order: position 1..n, author as written or null, body.",
+            kinds={"polars", "parquet"},
+            group_name="ingest",
+            owners=["team:fms-pipeline"],
+            tags={"layer": "staging"},
+        ),
+    ],
+    partitions_def=raw_files_partitions,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+)
+def parsed_pages(context: dg.AssetExecutionContext, paths: PipelinePaths):
+    pages: list[processing.StagedPage] = []
+    rejected: list[processing.RejectedFile] = []
+    for doc_id in accepted_documents(context, paths):
+        try:
+            pages.append(processing.stage_parsed_page(paths.staging_dir, doc_id))
+        except processing.RejectedFile as error:
+            rejected.append(error)
+    fail_if_single_file_rejected(context, rejected)
+    comments = pl.concat(
+        [staging.read_staged(paths.staging_dir, "comments", p.document_id) for p in pages[:20]]
+        or [staging.frame("comments")]
+    )
+    yield dg.MaterializeResult(
+        asset_key="parsed_documents",
+        metadata={
+            "dagster/row_count": len(pages),
+            "dagster/column_schema": column_schema("documents"),
+            "documents_without_comment_section": sum(not p.has_comment_section for p in pages),
+            **rejected_metadata(rejected),
+        },
+    )
+    yield dg.MaterializeResult(
+        asset_key="parsed_comments",
+        metadata={
+            "dagster/row_count": sum(p.comments for p in pages),
+            "dagster/column_schema": column_schema("comments"),
+            "comments_parsed": sum(p.comments for p in pages),
+            "authors_named": sum(p.named_authors for p in pages),
+            "preview": markdown_preview(comments.select("position", "author", "body")),
+        },
+    )

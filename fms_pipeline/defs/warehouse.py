@@ -1,0 +1,63 @@
+"""The DuckDB warehouse: the one asset that writes data/warehouse.duckdb."""
+
+import dagster as dg
+
+from fms_pipeline import processing, warehouse
+from fms_pipeline.defs.partitions import raw_files_partitions
+from fms_pipeline.defs.resources import PipelinePaths
+
+_TABLE_DOCS = {
+    "documents": ("One row per file: document_id, source_file, title, byline, body, comment_count.", ["parsed_documents"]),
+    "comments": ("One row per comment: comment_id, document_id, position (1..n), author (or NULL), body.", ["parsed_comments"]),
+    "entity_mentions": (
+        "One row per entity: label, text, canonical, start_char/end_char into the body; comment_id NULL in the article.",
+        ["extracted_mentions"],
+    ),
+    "rejected_files": ("Raw files set aside, with the reason and when.", ["raw_documents"]),
+    "entity_counts": ("Mentions, comments and documents per (label, canonical).", [["warehouse", "entity_mentions"]]),
+    "drug_condition_pairs": (
+        "Drugs and drug classes named in the same comment as a condition: comments and documents per pair.",
+        [["warehouse", "entity_mentions"]],
+    ),
+}
+
+# Build when upstream files were processed, also while some other file is still missing or rejected.
+_build_when_upstream_updates = dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing())
+
+
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec(
+            ["warehouse", table],
+            description=description,
+            deps=deps,
+            group_name="warehouse",
+            kinds={"duckdb"},
+            owners=["team:fms-pipeline"],
+            tags={"layer": "aggregate" if table in warehouse.AGGREGATE_TABLES else "core"},
+            automation_condition=_build_when_upstream_updates,
+        )
+        for table, (description, deps) in _TABLE_DOCS.items()
+    ],
+    can_subset=False,
+)
+def warehouse_tables(context: dg.AssetExecutionContext, paths: PipelinePaths):
+    """Prune files that left data/raw/, then rebuild every table from staging and swap the file in."""
+    on_disk = processing.scan_raw_files(paths.raw_dir)
+    removed = processing.prune_deleted_files(paths.staging_dir, on_disk)
+    for source_file in removed:
+        context.log.info(f"{source_file} is no longer in {paths.raw_dir}; its rows leave the warehouse")
+    summary = warehouse.build_warehouse(paths.staging_dir, paths.warehouse_path)
+    for table in _TABLE_DOCS:
+        yield dg.MaterializeResult(
+            asset_key=["warehouse", table],
+            metadata={
+                "dagster/row_count": summary.row_counts[table],
+                "dagster/uri": str(paths.warehouse_path),
+                "dagster/table_name": table,
+                "files_removed_since_last_build": len(removed),
+            },
+        )
+
+
+__all__ = ["raw_files_partitions", "warehouse_tables"]
