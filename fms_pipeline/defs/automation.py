@@ -13,7 +13,6 @@ PER_FILE_GROUPS = ("ingest", "nlp")
 process_files_job = dg.define_asset_job(
     "process_files",
     selection=dg.AssetSelection.groups(*PER_FILE_GROUPS),
-    partitions_def=raw_files_partitions,
     description="Decode, parse and extract entities for the selected raw files (staging only).",
 )
 

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE = REPO / "data" / "raw" / "duke-stanford-opioid-fibromyalgia-study.txt"
+
+
+@pytest.fixture(scope="session")
+def sample_text() -> str:
+    from fms_pipeline.parsing.decode import decode_page
+
+    return decode_page(SAMPLE.read_bytes())
+
+
+@pytest.fixture(scope="session")
+def sample_page(sample_text):
+    from fms_pipeline.parsing.thread_format import parse_page
+
+    return parse_page(sample_text)
+
+
+@pytest.fixture(scope="session")
+def nlp():
+    from fms_pipeline.nlp import shared_nlp
+
+    return shared_nlp()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    """A data folder holding the sample as its only raw file."""
+    raw = tmp_path / "data" / "raw"
+    raw.mkdir(parents=True)
+    shutil.copy(SAMPLE, raw / SAMPLE.name)
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def dagster_home(tmp_path: Path, monkeypatch) -> Path:
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    return home

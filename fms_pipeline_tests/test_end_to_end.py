@@ -1,0 +1,110 @@
+"""The main job end to end: raw files -> Dagster runs -> a DuckDB warehouse in a temporary folder."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from fms_pipeline import cli, warehouse
+from fms_pipeline_tests.test_parsing import EXPECTED_AUTHORS
+
+
+def table_digest(path: Path) -> dict[str, str]:
+    with warehouse.connect_read_only(path) as con:
+        digests = {}
+        for table in ("documents", "comments", "entity_mentions", "entity_counts", "drug_condition_pairs"):
+            rows = con.execute(f"SELECT * FROM {table} ORDER BY ALL").fetchall()
+            digests[table] = hashlib.sha256(repr(rows).encode()).hexdigest()
+        return digests
+
+
+@pytest.fixture
+def built(data_dir: Path, dagster_home: Path, capsys) -> Path:
+    assert cli.materialize(data_dir) == 0
+    return data_dir / "warehouse.duckdb"
+
+
+def test_main_job_builds_the_warehouse(built: Path, capsys):
+    out = capsys.readouterr().out
+    assert "comments               19  (10 with an author name)" in out
+    with warehouse.connect_read_only(built) as con:
+        assert con.execute("SELECT count(*), sum(comment_count) FROM documents").fetchall() == [(1, 19)]
+        authors = dict(con.execute("SELECT position, author FROM comments WHERE author IS NOT NULL").fetchall())
+        assert authors == EXPECTED_AUTHORS
+        assert con.execute("SELECT min(position), max(position), count(*) FROM comments").fetchall() == [(1, 19, 19)]
+        canon = set(con.execute("SELECT label, canonical FROM entity_counts").fetchall())
+        for expected in [("DRUG", "oxycodone"), ("DRUG", "lorazepam"), ("DRUG", "gabapentin"), ("DRUG", "prednisone"),
+                         ("DRUG", "methadone"), ("CONDITION", "fibromyalgia"), ("CONDITION", "atrial fibrillation"),
+                         ("DRUG_CLASS", "opioid"), ("ORG", "national institutes of health"), ("ORG", "medscape")]:
+            assert expected in canon
+        # Mentions in the article body have no comment; in comments they point at their comment.
+        article, in_comments = con.execute(
+            "SELECT count(*) FILTER (comment_id IS NULL), count(*) FILTER (comment_id IS NOT NULL) FROM entity_mentions"
+        ).fetchall()[0]
+        assert article > 10 and in_comments > 100
+        assert con.execute(
+            "SELECT comment_id FROM entity_mentions WHERE text = 'Neurotin'").fetchall()[0][0].endswith(":c18")
+
+
+def test_runs_are_recorded_per_file_partition(built: Path):
+    with dg.DagsterInstance.get() as instance:
+        for key in (["raw_documents"], ["parsed_comments"], ["extracted_mentions"]):
+            partitions = instance.get_materialized_partitions(dg.AssetKey(key))
+            assert partitions == {"duke-stanford-opioid-fibromyalgia-study.txt"}
+        assert instance.get_latest_materialization_event(dg.AssetKey(["warehouse", "drug_condition_pairs"]))
+
+
+def test_rerun_is_idempotent_and_changes_replace_rows(built: Path, data_dir: Path):
+    first = table_digest(built)
+    assert cli.materialize(data_dir) == 0
+    assert table_digest(built) == first
+
+    # A new file is added; then changed; then deleted: rows follow the file, never accumulate.
+    extra = data_dir / "raw" / "O'Brien's \"story\" ü.txt"
+    extra.write_text("A post\n\nI take Tramadol for fibro.\n\nNotify of\nKim\n\nMethadone helped me.\n", encoding="utf-8")
+    assert cli.materialize(data_dir) == 0
+    with warehouse.connect_read_only(built) as con:
+        assert con.execute("SELECT count(*) FROM comments").fetchall()[0][0] == 20
+        assert con.execute("SELECT author FROM comments JOIN documents USING (document_id) WHERE source_file = ?",
+                           [extra.name]).fetchall() == [("Kim",)]
+        assert ("DRUG", "tramadol") in set(con.execute("SELECT label, canonical FROM entity_counts").fetchall())
+    extra.write_text("A post\n\nNo drugs here.\n\nNotify of\nKim\n\nNothing helped.\n\n\nMe neither.\n", encoding="utf-8")
+    assert cli.materialize(data_dir) == 0
+    with warehouse.connect_read_only(built) as con:
+        assert con.execute("SELECT count(*) FROM comments").fetchall()[0][0] == 21
+        assert ("DRUG", "tramadol") not in set(con.execute("SELECT label, canonical FROM entity_counts").fetchall())
+    extra.unlink()
+    assert cli.materialize(data_dir) == 0
+    assert table_digest(built) == first
+
+
+def test_bad_file_is_set_aside_and_good_data_stay(built: Path, data_dir: Path, capsys):
+    (data_dir / "raw" / "broken.bin").write_bytes(b"\x00\x01binary")
+    (data_dir / "raw" / "blank.txt").write_text("  \n\n")
+    assert cli.materialize(data_dir) == 0
+    out = capsys.readouterr().out
+    assert "broken.bin: binary file: it contains NUL bytes" in out
+    with warehouse.connect_read_only(built) as con:
+        assert con.execute("SELECT count(*) FROM comments").fetchall()[0][0] == 19
+        assert dict(con.execute("SELECT source_file, reason FROM rejected_files").fetchall()) == {
+            "broken.bin": "binary file: it contains NUL bytes",
+            "blank.txt": "the file is empty or holds only white space",
+        }
+
+
+def test_a_single_file_run_fails_its_partition_with_the_reason(data_dir: Path, dagster_home: Path):
+    from fms_pipeline.definitions import build_definitions
+
+    (data_dir / "raw" / "broken.bin").write_bytes(b"\x00binary")
+    defs = build_definitions(str(data_dir))
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("raw_files", ["broken.bin"])
+        result = defs.resolve_job_def("process_files").execute_in_process(
+            instance=instance, partition_key="broken.bin", raise_on_error=False
+        )
+    assert not result.success
+    [failure] = [e for e in result.all_events if e.is_step_failure]
+    assert "Rejected broken.bin: binary file: it contains NUL bytes" in failure.event_specific_data.error.message
