@@ -108,3 +108,13 @@ def test_a_single_file_run_fails_its_partition_with_the_reason(data_dir: Path, d
     assert not result.success
     [failure] = [e for e in result.all_events if e.is_step_failure]
     assert "Rejected broken.bin: binary file: it contains NUL bytes" in failure.event_specific_data.error.message
+
+
+def test_ready_queries_run_through_the_query_command(built: Path, data_dir: Path, capsys):
+    queries = sorted((Path(__file__).resolve().parents[1] / "queries").glob("*.sql"))
+    assert queries
+    for query in queries:
+        assert cli.main(["--data-dir", str(data_dir), "query", f"@{query}"]) == 0
+    out = capsys.readouterr().out
+    assert "methadone" in out.lower() and "opioid" in out
+    assert cli.main(["--data-dir", str(data_dir), "query", "DROP TABLE comments"]) == 1  # read-only
