@@ -97,9 +97,7 @@ def staged_document_ids(staging_dir: Path, table: str) -> set[str]:
     return {p.stem for p in directory.glob("*.parquet")}
 
 
-def scan_table(staging_dir: Path, table: str) -> pl.LazyFrame:
-    """All staged rows of a table (an empty frame with the right schema when none)."""
-    files = sorted(table_dir(staging_dir, table).glob("*.parquet")) if table_dir(staging_dir, table).is_dir() else []
-    if not files:
-        return frame(table).lazy()
-    return pl.scan_parquet(files, schema=SCHEMAS[table])
+def staged_files(staging_dir: Path, table: str) -> list[Path]:
+    """Every staged Parquet file of a table, in a stable order."""
+    directory = table_dir(staging_dir, table)
+    return sorted(directory.glob("*.parquet")) if directory.is_dir() else []

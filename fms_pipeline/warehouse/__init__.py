@@ -39,8 +39,13 @@ class WarehouseCheckFailed(RuntimeError):
 
 
 def _register_staging(con: duckdb.DuckDBPyConnection, staging_dir: Path, prefix: str) -> None:
+    """Expose each staged table as a view; DuckDB reads the Parquet files itself, in parallel."""
     for table in CORE_TABLES:
-        con.register(f"{prefix}{table}", staging.scan_table(staging_dir, table).collect().to_arrow())
+        files = staging.staged_files(staging_dir, table)
+        if files:
+            con.read_parquet([str(f) for f in files]).create_view(f"{prefix}{table}")
+        else:
+            con.register(f"{prefix}{table}", staging.frame(table).to_arrow())
 
 
 def check_staging(staging_dir: Path) -> dict[str, list[tuple[str, str]]]:
