@@ -70,25 +70,24 @@ def raw_documents(context: dg.AssetExecutionContext, paths: PipelinePaths) -> dg
     )
 
 
+def _parsed_spec(key: str, description: str) -> dg.AssetSpec:
+    return dg.AssetSpec(
+        key,
+        deps=[raw_documents],
+        description=description,
+        kinds={"polars", "parquet"},
+        group_name="ingest",
+        owners=["team:fms-pipeline"],
+        tags={"layer": "staging"},
+    )
+
+
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec(
-            "parsed_documents",
-            deps=[raw_documents],
-            description="One row per file: title, byline and article body, boilerplate removed.",
-            kinds={"polars", "parquet"},
-            group_name="ingest",
-            owners=["team:fms-pipeline"],
-            tags={"layer": "staging"},
-        ),
-        dg.AssetSpec(
+        _parsed_spec("parsed_documents", "One row per file: title, byline and article body, boilerplate removed."),
+        _parsed_spec(
             "parsed_comments",
-            deps=[raw_documents],
-            description="One row per comment in thread order: position 1..n, author as written or null, body.",
-            kinds={"polars", "parquet"},
-            group_name="ingest",
-            owners=["team:fms-pipeline"],
-            tags={"layer": "staging"},
+            "One row per comment in thread order: position 1..n, author as written or null, body.",
         ),
     ],
     partitions_def=raw_files_partitions,
