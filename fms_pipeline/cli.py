@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from pathlib import Path
@@ -123,10 +124,27 @@ def main(argv: list[str] | None = None) -> int:
     q = sub.add_parser("query", help="run a read-only SQL query against the warehouse")
     q.add_argument("sql", help="the query, or @file.sql to read it from a file")
     q.add_argument("--max-rows", type=int, default=40)
+    e = sub.add_parser("evaluate", help="score the outcome labels against PsyTAR sentences (P/R/F1 per label)")
+    e.add_argument("--file", type=Path, default=Path("data/psytar/sentences_dev.tsv"),
+                   help="a PsyTAR-format TSV (default: data/psytar/sentences_dev.tsv)")
+    t = sub.add_parser("train-outcomes", help="retrain the outcome classifier from PsyTAR")
+    t.add_argument("--file", type=Path, default=Path("data/psytar/sentences_train.tsv"))
     args = parser.parse_args(argv)
     data_dir = args.data_dir.resolve()
     if args.command == "materialize":
         return materialize(data_dir)
+    if args.command in ("evaluate", "train-outcomes"):
+        from fms_pipeline.nlp import evaluation, outcome_model, shared_nlp
+
+        if not args.file.exists():
+            print(f"{args.file}: no such file", file=sys.stderr)
+            return 1
+        if args.command == "train-outcomes":
+            info = evaluation.train(shared_nlp(), args.file, outcome_model.model_path())
+            print(f"wrote {outcome_model.model_path()}\n" + json.dumps(info, indent=2))
+            return 0
+        print(evaluation.format_report(evaluation.evaluate(shared_nlp(), args.file)))
+        return 0
     sql = Path(args.sql[1:]).read_text(encoding="utf-8") if args.sql.startswith("@") else args.sql
     return query(data_dir / "warehouse.duckdb", sql, args.max_rows)
 

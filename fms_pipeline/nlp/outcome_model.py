@@ -1,0 +1,218 @@
+"""Sentence classifier for drug outcomes, trained on PsyTAR (CC BY 4.0, Zolnoori et al. 2019).
+
+Features of a sentence (all computed from the spaCy doc our pipeline already made):
+
+* word 1-2 grams, with drug names replaced by ``drugname`` and words after a negation marked
+  ``neg_`` up to the next clause break ("did not help" -> ``neg_help``);
+* character 2-5 grams inside words (misspellings: "withdrawl", "sexul");
+* counts of outcome cue phrases (``vocab/outcome_cues.tsv``), of symptom mentions, a
+  negation flag and VADER scores.
+
+The model is a logistic regression per label over hashed features, so what is saved is
+plain arrays (``models/outcome_classifier.npz``), no pickled objects, and loading it does not
+depend on the scikit-learn version. ``fms-pipeline train-outcomes`` rebuilds it from the
+PsyTAR files in ``data/psytar/``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+from scipy import sparse
+from sklearn.feature_extraction.text import HashingVectorizer
+from spacy.tokens import Span
+
+PSYTAR_LABELS = {"EF": "effective", "INF": "ineffective", "ADR": "adverse_effect", "WD": "withdrawal"}
+MODEL_LABELS = tuple(PSYTAR_LABELS.values())
+CUE_LABELS = ("effective", "ineffective", "adverse_effect", "withdrawal", "access_loss")
+N_FEATURES = 2**18
+CUE_WEIGHT = 3.0
+REGULARISATION_C = 10.0
+NEGATIONS = frozenset(
+    {"no", "not", "never", "nothing", "none", "without", "nor", "cannot", "n't", "nt", "hardly", "dont", "didnt",
+     "doesnt", "isnt", "wasnt", "wont", "cant", "couldnt", "wouldnt", "havent", "hasnt", "arent", "werent"}
+)
+CLAUSE_BREAKS = frozenset(set(".,;:!?") | {"but", "however", "although", "though", "except", "yet"})
+
+_word_hasher = HashingVectorizer(
+    n_features=N_FEATURES, analyzer="word", token_pattern=r"\S+", ngram_range=(1, 2),
+    alternate_sign=False, norm=None, lowercase=False,
+)
+_char_hasher = HashingVectorizer(
+    n_features=N_FEATURES, analyzer="char_wb", ngram_range=(2, 5), alternate_sign=False, norm=None,
+)
+
+
+def model_path() -> Path:
+    return Path(str(resources.files("fms_pipeline.nlp").joinpath("models", "outcome_classifier.npz")))
+
+
+def marked_words(sentence: Span) -> str:
+    """The sentence as classifier words: drugs as ``drugname``, negated words as ``neg_word``."""
+    words: list[str] = []
+    negating = False
+    for token in sentence:
+        if token.ent_type_ in ("DRUG", "DRUG_CLASS"):
+            if token.ent_iob_ == "B":
+                words.append("drugname")
+            continue
+        word = token.lower_.replace("’", "'")
+        if token.is_space:
+            continue
+        if word in CLAUSE_BREAKS:
+            negating = False
+            words.append(word)
+            continue
+        words.append("neg_" + word if negating else word)
+        if word in NEGATIONS or word.replace("'", "") in NEGATIONS:
+            negating = True
+    return " ".join(words)
+
+
+@dataclass
+class SentenceFeatures:
+    words: list[str]
+    chars: list[str]
+    dense: np.ndarray  # (n, k) cue counts, symptom count, negation, VADER
+
+
+def dense_features(sentence: Span, cue_counts: dict[str, int], vader: dict[str, float]) -> list[float]:
+    symptoms = sum(1 for e in sentence.ents if e.label_ in ("SYMPTOM", "CONDITION"))
+    negation = any(t.lower_.replace("’", "'") in NEGATIONS for t in sentence)
+    return [min(cue_counts.get(label, 0), 3) for label in CUE_LABELS] + [
+        min(symptoms, 3), float(negation), vader["compound"], vader["pos"], vader["neg"],
+    ]
+
+
+def _tfidf(counts: sparse.csr_matrix, idf: np.ndarray) -> sparse.csr_matrix:
+    counts = counts.tocsr(copy=True).astype(np.float32)
+    counts.data = np.log1p(counts.data)
+    weighted = counts @ sparse.diags(idf.astype(np.float32))
+    norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1))).ravel()
+    norms[norms == 0] = 1.0
+    return sparse.diags(1.0 / norms) @ weighted
+
+
+def design_matrix(features: SentenceFeatures, word_idf: np.ndarray, char_idf: np.ndarray) -> sparse.csr_matrix:
+    return sparse.hstack(
+        [
+            _tfidf(_word_hasher.transform(features.words), word_idf),
+            _tfidf(_char_hasher.transform(features.chars), char_idf),
+            sparse.csr_matrix(features.dense * CUE_WEIGHT),
+        ],
+        format="csr",
+    )
+
+
+def idf_of(counts: sparse.csr_matrix) -> np.ndarray:
+    n = counts.shape[0]
+    df = np.bincount(counts.tocsc().indices, minlength=counts.shape[1])
+    return (np.log((1 + n) / (1 + df)) + 1).astype(np.float32)
+
+
+@dataclass
+class OutcomeClassifier:
+    word_idf: np.ndarray
+    char_idf: np.ndarray
+    coef: np.ndarray  # (labels, features)
+    intercept: np.ndarray
+    thresholds: np.ndarray
+
+    def probabilities(self, features: SentenceFeatures) -> np.ndarray:
+        if not features.words:
+            return np.zeros((0, len(MODEL_LABELS)))
+        X = design_matrix(features, self.word_idf, self.char_idf)
+        scores = X @ self.coef.T + self.intercept
+        return 1.0 / (1.0 + np.exp(-scores))
+
+    def predict(self, features: SentenceFeatures) -> np.ndarray:
+        return self.probabilities(features) >= self.thresholds
+
+    def save(self, path: Path, info: dict) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(
+            path, word_idf=self.word_idf.astype(np.float16), char_idf=self.char_idf.astype(np.float16),
+            coef=self.coef.astype(np.float16), intercept=self.intercept, thresholds=self.thresholds,
+            info=np.array(json.dumps(info)),
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> OutcomeClassifier:
+        with np.load(path) as data:
+            return cls(
+                data["word_idf"].astype(np.float32), data["char_idf"].astype(np.float32),
+                data["coef"].astype(np.float32), data["intercept"], data["thresholds"],
+            )
+
+
+@cache
+def load_classifier() -> OutcomeClassifier | None:
+    path = model_path()
+    return OutcomeClassifier.load(path) if path.exists() else None
+
+
+# --- training and evaluation on PsyTAR -------------------------------------------------
+
+
+def read_psytar(path: Path) -> tuple[list[str], np.ndarray]:
+    """Sentences and their (n, 4) 0/1 labels in MODEL_LABELS order; a CSV reader, tab-separated."""
+    with path.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    if not rows or "sentences" not in rows[0]:
+        raise ValueError(f"{path}: expected a tab-separated file with a 'sentences' column")
+    texts = [(r["sentences"] or "").strip() for r in rows]
+    labels = np.array([[int((r.get(col) or "0").strip() or 0) for col in PSYTAR_LABELS] for r in rows])
+    return texts, labels
+
+
+def fit(features: SentenceFeatures, labels: np.ndarray, thresholds: Sequence[float] | None = None) -> OutcomeClassifier:
+    from sklearn.linear_model import LogisticRegression
+
+    word_counts = _word_hasher.transform(features.words)
+    char_counts = _char_hasher.transform(features.chars)
+    word_idf, char_idf = idf_of(word_counts), idf_of(char_counts)
+    X = design_matrix(features, word_idf, char_idf)
+    coefs, intercepts = [], []
+    for j in range(labels.shape[1]):
+        model = LogisticRegression(C=REGULARISATION_C, max_iter=3000, class_weight="balanced", solver="liblinear")
+        model.fit(X, labels[:, j])
+        coefs.append(model.coef_[0])
+        intercepts.append(model.intercept_[0])
+    return OutcomeClassifier(
+        word_idf, char_idf, np.array(coefs, dtype=np.float32), np.array(intercepts),
+        np.array(thresholds if thresholds is not None else [0.5] * labels.shape[1]),
+    )
+
+
+def binary_scores(gold: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
+    gold, predicted = gold.astype(bool), predicted.astype(bool)
+    tp, fp, fn = int(np.sum(gold & predicted)), int(np.sum(~gold & predicted)), int(np.sum(gold & ~predicted))
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    return {"precision": p, "recall": r, "f1": 2 * p * r / (p + r) if p + r else 0.0, "support": int(gold.sum())}
+
+
+def scores(gold: np.ndarray, predicted: np.ndarray) -> dict[str, dict[str, float]]:
+    return {label: binary_scores(gold[:, j], predicted[:, j]) for j, label in enumerate(MODEL_LABELS)}
+
+
+def concat(parts: Iterable[SentenceFeatures]) -> SentenceFeatures:
+    parts = list(parts)
+    return SentenceFeatures(
+        [w for p in parts for w in p.words], [c for p in parts for c in p.chars],
+        np.vstack([p.dense for p in parts]) if parts else np.zeros((0, len(CUE_LABELS) + 5)),
+    )
+
+
+def subset(features: SentenceFeatures, index: np.ndarray) -> SentenceFeatures:
+    return SentenceFeatures([features.words[i] for i in index], [features.chars[i] for i in index], features.dense[index])
+
+
+

@@ -1,0 +1,188 @@
+"""Drug outcomes in ``doc.spans["outcomes"]`` and sentence/comment sentiment.
+
+Labels: ``effective``, ``ineffective``, ``adverse_effect``, ``withdrawal`` (decided per
+sentence by the PsyTAR-trained classifier, plus two high-precision rules for forum phrasing)
+and ``access_loss`` (rules: cut off, tapered against one's will, stripped of, denied, switched
+by force). Each span is the cue phrase when the sentence has one, else the sentence, with
+
+* ``span._.drug``     canonical of the drug it is about, when the sentence names one;
+* ``span._.symptom``  for adverse effects, the symptom or condition named;
+* ``span._.negated`` / ``span._.hypothetical`` from the same context rules as entities.
+
+Sentences get ``span._.sentiment`` (VADER adjusted for the domain); ``doc._.sentiment`` is
+their mean.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+from spacy.language import Language
+from spacy.matcher import PhraseMatcher
+from spacy.tokens import Doc, Span
+
+from fms_pipeline.nlp import context, extensions, outcome_model, sentiment
+from fms_pipeline.nlp.drug_lexicon import read_vocabulary
+
+OUTCOME_LABELS = ("effective", "ineffective", "adverse_effect", "withdrawal", "access_loss")
+DRUG_LABELS = ("DRUG", "DRUG_CLASS")
+WORK_VERBS = frozenset({"work", "works", "worked", "working", "help", "helps", "helped", "helping"})
+EXCEPTIONS = frozenset({"except", "besides", "but"})
+TREATMENT_WORDS = frozenset(
+    {"treatment", "meds", "medication", "medications", "medicine", "prescription", "prescriptions", "script",
+     "scripts", "dose", "doses", "dosage", "management", "therapy"}
+)
+
+for _name in ("drug", "symptom"):
+    extensions.register(_name, None)
+extensions.register("sentiment", 0.0)
+if not Doc.has_extension("sentiment"):
+    Doc.set_extension("sentiment", default=0.0)
+
+
+@cache
+def cue_phrases() -> dict[str, list[str]]:
+    return {label: [v for v in variants if v != label] for label, variants in read_vocabulary("outcome_cues.tsv").items()}
+
+
+class DrugOutcomes:
+    """The ``fms_outcomes`` pipeline component (after the entity ruler and ``fms_context``)."""
+
+    def __init__(self, nlp: Language):
+        self.nlp = nlp
+        self.matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
+        for label, phrases in cue_phrases().items():
+            self.matcher.add(label, list(nlp.tokenizer.pipe(phrases)))
+        self.classifier = outcome_model.load_classifier()
+        self.context = nlp.get_pipe("fms_context") if "fms_context" in nlp.pipe_names else context.EntityContext(nlp)
+
+    # -- features --------------------------------------------------------------------
+    def cues(self, doc: Doc) -> list[Span]:
+        spans = [Span(doc, s, e, label=doc.vocab.strings[m]) for m, s, e in self.matcher(doc)]
+        # Longest cue wins where cues overlap ("didn't help" over "help").
+        spans.sort(key=lambda sp: (sp.start, -(sp.end - sp.start)))
+        kept: list[Span] = []
+        for span in spans:
+            if kept and span.start < kept[-1].end and span.label_ != kept[-1].label_:
+                continue
+            kept.append(span)
+        return kept
+
+    def sentence_features(self, sentences: list[Span], cues: list[list[Span]]) -> outcome_model.SentenceFeatures:
+        words, chars, dense = [], [], []
+        for sentence, sentence_cues in zip(sentences, cues):
+            counts: dict[str, int] = {}
+            for cue in sentence_cues:
+                counts[cue.label_] = counts.get(cue.label_, 0) + 1
+            words.append(outcome_model.marked_words(sentence))
+            chars.append(sentence.text.lower())
+            dense.append(outcome_model.dense_features(
+                sentence, counts, sentiment.polarity(sentiment.neutral_drug_text(sentence))))
+        return outcome_model.SentenceFeatures(
+            words, chars, np.array(dense, dtype=np.float32).reshape(len(sentences), len(outcome_model.CUE_LABELS) + 5)
+        )
+
+    # -- the component ---------------------------------------------------------------
+    def __call__(self, doc: Doc) -> Doc:
+        return next(iter(self.pipe([doc])))
+
+    def pipe(self, docs, batch_size: int = 256):
+        batch: list[Doc] = []
+        for doc in docs:
+            batch.append(doc)
+            if len(batch) >= batch_size:
+                yield from self._process(batch)
+                batch = []
+        if batch:
+            yield from self._process(batch)
+
+    def _process(self, docs: list[Doc]) -> list[Doc]:
+        per_doc = []
+        all_sentences: list[Span] = []
+        all_cues: list[list[Span]] = []
+        for doc in docs:
+            sentences = list(doc.sents)
+            cues = self.cues(doc)
+            sentence_cues = [[c for c in cues if s.start <= c.start < s.end] for s in sentences]
+            per_doc.append((doc, sentences, sentence_cues))
+            all_sentences.extend(sentences)
+            all_cues.extend(sentence_cues)
+        features = self.sentence_features(all_sentences, all_cues)
+        if self.classifier is not None:
+            predicted = self.classifier.predict(features)
+        else:
+            predicted = np.zeros((len(all_sentences), len(outcome_model.MODEL_LABELS)), dtype=bool)
+        compound = features.dense[:, len(outcome_model.CUE_LABELS) + 2]
+        row = 0
+        for doc, sentences, sentence_cues in per_doc:
+            spans: list[Span] = []
+            scores = []
+            for sentence, cues in zip(sentences, sentence_cues):
+                labels = {outcome_model.MODEL_LABELS[j] for j in np.flatnonzero(predicted[row])}
+                found = self.outcomes_of(sentence, cues, labels)
+                spans.extend(found)
+                sentence._.sentiment = sentiment.adjusted(float(compound[row]), {s.label_ for s in found})
+                scores.append(sentence._.sentiment)
+                row += 1
+            doc.spans["outcomes"] = spans
+            doc._.sentiment = float(np.mean(scores)) if scores else 0.0
+        return docs
+
+    def outcomes_of(self, sentence: Span, cues: list[Span], labels: set[str]) -> list[Span]:
+        doc = sentence.doc
+        drugs = [e for e in sentence.ents if e.label_ in DRUG_LABELS]
+        labels = set(labels)
+        exceptions: list[Span] = []
+        # "NO PAIN MEDS WORK ON ME ... EXCEPT HIGH DOSE METHADONE": a negated drug that does not work.
+        negated_drugs = [d for d in drugs if d._.negated]
+        if negated_drugs and any(t.lower_ in WORK_VERBS for t in sentence):
+            labels.add("ineffective")
+            exception_at = next((t.i for t in sentence if t.lower_ in EXCEPTIONS and t.i > negated_drugs[0].end), None)
+            if exception_at is not None:
+                exceptions = [d for d in drugs if d.start > exception_at and not d._.negated]
+                if exceptions:
+                    labels.add("effective")
+        access_cues = [c for c in cues if c.label_ == "access_loss"]
+        if access_cues and (drugs or any(t.lower_ in TREATMENT_WORDS for t in sentence)):
+            labels.add("access_loss")
+        out: list[Span] = []
+        for label in OUTCOME_LABELS:
+            if label not in labels:
+                continue
+            label_cues = [c for c in cues if c.label_ == label]
+            anchor = label_cues[0] if label_cues else sentence
+            if label == "effective" and exceptions:
+                targets = exceptions
+            elif label == "ineffective" and negated_drugs:
+                targets = negated_drugs[:1]
+            elif label == "access_loss":
+                targets = [d for d in drugs if not d._.hypothetical] or [None]
+            else:
+                targets = [_nearest(drugs, anchor)]
+            for target in targets:
+                span = Span(doc, anchor.start, anchor.end, label=label,
+                            span_id=target.ent_id_ if target is not None else "")
+                span._.drug = target.ent_id_ if target is not None else None
+                if label == "adverse_effect":
+                    symptoms = [e for e in sentence.ents if e.label_ in ("SYMPTOM", "CONDITION")]
+                    nearest = _nearest(symptoms, anchor)
+                    span._.symptom = nearest.ent_id_ if nearest is not None else None
+                found_context = self.context.assess(span)
+                # Negation is what "ineffective" is made of; it does not cancel it.
+                span._.negated = found_context.negated and label not in ("ineffective", "access_loss") and target is not None and not (
+                    label == "effective" and target in exceptions)
+                span._.hypothetical = found_context.hypothetical or (target is not None and target._.hypothetical)
+                out.append(span)
+        return out
+
+
+def _nearest(candidates: list[Span], anchor: Span) -> Span | None:
+    if not candidates:
+        return None
+    return min(candidates, key=lambda c: min(abs(c.start - anchor.end), abs(anchor.start - c.end)))
+
+
+@Language.factory("fms_outcomes")
+def make_drug_outcomes(nlp: Language, name: str) -> DrugOutcomes:
+    return DrugOutcomes(nlp)
