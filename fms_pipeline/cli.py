@@ -82,6 +82,8 @@ def print_summary(warehouse_path: Path, warehouse) -> None:
             "ORDER BY mentions DESC, canonical LIMIT 8"
         ).fetchall()
         rejected = con.execute("SELECT source_file, reason FROM rejected_files").fetchall()
+        outcomes = con.execute(
+            "SELECT drug, outcome, mentions FROM drug_outcomes ORDER BY mentions DESC, drug LIMIT 6").fetchall()
     print(f"\nWarehouse {warehouse_path}")
     print(f"  documents        {counts['documents']:>8}")
     print(f"  comments         {counts['comments']:>8}  ({named} with an author name)")
@@ -90,6 +92,9 @@ def print_summary(warehouse_path: Path, warehouse) -> None:
     print(f"  drug_condition_pairs {counts['drug_condition_pairs']:>4}")
     if top:
         print("  most mentioned drugs and conditions: " + ", ".join(f"{c} ({n})" for _, c, n in top))
+    print(f"  outcome_mentions {counts['outcome_mentions']:>8}  drug_outcomes {counts['drug_outcomes']}")
+    if outcomes:
+        print("  what patients say drugs did: " + ", ".join(f"{d} {o} ({n})" for d, o, n in outcomes))
     print(f"  rejected_files   {len(rejected):>8}")
     for source_file, reason in rejected:
         print(f"    {source_file}: {reason}")

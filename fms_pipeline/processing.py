@@ -187,43 +187,88 @@ def _texts_of(staging_dir: Path, doc_ids: Iterable[str]) -> Iterator[tuple[str, 
             yield body, (doc_id, cid)
 
 
+NLP_TABLES = ("entity_mentions", "outcome_mentions", "sentences")
+
+
 def stage_entity_mentions(staging_dir: Path, doc_ids: list[str], nlp: Language, batch_size: int = 256) -> dict[str, int]:
-    """Run the NLP over the given documents in batches; write one mentions file per document.
+    """Run the NLP over the given documents in batches; write one file per document and table
+    (entity_mentions, outcome_mentions, sentences).
 
     Texts of all documents stream through one ``nlp.pipe``; a document's rows are written
     as soon as its last text has been processed, so memory holds one document's rows.
-    Returns {document_id: mention count}.
+    Returns {document_id: entity mention count}.
     """
     counts: dict[str, int] = {}
     current: str | None = None
-    rows: list[dict] = []
+    rows: dict[str, list[dict]] = {table: [] for table in NLP_TABLES}
 
     def flush() -> None:
         if current is not None:
-            staging.write_staged(staging_dir, "entity_mentions", current, staging.frame("entity_mentions", rows))
-            counts[current] = len(rows)
+            for table in NLP_TABLES:
+                staging.write_staged(staging_dir, table, current, staging.frame(table, rows[table]))
+            counts[current] = len(rows["entity_mentions"])
 
     for doc, (doc_id, cid) in nlp.pipe(_texts_of(staging_dir, doc_ids), as_tuples=True, batch_size=batch_size):
         if doc_id != current:
             flush()
-            current, rows = doc_id, []
-        sentence_starts = [s.start_char for s in doc.sents]
-        for ent in doc.ents:
-            rows.append(
-                {
-                    "mention_id": f"{cid or doc_id + ':a'}:{ent.start_char}",
-                    "document_id": doc_id,
-                    "comment_id": cid,
-                    "label": ent.label_,
-                    "text": ent.text,
-                    "canonical": ent.ent_id_ or ent.text.lower(),
-                    "start_char": ent.start_char,
-                    "end_char": ent.end_char,
-                    "sentence": _sentence_index(sentence_starts, ent.start_char),
-                }
-            )
+            current, rows = doc_id, {table: [] for table in NLP_TABLES}
+        for table, new_rows in doc_rows(doc, doc_id, cid).items():
+            rows[table].extend(new_rows)
     flush()
     return counts
+
+
+def doc_rows(doc, doc_id: str, cid: str | None) -> dict[str, list[dict]]:
+    """The staging rows of one processed text (an article body or a comment)."""
+    owner = cid or f"{doc_id}:a"
+    sentence_starts = [s.start_char for s in doc.sents]
+    mentions = [
+        {
+            "mention_id": f"{owner}:{ent.start_char}",
+            "document_id": doc_id,
+            "comment_id": cid,
+            "label": ent.label_,
+            "text": ent.text,
+            "canonical": ent.ent_id_ or " ".join(ent.text.lower().split()),
+            "start_char": ent.start_char,
+            "end_char": ent.end_char,
+            "sentence": _sentence_index(sentence_starts, ent.start_char),
+            "negated": ent._.negated,
+            "hypothetical": ent._.hypothetical,
+            "historical": ent._.historical,
+            "experiencer": ent._.experiencer,
+        }
+        for ent in doc.ents
+    ]
+    outcomes = [
+        {
+            "outcome_id": f"{owner}:{span.start_char}:{span.label_}:{span._.drug or ''}",
+            "document_id": doc_id,
+            "comment_id": cid,
+            "outcome": span.label_,
+            "drug": span._.drug,
+            "symptom": span._.symptom,
+            "text": span.text,
+            "start_char": span.start_char,
+            "end_char": span.end_char,
+            "sentence": _sentence_index(sentence_starts, span.start_char),
+            "negated": span._.negated,
+            "hypothetical": span._.hypothetical,
+        }
+        for span in doc.spans.get("outcomes", [])
+    ]
+    sentences = [
+        {
+            "document_id": doc_id,
+            "comment_id": cid,
+            "sentence": number,
+            "start_char": sentence.start_char,
+            "end_char": sentence.end_char,
+            "sentiment": sentence._.sentiment,
+        }
+        for number, sentence in enumerate(doc.sents)
+    ]
+    return {"entity_mentions": mentions, "outcome_mentions": outcomes, "sentences": sentences}
 
 
 def _sentence_index(sentence_starts: list[int], char: int) -> int:

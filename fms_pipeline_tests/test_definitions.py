@@ -14,13 +14,15 @@ def test_definitions_load_with_lineage_groups_and_automation(tmp_path):
     assert keys == {
         "raw_documents", "parsed_documents", "parsed_comments", "extracted_mentions",
         "warehouse/documents", "warehouse/comments", "warehouse/entity_mentions", "warehouse/rejected_files",
-        "warehouse/entity_counts", "warehouse/drug_condition_pairs",
+        "warehouse/entity_counts", "warehouse/drug_condition_pairs", "warehouse/outcome_mentions",
+        "warehouse/sentences", "warehouse/drugs", "warehouse/drug_outcomes", "warehouse/drug_sentiment",
     }
     parents = lambda key: {p.to_user_string() for p in graph.get(dg.AssetKey.from_user_string(key)).parent_keys}
     assert parents("parsed_comments") == {"raw_documents"}
     assert parents("extracted_mentions") == {"parsed_documents", "parsed_comments"}
     assert parents("warehouse/entity_mentions") == {"extracted_mentions"}
     assert parents("warehouse/drug_condition_pairs") == {"warehouse/entity_mentions"}
+    assert parents("warehouse/drug_outcomes") == {"warehouse/outcome_mentions"}
     for key in ("raw_documents", "parsed_comments", "extracted_mentions"):
         node = graph.get(dg.AssetKey.from_user_string(key))
         assert isinstance(node.partitions_def, dg.DynamicPartitionsDefinition)
@@ -30,7 +32,7 @@ def test_definitions_load_with_lineage_groups_and_automation(tmp_path):
     assert [s.cron_schedule for s in defs.schedules] == ["0 3 * * *"]
     checks = {k.name for k in graph.asset_check_keys}
     assert {"comment_positions_contiguous", "comment_bodies_not_empty", "comments_belong_to_documents",
-            "mention_offsets_inside_text", "entity_counts_add_up"} == checks
+            "mention_offsets_inside_text", "outcome_offsets_inside_text", "entity_counts_add_up"} == checks
     assert defs.resolve_job_def("process_files") and defs.resolve_job_def("build_warehouse")
 
 

@@ -99,7 +99,8 @@ def test_fuzzy_matcher_leaves_other_words_alone(word):
 
 
 def test_pipeline_needs_no_statistical_model(nlp):
-    assert nlp.pipe_names == ["sentencizer", "fms_entity_ruler", "fms_misspelled_entities"]
+    assert nlp.pipe_names == ["sentencizer", "fms_entity_ruler", "fms_case_ruler", "fms_misspelled_entities",
+                              "fms_context", "fms_outcomes"]
     assert not any(hasattr(proc, "model") for _, proc in nlp.pipeline)
 
 
@@ -120,5 +121,5 @@ def test_a_statistical_model_can_be_layered_underneath(tmp_path):
     base.initialize()
     base.to_disk(tmp_path / "model")
     layered = load_nlp(model=str(tmp_path / "model"))
-    assert layered.pipe_names.index("fms_entity_ruler") < layered.pipe_names.index("ner")
+    assert layered.pipe_names.index("fms_case_ruler") < layered.pipe_names.index("ner")
     assert ("DRUG", "oxycodone") in ents(layered, "I was on OxyContin for years.")

@@ -23,7 +23,8 @@ from fms_pipeline.nlp import shared_nlp
         "Drugs (with generic names), drug classes, conditions, symptoms and organisations found in "
         "article bodies and comments by fms_pipeline.nlp.load_nlp(): spaCy tokenizer, sentencizer, "
         "entity ruler from shipped vocabularies and the drug-named-entity-recognition dictionary, "
-        "and a guarded fuzzy matcher for misspellings. No statistical model needed."
+        "and a guarded fuzzy matcher for misspellings; context (negated, hypothetical, historical, "
+        "experiencer), drug outcomes and sentence sentiment. No statistical model needed."
     ),
 )
 def extracted_mentions(context: dg.AssetExecutionContext, paths: PipelinePaths) -> dg.MaterializeResult:
@@ -37,12 +38,19 @@ def extracted_mentions(context: dg.AssetExecutionContext, paths: PipelinePaths) 
         or [staging.frame("entity_mentions")]
     )
     by_label = mentions.group_by("label").len().sort("len", descending=True)
+    outcomes = pl.concat(
+        [staging.read_staged(paths.staging_dir, "outcome_mentions", d) for d in doc_ids[:20]]
+        or [staging.frame("outcome_mentions")]
+    )
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": sum(counts.values()),
             "dagster/column_schema": column_schema("entity_mentions"),
             "documents_processed": len(doc_ids),
             "mentions_by_label (first 20 files)": dg.MetadataValue.json(dict(by_label.iter_rows())),
+            "outcomes_by_label (first 20 files)": dg.MetadataValue.json(
+                dict(outcomes.group_by("outcome").len().sort("len", descending=True).iter_rows())
+            ),
             "preview": markdown_preview(mentions.select("label", "text", "canonical", "comment_id")),
         }
     )

@@ -14,10 +14,24 @@ _TABLE_DOCS = {
         ["extracted_mentions"],
     ),
     "rejected_files": ("Raw files set aside, with the reason and when.", ["raw_documents"]),
+    "outcome_mentions": (
+        "One row per drug outcome (effective, ineffective, adverse_effect, withdrawal, access_loss) with its drug.",
+        ["extracted_mentions"],
+    ),
+    "sentences": ("One row per sentence with its domain-corrected VADER sentiment.", ["extracted_mentions"]),
+    "drugs": ("Each drug mentioned: class, DrugBank and MeSH ids.", [["warehouse", "entity_mentions"]]),
     "entity_counts": ("Mentions, comments and documents per (label, canonical).", [["warehouse", "entity_mentions"]]),
     "drug_condition_pairs": (
         "Drugs and drug classes named in the same comment as a condition: comments and documents per pair.",
         [["warehouse", "entity_mentions"]],
+    ),
+    "drug_outcomes": (
+        "Per drug and outcome: mentions, comments, documents (negated and hypothetical outcomes left out).",
+        [["warehouse", "outcome_mentions"]],
+    ),
+    "drug_sentiment": (
+        "Per drug: asserted mentions and the mean sentiment of their sentences.",
+        [["warehouse", "entity_mentions"], ["warehouse", "sentences"]],
     ),
 }
 

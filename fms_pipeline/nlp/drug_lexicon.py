@@ -136,3 +136,34 @@ def drug_lexicon() -> dict[str, DrugEntry]:
     except OSError:
         pass  # a read-only home still works, just without the cache
     return lexicon
+
+
+@cache
+def drug_classes() -> dict[str, str]:
+    """{generic name: drug class} from ``vocab/drug_class_members.tsv``."""
+    classes: dict[str, str] = {}
+    for drug_class, members in read_vocabulary("drug_class_members.tsv").items():
+        for member in members:
+            if member != drug_class:
+                classes[member.lower()] = drug_class
+    return classes
+
+
+def drug_reference(canonicals: list[str]) -> list[dict]:
+    """Rows of the warehouse ``drugs`` table: class and DrugBank/MeSH ids of each drug."""
+    by_canonical: dict[str, DrugEntry] = {}
+    for entry in drug_lexicon().values():
+        current = by_canonical.get(entry.canonical)
+        if current is None or (not current.drugbank_id and entry.drugbank_id):
+            by_canonical[entry.canonical] = entry
+    classes = drug_classes()
+    rows = []
+    for canonical in sorted(set(canonicals)):
+        entry = by_canonical.get(canonical)
+        rows.append({
+            "drug": canonical,
+            "drug_class": classes.get(canonical),
+            "drugbank_id": entry.drugbank_id if entry else None,
+            "mesh_id": entry.mesh_id if entry else None,
+        })
+    return rows

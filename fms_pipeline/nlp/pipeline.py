@@ -63,7 +63,7 @@ def ruler_patterns() -> tuple[tuple[dict, ...], tuple[dict, ...]]:
         as_written.append({"label": "GPE", "pattern": name, "id": canonical})
     as_written.append(
         {"label": "PERSON", "pattern": [{"LOWER": {"IN": places.person_titles()}},
-                                        {"IS_TITLE": True, "IS_ALPHA": True, "OP": "+"}]}
+                                        {"IS_TITLE": True, "IS_ALPHA": True, "LENGTH": {">=": 2}, "OP": "+"}]}
     )
     return tuple(any_case), tuple(as_written)
 
@@ -114,7 +114,8 @@ def match_misspelling(lower: str) -> tuple[str, str, str] | None:
 
 @Language.component("fms_misspelled_entities")
 def misspelled_entities(doc: Doc) -> Doc:
-    """Tag misspelt drug, class and condition names that the ruler's exact match missed."""
+    """Tag misspelt drug, class and condition names that the rulers' exact match missed, and
+    give entities without a vocabulary id (people: "Dr. Liptan") their lower-case text as canonical."""
     taken = {i for ent in doc.ents for i in range(ent.start, ent.end)}
     found = []
     for token in doc:
@@ -124,8 +125,11 @@ def misspelled_entities(doc: Doc) -> Doc:
         if match:
             label, canonical, _ = match
             found.append(Span(doc, token.i, token.i + 1, label=label, span_id=canonical))
-    if found:
-        doc.ents = filter_spans(list(doc.ents) + found)
+    unnamed = [e for e in doc.ents if not e.ent_id_]
+    if found or unnamed:
+        named = [e if e.ent_id_ else Span(doc, e.start, e.end, label=e.label, span_id=" ".join(e.text.lower().split()))
+                 for e in doc.ents]
+        doc.ents = filter_spans(named + found)
     return doc
 
 

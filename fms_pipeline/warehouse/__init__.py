@@ -21,8 +21,9 @@ import duckdb
 
 from fms_pipeline import staging
 
-CORE_TABLES = ("documents", "comments", "entity_mentions", "rejected_files")
-AGGREGATE_TABLES = ("entity_counts", "drug_condition_pairs")
+STAGED_TABLES = ("documents", "comments", "entity_mentions", "rejected_files", "outcome_mentions", "sentences")
+CORE_TABLES = ("documents", "comments", "entity_mentions", "rejected_files", "outcome_mentions", "sentences", "drugs")
+AGGREGATE_TABLES = ("entity_counts", "drug_condition_pairs", "drug_outcomes", "drug_sentiment")
 
 
 def sql_files(layer: str) -> list[tuple[str, str]]:
@@ -40,12 +41,24 @@ class WarehouseCheckFailed(RuntimeError):
 
 def _register_staging(con: duckdb.DuckDBPyConnection, staging_dir: Path, prefix: str) -> None:
     """Expose each staged table as a view; DuckDB reads the Parquet files itself, in parallel."""
-    for table in CORE_TABLES:
+    for table in STAGED_TABLES:
         files = staging.staged_files(staging_dir, table)
         if files:
             con.read_parquet([str(f) for f in files]).create_view(f"{prefix}{table}")
         else:
             con.register(f"{prefix}{table}", staging.frame(table).to_arrow())
+
+
+def _register_drug_reference(con: duckdb.DuckDBPyConnection) -> None:
+    """Class and ids of every drug the staged mentions name, as the ``drug_reference`` view."""
+    import polars as pl
+
+    from fms_pipeline.nlp.drug_lexicon import drug_reference
+
+    names = [r[0] for r in con.execute(
+        "SELECT DISTINCT canonical FROM staged_entity_mentions WHERE label = 'DRUG'").fetchall()]
+    schema = {"drug": pl.String, "drug_class": pl.String, "drugbank_id": pl.String, "mesh_id": pl.String}
+    con.register("drug_reference", pl.DataFrame(drug_reference(names), schema=schema).to_arrow())
 
 
 def check_staging(staging_dir: Path) -> dict[str, list[tuple[str, str]]]:
@@ -81,6 +94,7 @@ def build_warehouse(staging_dir: Path, warehouse_path: Path) -> BuildSummary:
     try:
         with duckdb.connect(str(building)) as con:
             _register_staging(con, staging_dir, prefix="staged_")
+            _register_drug_reference(con)
             for _, sql in sql_files("core") + sql_files("aggregates"):
                 con.execute(sql)
             failures = run_checks(con)

@@ -1,0 +1,8 @@
+-- One row per drug outcome found: effective, ineffective, adverse_effect, withdrawal, access_loss.
+-- drug is the canonical it is about when the sentence names one; symptom for adverse effects.
+CREATE TABLE outcome_mentions AS
+SELECT o.outcome_id, o.document_id, o.comment_id, o.outcome, o.drug, o.symptom, o.text,
+       o.start_char, o.end_char, o.sentence, o.negated, o.hypothetical
+FROM staged_outcome_mentions AS o
+JOIN documents AS d USING (document_id)
+ORDER BY d.source_file, o.comment_id NULLS FIRST, o.start_char, o.outcome;
