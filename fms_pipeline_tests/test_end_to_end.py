@@ -49,6 +49,33 @@ def test_main_job_builds_the_warehouse(built: Path, capsys):
             "SELECT comment_id FROM entity_mentions WHERE text = 'Neurotin'").fetchall()[0][0].endswith(":c18")
 
 
+def test_outcomes_sentiment_and_drugs_reach_the_warehouse(built: Path):
+    with warehouse.connect_read_only(built) as con:
+        outcomes = set(con.execute("SELECT drug, outcome FROM drug_outcomes").fetchall())
+        assert {("methadone", "access_loss"), ("lorazepam", "access_loss"), ("opioid", "effective"),
+                ("opioid", "ineffective")} <= outcomes
+        # drug_outcomes counts only asserted outcomes.
+        assert con.execute("""
+            SELECT count(*) FROM outcome_mentions
+            WHERE drug IS NOT NULL AND NOT negated AND NOT hypothetical""").fetchall()[0][0] == \
+            con.execute("SELECT sum(mentions) FROM drug_outcomes").fetchall()[0][0]
+        assert con.execute("SELECT count(*) FROM comments WHERE sentiment IS NULL").fetchall()[0][0] == 0
+        assert con.execute("SELECT sentiment FROM comments WHERE position = 11").fetchall()[0][0] < 0
+        drugs = {r[0]: r[1:] for r in con.execute("SELECT drug, drug_class, drugbank_id FROM drugs").fetchall()}
+        assert drugs["gabapentin"] == ("gabapentinoid", "DB00996") and drugs["oxycodone"][0] == "opioid"
+        assert con.execute("SELECT count(*) FROM drug_sentiment WHERE mean_sentiment BETWEEN -1 AND 1").fetchall()[0][0] >= 10
+        # Negated and hypothetical mentions stay in entity_mentions but not in drug_condition_pairs.
+        negated = con.execute("SELECT count(*) FROM entity_mentions WHERE negated OR hypothetical").fetchall()[0][0]
+        assert negated > 0
+        pairs_from_all = con.execute("""
+            SELECT count(*) FROM (SELECT DISTINCT d.comment_id, d.canonical, c.canonical FROM entity_mentions d
+            JOIN entity_mentions c USING (comment_id)
+            WHERE d.label IN ('DRUG', 'DRUG_CLASS') AND c.label = 'CONDITION')""").fetchall()[0][0]
+        assert con.execute("SELECT sum(comments) FROM drug_condition_pairs").fetchall()[0][0] < pairs_from_all
+        people = {r[0] for r in con.execute("SELECT canonical FROM entity_mentions WHERE label = 'PERSON'").fetchall()}
+        assert "dr. ginevra liptan" in people
+
+
 def test_runs_are_recorded_per_file_partition(built: Path):
     with dg.DagsterInstance.get() as instance:
         for key in (["raw_documents"], ["parsed_comments"], ["extracted_mentions"]):

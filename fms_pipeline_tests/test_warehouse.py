@@ -13,10 +13,14 @@ from fms_pipeline import processing, staging, warehouse
 CONTRACT = {
     "documents": ["document_id", "source_file", "title", "byline", "body", "comment_count"],
     "comments": ["comment_id", "document_id", "position", "author", "body"],
-    "entity_mentions": ["mention_id", "document_id", "comment_id", "label", "text", "canonical", "start_char", "end_char"],
+    "entity_mentions": ["mention_id", "document_id", "comment_id", "label", "text", "canonical", "start_char", "end_char",
+                        "sentence", "negated", "hypothetical", "historical", "experiencer"],
     "entity_counts": ["label", "canonical", "mentions", "comments", "documents"],
     "drug_condition_pairs": ["drug", "condition", "comments", "documents"],
     "rejected_files": ["source_file", "reason", "seen_at"],
+    "drug_outcomes": ["drug", "outcome", "mentions", "comments", "documents"],
+    "drug_sentiment": ["drug", "mentions", "mean_sentiment"],
+    "drugs": ["drug", "drug_class", "drugbank_id", "mesh_id"],
 }
 
 

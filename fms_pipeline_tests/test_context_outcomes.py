@@ -1,0 +1,167 @@
+"""Context rules, drug outcomes, sentiment, people and places on real sentences."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fms_pipeline.nlp import outcome_model
+from fms_pipeline.nlp.drug_lexicon import drug_reference
+from fms_pipeline.nlp.sentiment import polarity
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def entity(doc, canonical):
+    [ent] = [e for e in doc.ents if e.ent_id_ == canonical]
+    return ent
+
+
+def outcomes(doc):
+    return {(s.label_, s._.drug) for s in doc.spans["outcomes"]}
+
+
+# --- context ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("sentence", "canonical", "attribute", "expected"),
+    [
+        ("NO PAIN MEDS WORK ON ME ANYMORE EXCEPT HIGH DOSE METHADONE.", "opioid", "negated", True),
+        ("NO PAIN MEDS WORK ON ME ANYMORE EXCEPT HIGH DOSE METHADONE.", "methadone", "negated", False),
+        ("I don’t use it for my chronic irretractable fibromyalgia but it would be so easy to give in.",
+         "fibromyalgia", "negated", True),
+        ("I take hydrocodone for debilitating intracable chronic pancreatitis.", "hydrocodone", "negated", False),
+        ("If they gave me oxycodone I could work again.", "oxycodone", "hypothetical", True),
+        ("Would I be better on Lyrica?", "pregabalin", "hypothetical", True),
+        ("I take Lyrica every day.", "pregabalin", "hypothetical", False),
+        ("I was on methadone for years.", "methadone", "historical", True),
+        ("I used to take Cymbalta.", "duloxetine", "historical", True),
+        ("Finally tried opioids and they have helped immensely!", "opioid", "historical", True),
+        ("I take Cymbalta.", "duloxetine", "historical", False),
+        ("My wife was diagnosed in 2009 with fibromyalgia.", "fibromyalgia", "experiencer", "other"),
+        ("My daughter has lupus.", "lupus", "experiencer", "other"),
+        ("She was diagnosed with fibromyalgia after a year of visits.", "fibromyalgia", "experiencer", "other"),
+        ("I’ve had fibromyalgia for at least 15 years.", "fibromyalgia", "experiencer", "patient"),
+        ("She said I have fibromyalgia.", "fibromyalgia", "experiencer", "patient"),
+    ],
+)
+def test_context_rules(nlp, sentence, canonical, attribute, expected):
+    assert getattr(entity(nlp(sentence), canonical)._, attribute) == expected
+
+
+# --- outcomes on the sample's sentences ---------------------------------------------------
+
+def test_no_pain_meds_work_except_methadone(nlp):
+    doc = nlp("NO PAIN MEDS WORK ON ME ANYMORE EXCEPT HIGH DOSE METHADONE.")
+    assert {("ineffective", "opioid"), ("effective", "methadone")} <= outcomes(doc)
+    assert doc._.sentiment < 0
+
+
+def test_opioids_helped_immensely(nlp):
+    doc = nlp("Finally tried opioids and they have helped immensely!")
+    assert ("effective", "opioid") in outcomes(doc)
+    assert not any(s._.negated or s._.hypothetical for s in doc.spans["outcomes"])
+    assert doc._.sentiment > 0
+
+
+def test_a_fib_trips_to_the_er_is_an_adverse_effect_with_its_symptom(nlp):
+    doc = nlp("Some resulted in A Fib trips to the ER, others side effects that were bad, or the least Hives.")
+    [adverse] = [s for s in doc.spans["outcomes"] if s.label_ == "adverse_effect"]
+    assert adverse._.symptom in {"atrial fibrillation", "hives"}
+
+
+def test_taken_off_methadone_and_ativan_is_access_loss_for_both(nlp):
+    doc = nlp("Until I was taken off of successful pain management with small amounts of Methadone and Ativan, "
+              "I was able to be independent from assisted care.")
+    assert {("access_loss", "methadone"), ("access_loss", "lorazepam")} <= outcomes(doc)
+    assert doc._.sentiment < 0
+
+
+def test_stripped_of_opioids_is_access_loss(nlp):
+    doc = nlp("So many patients have been profiled and stripped of there Opoids only to be labeled drug addict.")
+    assert ("access_loss", "opioid") in outcomes(doc)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "label"),
+    [
+        ("I have had to quit on several occasions and every time I experienced withdrawl.", "withdrawal"),
+        ("The withdrawal symptoms are horrible if you miss a dose.", "withdrawal"),
+        ("Zoloft made me gain 30 pounds and I could not sleep.", "adverse_effect"),
+        ("Lexapro has changed my life, I feel like myself again.", "effective"),
+        ("Cymbalta did nothing for my pain.", "ineffective"),
+        ("My doctor refused to prescribe my oxycodone anymore.", "access_loss"),
+    ],
+)
+def test_each_outcome_label(nlp, sentence, label):
+    doc = nlp(sentence)
+    assert label in {s.label_ for s in doc.spans["outcomes"]}
+
+
+def test_hypothetical_outcome_is_marked(nlp):
+    doc = nlp("If they cut off my methadone I would be bedridden.")
+    spans = [s for s in doc.spans["outcomes"] if s.label_ == "access_loss"]
+    assert spans and all(s._.hypothetical for s in spans)
+
+
+# --- sentiment -----------------------------------------------------------------------------
+
+def test_plain_vader_misreads_no_pain_meds_and_ours_does_not(nlp):
+    assert polarity("NO PAIN MEDS WORK ON ME")["compound"] > 0  # VADER reads "no pain" as relief
+    assert nlp("NO PAIN MEDS WORK ON ME")._.sentiment < 0
+
+
+# --- people, places, drug codes ------------------------------------------------------------
+
+def test_people_and_places_without_a_model(nlp):
+    doc = nlp("It prompted me to ask Dr. Ginevra Liptan in Oregon. I’m writing from the UK. Every NYC Hospital. "
+              "Dr. Liptan agreed.")
+    found = {(e.label_, e.ent_id_) for e in doc.ents}
+    assert {("PERSON", "dr. ginevra liptan"), ("PERSON", "dr. liptan"), ("GPE", "oregon"),
+            ("GPE", "united kingdom"), ("GPE", "new york city")} <= found
+    assert not [e for e in nlp("Doctor I am tired.").ents if e.label_ == "PERSON"]
+
+
+def test_drug_reference_has_classes_and_ids():
+    rows = {r["drug"]: r for r in drug_reference(["oxycodone", "gabapentin", "duloxetine", "lorazepam"])}
+    assert rows["oxycodone"] == {"drug": "oxycodone", "drug_class": "opioid", "drugbank_id": "DB00497", "mesh_id": "D009294"}
+    assert rows["gabapentin"]["drug_class"] == "gabapentinoid" and rows["gabapentin"]["drugbank_id"] == "DB00996"
+    assert rows["duloxetine"]["drug_class"] == "snri"
+    assert rows["lorazepam"]["drug_class"] == "benzodiazepine"
+
+
+# --- the shipped classifier ----------------------------------------------------------------
+
+def test_shipped_classifier_is_reproducible_from_the_repository(nlp):
+    """Refitting on data/psytar/sentences_train.tsv gives the shipped model's predictions."""
+    from fms_pipeline.nlp import evaluation
+
+    shipped = outcome_model.load_classifier()
+    texts, labels = outcome_model.read_psytar(REPO / "data" / "psytar" / "sentences_train.tsv")
+    features = evaluation.featurize(nlp, texts)
+    refit = outcome_model.fit(features, labels, shipped.thresholds)
+    dev_texts, _ = outcome_model.read_psytar(REPO / "data" / "psytar" / "sentences_dev.tsv")
+    dev = evaluation.featurize(nlp, dev_texts)
+    assert np.mean(refit.predict(dev) == shipped.predict(dev)) > 0.995
+
+
+def test_evaluation_command_prints_scores_per_label(capsys):
+    from fms_pipeline import cli
+
+    assert cli.main(["evaluate", "--file", str(REPO / "data" / "psytar" / "sentences_dev.tsv")]) == 0
+    out = capsys.readouterr().out
+    for label in ("effective", "ineffective", "adverse_effect", "withdrawal"):
+        line = next(l for l in out.splitlines() if l.startswith(label))
+        assert float(line.split()[3]) > 0.4  # F1 column
+    assert "words/s" in out
+
+
+def test_psytar_reader_handles_quoted_multiline_sentences(tmp_path):
+    path = tmp_path / "s.tsv"
+    path.write_text('sentences\tADR\tWD\tEF\tINF\tSSI\tDI\n"line one\nline two"\t1\t0\t0\t0\t0\t0\nplain\t0\t0\t1\t0\t0\t0\n')
+    texts, labels = outcome_model.read_psytar(path)
+    assert texts == ["line one\nline two", "plain"]
+    assert outcome_model.MODEL_LABELS == ("effective", "ineffective", "adverse_effect", "withdrawal")
+    assert labels.tolist() == [[0, 0, 1, 0], [1, 0, 0, 0]]
