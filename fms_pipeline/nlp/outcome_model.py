@@ -50,6 +50,38 @@ _char_hasher = HashingVectorizer(
 )
 
 
+_WORD_NGRAM_CACHE: dict[str, sparse.csr_matrix] = {}
+_WORD_NGRAM_CACHE_LIMIT = 500_000
+
+
+def char_counts(texts: list[str]) -> sparse.csr_matrix:
+    """Hashed character 2-5-gram counts, as ``_char_hasher.transform(texts)`` gives them.
+
+    ``char_wb`` n-grams never cross a word boundary, so a text's counts are the sum of its
+    words' counts. Words repeat, so each distinct word is hashed once and cached: several
+    times faster than hashing every sentence.
+    """
+    tokenised = [text.lower().split() for text in texts]
+    vocabulary: dict[str, int] = {}
+    rows, cols = [], []
+    for i, words in enumerate(tokenised):
+        for word in words:
+            rows.append(i)
+            cols.append(vocabulary.setdefault(word, len(vocabulary)))
+    new = [w for w in vocabulary if w not in _WORD_NGRAM_CACHE]
+    if new:
+        if len(_WORD_NGRAM_CACHE) + len(new) > _WORD_NGRAM_CACHE_LIMIT:
+            _WORD_NGRAM_CACHE.clear()
+        hashed = _char_hasher.transform(new)
+        for k, word in enumerate(new):
+            _WORD_NGRAM_CACHE[word] = hashed[k]
+    if not vocabulary:
+        return sparse.csr_matrix((len(texts), N_FEATURES), dtype=np.float64)
+    per_word = sparse.vstack([_WORD_NGRAM_CACHE[w] for w in vocabulary], format="csr")
+    occurrences = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(texts), len(vocabulary)))
+    return (occurrences @ per_word).tocsr()
+
+
 def model_path() -> Path:
     return Path(str(resources.files("fms_pipeline.nlp").joinpath("models", "outcome_classifier.npz")))
 
@@ -104,7 +136,7 @@ def design_matrix(features: SentenceFeatures, word_idf: np.ndarray, char_idf: np
     return sparse.hstack(
         [
             _tfidf(_word_hasher.transform(features.words), word_idf),
-            _tfidf(_char_hasher.transform(features.chars), char_idf),
+            _tfidf(char_counts(features.chars), char_idf),
             sparse.csr_matrix(features.dense * CUE_WEIGHT),
         ],
         format="csr",
@@ -176,8 +208,7 @@ def fit(features: SentenceFeatures, labels: np.ndarray, thresholds: Sequence[flo
     from sklearn.linear_model import LogisticRegression
 
     word_counts = _word_hasher.transform(features.words)
-    char_counts = _char_hasher.transform(features.chars)
-    word_idf, char_idf = idf_of(word_counts), idf_of(char_counts)
+    word_idf, char_idf = idf_of(word_counts), idf_of(char_counts(features.chars))
     X = design_matrix(features, word_idf, char_idf)
     coefs, intercepts = [], []
     for j in range(labels.shape[1]):

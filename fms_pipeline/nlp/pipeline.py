@@ -12,7 +12,9 @@ import os
 from collections.abc import Iterable, Iterator
 from functools import cache
 
+import numpy as np
 import spacy
+from spacy.attrs import ENT_IOB, IS_ALPHA, LENGTH
 from rapidfuzz import fuzz, process
 from spacy.language import Language
 from spacy.tokens import Doc, Span
@@ -116,11 +118,13 @@ def match_misspelling(lower: str) -> tuple[str, str, str] | None:
 def misspelled_entities(doc: Doc) -> Doc:
     """Tag misspelt drug, class and condition names that the rulers' exact match missed, and
     give entities without a vocabulary id (people: "Dr. Liptan") their lower-case text as canonical."""
-    taken = {i for ent in doc.ents for i in range(ent.start, ent.end)}
     found = []
-    for token in doc:
-        if token.i in taken or not token.is_alpha or len(token) < FUZZY_MIN_LENGTH:
-            continue
+    # One vectorised pass picks the few candidate tokens: outside entities, alphabetic, long.
+    table = doc.to_array([ENT_IOB, IS_ALPHA, LENGTH])
+    candidates = np.flatnonzero((table[:, 0] != 1) & (table[:, 0] != 3) & (table[:, 1] == 1)
+                                & (table[:, 2] >= FUZZY_MIN_LENGTH))
+    for i in candidates.tolist():
+        token = doc[i]
         match = match_misspelling(token.lower_)
         if match:
             label, canonical, _ = match
