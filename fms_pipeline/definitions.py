@@ -13,6 +13,7 @@ from fms_pipeline.defs.automation import (
 )
 from fms_pipeline.defs.checks import entity_counts_add_up, staged_data_checks
 from fms_pipeline.defs.ingest import parsed_pages, raw_documents
+from fms_pipeline.defs.models import outcome_label_quality
 from fms_pipeline.defs.nlp import extracted_mentions
 from fms_pipeline.defs.resources import PipelinePaths, default_data_dir
 from fms_pipeline.defs.warehouse import warehouse_tables
@@ -20,7 +21,7 @@ from fms_pipeline.defs.warehouse import warehouse_tables
 
 def build_definitions(data_dir: str | None = None) -> dg.Definitions:
     return dg.Definitions(
-        assets=[raw_documents, parsed_pages, extracted_mentions, warehouse_tables],
+        assets=[raw_documents, parsed_pages, extracted_mentions, warehouse_tables, outcome_label_quality],
         asset_checks=[staged_data_checks, entity_counts_add_up],
         jobs=[process_files_job, build_warehouse_job],
         sensors=[raw_files_sensor, warehouse_automation_sensor],

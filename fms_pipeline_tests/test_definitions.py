@@ -16,6 +16,7 @@ def test_definitions_load_with_lineage_groups_and_automation(tmp_path):
         "warehouse/documents", "warehouse/comments", "warehouse/entity_mentions", "warehouse/rejected_files",
         "warehouse/entity_counts", "warehouse/drug_condition_pairs", "warehouse/outcome_mentions",
         "warehouse/sentences", "warehouse/drugs", "warehouse/drug_outcomes", "warehouse/drug_sentiment",
+        "outcome_label_quality",
     }
     parents = lambda key: {p.to_user_string() for p in graph.get(dg.AssetKey.from_user_string(key)).parent_keys}
     assert parents("parsed_comments") == {"raw_documents"}
@@ -34,6 +35,21 @@ def test_definitions_load_with_lineage_groups_and_automation(tmp_path):
     assert {"comment_positions_contiguous", "comment_bodies_not_empty", "comments_belong_to_documents",
             "mention_offsets_inside_text", "outcome_offsets_inside_text", "entity_counts_add_up"} == checks
     assert defs.resolve_job_def("process_files") and defs.resolve_job_def("build_warehouse")
+    assert "outcome_label_quality" not in {k.to_user_string() for k in defs.resolve_job_def("process_files").asset_layer.executable_asset_keys}
+
+
+def test_outcome_quality_asset_records_scores(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    (tmp_path / "psytar").mkdir()
+    shutil.copy(repo / "data" / "psytar" / "sentences_dev.tsv", tmp_path / "psytar")
+    defs = build_definitions(str(tmp_path))
+    result = dg.materialize([defs.resolve_assets_def("outcome_label_quality")])
+    [event] = result.asset_materializations_for_node("outcome_label_quality")
+    assert event.metadata["f1_adverse_effect"].value > 0.7
+    assert "| withdrawal |" in event.metadata["scores"].value
 
 
 def test_workspace_module_loads():
