@@ -132,12 +132,28 @@ def main(argv: list[str] | None = None) -> int:
     e = sub.add_parser("evaluate", help="score the outcome labels against PsyTAR sentences (P/R/F1 per label)")
     e.add_argument("--file", type=Path, default=Path("data/psytar/sentences_dev.tsv"),
                    help="a PsyTAR-format TSV (default: data/psytar/sentences_dev.tsv)")
+    sh = sub.add_parser("share", help="write a shareable copy: authors pseudonymised, people masked")
+    sh.add_argument("--out", type=Path, default=None, help="default: DATA_DIR/share/warehouse.duckdb")
     t = sub.add_parser("train-outcomes", help="retrain the outcome classifier from PsyTAR")
     t.add_argument("--file", type=Path, default=Path("data/psytar/sentences_train.tsv"))
     args = parser.parse_args(argv)
     data_dir = args.data_dir.resolve()
     if args.command == "materialize":
         return materialize(data_dir)
+    if args.command == "share":
+        from fms_pipeline import privacy
+
+        out = args.out or data_dir / "share" / "warehouse.duckdb"
+        try:
+            counts = privacy.write_shareable_copy(
+                data_dir / "warehouse.duckdb", out, os.environ.get("FMS_SHARE_SECRET", "").encode()
+            )
+        except privacy.MissingSecret as error:
+            print(str(error), file=sys.stderr)
+            return 2
+        print(f"wrote {out}: {counts['comments']} comments, {counts['entity_mentions']} mentions; "
+              "authors pseudonymised, PERSON mentions and author names masked")
+        return 0
     if args.command in ("evaluate", "train-outcomes"):
         from fms_pipeline.nlp import evaluation, outcome_model, shared_nlp
 

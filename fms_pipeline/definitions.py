@@ -16,17 +16,21 @@ from fms_pipeline.defs.ingest import parsed_pages, raw_documents
 from fms_pipeline.defs.models import outcome_label_quality
 from fms_pipeline.defs.nlp import extracted_mentions
 from fms_pipeline.defs.resources import PipelinePaths, default_data_dir
+from fms_pipeline.defs.share import ShareSecret, shareable_warehouse
 from fms_pipeline.defs.warehouse import warehouse_tables
 
 
 def build_definitions(data_dir: str | None = None) -> dg.Definitions:
     return dg.Definitions(
-        assets=[raw_documents, parsed_pages, extracted_mentions, warehouse_tables, outcome_label_quality],
+        assets=[raw_documents, parsed_pages, extracted_mentions, warehouse_tables, outcome_label_quality, shareable_warehouse],
         asset_checks=[staged_data_checks, entity_counts_add_up],
         jobs=[process_files_job, build_warehouse_job],
         sensors=[raw_files_sensor, warehouse_automation_sensor],
         schedules=[daily_refresh_schedule],
-        resources={"paths": PipelinePaths(data_dir=data_dir or default_data_dir())},
+        resources={
+            "paths": PipelinePaths(data_dir=data_dir or default_data_dir()),
+            "share_secret": ShareSecret(secret=dg.EnvVar("FMS_SHARE_SECRET")),
+        },
     )
 
 

@@ -22,7 +22,9 @@ from fms_pipeline import staging
 from fms_pipeline.parsing.decode import UndecodableFile, decode_page
 from fms_pipeline.parsing.thread_format import UnparseablePage, is_anonymous_author, parse_page
 
-MAX_FILE_BYTES = 200 * 1024 * 1024  # larger "pages" are not comment threads
+# A blog page with its comments is well under a megabyte; 20 MB leaves room for huge threads
+# while a dump of a whole site (or a wrong file) is refused with a reason instead of stalling a run.
+MAX_FILE_BYTES = 20 * 1024 * 1024
 
 
 class RejectedFile(Exception):
@@ -78,10 +80,18 @@ def _read_raw_bytes(raw_dir: Path, source_file: str) -> bytes:
     if not resolved.is_relative_to(raw_dir.resolve()):
         raise RejectedFile(source_file, f"a link that points outside the raw folder, to {resolved}")
     try:
-        size = resolved.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise RejectedFile(source_file, f"{size} bytes, over the {MAX_FILE_BYTES}-byte limit")
-        return resolved.read_bytes()
+        before = resolved.stat()
+        if before.st_size > MAX_FILE_BYTES:
+            raise RejectedFile(
+                source_file, f"{before.st_size:,} bytes, over the {MAX_FILE_BYTES:,}-byte limit for one page"
+            )
+        for _attempt in range(3):
+            data = resolved.read_bytes()
+            after = resolved.stat()
+            if after.st_size == before.st_size == len(data) and after.st_mtime_ns == before.st_mtime_ns:
+                return data
+            before = after  # rewritten while we read it: read the new version
+        raise RejectedFile(source_file, "the file kept changing while it was read; it will be read again next time")
     except PermissionError:
         raise RejectedFile(source_file, "permission denied: the pipeline may not read this file") from None
     except FileNotFoundError:

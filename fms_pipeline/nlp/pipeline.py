@@ -179,6 +179,9 @@ def load_nlp(model: str | None = None) -> Language:
     else:
         nlp = spacy.blank("en")
         _add_fms_components(nlp)
+    # spaCy refuses texts over 1,000,000 characters (a guard for parsers' memory); this pipeline
+    # has no parser, and a comment of one huge line must still be processed.
+    nlp.max_length = 50_000_000
     return nlp
 
 

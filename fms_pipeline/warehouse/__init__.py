@@ -89,6 +89,7 @@ def build_warehouse(staging_dir: Path, warehouse_path: Path) -> BuildSummary:
     if failures:
         raise WarehouseCheckFailed(failures)
     warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    remove_abandoned_builds(warehouse_path)
     building = warehouse_path.with_name(f".{warehouse_path.name}.building-{os.getpid()}")
     building.unlink(missing_ok=True)
     try:
@@ -107,6 +108,27 @@ def build_warehouse(staging_dir: Path, warehouse_path: Path) -> BuildSummary:
         building.unlink(missing_ok=True)
         building.with_name(building.name + ".wal").unlink(missing_ok=True)
     return BuildSummary(warehouse_path, counts)
+
+
+def remove_abandoned_builds(warehouse_path: Path) -> list[Path]:
+    """Delete half-built files left by builds that were killed (their process is gone)."""
+    removed = []
+    for path in warehouse_path.parent.glob(f".{warehouse_path.name}.building-*"):
+        pid_text = path.name.rsplit("-", 1)[-1].removesuffix(".wal")
+        if pid_text.isdigit() and int(pid_text) != os.getpid() and not _process_alive(int(pid_text)):
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def connect_read_only(warehouse_path: Path) -> duckdb.DuckDBPyConnection:
