@@ -19,15 +19,9 @@ CHECKS = {
 }
 
 
-@dg.multi_asset_check(
-    specs=[
-        dg.AssetCheckSpec(name, asset=asset, description=description, blocking=True)
-        for name, (asset, description) in CHECKS.items()
-    ],
-    can_subset=True,
-)
-def staged_data_checks(context: dg.AssetCheckExecutionContext, paths: PipelinePaths):
-    failures = warehouse.check_staging(paths.staging_dir)
+def _check_results(context: dg.AssetCheckExecutionContext, paths: PipelinePaths):
+    names = [key.name for key in context.selected_asset_check_keys]
+    failures = warehouse.check_staging(paths.staging_dir, names)
     for spec_key in context.selected_asset_check_keys:
         rows = failures.get(spec_key.name, [])
         yield dg.AssetCheckResult(
@@ -40,6 +34,25 @@ def staged_data_checks(context: dg.AssetCheckExecutionContext, paths: PipelinePa
                 "examples": dg.MetadataValue.md("\n".join(f"- `{i}`: {p}" for i, p in rows[:10]) or "none"),
             },
         )
+
+
+def _specs(asset: str) -> list[dg.AssetCheckSpec]:
+    return [
+        dg.AssetCheckSpec(name, asset=asset, description=description, blocking=True)
+        for name, (checked, description) in CHECKS.items()
+        if checked == asset
+    ]
+
+
+# One check step per staged asset, so the comment checks run before the NLP and can stop it.
+@dg.multi_asset_check(specs=_specs("parsed_comments"), can_subset=True, name="parsed_comments_checks")
+def parsed_comments_checks(context: dg.AssetCheckExecutionContext, paths: PipelinePaths):
+    yield from _check_results(context, paths)
+
+
+@dg.multi_asset_check(specs=_specs("extracted_mentions"), can_subset=True, name="extracted_mentions_checks")
+def extracted_mentions_checks(context: dg.AssetCheckExecutionContext, paths: PipelinePaths):
+    yield from _check_results(context, paths)
 
 
 @dg.asset_check(asset=["warehouse", "entity_counts"], description="entity_counts adds up to entity_mentions.")

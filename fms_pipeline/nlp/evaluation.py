@@ -23,11 +23,12 @@ FOLDS = 5
 def featurize(nlp: Language, texts: list[str]) -> SentenceFeatures:
     """Classifier features of each text as one sentence, from the pipeline up to the classifier."""
     component = nlp.get_pipe("fms_outcomes")
-    sentences, cues = [], []
+    sentences, cues, ents = [], [], []
     for doc in nlp.pipe(texts, disable=["fms_outcomes"], batch_size=256):
         sentences.append(doc[:])
         cues.append(component.cues(doc))
-    return component.sentence_features(sentences, cues)
+        ents.append(list(doc.ents))
+    return component.sentence_features(sentences, cues, ents)
 
 
 def cross_validated_probabilities(features: SentenceFeatures, labels: np.ndarray, folds: int = FOLDS) -> np.ndarray:

@@ -115,8 +115,8 @@ class SentenceFeatures:
     dense: np.ndarray  # (n, k) cue counts, symptom count, negation, VADER
 
 
-def dense_features(sentence: Span, cue_counts: dict[str, int], vader: dict[str, float]) -> list[float]:
-    symptoms = sum(1 for e in sentence.ents if e.label_ in ("SYMPTOM", "CONDITION"))
+def dense_features(sentence: Span, ents: list[Span], cue_counts: dict[str, int], vader: dict[str, float]) -> list[float]:
+    symptoms = sum(1 for e in ents if e.label_ in ("SYMPTOM", "CONDITION"))
     negation = any(t.lower_.replace("’", "'") in NEGATIONS for t in sentence)
     return [min(cue_counts.get(label, 0), 3) for label in CUE_LABELS] + [
         min(symptoms, 3), float(negation), vader["compound"], vader["pos"], vader["neg"],

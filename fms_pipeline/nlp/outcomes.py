@@ -15,6 +15,7 @@ their mean.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from functools import cache
 
 import numpy as np
@@ -69,16 +70,18 @@ class DrugOutcomes:
             kept.append(span)
         return kept
 
-    def sentence_features(self, sentences: list[Span], cues: list[list[Span]]) -> outcome_model.SentenceFeatures:
+    def sentence_features(
+        self, sentences: list[Span], cues: list[list[Span]], ents: list[list[Span]]
+    ) -> outcome_model.SentenceFeatures:
         words, chars, dense = [], [], []
-        for sentence, sentence_cues in zip(sentences, cues):
+        for sentence, sentence_cues, sentence_ents in zip(sentences, cues, ents):
             counts: dict[str, int] = {}
             for cue in sentence_cues:
                 counts[cue.label_] = counts.get(cue.label_, 0) + 1
             words.append(outcome_model.marked_words(sentence))
             chars.append(sentence.text.lower())
             dense.append(outcome_model.dense_features(
-                sentence, counts, sentiment.polarity(sentiment.neutral_drug_text(sentence))))
+                sentence, sentence_ents, counts, sentiment.polarity(sentiment.neutral_drug_text(sentence))))
         return outcome_model.SentenceFeatures(
             words, chars, np.array(dense, dtype=np.float32).reshape(len(sentences), len(outcome_model.CUE_LABELS) + 5)
         )
@@ -101,26 +104,28 @@ class DrugOutcomes:
         per_doc = []
         all_sentences: list[Span] = []
         all_cues: list[list[Span]] = []
+        all_ents: list[list[Span]] = []
         for doc in docs:
             sentences = list(doc.sents)
-            cues = self.cues(doc)
-            sentence_cues = [[c for c in cues if s.start <= c.start < s.end] for s in sentences]
-            per_doc.append((doc, sentences, sentence_cues))
+            sentence_cues = by_sentence(sentences, self.cues(doc))
+            sentence_ents = by_sentence(sentences, list(doc.ents))
+            per_doc.append((doc, sentences, sentence_cues, sentence_ents))
             all_sentences.extend(sentences)
             all_cues.extend(sentence_cues)
-        features = self.sentence_features(all_sentences, all_cues)
+            all_ents.extend(sentence_ents)
+        features = self.sentence_features(all_sentences, all_cues, all_ents)
         if self.classifier is not None:
             predicted = self.classifier.predict(features)
         else:
             predicted = np.zeros((len(all_sentences), len(outcome_model.MODEL_LABELS)), dtype=bool)
         compound = features.dense[:, len(outcome_model.CUE_LABELS) + 2]
         row = 0
-        for doc, sentences, sentence_cues in per_doc:
+        for doc, sentences, sentence_cues, sentence_ents in per_doc:
             spans: list[Span] = []
             scores = []
-            for sentence, cues in zip(sentences, sentence_cues):
+            for sentence, cues, ents in zip(sentences, sentence_cues, sentence_ents):
                 labels = {outcome_model.MODEL_LABELS[j] for j in np.flatnonzero(predicted[row])}
-                found = self.outcomes_of(sentence, cues, labels)
+                found = self.outcomes_of(sentence, cues, ents, labels)
                 spans.extend(found)
                 sentence._.sentiment = sentiment.adjusted(float(compound[row]), {s.label_ for s in found})
                 scores.append(sentence._.sentiment)
@@ -129,9 +134,9 @@ class DrugOutcomes:
             doc._.sentiment = float(np.mean(scores)) if scores else 0.0
         return docs
 
-    def outcomes_of(self, sentence: Span, cues: list[Span], labels: set[str]) -> list[Span]:
+    def outcomes_of(self, sentence: Span, cues: list[Span], ents: list[Span], labels: set[str]) -> list[Span]:
         doc = sentence.doc
-        drugs = [e for e in sentence.ents if e.label_ in DRUG_LABELS]
+        drugs = [e for e in ents if e.label_ in DRUG_LABELS]
         labels = set(labels)
         exceptions: list[Span] = []
         # "NO PAIN MEDS WORK ON ME ... EXCEPT HIGH DOSE METHADONE": a negated drug that does not work.
@@ -165,7 +170,7 @@ class DrugOutcomes:
                             span_id=target.ent_id_ if target is not None else "")
                 span._.drug = target.ent_id_ if target is not None else None
                 if label == "adverse_effect":
-                    symptoms = [e for e in sentence.ents if e.label_ in ("SYMPTOM", "CONDITION")]
+                    symptoms = [e for e in ents if e.label_ in ("SYMPTOM", "CONDITION")]
                     nearest = _nearest(symptoms, anchor)
                     span._.symptom = nearest.ent_id_ if nearest is not None else None
                 found_context = self.context.assess(span)
@@ -175,6 +180,16 @@ class DrugOutcomes:
                 span._.hypothetical = found_context.hypothetical or (target is not None and target._.hypothetical)
                 out.append(span)
         return out
+
+
+def by_sentence(sentences: list[Span], spans: list[Span]) -> list[list[Span]]:
+    """The spans of each sentence, in one pass (``sentence.ents`` scans the whole doc each time)."""
+    starts = [s.start for s in sentences]
+    grouped: list[list[Span]] = [[] for _ in sentences]
+    for span in spans:
+        if starts:
+            grouped[max(bisect_right(starts, span.start) - 1, 0)].append(span)
+    return grouped
 
 
 def _nearest(candidates: list[Span], anchor: Span) -> Span | None:

@@ -61,16 +61,18 @@ def _register_drug_reference(con: duckdb.DuckDBPyConnection) -> None:
     con.register("drug_reference", pl.DataFrame(drug_reference(names), schema=schema).to_arrow())
 
 
-def check_staging(staging_dir: Path) -> dict[str, list[tuple[str, str]]]:
-    """Run every check on the staged data; {check name: [(item, problem)]} for failures only."""
+def check_staging(staging_dir: Path, names: list[str] | None = None) -> dict[str, list[tuple[str, str]]]:
+    """Run the checks (all, or those named) on the staged data; {check: [(item, problem)]} for failures only."""
     with duckdb.connect(":memory:") as con:
         _register_staging(con, staging_dir, prefix="")
-        return run_checks(con)
+        return run_checks(con, names)
 
 
-def run_checks(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[str, str]]]:
+def run_checks(con: duckdb.DuckDBPyConnection, names: list[str] | None = None) -> dict[str, list[tuple[str, str]]]:
     failures: dict[str, list[tuple[str, str]]] = {}
     for name, sql in sql_files("checks"):
+        if names is not None and name.removesuffix(".sql") not in names:
+            continue
         rows = con.sql(sql).fetchall()
         if rows:
             failures[name.removesuffix(".sql")] = [(str(item), str(problem)) for item, problem in rows]
