@@ -15,6 +15,7 @@ from fms_pipeline.defs.checks import entity_counts_add_up, extracted_mentions_ch
 from fms_pipeline.defs.ingest import parsed_pages, raw_documents
 from fms_pipeline.defs.models import outcome_label_quality
 from fms_pipeline.defs.nlp import extracted_mentions
+from fms_pipeline.defs.reports import html_report
 from fms_pipeline.defs.resources import PipelinePaths, default_data_dir
 from fms_pipeline.defs.share import ShareSecret, shareable_warehouse
 from fms_pipeline.defs.warehouse import warehouse_tables
@@ -22,7 +23,8 @@ from fms_pipeline.defs.warehouse import warehouse_tables
 
 def build_definitions(data_dir: str | None = None) -> dg.Definitions:
     return dg.Definitions(
-        assets=[raw_documents, parsed_pages, extracted_mentions, warehouse_tables, outcome_label_quality, shareable_warehouse],
+        assets=[raw_documents, parsed_pages, extracted_mentions, warehouse_tables, outcome_label_quality, shareable_warehouse,
+                html_report],
         asset_checks=[parsed_comments_checks, extracted_mentions_checks, entity_counts_add_up],
         jobs=[process_files_job, build_warehouse_job],
         sensors=[raw_files_sensor, warehouse_automation_sensor],

@@ -16,7 +16,7 @@ def test_definitions_load_with_lineage_groups_and_automation(tmp_path):
         "warehouse/documents", "warehouse/comments", "warehouse/entity_mentions", "warehouse/rejected_files",
         "warehouse/entity_counts", "warehouse/drug_condition_pairs", "warehouse/outcome_mentions",
         "warehouse/sentences", "warehouse/drugs", "warehouse/drug_outcomes", "warehouse/drug_sentiment",
-        "outcome_label_quality", "shareable_warehouse",
+        "outcome_label_quality", "shareable_warehouse", "html_report",
     }
     parents = lambda key: {p.to_user_string() for p in graph.get(dg.AssetKey.from_user_string(key)).parent_keys}
     assert parents("parsed_comments") == {"raw_documents"}

@@ -145,3 +145,20 @@ def test_ready_queries_run_through_the_query_command(built: Path, data_dir: Path
     out = capsys.readouterr().out
     assert "methadone" in out.lower() and "opioid" in out
     assert cli.main(["--data-dir", str(data_dir), "query", "DROP TABLE comments"]) == 1  # read-only
+
+
+def test_html_report_matches_the_warehouse(built: Path, data_dir: Path):
+    import re
+
+    report = (data_dir / "reports" / "report.html").read_text(encoding="utf-8")
+    shown = {name: int(value) for value, name in re.findall(r'<div data-name="[^"]+"><b>(\d+)</b>([^<]+)</div>', report)}
+    with warehouse.connect_read_only(built) as con:
+        assert shown["comments"] == con.execute("SELECT count(*) FROM comments").fetchall()[0][0] == 19
+        assert shown["entity mentions"] == con.execute("SELECT count(*) FROM entity_mentions").fetchall()[0][0]
+        assert shown["outcome mentions"] == con.execute("SELECT count(*) FROM outcome_mentions").fetchall()[0][0]
+        document_id = con.execute("SELECT document_id FROM documents").fetchall()[0][0]
+    assert shown["named authors"] == 10 and shown["documents"] == 1
+    assert report.count("data:image/png;base64,") >= 4  # charts are inlined: the report works offline
+    page = (data_dir / "reports" / "documents" / f"{document_id}.html").read_text(encoding="utf-8")
+    assert '<mark class="drug" title="DRUG: gabapentin">Neurotin</mark>' in page
+    assert page.count('class="comment" id="c') == 19 and "Hayden Hamby Jr." in page

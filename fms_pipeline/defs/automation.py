@@ -18,8 +18,8 @@ process_files_job = dg.define_asset_job(
 
 build_warehouse_job = dg.define_asset_job(
     "build_warehouse",
-    selection=dg.AssetSelection.groups("warehouse"),
-    description="Rebuild data/warehouse.duckdb from staging and swap it in.",
+    selection=dg.AssetSelection.groups("warehouse", "reports"),
+    description="Rebuild data/warehouse.duckdb from staging and swap it in, then the HTML report.",
 )
 
 
@@ -97,8 +97,9 @@ def daily_refresh_schedule(context: dg.ScheduleEvaluationContext):
 
 warehouse_automation_sensor = dg.AutomationConditionSensorDefinition(
     "warehouse_automation",
-    target=dg.AssetSelection.groups("warehouse"),
+    target=dg.AssetSelection.groups("warehouse", "reports"),
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=30,
-    description="Rebuilds the warehouse after files were processed (by the sensor, the schedule or a backfill).",
+    description="Rebuilds the warehouse after files were processed (by the sensor, the schedule or a backfill), "
+    "then the HTML report.",
 )

@@ -3,6 +3,8 @@
 import dagster as dg
 
 from fms_pipeline import processing, warehouse
+from fms_pipeline.defs.metadata import markdown_preview
+from fms_pipeline.reports import charts
 from fms_pipeline.defs.partitions import raw_files_partitions
 from fms_pipeline.defs.resources import PipelinePaths
 
@@ -62,16 +64,49 @@ def warehouse_tables(context: dg.AssetExecutionContext, paths: PipelinePaths):
     for source_file in removed:
         context.log.info(f"{source_file} is no longer in {paths.raw_dir}; its rows leave the warehouse")
     summary = warehouse.build_warehouse(paths.staging_dir, paths.warehouse_path)
-    for table in _TABLE_DOCS:
-        yield dg.MaterializeResult(
-            asset_key=["warehouse", table],
-            metadata={
-                "dagster/row_count": summary.row_counts[table],
-                "dagster/uri": str(paths.warehouse_path),
-                "dagster/table_name": table,
-                "files_removed_since_last_build": len(removed),
-            },
-        )
+    with warehouse.connect_read_only(paths.warehouse_path) as con:
+        for table in _TABLE_DOCS:
+            yield dg.MaterializeResult(
+                asset_key=["warehouse", table],
+                metadata={
+                    "dagster/row_count": summary.row_counts[table],
+                    "dagster/uri": str(paths.warehouse_path),
+                    "dagster/table_name": table,
+                    "dagster/column_schema": _column_schema(con, table),
+                    "preview": _preview(con, table),
+                    "files_removed_since_last_build": len(removed),
+                    **_charts(con, table),
+                },
+            )
+
+
+def _column_schema(con, table: str) -> dg.TableSchema:
+    rows = con.execute(
+        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
+        [table],
+    ).fetchall()
+    return dg.TableSchema(columns=[dg.TableColumn(name, dtype) for name, dtype in rows])
+
+
+def _preview(con, table: str) -> dg.MetadataValue:
+    return markdown_preview(con.sql(f"SELECT * FROM {table} LIMIT 10").pl())
+
+
+def _charts(con, table: str) -> dict:
+    """The aggregate tables carry a chart, shown on their asset page."""
+    if table == "entity_counts":
+        rows = con.execute(
+            "SELECT label, canonical, mentions FROM entity_counts WHERE label IN ('DRUG', 'CONDITION') "
+            "ORDER BY mentions DESC, canonical LIMIT 15").fetchall()
+        if rows:
+            png = charts.bar_chart([f"{c} ({l.lower()})" for l, c, _ in rows], [n for _, _, n in rows],
+                                   "Most mentioned drugs and conditions")
+            return {"chart": dg.MetadataValue.md(charts.as_markdown_image(png, "top drugs and conditions"))}
+    if table == "drug_outcomes":
+        rows = con.execute("SELECT drug, outcome, mentions FROM drug_outcomes").fetchall()
+        if rows:
+            return {"chart": dg.MetadataValue.md(charts.as_markdown_image(charts.outcome_chart(rows), "drugs by outcome"))}
+    return {}
 
 
 __all__ = ["raw_files_partitions", "warehouse_tables"]

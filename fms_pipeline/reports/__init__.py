@@ -1,0 +1,1 @@
+"""Charts and the offline HTML report, built from the warehouse (read-only)."""
