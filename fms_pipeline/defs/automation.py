@@ -1,6 +1,7 @@
 """Jobs, the sensor that tracks raw files, the daily refresh and the warehouse automation."""
 
 import json
+import os
 
 import dagster as dg
 
@@ -9,6 +10,15 @@ from fms_pipeline.defs.partitions import is_valid_partition_key, raw_files_parti
 from fms_pipeline.defs.resources import PipelinePaths
 
 PER_FILE_GROUPS = ("ingest", "nlp")
+
+# FMS_AUTOMATION=stopped starts the sensors and the schedule switched off (they can be switched
+# on in the UI); useful on a machine that should only run what a person launches.
+_DEFAULT_SENSOR_STATUS = (
+    dg.DefaultSensorStatus.STOPPED if os.environ.get("FMS_AUTOMATION") == "stopped" else dg.DefaultSensorStatus.RUNNING
+)
+_DEFAULT_SCHEDULE_STATUS = (
+    dg.DefaultScheduleStatus.STOPPED if os.environ.get("FMS_AUTOMATION") == "stopped" else dg.DefaultScheduleStatus.RUNNING
+)
 
 process_files_job = dg.define_asset_job(
     "process_files",
@@ -44,7 +54,7 @@ def plan_partition_sync(on_disk: dict[str, str], registered: list[str]) -> tuple
 @dg.sensor(
     jobs=[process_files_job, build_warehouse_job],
     minimum_interval_seconds=30,
-    default_status=dg.DefaultSensorStatus.RUNNING,
+    default_status=_DEFAULT_SENSOR_STATUS,
     description=(
         "Registers a partition for every new file under data/raw/ and processes it; re-processes files "
         "whose size or modification time changed; drops partitions of deleted files and rebuilds the warehouse."
@@ -85,7 +95,7 @@ def raw_files_sensor(context: dg.SensorEvaluationContext, paths: PipelinePaths) 
 @dg.schedule(
     job=process_files_job,
     cron_schedule="0 3 * * *",
-    default_status=dg.DefaultScheduleStatus.RUNNING,
+    default_status=_DEFAULT_SCHEDULE_STATUS,
     description="Every day at 03:00: re-process every registered file in one run; the warehouse follows.",
 )
 def daily_refresh_schedule(context: dg.ScheduleEvaluationContext):
@@ -98,7 +108,7 @@ def daily_refresh_schedule(context: dg.ScheduleEvaluationContext):
 warehouse_automation_sensor = dg.AutomationConditionSensorDefinition(
     "warehouse_automation",
     target=dg.AssetSelection.groups("warehouse", "reports"),
-    default_status=dg.DefaultSensorStatus.RUNNING,
+    default_status=_DEFAULT_SENSOR_STATUS,
     minimum_interval_seconds=30,
     description="Rebuilds the warehouse after files were processed (by the sensor, the schedule or a backfill), "
     "then the HTML report.",
