@@ -33,7 +33,7 @@ def test_definitions_load_with_lineage_groups_and_automation(tmp_path):
     assert [s.cron_schedule for s in defs.schedules] == ["0 3 * * *"]
     checks = {k.name for k in graph.asset_check_keys}
     assert {"comment_positions_contiguous", "comment_bodies_not_empty", "comments_belong_to_documents",
-            "mention_offsets_inside_text", "outcome_offsets_inside_text", "entity_counts_add_up"} == checks
+            "spans_inside_text", "entity_counts_add_up"} == checks
     assert defs.resolve_job_def("process_files") and defs.resolve_job_def("build_warehouse")
     assert "outcome_label_quality" not in {k.to_user_string() for k in defs.resolve_job_def("process_files").asset_layer.executable_asset_keys}
 

@@ -88,7 +88,7 @@ def test_mention_offsets_check(staged: Path):
     doc_id = next(iter(staging.staged_document_ids(staged, "entity_mentions")))
     mentions = staging.read_staged(staged, "entity_mentions", doc_id)
     staging.write_staged(staged, "entity_mentions", doc_id, mentions.with_columns(pl.col("end_char") + 100000))
-    assert "mention_offsets_inside_text" in warehouse.check_staging(staged)
+    assert "spans_inside_text" in warehouse.check_staging(staged)
 
 
 def test_reader_holding_the_warehouse_open_does_not_block_a_build(staged: Path, tmp_path: Path):

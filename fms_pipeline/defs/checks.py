@@ -14,8 +14,7 @@ CHECKS = {
     "comments_belong_to_documents": ("parsed_comments", "Every comment belongs to a parsed document."),
     "comment_positions_contiguous": ("parsed_comments", "Positions are 1..n without gaps, n = comment_count."),
     "comment_bodies_not_empty": ("parsed_comments", "No comment has an empty body."),
-    "mention_offsets_inside_text": ("extracted_mentions", "Mention offsets lie inside their text and cut out the mention."),
-    "outcome_offsets_inside_text": ("extracted_mentions", "Outcome spans lie inside their text and cut out their words."),
+    "spans_inside_text": ("extracted_mentions", "Entity and outcome offsets lie inside their text and cut out its words."),
 }
 
 
