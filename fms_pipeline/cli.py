@@ -26,8 +26,9 @@ def ensure_dagster_home() -> Path:
 _QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
-def materialize(data_dir: Path) -> int:
-    """Process every file in ``data_dir/raw`` and build ``data_dir/warehouse.duckdb``, as Dagster runs."""
+def materialize(data_dir: Path, full: bool = False) -> int:
+    """Process new and changed files in ``data_dir/raw`` (every file with ``full``) and rebuild
+    ``data_dir/warehouse.duckdb`` and the report, as Dagster runs recorded in DAGSTER_HOME."""
     ensure_dagster_home()
     import dagster as dg
 
@@ -38,6 +39,7 @@ def materialize(data_dir: Path) -> int:
 
     defs = build_definitions(str(data_dir))
     raw_dir = data_dir / "raw"
+    processed_log = data_dir / "staging" / "processed_files.json"
     with dg.DagsterInstance.get() as instance:
         on_disk = processing.scan_raw_files(raw_dir)
         registered = instance.get_dynamic_partitions(raw_files_partitions.name)
@@ -49,13 +51,28 @@ def materialize(data_dir: Path) -> int:
         for key in deleted:
             instance.delete_dynamic_partition(raw_files_partitions.name, key)
         keys = instance.get_dynamic_partitions(raw_files_partitions.name)
-        print(f"{len(keys)} raw file(s) in {raw_dir}: {len(new)} new, {len(deleted)} deleted")
-        if keys:
+        log = _read_json(processed_log)
+        version = processing.pipeline_version()
+        processed = {} if full or log.get("pipeline_version") != version else log.get("files", {})
+        todo = [k for k in keys if processed.get(k) != on_disk.get(k)]
+        print(f"{len(keys)} raw file(s) in {raw_dir}: {len(new)} new, {len(deleted)} deleted, "
+              f"{len(todo)} to process, {len(keys) - len(todo)} unchanged")
+        if todo:
+            # One run over the partitions from the first to the last file to process (new files
+            # are appended, so adding files to a large corpus touches only them).
+            first, last = keys.index(todo[0]), keys.index(todo[-1])
             result = defs.resolve_job_def(process_files_job.name).execute_in_process(
-                instance=instance, tags=range_tags(keys), run_config=_QUIET, raise_on_error=False
+                instance=instance, tags=range_tags(keys[first:last + 1]), run_config=_QUIET, raise_on_error=False
             )
-            if not result.success:
+            if result.success:
+                processed.update({k: on_disk[k] for k in keys[first:last + 1] if k in on_disk})
+            else:
                 print(f"processing run {result.run_id} failed; see `dagster dev` for its logs", file=sys.stderr)
+        processed = {k: v for k, v in processed.items() if k in on_disk}
+        processed_log.parent.mkdir(parents=True, exist_ok=True)
+        processed_log.write_text(
+            json.dumps({"pipeline_version": version, "files": processed}, indent=0, sort_keys=True), encoding="utf-8"
+        )
         result = defs.resolve_job_def(build_warehouse_job.name).execute_in_process(
             instance=instance, run_config=_QUIET, raise_on_error=False
         )
@@ -65,6 +82,13 @@ def materialize(data_dir: Path) -> int:
             return 1
     print_summary(data_dir / "warehouse.duckdb", warehouse)
     return 0
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
 
 
 def print_summary(warehouse_path: Path, warehouse) -> None:
@@ -125,7 +149,8 @@ def main(argv: list[str] | None = None) -> int:
         help="folder holding raw/, staging/ and warehouse.duckdb (default: $FMS_DATA_DIR or ./data)",
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("materialize", help="process every file in DATA_DIR/raw and build the warehouse")
+    m = sub.add_parser("materialize", help="process new and changed files in DATA_DIR/raw and build the warehouse")
+    m.add_argument("--full", action="store_true", help="re-process every file, changed or not")
     q = sub.add_parser("query", help="run a read-only SQL query against the warehouse")
     q.add_argument("sql", help="the query, or @file.sql to read it from a file")
     q.add_argument("--max-rows", type=int, default=40)
@@ -139,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     data_dir = args.data_dir.resolve()
     if args.command == "materialize":
-        return materialize(data_dir)
+        return materialize(data_dir, full=args.full)
     if args.command == "share":
         from fms_pipeline import privacy
 

@@ -36,6 +36,20 @@ class RejectedFile(Exception):
         self.reason = reason
 
 
+def pipeline_version() -> str:
+    """A hash of the rules, vocabularies and model that shape the staged data; when it changes,
+    files processed before are stale."""
+    from importlib import metadata, resources
+
+    digest = hashlib.sha256(metadata.version("fms-pipeline").encode())
+    package = resources.files("fms_pipeline")
+    for folder in ("parsing/rules", "nlp/vocab", "nlp/models"):
+        for entry in sorted(package.joinpath(folder).iterdir(), key=lambda e: e.name):
+            digest.update(entry.name.encode())
+            digest.update(entry.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def document_id(source_file: str) -> str:
     """Stable id of a raw file, from its path relative to the raw folder."""
     return hashlib.sha256(source_file.encode("utf-8")).hexdigest()[:16]

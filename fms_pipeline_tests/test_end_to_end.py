@@ -84,15 +84,21 @@ def test_runs_are_recorded_per_file_partition(built: Path):
         assert instance.get_latest_materialization_event(dg.AssetKey(["warehouse", "drug_condition_pairs"]))
 
 
-def test_rerun_is_idempotent_and_changes_replace_rows(built: Path, data_dir: Path):
+def test_rerun_is_idempotent_and_changes_replace_rows(built: Path, data_dir: Path, capsys):
     first = table_digest(built)
+    capsys.readouterr()
     assert cli.materialize(data_dir) == 0
+    assert "0 to process, 1 unchanged" in capsys.readouterr().out  # nothing changed: no NLP run
+    assert table_digest(built) == first
+    assert cli.materialize(data_dir, full=True) == 0
+    assert "1 to process, 0 unchanged" in capsys.readouterr().out
     assert table_digest(built) == first
 
     # A new file is added; then changed; then deleted: rows follow the file, never accumulate.
     extra = data_dir / "raw" / "O'Brien's \"story\" ü.txt"
     extra.write_text("A post\n\nI take Tramadol for fibro.\n\nNotify of\nKim\n\nMethadone helped me.\n", encoding="utf-8")
     assert cli.materialize(data_dir) == 0
+    assert "1 new, 0 deleted, 1 to process, 1 unchanged" in capsys.readouterr().out
     with warehouse.connect_read_only(built) as con:
         assert con.execute("SELECT count(*) FROM comments").fetchall()[0][0] == 20
         assert con.execute("SELECT author FROM comments JOIN documents USING (document_id) WHERE source_file = ?",
