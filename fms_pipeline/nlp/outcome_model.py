@@ -244,6 +244,3 @@ def concat(parts: Iterable[SentenceFeatures]) -> SentenceFeatures:
 
 def subset(features: SentenceFeatures, index: np.ndarray) -> SentenceFeatures:
     return SentenceFeatures([features.words[i] for i in index], [features.chars[i] for i in index], features.dense[index])
-
-
-

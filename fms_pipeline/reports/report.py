@@ -83,21 +83,24 @@ def build_report(warehouse_path: Path, out_dir: Path) -> ReportSummary:
         rejected = con.execute("SELECT source_file, reason FROM rejected_files").fetchall()
         documents = con.execute("SELECT document_id, source_file, title, byline, body, comment_count FROM documents "
                                 "ORDER BY source_file").fetchall()
-        for document_id, source_file, title, byline, body, comment_count in documents:
-            mentions = con.execute("SELECT comment_id, start_char, end_char, label, canonical FROM entity_mentions "
-                                   "WHERE document_id = ?", [document_id]).fetchall()
-            by_owner: dict[str | None, list] = {}
-            for cid, start, end, label, canonical in mentions:
-                by_owner.setdefault(cid, []).append((start, end, label, canonical))
-            comments = con.execute("SELECT comment_id, position, author, body, sentiment FROM comments "
-                                   "WHERE document_id = ? ORDER BY position", [document_id]).fetchall()
-            page = _env.get_template("document.html.j2").render(
-                title=title or source_file, source_file=source_file, byline=byline,
-                body=highlight(body or "", by_owner.get(None, [])),
-                comments=[{"position": p, "author": a, "sentiment": s, "body": highlight(b, by_owner.get(c, []))}
-                          for c, p, a, b, s in comments],
-            )
-            (building / "documents" / f"{document_id}.html").write_text(page, encoding="utf-8")
+        # One pass over mentions and comments for all pages (a query per document was quadratic).
+        mentions_of: dict[str, dict[str | None, list]] = {}
+        for document_id, cid, start, end, label, canonical in con.execute(
+                "SELECT document_id, comment_id, start_char, end_char, label, canonical FROM entity_mentions").fetchall():
+            mentions_of.setdefault(document_id, {}).setdefault(cid, []).append((start, end, label, canonical))
+        comments_of: dict[str, list] = {}
+        for row in con.execute("SELECT document_id, comment_id, position, author, body, sentiment FROM comments "
+                               "ORDER BY document_id, position").fetchall():
+            comments_of.setdefault(row[0], []).append(row[1:])
+    for document_id, source_file, title, byline, body, comment_count in documents:
+        by_owner = mentions_of.get(document_id, {})
+        page = _env.get_template("document.html.j2").render(
+            title=title or source_file, source_file=source_file, byline=byline,
+            body=highlight(body or "", by_owner.get(None, [])),
+            comments=[{"position": p, "author": a, "sentiment": s, "body": highlight(b, by_owner.get(c, []))}
+                      for c, p, a, b, s in comments_of.get(document_id, [])],
+        )
+        (building / "documents" / f"{document_id}.html").write_text(page, encoding="utf-8")
     html = _env.get_template("report.html.j2").render(
         headline=headline, tables=tables, images=images, pairs=pairs, sentiment=sentiment, drugs=drugs,
         outcomes=outcomes, rejected=rejected,
