@@ -111,6 +111,12 @@ def read_staged(staging_dir: Path, table: str, document_id: str) -> pl.DataFrame
     return pl.read_parquet(staged_path(staging_dir, table, document_id))
 
 
+def read_staged_sample(staging_dir: Path, table: str, document_ids: list[str], limit: int = 20) -> pl.DataFrame:
+    """The rows of the first ``limit`` documents, for asset-page previews (empty with the schema if none)."""
+    frames = [read_staged(staging_dir, table, d) for d in document_ids[:limit]]
+    return pl.concat(frames) if frames else frame(table)
+
+
 def remove_staged(staging_dir: Path, document_id: str, tables: list[str] | None = None) -> None:
     for table in tables or list(SCHEMAS):
         staged_path(staging_dir, table, document_id).unlink(missing_ok=True)

@@ -1,7 +1,6 @@
 """Raw files -> staged text -> parsed documents and comments (one partition per file)."""
 
 import dagster as dg
-import polars as pl
 
 from fms_pipeline import processing, staging
 from fms_pipeline.defs.metadata import column_schema, markdown_preview
@@ -102,10 +101,7 @@ def parsed_pages(context: dg.AssetExecutionContext, paths: PipelinePaths):
         except processing.RejectedFile as error:
             rejected.append(error)
     fail_if_single_file_rejected(context, rejected)
-    comments = pl.concat(
-        [staging.read_staged(paths.staging_dir, "comments", p.document_id) for p in pages[:20]]
-        or [staging.frame("comments")]
-    )
+    comments = staging.read_staged_sample(paths.staging_dir, "comments", [p.document_id for p in pages])
     yield dg.MaterializeResult(
         asset_key="parsed_documents",
         metadata={

@@ -1,7 +1,6 @@
 """Entity mentions found by the spaCy pipeline (one partition per file)."""
 
 import dagster as dg
-import polars as pl
 
 from fms_pipeline import processing, staging
 from fms_pipeline.defs.ingest import accepted_documents
@@ -33,15 +32,9 @@ def extracted_mentions(context: dg.AssetExecutionContext, paths: PipelinePaths) 
         if staging.staged_path(paths.staging_dir, "documents", d).exists()
     ]
     counts = processing.stage_entity_mentions(paths.staging_dir, doc_ids, shared_nlp())
-    mentions = pl.concat(
-        [staging.read_staged(paths.staging_dir, "entity_mentions", d) for d in doc_ids[:20]]
-        or [staging.frame("entity_mentions")]
-    )
+    mentions = staging.read_staged_sample(paths.staging_dir, "entity_mentions", doc_ids)
     by_label = mentions.group_by("label").len().sort("len", descending=True)
-    outcomes = pl.concat(
-        [staging.read_staged(paths.staging_dir, "outcome_mentions", d) for d in doc_ids[:20]]
-        or [staging.frame("outcome_mentions")]
-    )
+    outcomes = staging.read_staged_sample(paths.staging_dir, "outcome_mentions", doc_ids)
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": sum(counts.values()),

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -232,14 +232,6 @@ def binary_scores(gold: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
 
 def scores(gold: np.ndarray, predicted: np.ndarray) -> dict[str, dict[str, float]]:
     return {label: binary_scores(gold[:, j], predicted[:, j]) for j, label in enumerate(MODEL_LABELS)}
-
-
-def concat(parts: Iterable[SentenceFeatures]) -> SentenceFeatures:
-    parts = list(parts)
-    return SentenceFeatures(
-        [w for p in parts for w in p.words], [c for p in parts for c in p.chars],
-        np.vstack([p.dense for p in parts]) if parts else np.zeros((0, len(CUE_LABELS) + 5)),
-    )
 
 
 def subset(features: SentenceFeatures, index: np.ndarray) -> SentenceFeatures:

@@ -189,11 +189,3 @@ def load_nlp(model: str | None = None) -> Language:
 def shared_nlp() -> Language:
     """One pipeline per process: building the ruler costs seconds, so it is built once."""
     return load_nlp()
-
-
-def iter_entities(
-    nlp: Language, texts: Iterable[tuple[str, object]], batch_size: int = 256
-) -> Iterator[tuple[object, Doc]]:
-    """Run the pipeline over (text, context) pairs in batches, yielding (context, doc)."""
-    for doc, context in nlp.pipe(texts, as_tuples=True, batch_size=batch_size):
-        yield context, doc
