@@ -165,3 +165,31 @@ def test_psytar_reader_handles_quoted_multiline_sentences(tmp_path):
     assert texts == ["line one\nline two", "plain"]
     assert outcome_model.MODEL_LABELS == ("effective", "ineffective", "adverse_effect", "withdrawal")
     assert labels.tolist() == [[0, 0, 1, 0], [1, 0, 0, 0]]
+
+
+# --- fast paths give the results of the slow ones ---------------------------------------
+
+def test_fast_sentiment_equals_vader_on_psytar_and_edge_cases():
+    from fms_pipeline.nlp.sentiment import analyzer
+
+    texts, _ = outcome_model.read_psytar(REPO / "data" / "psytar" / "sentences_dev.tsv")
+    texts += ["", "   ", "I ❤️ this", "NO PAIN MEDS WORK ON ME", "kind of good", "not bad but awful!!!",
+              "café is great", "It's a table.", ":) fine", "no no no"]
+    vader = analyzer()
+    differing = [t for t in texts if polarity(t) != vader.polarity_scores(t)]
+    assert not differing, differing[:5]
+
+
+def test_folded_classifier_scores_equal_the_design_matrix(nlp):
+    texts, _ = outcome_model.read_psytar(REPO / "data" / "psytar" / "sentences_dev.tsv")
+    component = nlp.get_pipe("fms_outcomes")
+    sentences = [s for doc in nlp.pipe(texts[:300]) for s in doc.sents]
+    from fms_pipeline.nlp.outcomes import by_sentence
+
+    cues = [c for s in sentences for c in by_sentence([s], [x for x in component.cues(s.doc) if x.start >= s.start and x.end <= s.end])]
+    ents = [list(s.ents) for s in sentences]
+    features = component.sentence_features(sentences, cues, ents)
+    model = component.classifier
+    X = outcome_model.design_matrix(features, model.word_idf, model.char_idf)
+    expected = 1.0 / (1.0 + np.exp(-(X @ model.coef.T + model.intercept)))
+    assert np.abs(model.probabilities(features) - expected).max() < 1e-4

@@ -149,6 +149,18 @@ def idf_of(counts: sparse.csr_matrix) -> np.ndarray:
     return (np.log((1 + n) / (1 + df)) + 1).astype(np.float32)
 
 
+def _tfidf_scores(counts: sparse.csr_matrix, idf_times_coef: np.ndarray, idf_squared: np.ndarray) -> np.ndarray:
+    """``_tfidf(counts, idf) @ coef.T`` without building the weighted matrix: the idf is folded
+    into the coefficients and the row norms come from the squared idf."""
+    logged = counts.tocsr(copy=True).astype(np.float32)
+    logged.data = np.log1p(logged.data)
+    squared = logged.copy()
+    squared.data **= 2
+    norms = np.sqrt(squared @ idf_squared)
+    norms[norms == 0] = 1.0
+    return (logged @ idf_times_coef) / norms[:, None]
+
+
 @dataclass
 class OutcomeClassifier:
     word_idf: np.ndarray
@@ -157,11 +169,23 @@ class OutcomeClassifier:
     intercept: np.ndarray
     thresholds: np.ndarray
 
+    def __post_init__(self) -> None:
+        word, char = self.coef[:, :N_FEATURES], self.coef[:, N_FEATURES:2 * N_FEATURES]
+        self._word = (np.ascontiguousarray((word * self.word_idf).T), self.word_idf**2)
+        self._char = (np.ascontiguousarray((char * self.char_idf).T), self.char_idf**2)
+        self._dense = np.ascontiguousarray(self.coef[:, 2 * N_FEATURES:].T * CUE_WEIGHT)
+
     def probabilities(self, features: SentenceFeatures) -> np.ndarray:
+        """Per sentence and label, the probability; the same as ``design_matrix(...) @ coef.T``
+        through the logistic function, computed label-wise without the design matrix."""
         if not features.words:
             return np.zeros((0, len(MODEL_LABELS)))
-        X = design_matrix(features, self.word_idf, self.char_idf)
-        scores = X @ self.coef.T + self.intercept
+        scores = (
+            _tfidf_scores(_word_hasher.transform(features.words), *self._word)
+            + _tfidf_scores(char_counts(features.chars), *self._char)
+            + features.dense @ self._dense
+            + self.intercept
+        )
         return 1.0 / (1.0 + np.exp(-scores))
 
     def predict(self, features: SentenceFeatures) -> np.ndarray:

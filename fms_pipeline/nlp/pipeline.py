@@ -93,25 +93,39 @@ def _is_rare_word(lower: str) -> bool:
 
 
 @cache
+def _fuzzy_pools() -> dict[tuple[str, int], list[str]]:
+    """Target names by (first letter, length): the guards allow only these, so rapidfuzz
+    compares a word with a few hundred names instead of all of them."""
+    pools: dict[tuple[str, int], list[str]] = {}
+    for name in fuzzy_targets():
+        pools.setdefault((name[0], len(name)), []).append(name)
+    return pools
+
+
+@cache
 def match_misspelling(lower: str) -> tuple[str, str, str] | None:
     """(label, canonical, matched name) for a misspelt drug, class or condition, else None.
 
-    "neurotin" -> gabapentin (via neurontin), "opoids" -> opioid. rapidfuzz's best match is
-    accepted only under the guards above, so that ordinary words stay ordinary.
+    "neurotin" -> gabapentin (via neurontin), "opoids" -> opioid. The best rapidfuzz match
+    among names with the same first letter and nearly the same length is accepted above a
+    high score, and only for rare words, so that ordinary words stay ordinary.
     """
     if len(lower) < FUZZY_MIN_LENGTH or not lower.isalpha() or not _is_rare_word(lower):
         return None
     targets = fuzzy_targets()
     if lower in targets:
         return None  # an exact name the ruler already handles
-    candidates = process.extract(
-        lower, targets.keys(), scorer=fuzz.ratio, score_cutoff=FUZZY_MIN_SCORE, limit=5
-    )
-    for name, _score, _ in candidates:
-        if name[0] == lower[0] and abs(len(name) - len(lower)) <= FUZZY_MAX_LENGTH_DIFFERENCE:
-            label, canonical = targets[name]
-            return label, canonical, name
-    return None
+    pools = _fuzzy_pools()
+    candidates = [
+        name
+        for length in range(len(lower) - FUZZY_MAX_LENGTH_DIFFERENCE, len(lower) + FUZZY_MAX_LENGTH_DIFFERENCE + 1)
+        for name in pools.get((lower[0], length), ())
+    ]
+    best = process.extractOne(lower, candidates, scorer=fuzz.ratio, score_cutoff=FUZZY_MIN_SCORE)
+    if best is None:
+        return None
+    label, canonical = targets[best[0]]
+    return label, canonical, best[0]
 
 
 @Language.component("fms_misspelled_entities")

@@ -11,6 +11,7 @@ worded. So drug mentions are neutralised before scoring, a domain lexicon
 
 from __future__ import annotations
 
+import string
 from functools import cache
 from importlib import resources
 
@@ -31,8 +32,48 @@ def analyzer() -> SentimentIntensityAnalyzer:
     return vader
 
 
+_NO_SENTIMENT = {"neg": 0.0, "neu": 1.0, "pos": 0.0, "compound": 0.0}
+_NO_WORDS = {"neg": 0.0, "neu": 0.0, "pos": 0.0, "compound": 0.0}
+
+
 def polarity(text: str) -> dict[str, float]:
-    return analyzer().polarity_scores(text)
+    """VADER's scores, as ``polarity_scores(text)`` gives them, without its slow paths where
+    they cannot change the result: a sentence none of whose words is in the lexicon scores 0
+    (VADER's boosters, negations and "but" only scale lexicon words), and a pure-ASCII text
+    holds no emoji, so its character-by-character emoji pass is skipped."""
+    vader = analyzer()
+    words = text.split()
+    if not words:
+        return dict(_NO_WORDS)
+    lexicon = vader.lexicon
+    if not any(_vader_word(w).lower() in lexicon for w in words) and text.isascii():
+        return dict(_NO_SENTIMENT)
+    if text.isascii():
+        return _ascii_polarity(vader, text.strip())
+    return vader.polarity_scores(text)
+
+
+def _vader_word(token: str) -> str:
+    """VADER's SentiText word: punctuation stripped unless that leaves two characters or fewer."""
+    stripped = token.strip(string.punctuation)
+    return token if len(stripped) <= 2 else stripped
+
+
+def _ascii_polarity(vader: SentimentIntensityAnalyzer, text: str) -> dict[str, float]:
+    """``SentimentIntensityAnalyzer.polarity_scores`` after its emoji pass (a no-op on ASCII)."""
+    from vaderSentiment.vaderSentiment import BOOSTER_DICT, SentiText
+
+    sentitext = SentiText(text)
+    sentiments: list[float] = []
+    words = sentitext.words_and_emoticons
+    for i, item in enumerate(words):
+        lower = item.lower()
+        if lower in BOOSTER_DICT or (i < len(words) - 1 and lower == "kind" and words[i + 1].lower() == "of"):
+            sentiments.append(0)
+            continue
+        sentiments = vader.sentiment_valence(0, sentitext, item, i, sentiments)
+    sentiments = vader._but_check(words, sentiments)
+    return vader.score_valence(sentiments, text)
 
 
 def adjusted(compound: float, outcome_labels: set[str]) -> float:
