@@ -22,6 +22,12 @@ def ensure_dagster_home() -> Path:
     return home
 
 
+# A run over many files records one "planned" event per asset instead of one per asset and
+# file: with SQLite event storage each event costs ~6 ms, so at 4,000 files this saves ~100 s.
+# Dagster's trade-off: partitions of a failed run are not marked failed in the UI (the run is,
+# and files that could not be processed are listed in rejected_files).
+_PLANNED_EVENTS_PER_RUN = {"DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "true"}
+
 # Dagster's console logger prints every event; the main job shows warnings and its own summary.
 _QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
@@ -30,6 +36,8 @@ def materialize(data_dir: Path, full: bool = False) -> int:
     """Process new and changed files in ``data_dir/raw`` (every file with ``full``) and rebuild
     ``data_dir/warehouse.duckdb`` and the report, as Dagster runs recorded in DAGSTER_HOME."""
     ensure_dagster_home()
+    for name, value in _PLANNED_EVENTS_PER_RUN.items():
+        os.environ.setdefault(name, value)
     import dagster as dg
 
     from fms_pipeline import processing, warehouse

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -214,14 +217,68 @@ def _texts_of(staging_dir: Path, doc_ids: Iterable[str]) -> Iterator[tuple[str, 
 NLP_TABLES = ("entity_mentions", "outcome_mentions", "sentences")
 
 
-def stage_entity_mentions(staging_dir: Path, doc_ids: list[str], nlp: Language, batch_size: int = 256) -> dict[str, int]:
-    """Run the NLP over the given documents in batches; write one file per document and table
-    (entity_mentions, outcome_mentions, sentences).
+def nlp_workers() -> int:
+    """How many processes run the NLP: ``FMS_NLP_WORKERS``, else one per core."""
+    configured = os.environ.get("FMS_NLP_WORKERS", "").strip()
+    if configured:
+        if not configured.isdigit() or int(configured) < 1:
+            raise ValueError(f"FMS_NLP_WORKERS={configured!r}: expected a whole number of processes, 1 or more")
+        return int(configured)
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
-    Texts of all documents stream through one ``nlp.pipe``; a document's rows are written
-    as soon as its last text has been processed, so memory holds one document's rows.
-    Returns {document_id: entity mention count}.
+
+_DOCUMENTS_PER_WORKER_MIN = 8
+
+
+def usable_workers(workers: int, documents: int) -> int:
+    """Worker processes worth starting for this many documents (1: run in this process)."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return 1
+    return max(1, min(workers, documents // _DOCUMENTS_PER_WORKER_MIN))
+
+
+def _worker_context():
+    # Not plain fork: the calling process (a Dagster run) has threads, and a child forked from a
+    # threaded process can deadlock on a lock one of them held (it did, in a run). A fork server
+    # starts clean, preloads the pipeline once and forks the workers from itself: they share it.
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["fms_pipeline.nlp.preloaded"])
+    return context
+
+
+def stage_entity_mentions(
+    staging_dir: Path, doc_ids: list[str], nlp: Language, batch_size: int = 256, workers: int = 1
+) -> dict[str, int]:
+    """Run the NLP over the given documents; write one file per document and table
+    (entity_mentions, outcome_mentions, sentences). Returns {document_id: entity mention count}.
+
+    With ``workers`` > 1 the documents are split into contiguous chunks processed by worker
+    processes running ``shared_nlp()`` (each document's files are written by exactly one of
+    them); a failure in any worker fails the whole call, as it would in one process.
     """
+    usable = usable_workers(workers, len(doc_ids))
+    if usable == 1:
+        return _stage_entity_mentions(staging_dir, doc_ids, nlp, batch_size)
+    # Several chunks per worker, so that one slow chunk does not leave the other cores idle.
+    step = -(-len(doc_ids) // (usable * 4))
+    chunks = [doc_ids[i:i + step] for i in range(0, len(doc_ids), step)]
+    counts: dict[str, int] = {}
+    with ProcessPoolExecutor(max_workers=usable, mp_context=_worker_context()) as pool:
+        for part in pool.map(_stage_chunk, [(staging_dir, chunk, batch_size) for chunk in chunks]):
+            counts.update(part)
+    return counts
+
+
+def _stage_chunk(job: tuple[Path, list[str], int]) -> dict[str, int]:
+    from fms_pipeline.nlp import shared_nlp
+
+    staging_dir, doc_ids, batch_size = job
+    return _stage_entity_mentions(staging_dir, doc_ids, shared_nlp(), batch_size)
+
+
+def _stage_entity_mentions(staging_dir: Path, doc_ids: list[str], nlp: Language, batch_size: int) -> dict[str, int]:
+    """Texts of all documents stream through one ``nlp.pipe``; a document's rows are written
+    as soon as its last text has been processed, so memory holds one document's rows."""
     counts: dict[str, int] = {}
     current: str | None = None
     rows: dict[str, list[dict]] = {table: [] for table in NLP_TABLES}
@@ -323,6 +380,7 @@ __all__ = [
     "comment_id",
     "document_id",
     "is_rejected",
+    "nlp_workers",
     "prune_deleted_files",
     "scan_raw_files",
     "stage_entity_mentions",

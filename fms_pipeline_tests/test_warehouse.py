@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 
 from fms_pipeline import processing, staging, warehouse
+from fms_pipeline.reports.report import build_report
 
 CONTRACT = {
     "documents": ["document_id", "source_file", "title", "byline", "body", "comment_count"],
@@ -108,3 +109,69 @@ def test_reader_holding_the_warehouse_open_does_not_block_a_build(staged: Path, 
 def test_empty_staging_builds_empty_tables(tmp_path: Path):
     summary = warehouse.build_warehouse(tmp_path / "staging", tmp_path / "w.duckdb")
     assert set(summary.row_counts.values()) == {0}
+
+
+def _stage_all(raw_dir: Path, staging_dir: Path, nlp, files: list[str]) -> None:
+    for source_file in files:
+        raw = processing.stage_raw_document(raw_dir, staging_dir, source_file)
+        processing.stage_parsed_page(staging_dir, raw.document_id)
+        processing.stage_entity_mentions(staging_dir, [raw.document_id], nlp)
+
+
+def test_incremental_build_equals_a_full_build(tmp_path: Path, nlp):
+    from benchmarks.corpus import write_corpus
+
+    raw_dir, staging_dir = tmp_path / "raw", tmp_path / "staging"
+    files, _ = write_corpus(raw_dir, 60_000)  # ~25 files, so 3 changes stay under the incremental share
+    names = sorted(processing.scan_raw_files(raw_dir))
+    _stage_all(raw_dir, staging_dir, nlp, names)
+    incremental_path = tmp_path / "incremental.duckdb"
+    first = warehouse.build_warehouse(staging_dir, incremental_path)
+    assert not first.incremental and first.row_counts["documents"] == files
+    report_dir = tmp_path / "reports"
+    assert build_report(incremental_path, report_dir).pages_written == files
+
+    # One file rewritten, one deleted, one added.
+    changed, deleted = names[1], names[2]
+    (raw_dir / changed).write_text((raw_dir / names[3]).read_text(encoding="utf-8"), encoding="utf-8")
+    (raw_dir / deleted).unlink()
+    write_corpus(raw_dir, 1, seed=99, start=files)
+    on_disk = processing.scan_raw_files(raw_dir)
+    processing.prune_deleted_files(staging_dir, on_disk)
+    _stage_all(raw_dir, staging_dir, nlp, [changed, *sorted(set(on_disk) - set(names))])
+
+    second = warehouse.build_warehouse(staging_dir, incremental_path)
+    assert second.incremental
+    assert len(second.documents_changed) == 2 and second.documents_removed == [processing.document_id(deleted)]
+    full = warehouse.build_warehouse(staging_dir, tmp_path / "full.duckdb", incremental=False)
+    assert not full.incremental and second.row_counts == full.row_counts
+    with duckdb.connect(str(incremental_path), read_only=True) as con:
+        con.execute(f"ATTACH '{tmp_path / 'full.duckdb'}' AS full_build (READ_ONLY)")
+        for table in warehouse.CORE_TABLES + warehouse.AGGREGATE_TABLES:
+            differing = con.execute(
+                f"SELECT count(*) FROM ((SELECT * FROM {table} EXCEPT ALL SELECT * FROM full_build.{table}) "
+                f"UNION ALL (SELECT * FROM full_build.{table} EXCEPT ALL SELECT * FROM {table}))").fetchall()[0][0]
+            assert differing == 0, table
+        assert con.execute("SELECT count(*) FROM documents WHERE source_file = ?", [deleted]).fetchall()[0][0] == 0
+
+    # The report renders the two changed pages again, keeps the others and drops the deleted one.
+    report = build_report(incremental_path, report_dir)
+    assert report.pages_written == 2 and report.document_pages == files
+    pages = {p.stem for p in (report_dir / "documents").glob("*.html")}
+    assert processing.document_id(deleted) not in pages and set(second.documents_changed) <= pages
+    page = (report_dir / "documents" / f"{processing.document_id(changed)}.html").read_text(encoding="utf-8")
+    assert page == build_report(tmp_path / "full.duckdb", tmp_path / "full-report").path.with_name("documents").joinpath(
+        f"{processing.document_id(changed)}.html").read_text(encoding="utf-8")
+
+    # Nothing changed: still incremental, and nothing is rebuilt.
+    third = warehouse.build_warehouse(staging_dir, incremental_path)
+    assert third.incremental and third.documents_changed == [] and third.row_counts == full.row_counts
+    assert build_report(incremental_path, report_dir).pages_written == 0
+
+
+def test_a_warehouse_built_by_other_sql_is_rebuilt_whole(staged: Path, tmp_path: Path, monkeypatch):
+    path = tmp_path / "w.duckdb"
+    warehouse.build_warehouse(staged, path)
+    assert warehouse.build_warehouse(staged, path).incremental
+    monkeypatch.setattr(warehouse, "sql_version", lambda: "other")
+    assert not warehouse.build_warehouse(staged, path).incremental

@@ -6,7 +6,8 @@ build itself refuses staged data that break them, so bad data never reach the wa
 
 import dagster as dg
 
-from fms_pipeline import warehouse
+from fms_pipeline import processing, warehouse
+from fms_pipeline.defs.partitions import raw_files_partitions
 from fms_pipeline.defs.resources import PipelinePaths
 
 # check SQL file -> (asset it guards, description)
@@ -18,9 +19,29 @@ CHECKS = {
 }
 
 
+def _documents_of_run(context: dg.AssetCheckExecutionContext) -> set[str] | None:
+    """Document ids of the files this run processed, or None (check everything) outside such a run.
+
+    The files a run did not touch were checked by the run that processed them, so a run that
+    adds one file to a large corpus checks that file, not the corpus."""
+    tags = context.run.tags
+    if "dagster/partition" in tags:
+        keys = [tags["dagster/partition"]]
+    elif "dagster/asset_partition_range_start" in tags:
+        registered = context.instance.get_dynamic_partitions(raw_files_partitions.name)
+        start, end = tags["dagster/asset_partition_range_start"], tags["dagster/asset_partition_range_end"]
+        if start not in registered or end not in registered:
+            return None
+        keys = registered[registered.index(start):registered.index(end) + 1]
+    else:
+        return None
+    return {processing.document_id(k) for k in keys}
+
+
 def _check_results(context: dg.AssetCheckExecutionContext, paths: PipelinePaths):
     names = [key.name for key in context.selected_asset_check_keys]
-    failures = warehouse.check_staging(paths.staging_dir, names)
+    documents = _documents_of_run(context)
+    failures = warehouse.check_staging(paths.staging_dir, names, document_ids=documents)
     for spec_key in context.selected_asset_check_keys:
         rows = failures.get(spec_key.name, [])
         yield dg.AssetCheckResult(
@@ -30,6 +51,7 @@ def _check_results(context: dg.AssetCheckExecutionContext, paths: PipelinePaths)
             severity=dg.AssetCheckSeverity.ERROR,
             metadata={
                 "failing_rows": len(rows),
+                "documents_checked": len(documents) if documents is not None else "all staged",
                 "examples": dg.MetadataValue.md("\n".join(f"- `{i}`: {p}" for i, p in rows[:10]) or "none"),
             },
         )

@@ -31,7 +31,8 @@ def extracted_mentions(context: dg.AssetExecutionContext, paths: PipelinePaths) 
         d for d in accepted_documents(context, paths)
         if staging.staged_path(paths.staging_dir, "documents", d).exists()
     ]
-    counts = processing.stage_entity_mentions(paths.staging_dir, doc_ids, shared_nlp())
+    workers = processing.usable_workers(processing.nlp_workers(), len(doc_ids))
+    counts = processing.stage_entity_mentions(paths.staging_dir, doc_ids, shared_nlp(), workers=workers)
     mentions = staging.read_staged_sample(paths.staging_dir, "entity_mentions", doc_ids)
     by_label = mentions.group_by("label").len().sort("len", descending=True)
     outcomes = staging.read_staged_sample(paths.staging_dir, "outcome_mentions", doc_ids)
@@ -40,6 +41,7 @@ def extracted_mentions(context: dg.AssetExecutionContext, paths: PipelinePaths) 
             "dagster/row_count": sum(counts.values()),
             "dagster/column_schema": column_schema("entity_mentions"),
             "documents_processed": len(doc_ids),
+            "nlp_worker_processes": workers,
             "mentions_by_label (first 20 files)": dg.MetadataValue.json(dict(by_label.iter_rows())),
             "outcomes_by_label (first 20 files)": dg.MetadataValue.json(
                 dict(outcomes.group_by("outcome").len().sort("len", descending=True).iter_rows())

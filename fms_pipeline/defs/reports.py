@@ -28,6 +28,7 @@ def html_report(paths: PipelinePaths) -> dg.MaterializeResult:
             "dagster/uri": str(summary.path),
             "path": dg.MetadataValue.path(str(summary.path)),
             "document_pages": summary.document_pages,
+            "document_pages_rendered": summary.pages_written,
             **{name.replace(" ", "_"): value for name, value in summary.headline.items()},
         }
     )

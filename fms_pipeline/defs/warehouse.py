@@ -58,7 +58,8 @@ _build_when_upstream_updates = dg.AutomationCondition.eager().without(~dg.Automa
     can_subset=False,
 )
 def warehouse_tables(context: dg.AssetExecutionContext, paths: PipelinePaths):
-    """Prune files that left data/raw/, then rebuild every table from staging and swap the file in."""
+    """Prune files that left data/raw/, then build the warehouse from staging (only the changed
+    documents' rows when few changed) and swap the file in."""
     on_disk = processing.scan_raw_files(paths.raw_dir)
     removed = processing.prune_deleted_files(paths.staging_dir, on_disk)
     for source_file in removed:
@@ -75,6 +76,8 @@ def warehouse_tables(context: dg.AssetExecutionContext, paths: PipelinePaths):
                     "dagster/column_schema": _column_schema(con, table),
                     "preview": _preview(con, table),
                     "files_removed_since_last_build": len(removed),
+                    "build": "incremental" if summary.incremental else "full",
+                    "documents_rebuilt": len(summary.documents_changed) + len(summary.documents_removed),
                     **_charts(con, table),
                 },
             )

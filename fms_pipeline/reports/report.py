@@ -4,9 +4,12 @@ opens in a browser with no network and no server."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
@@ -23,6 +26,29 @@ class ReportSummary:
     path: Path
     headline: dict[str, int]
     document_pages: int
+    pages_written: int = 0
+
+
+# Which warehouse version of each document its page shows; pages whose document did not change
+# since are kept (hard links into the new report) instead of rendered again.
+MANIFEST = ".pages.json"
+PAGES_PER_QUERY = 250
+
+
+def templates_version() -> str:
+    digest = hashlib.sha256(Path(__file__).read_bytes())
+    for entry in sorted(resources.files("fms_pipeline.reports").joinpath("templates").iterdir(), key=lambda e: e.name):
+        digest.update(entry.name.encode() + entry.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _previous_pages(out_dir: Path) -> dict[str, str]:
+    """{document_id: fingerprint} of the pages in the current report made by these templates."""
+    try:
+        manifest = json.loads((out_dir / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return manifest.get("pages", {}) if manifest.get("templates") == templates_version() else {}
 
 
 def highlight(text: str, mentions: list[tuple[int, int, str, str]]) -> Markup:
@@ -59,10 +85,14 @@ def _top(con, label: str, limit: int = 15) -> list[tuple]:
 
 
 def build_report(warehouse_path: Path, out_dir: Path) -> ReportSummary:
-    """Write ``out_dir/report.html`` and ``out_dir/documents/*.html``; replaces the previous report."""
+    """Write ``out_dir/report.html`` and ``out_dir/documents/*.html``; replaces the previous report.
+
+    Pages of documents unchanged since the previous report are carried over, not rendered again.
+    """
     building = out_dir.with_name(f".{out_dir.name}.building-{os.getpid()}")
     shutil.rmtree(building, ignore_errors=True)
     (building / "documents").mkdir(parents=True)
+    previous_pages = _previous_pages(out_dir)
     with warehouse.connect_read_only(warehouse_path) as con:
         headline = headline_numbers(con)
         tables = {label: _top(con, label) for label in ("DRUG", "DRUG_CLASS", "CONDITION", "SYMPTOM")}
@@ -81,35 +111,63 @@ def build_report(warehouse_path: Path, out_dir: Path) -> ReportSummary:
         drugs = con.execute("SELECT drug, drug_class, drugbank_id, mesh_id, mentions FROM drugs "
                             "ORDER BY mentions DESC, drug").fetchall()
         rejected = con.execute("SELECT source_file, reason FROM rejected_files").fetchall()
-        documents = con.execute("SELECT document_id, source_file, title, byline, body, comment_count FROM documents "
+        documents = con.execute("SELECT document_id, source_file, title, byline, comment_count FROM documents "
                                 "ORDER BY source_file").fetchall()
-        # One pass over mentions and comments for all pages (a query per document was quadratic).
-        mentions_of: dict[str, dict[str | None, list]] = {}
-        for document_id, cid, start, end, label, canonical in con.execute(
-                "SELECT document_id, comment_id, start_char, end_char, label, canonical FROM entity_mentions").fetchall():
-            mentions_of.setdefault(document_id, {}).setdefault(cid, []).append((start, end, label, canonical))
-        comments_of: dict[str, list] = {}
-        for row in con.execute("SELECT document_id, comment_id, position, author, body, sentiment FROM comments "
-                               "ORDER BY document_id, position").fetchall():
-            comments_of.setdefault(row[0], []).append(row[1:])
-    for document_id, source_file, title, byline, body, comment_count in documents:
-        by_owner = mentions_of.get(document_id, {})
-        page = _env.get_template("document.html.j2").render(
-            title=title or source_file, source_file=source_file, byline=byline,
-            body=highlight(body or "", by_owner.get(None, [])),
-            comments=[{"position": p, "author": a, "sentiment": s, "body": highlight(b, by_owner.get(c, []))}
-                      for c, p, a, b, s in comments_of.get(document_id, [])],
-        )
-        (building / "documents" / f"{document_id}.html").write_text(page, encoding="utf-8")
+        fingerprints = dict(con.execute("SELECT document_id, fingerprint FROM _build_manifest").fetchall())
+        kept = {d for d, *_ in documents
+                if previous_pages.get(d) == fingerprints.get(d) and (out_dir / "documents" / f"{d}.html").exists()}
+        to_render = [d for d, *_ in documents if d not in kept]
+        # In chunks, so that memory holds a few hundred documents' mentions, not the corpus's.
+        for i in range(0, len(to_render), PAGES_PER_QUERY):
+            for document_id, page in _document_pages(con, to_render[i:i + PAGES_PER_QUERY]).items():
+                (building / "documents" / f"{document_id}.html").write_text(page, encoding="utf-8")
+    for document_id in kept:
+        os.link(out_dir / "documents" / f"{document_id}.html", building / "documents" / f"{document_id}.html")
     html = _env.get_template("report.html.j2").render(
         headline=headline, tables=tables, images=images, pairs=pairs, sentiment=sentiment, drugs=drugs,
         outcomes=outcomes, rejected=rejected,
-        documents=[{"id": d[0], "source_file": d[1], "title": d[2] or d[1], "comments": d[5]} for d in documents],
+        documents=[{"id": d[0], "source_file": d[1], "title": d[2] or d[1], "comments": d[4]} for d in documents],
     )
     (building / "report.html").write_text(html, encoding="utf-8")
+    (building / MANIFEST).write_text(json.dumps({
+        "templates": templates_version(),
+        "pages": {d: fingerprints.get(d) for d, *_ in documents},
+    }), encoding="utf-8")
     previous = out_dir.with_name(f".{out_dir.name}.previous-{os.getpid()}")
     if out_dir.exists():
         out_dir.rename(previous)
     building.rename(out_dir)
     shutil.rmtree(previous, ignore_errors=True)
-    return ReportSummary(out_dir / "report.html", headline, len(documents))
+    return ReportSummary(out_dir / "report.html", headline, len(documents), pages_written=len(to_render))
+
+
+def _document_pages(con, document_ids: list[str]) -> dict[str, str]:
+    """{document_id: HTML page} with the article, comments and highlighted entities."""
+    import polars as pl
+
+    if not document_ids:
+        return {}
+    con.register("pages_to_render", pl.DataFrame({"document_id": document_ids}, schema={"document_id": pl.String}).to_arrow())
+    # One pass over mentions and comments for all pages (a query per document was quadratic).
+    mentions_of: dict[str, dict[str | None, list]] = {}
+    for document_id, cid, start, end, label, canonical in con.execute(
+            "SELECT document_id, comment_id, start_char, end_char, label, canonical FROM entity_mentions "
+            "WHERE document_id IN (SELECT document_id FROM pages_to_render)").fetchall():
+        mentions_of.setdefault(document_id, {}).setdefault(cid, []).append((start, end, label, canonical))
+    comments_of: dict[str, list] = {}
+    for row in con.execute("SELECT document_id, comment_id, position, author, body, sentiment FROM comments "
+                           "WHERE document_id IN (SELECT document_id FROM pages_to_render) "
+                           "ORDER BY document_id, position").fetchall():
+        comments_of.setdefault(row[0], []).append(row[1:])
+    pages = {}
+    for document_id, source_file, title, byline, body in con.execute(
+            "SELECT document_id, source_file, title, byline, body FROM documents "
+            "WHERE document_id IN (SELECT document_id FROM pages_to_render)").fetchall():
+        by_owner = mentions_of.get(document_id, {})
+        pages[document_id] = _env.get_template("document.html.j2").render(
+            title=title or source_file, source_file=source_file, byline=byline,
+            body=highlight(body or "", by_owner.get(None, [])),
+            comments=[{"position": p, "author": a, "sentiment": s, "body": highlight(b, by_owner.get(c, []))}
+                      for c, p, a, b, s in comments_of.get(document_id, [])],
+        )
+    return pages
