@@ -247,17 +247,22 @@ def _worker_context():
 
 
 def stage_entity_mentions(
-    staging_dir: Path, doc_ids: list[str], nlp: Language, batch_size: int = 256, workers: int = 1
+    staging_dir: Path, doc_ids: list[str], nlp: Language | None = None, batch_size: int = 256, workers: int = 1
 ) -> dict[str, int]:
     """Run the NLP over the given documents; write one file per document and table
     (entity_mentions, outcome_mentions, sentences). Returns {document_id: entity mention count}.
 
     With ``workers`` > 1 the documents are split into contiguous chunks processed by worker
     processes running ``shared_nlp()`` (each document's files are written by exactly one of
-    them); a failure in any worker fails the whole call, as it would in one process.
+    them); a failure in any worker fails the whole call, as it would in one process. Without
+    ``nlp``, ``shared_nlp()`` is used, and built in this process only if it runs the NLP itself.
     """
     usable = usable_workers(workers, len(doc_ids))
     if usable == 1:
+        if nlp is None:
+            from fms_pipeline.nlp import shared_nlp
+
+            nlp = shared_nlp()
         return _stage_entity_mentions(staging_dir, doc_ids, nlp, batch_size)
     # Several chunks per worker, so that one slow chunk does not leave the other cores idle.
     step = -(-len(doc_ids) // (usable * 4))

@@ -7,7 +7,6 @@ from fms_pipeline.defs.ingest import accepted_documents
 from fms_pipeline.defs.metadata import column_schema, markdown_preview
 from fms_pipeline.defs.partitions import raw_files_partitions
 from fms_pipeline.defs.resources import PipelinePaths
-from fms_pipeline.nlp import shared_nlp
 
 
 @dg.asset(
@@ -32,7 +31,7 @@ def extracted_mentions(context: dg.AssetExecutionContext, paths: PipelinePaths) 
         if staging.staged_path(paths.staging_dir, "documents", d).exists()
     ]
     workers = processing.usable_workers(processing.nlp_workers(), len(doc_ids))
-    counts = processing.stage_entity_mentions(paths.staging_dir, doc_ids, shared_nlp(), workers=workers)
+    counts = processing.stage_entity_mentions(paths.staging_dir, doc_ids, workers=workers)
     mentions = staging.read_staged_sample(paths.staging_dir, "entity_mentions", doc_ids)
     by_label = mentions.group_by("label").len().sort("len", descending=True)
     outcomes = staging.read_staged_sample(paths.staging_dir, "outcome_mentions", doc_ids)

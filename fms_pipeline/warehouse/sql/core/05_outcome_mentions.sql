@@ -4,5 +4,4 @@ CREATE TABLE outcome_mentions AS
 SELECT o.outcome_id, o.document_id, o.comment_id, o.outcome, o.drug, o.symptom, o.text,
        o.start_char, o.end_char, o.sentence, o.negated, o.hypothetical
 FROM staged_outcome_mentions AS o
-JOIN documents AS d USING (document_id)
-ORDER BY d.source_file, o.comment_id NULLS FIRST, o.start_char, o.outcome;
+ORDER BY o.document_id, o.comment_id NULLS FIRST, o.start_char, o.outcome;

@@ -2,5 +2,5 @@
 CREATE TABLE sentences AS
 SELECT s.document_id, s.comment_id, s.sentence, s.start_char, s.end_char, round(s.sentiment, 4) AS sentiment
 FROM staged_sentences AS s
-JOIN documents AS d USING (document_id)
-ORDER BY d.source_file, s.comment_id NULLS FIRST, s.sentence;
+WHERE s.document_id IN (SELECT document_id FROM documents)
+ORDER BY s.document_id, s.comment_id NULLS FIRST, s.sentence;
