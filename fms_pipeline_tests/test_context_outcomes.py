@@ -193,3 +193,11 @@ def test_folded_classifier_scores_equal_the_design_matrix(nlp):
     X = outcome_model.design_matrix(features, model.word_idf, model.char_idf)
     expected = 1.0 / (1.0 + np.exp(-(X @ model.coef.T + model.intercept)))
     assert np.abs(model.probabilities(features) - expected).max() < 1e-4
+
+
+def test_cached_character_ngrams_equal_the_hashing_vectorizer():
+    texts, _ = outcome_model.read_psytar(REPO / "data" / "psytar" / "sentences_dev.tsv")
+    texts = texts[:400] + ["", "Lyrica LYRICA lyrica!", "withdrawl sexul"]
+    expected = outcome_model._char_hasher.transform(texts)
+    assert (outcome_model.char_counts(texts) != expected).nnz == 0
+    assert (outcome_model.char_counts(texts[::-1]) != expected[::-1]).nnz == 0  # now from the cache

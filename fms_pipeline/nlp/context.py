@@ -19,8 +19,11 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
+import numpy as np
+from spacy.attrs import LOWER
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
+from spacy.strings import hash_string
 from spacy.tokens import Doc, Span
 
 from fms_pipeline.nlp import extensions
@@ -28,6 +31,7 @@ from fms_pipeline.nlp import extensions
 FORWARD_WINDOW = 8
 BACKWARD_WINDOW = 6
 FIRST_PERSON = frozenset({"i", "me", "my", "mine", "myself", "i'm", "i’m", "im", "i've", "i’ve", "i'd", "i’d"})
+_FIRST_PERSON_HASHES = np.array([hash_string(w) for w in FIRST_PERSON], dtype=np.uint64)
 CATEGORIES = ("negated", "hypothetical", "historical", "other", "other_pronoun")
 
 for _name, _default in (("negated", False), ("hypothetical", False), ("historical", False), ("experiencer", "patient")):
@@ -96,9 +100,9 @@ class EntityContext:
             starts = [b[0] for b in bounds]
             first_person = [False] * len(bounds)
             per_sentence: list[list[tuple[int, int, Trigger]]] = [[] for _ in bounds]
-            for token in doc:
-                if token.lower_ in FIRST_PERSON:
-                    first_person[bisect_right(starts, token.i) - 1] = True
+            # One vectorised pass over the tokens' lower-case hashes instead of a Python loop.
+            for i in np.flatnonzero(np.isin(doc.to_array(LOWER), _FIRST_PERSON_HASHES)).tolist():
+                first_person[bisect_right(starts, i) - 1] = True
             for start, end, trigger in self.find_triggers(doc):
                 per_sentence[bisect_right(starts, start) - 1].append((start, end, trigger))
             doc.user_data["fms_sentences"] = {"starts": starts, "bounds": bounds,

@@ -50,7 +50,8 @@ _char_hasher = HashingVectorizer(
 )
 
 
-_WORD_NGRAM_CACHE: dict[str, sparse.csr_matrix] = {}
+# word -> (hashed n-gram columns, counts) of its character n-grams
+_WORD_NGRAM_CACHE: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 _WORD_NGRAM_CACHE_LIMIT = 500_000
 
 
@@ -68,16 +69,26 @@ def char_counts(texts: list[str]) -> sparse.csr_matrix:
         for word in words:
             rows.append(i)
             cols.append(vocabulary.setdefault(word, len(vocabulary)))
+    if not vocabulary:
+        return sparse.csr_matrix((len(texts), N_FEATURES), dtype=np.float64)
     new = [w for w in vocabulary if w not in _WORD_NGRAM_CACHE]
     if new:
         if len(_WORD_NGRAM_CACHE) + len(new) > _WORD_NGRAM_CACHE_LIMIT:
             _WORD_NGRAM_CACHE.clear()
+            new = list(vocabulary)
         hashed = _char_hasher.transform(new)
         for k, word in enumerate(new):
-            _WORD_NGRAM_CACHE[word] = hashed[k]
-    if not vocabulary:
-        return sparse.csr_matrix((len(texts), N_FEATURES), dtype=np.float64)
-    per_word = sparse.vstack([_WORD_NGRAM_CACHE[w] for w in vocabulary], format="csr")
+            start, end = hashed.indptr[k], hashed.indptr[k + 1]
+            _WORD_NGRAM_CACHE[word] = (hashed.indices[start:end], hashed.data[start:end])
+    # The batch's words as one CSR matrix, assembled from the cached arrays (no per-row vstack).
+    cached = [_WORD_NGRAM_CACHE[w] for w in vocabulary]
+    lengths = np.fromiter((len(c[0]) for c in cached), dtype=np.int64, count=len(cached))
+    indptr = np.zeros(len(cached) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=indptr[1:])
+    per_word = sparse.csr_matrix(
+        (np.concatenate([c[1] for c in cached]), np.concatenate([c[0] for c in cached]), indptr),
+        shape=(len(cached), N_FEATURES),
+    )
     occurrences = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(texts), len(vocabulary)))
     return (occurrences @ per_word).tocsr()
 
