@@ -80,7 +80,7 @@ def main_job(data: Path, home: Path, *args: str, workers: int | None = None) -> 
     """Seconds of `fms-pipeline materialize` and the peak memory (PSS) of it and its workers."""
     env = {**os.environ, "DAGSTER_HOME": str(home)}
     if workers is not None:
-        env["FMS_NLP_WORKERS"] = str(workers)
+        env["FMS_WORKERS"] = str(workers)
     with tempfile.TemporaryFile("w+") as out:
         process = subprocess.Popen([sys.executable, "-c", RUN_MAIN_JOB, "--data-dir", str(data), "materialize", *args],
                                    env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, text=True)

@@ -38,6 +38,9 @@ class RejectedFile(Exception):
         self.source_file = source_file
         self.reason = reason
 
+    def __reduce__(self):  # so that it crosses from a worker process intact
+        return RejectedFile, (self.source_file, self.reason)
+
 
 def pipeline_version() -> str:
     """A hash of the rules, vocabularies and model that shape the staged data; when it changes,
@@ -217,24 +220,28 @@ def _texts_of(staging_dir: Path, doc_ids: Iterable[str]) -> Iterator[tuple[str, 
 NLP_TABLES = ("entity_mentions", "outcome_mentions", "sentences")
 
 
-def nlp_workers() -> int:
-    """How many processes run the NLP: ``FMS_NLP_WORKERS``, else one per core."""
-    configured = os.environ.get("FMS_NLP_WORKERS", "").strip()
+def worker_processes() -> int:
+    """How many processes decode, parse and run the NLP over a run's files: ``FMS_WORKERS``,
+    else one per core."""
+    configured = os.environ.get("FMS_WORKERS", "").strip()
     if configured:
         if not configured.isdigit() or int(configured) < 1:
-            raise ValueError(f"FMS_NLP_WORKERS={configured!r}: expected a whole number of processes, 1 or more")
+            raise ValueError(f"FMS_WORKERS={configured!r}: expected a whole number of processes, 1 or more")
         return int(configured)
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-_DOCUMENTS_PER_WORKER_MIN = 8
+# Starting the workers costs ~5 s (their fork server builds the pipeline), which pays off from
+# about this many files per worker: the NLP takes ~50 ms a page, decoding and parsing ~10 ms.
+NLP_FILES_PER_WORKER_MIN = 50
+PARSE_FILES_PER_WORKER_MIN = 250
 
 
-def usable_workers(workers: int, documents: int) -> int:
-    """Worker processes worth starting for this many documents (1: run in this process)."""
+def usable_workers(workers: int, files: int, files_per_worker_min: int | None = None) -> int:
+    """Worker processes worth starting for this many files (1: run in this process)."""
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return 1
-    return max(1, min(workers, documents // _DOCUMENTS_PER_WORKER_MIN))
+    return max(1, min(workers, files // (files_per_worker_min or NLP_FILES_PER_WORKER_MIN)))
 
 
 def _worker_context():
@@ -244,6 +251,70 @@ def _worker_context():
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["fms_pipeline.nlp.preloaded"])
     return context
+
+
+def start_workers_early(workers: int, files: int) -> bool:
+    """Start the fork server now if the NLP of this many files will use workers: it builds the
+    pipeline (~5 s of one core) while this process decodes and parses."""
+    if usable_workers(workers, files) == 1:
+        return False
+    from multiprocessing import forkserver
+
+    _worker_context()
+    forkserver.ensure_running()
+    return True
+
+
+def _in_workers(chunk_function, items: list, workers: int, *shared, per_worker_min: int | None = None) -> list:
+    """``chunk_function((*shared, chunk))`` over contiguous chunks of ``items`` in worker
+    processes (in this one when too few items for ``workers``), results concatenated in order."""
+    usable = usable_workers(workers, len(items), per_worker_min or NLP_FILES_PER_WORKER_MIN)
+    if usable == 1:
+        return chunk_function((*shared, items)) if items else []
+    # Several chunks per worker, so that one slow chunk does not leave the other cores idle.
+    step = -(-len(items) // (usable * 4))
+    jobs = [(*shared, items[i:i + step]) for i in range(0, len(items), step)]
+    with ProcessPoolExecutor(max_workers=usable, mp_context=_worker_context()) as pool:
+        return [result for part in pool.map(chunk_function, jobs) for result in part]
+
+
+def stage_raw_documents(
+    raw_dir: Path, staging_dir: Path, source_files: list[str], workers: int = 1
+) -> tuple[list[StagedRaw], list[RejectedFile]]:
+    """``stage_raw_document`` for each file (in ``workers`` processes): (staged, rejected)."""
+    results = _in_workers(_stage_raw_chunk, source_files, workers, raw_dir, staging_dir,
+                          per_worker_min=PARSE_FILES_PER_WORKER_MIN)
+    return [r for r in results if isinstance(r, StagedRaw)], [r for r in results if isinstance(r, RejectedFile)]
+
+
+def _stage_raw_chunk(job: tuple[Path, Path, list[str]]) -> list[StagedRaw | RejectedFile]:
+    raw_dir, staging_dir, source_files = job
+    results: list[StagedRaw | RejectedFile] = []
+    for source_file in source_files:
+        try:
+            results.append(stage_raw_document(raw_dir, staging_dir, source_file))
+        except RejectedFile as error:
+            results.append(error)
+    return results
+
+
+def stage_parsed_pages(
+    staging_dir: Path, doc_ids: list[str], workers: int = 1
+) -> tuple[list[StagedPage], list[RejectedFile]]:
+    """``stage_parsed_page`` for each document (in ``workers`` processes): (parsed, rejected)."""
+    results = _in_workers(_stage_parsed_chunk, doc_ids, workers, staging_dir, per_worker_min=PARSE_FILES_PER_WORKER_MIN)
+    return [r for r in results if isinstance(r, StagedPage)], [r for r in results if isinstance(r, RejectedFile)]
+
+
+def _stage_parsed_chunk(job: tuple[Path, list[str]]) -> list[StagedPage | RejectedFile]:
+    staging_dir, doc_ids = job
+    results: list[StagedPage | RejectedFile] = []
+    for doc_id in doc_ids:
+        try:
+            results.append(stage_parsed_page(staging_dir, doc_id))
+        except RejectedFile as error:
+            results.append(error)
+    return results
 
 
 def stage_entity_mentions(
@@ -257,28 +328,20 @@ def stage_entity_mentions(
     them); a failure in any worker fails the whole call, as it would in one process. Without
     ``nlp``, ``shared_nlp()`` is used, and built in this process only if it runs the NLP itself.
     """
-    usable = usable_workers(workers, len(doc_ids))
-    if usable == 1:
+    if usable_workers(workers, len(doc_ids)) == 1:
         if nlp is None:
             from fms_pipeline.nlp import shared_nlp
 
             nlp = shared_nlp()
         return _stage_entity_mentions(staging_dir, doc_ids, nlp, batch_size)
-    # Several chunks per worker, so that one slow chunk does not leave the other cores idle.
-    step = -(-len(doc_ids) // (usable * 4))
-    chunks = [doc_ids[i:i + step] for i in range(0, len(doc_ids), step)]
-    counts: dict[str, int] = {}
-    with ProcessPoolExecutor(max_workers=usable, mp_context=_worker_context()) as pool:
-        for part in pool.map(_stage_chunk, [(staging_dir, chunk, batch_size) for chunk in chunks]):
-            counts.update(part)
-    return counts
+    return dict(_in_workers(_stage_chunk, doc_ids, workers, staging_dir, batch_size))
 
 
-def _stage_chunk(job: tuple[Path, list[str], int]) -> dict[str, int]:
+def _stage_chunk(job: tuple[Path, int, list[str]]) -> list[tuple[str, int]]:
     from fms_pipeline.nlp import shared_nlp
 
-    staging_dir, doc_ids, batch_size = job
-    return _stage_entity_mentions(staging_dir, doc_ids, shared_nlp(), batch_size)
+    staging_dir, batch_size, doc_ids = job
+    return list(_stage_entity_mentions(staging_dir, doc_ids, shared_nlp(), batch_size).items())
 
 
 def _stage_entity_mentions(staging_dir: Path, doc_ids: list[str], nlp: Language, batch_size: int) -> dict[str, int]:
@@ -385,10 +448,13 @@ __all__ = [
     "comment_id",
     "document_id",
     "is_rejected",
-    "nlp_workers",
+    "worker_processes",
     "prune_deleted_files",
     "scan_raw_files",
     "stage_entity_mentions",
     "stage_parsed_page",
+    "stage_parsed_pages",
     "stage_raw_document",
+    "stage_raw_documents",
+    "start_workers_early",
 ]

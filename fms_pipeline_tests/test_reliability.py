@@ -12,9 +12,10 @@ import time
 from pathlib import Path
 
 import duckdb
+import polars as pl
 import pytest
 
-from fms_pipeline import cli, privacy, processing, warehouse
+from fms_pipeline import cli, privacy, processing, staging, warehouse
 from fms_pipeline_tests.conftest import SAMPLE
 
 REPO = Path(__file__).resolve().parents[1]
@@ -304,3 +305,32 @@ def test_shareable_copy_hides_authors_and_people(data_dir: Path, dagster_home: P
     assert pseudonyms["w"] == pseudonyms["again"] != pseudonyms["other"]
     with pytest.raises(privacy.MissingSecret):
         privacy.write_shareable_copy(source, data_dir / "share" / "x.duckdb", b"")
+
+
+def test_worker_processes_stage_what_one_process_stages(tmp_path, monkeypatch):
+    """Decoding, parsing and the NLP in two worker processes give the same staged rows as one,
+    and a rejected file comes back from a worker with its reason."""
+    from benchmarks.corpus import write_corpus
+
+    monkeypatch.setattr(processing, "NLP_FILES_PER_WORKER_MIN", 1)
+    monkeypatch.setattr(processing, "PARSE_FILES_PER_WORKER_MIN", 1)
+    raw_dir = tmp_path / "raw"
+    write_corpus(raw_dir, 15_000)
+    (raw_dir / "empty.txt").write_bytes(b"")
+    names = sorted(processing.scan_raw_files(raw_dir))
+    staged = {}
+    for workers in (1, 2):
+        staging_dir = tmp_path / f"staging-{workers}"
+        raws, rejected = processing.stage_raw_documents(raw_dir, staging_dir, names, workers=workers)
+        assert [r.source_file for r in rejected] == ["empty.txt"] and "empty" in rejected[0].reason
+        pages, rejected = processing.stage_parsed_pages(staging_dir, [r.document_id for r in raws], workers=workers)
+        assert not rejected and len(pages) == len(names) - 1
+        counts = processing.stage_entity_mentions(staging_dir, [p.document_id for p in pages], workers=workers)
+        assert len(counts) == len(pages) and sum(counts.values()) > 0
+        staged[workers] = {
+            table: pl.read_parquet(staging.staged_files(staging_dir, table)).drop("seen_at", strict=False).sort(pl.all())
+            for table in ("raw_documents", "documents", "comments", "entity_mentions", "outcome_mentions", "sentences",
+                          "rejected_files")
+        }
+    for table, frame in staged[1].items():
+        assert frame.equals(staged[2][table]), table

@@ -50,13 +50,10 @@ def accepted_documents(context: dg.AssetExecutionContext, paths: PipelinePaths) 
     ),
 )
 def raw_documents(context: dg.AssetExecutionContext, paths: PipelinePaths) -> dg.MaterializeResult:
-    staged: list[processing.StagedRaw] = []
-    rejected: list[processing.RejectedFile] = []
-    for key in context.partition_keys:
-        try:
-            staged.append(processing.stage_raw_document(paths.raw_dir, paths.staging_dir, key))
-        except processing.RejectedFile as error:
-            rejected.append(error)
+    processing.start_workers_early(processing.worker_processes(), len(context.partition_keys))
+    staged, rejected = processing.stage_raw_documents(
+        paths.raw_dir, paths.staging_dir, list(context.partition_keys), workers=processing.worker_processes()
+    )
     fail_if_single_file_rejected(context, rejected)
     return dg.MaterializeResult(
         metadata={
@@ -93,13 +90,9 @@ def _parsed_spec(key: str, description: str) -> dg.AssetSpec:
     backfill_policy=dg.BackfillPolicy.single_run(),
 )
 def parsed_pages(context: dg.AssetExecutionContext, paths: PipelinePaths):
-    pages: list[processing.StagedPage] = []
-    rejected: list[processing.RejectedFile] = []
-    for doc_id in accepted_documents(context, paths):
-        try:
-            pages.append(processing.stage_parsed_page(paths.staging_dir, doc_id))
-        except processing.RejectedFile as error:
-            rejected.append(error)
+    pages, rejected = processing.stage_parsed_pages(
+        paths.staging_dir, accepted_documents(context, paths), workers=processing.worker_processes()
+    )
     fail_if_single_file_rejected(context, rejected)
     comments = staging.read_staged_sample(paths.staging_dir, "comments", [p.document_id for p in pages])
     yield dg.MaterializeResult(

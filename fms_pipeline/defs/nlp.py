@@ -30,7 +30,7 @@ def extracted_mentions(context: dg.AssetExecutionContext, paths: PipelinePaths) 
         d for d in accepted_documents(context, paths)
         if staging.staged_path(paths.staging_dir, "documents", d).exists()
     ]
-    workers = processing.usable_workers(processing.nlp_workers(), len(doc_ids))
+    workers = processing.usable_workers(processing.worker_processes(), len(doc_ids))
     counts = processing.stage_entity_mentions(paths.staging_dir, doc_ids, workers=workers)
     mentions = staging.read_staged_sample(paths.staging_dir, "entity_mentions", doc_ids)
     by_label = mentions.group_by("label").len().sort("len", descending=True)
