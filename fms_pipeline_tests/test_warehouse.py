@@ -175,3 +175,12 @@ def test_a_warehouse_built_by_other_sql_is_rebuilt_whole(staged: Path, tmp_path:
     assert warehouse.build_warehouse(staged, path).incremental
     monkeypatch.setattr(warehouse, "sql_version", lambda: "other")
     assert not warehouse.build_warehouse(staged, path).incremental
+
+
+def test_report_of_a_warehouse_without_build_manifest_renders_every_page(staged: Path, tmp_path: Path):
+    path = tmp_path / "w.duckdb"
+    warehouse.build_warehouse(staged, path)
+    with duckdb.connect(str(path)) as con:
+        con.execute("DROP TABLE _build_manifest")  # as in a shareable copy or an older warehouse
+    for _ in range(2):
+        assert build_report(path, tmp_path / "reports").pages_written == 1

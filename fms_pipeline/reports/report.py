@@ -113,9 +113,10 @@ def build_report(warehouse_path: Path, out_dir: Path) -> ReportSummary:
         rejected = con.execute("SELECT source_file, reason FROM rejected_files").fetchall()
         documents = con.execute("SELECT document_id, source_file, title, byline, comment_count FROM documents "
                                 "ORDER BY source_file").fetchall()
-        fingerprints = dict(con.execute("SELECT document_id, fingerprint FROM _build_manifest").fetchall())
+        fingerprints = _built_fingerprints(con)
         kept = {d for d, *_ in documents
-                if previous_pages.get(d) == fingerprints.get(d) and (out_dir / "documents" / f"{d}.html").exists()}
+                if fingerprints.get(d) is not None and previous_pages.get(d) == fingerprints[d]
+                and (out_dir / "documents" / f"{d}.html").exists()}
         to_render = [d for d, *_ in documents if d not in kept]
         # In chunks, so that memory holds a few hundred documents' mentions, not the corpus's.
         for i in range(0, len(to_render), PAGES_PER_QUERY):
@@ -139,6 +140,17 @@ def build_report(warehouse_path: Path, out_dir: Path) -> ReportSummary:
     building.rename(out_dir)
     shutil.rmtree(previous, ignore_errors=True)
     return ReportSummary(out_dir / "report.html", headline, len(documents), pages_written=len(to_render))
+
+
+def _built_fingerprints(con) -> dict[str, str]:
+    """{document_id: version} from the warehouse's build manifest; empty (every page is rendered)
+    for a warehouse without one, such as a shareable copy."""
+    import duckdb
+
+    try:
+        return dict(con.execute("SELECT document_id, fingerprint FROM _build_manifest").fetchall())
+    except duckdb.CatalogException:
+        return {}
 
 
 def _document_pages(con, document_ids: list[str]) -> dict[str, str]:
