@@ -12,10 +12,11 @@ import bisect
 import hashlib
 import multiprocessing
 import os
-from concurrent.futures import ProcessPoolExecutor
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 
 import polars as pl
@@ -42,6 +43,7 @@ class RejectedFile(Exception):
         return RejectedFile, (self.source_file, self.reason)
 
 
+@cache
 def pipeline_version() -> str:
     """A hash of the rules, vocabularies and model that shape the staged data; when it changes,
     files processed before are stale."""

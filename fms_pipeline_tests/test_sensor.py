@@ -60,3 +60,34 @@ def test_sensor_registers_new_changed_and_deleted_files(data_dir: Path):
         fourth = evaluate(instance, data_dir, third.cursor)
         assert "b new.txt" not in instance.get_dynamic_partitions("raw_files")
         assert [r.job_name for r in fourth.run_requests] == ["build_warehouse"]
+
+
+def test_daily_schedule_reprocesses_only_missing_or_outdated_files(data_dir: Path, monkeypatch):
+    from fms_pipeline import processing
+    from fms_pipeline.definitions import build_definitions
+    from fms_pipeline.defs.automation import daily_refresh_schedule, process_files_job, range_tags
+
+    raw = data_dir / "raw"
+    shutil.copy(raw / "duke-stanford-opioid-fibromyalgia-study.txt", raw / "second.txt")
+    defs = build_definitions(str(data_dir))
+    with dg.instance_for_test() as instance:
+        keys = ["duke-stanford-opioid-fibromyalgia-study.txt", "second.txt"]
+        instance.add_dynamic_partitions("raw_files", keys)
+
+        def evaluate_schedule():
+            return daily_refresh_schedule(dg.build_schedule_context(instance=instance))
+
+        # Nothing processed yet: both files.
+        request = evaluate_schedule()
+        assert isinstance(request, dg.RunRequest) and request.tags == range_tags(keys)
+        assert defs.resolve_job_def(process_files_job.name).execute_in_process(
+            instance=instance, tags=range_tags(keys)).success
+        # All processed with the current rules: an ordinary day costs nothing.
+        assert isinstance(evaluate_schedule(), dg.SkipReason)
+        # A file that arrived but was not processed: only it.
+        instance.add_dynamic_partitions("raw_files", ["third.txt"])
+        shutil.copy(raw / "second.txt", raw / "third.txt")
+        assert evaluate_schedule().tags == range_tags(["third.txt"])
+        # New rules, vocabularies or model: every file.
+        monkeypatch.setattr(processing, "pipeline_version", lambda: "other rules")
+        assert evaluate_schedule().tags == range_tags(keys + ["third.txt"])

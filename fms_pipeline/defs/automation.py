@@ -92,17 +92,43 @@ def raw_files_sensor(context: dg.SensorEvaluationContext, paths: PipelinePaths) 
     )
 
 
+def files_to_refresh(instance: dg.DagsterInstance, keys: list[str], version: str) -> list[str]:
+    """The registered files whose entity mentions were never materialized, or were made by other
+    rules, vocabularies or model (their code version differs from ``version``)."""
+    asset_key = dg.AssetKey("extracted_mentions")
+    latest = instance.get_latest_storage_id_by_partition(asset_key, dg.DagsterEventType.ASSET_MATERIALIZATION)
+    storage_ids = [latest[k] for k in keys if k in latest]
+    current: set[str] = set()
+    for i in range(0, len(storage_ids), 1000):
+        chunk = storage_ids[i:i + 1000]
+        records = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=asset_key, storage_ids=chunk), limit=len(chunk)
+        ).records
+        current.update(r.partition_key for r in records
+                       if r.asset_materialization and r.asset_materialization.tags.get("dagster/code_version") == version)
+    return [k for k in keys if k not in current]
+
+
 @dg.schedule(
     job=process_files_job,
     cron_schedule="0 3 * * *",
     default_status=_DEFAULT_SCHEDULE_STATUS,
-    description="Every day at 03:00: re-process every registered file in one run; the warehouse follows.",
+    description=(
+        "Every day at 03:00: re-process the files whose mentions are missing or were made by older "
+        "rules, vocabularies or model (all of them after such a change; none on an ordinary day, "
+        "when the sensor has already processed new and changed files); the warehouse follows."
+    ),
 )
 def daily_refresh_schedule(context: dg.ScheduleEvaluationContext):
     keys = context.instance.get_dynamic_partitions(raw_files_partitions.name)
     if not keys:
         return dg.SkipReason("no raw files registered yet")
-    return dg.RunRequest(run_key=None, tags=range_tags(keys))
+    stale = files_to_refresh(context.instance, keys, processing.pipeline_version())
+    if not stale:
+        return dg.SkipReason(f"all {len(keys)} files are processed with the current rules, vocabularies and model")
+    # One run over the range that holds them (partition keys are in the order files arrived).
+    first, last = keys.index(stale[0]), keys.index(stale[-1])
+    return dg.RunRequest(run_key=None, tags=range_tags(keys[first:last + 1]))
 
 
 warehouse_automation_sensor = dg.AutomationConditionSensorDefinition(

@@ -39,6 +39,7 @@ def accepted_documents(context: dg.AssetExecutionContext, paths: PipelinePaths) 
 @dg.asset(
     partitions_def=raw_files_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
+    code_version=processing.pipeline_version(),
     group_name="ingest",
     kinds={"polars", "parquet"},
     owners=["team:fms-pipeline"],
@@ -70,6 +71,7 @@ def _parsed_spec(key: str, description: str) -> dg.AssetSpec:
     return dg.AssetSpec(
         key,
         deps=[raw_documents],
+        code_version=processing.pipeline_version(),
         description=description,
         kinds={"polars", "parquet"},
         group_name="ingest",

@@ -13,6 +13,9 @@ from fms_pipeline.defs.resources import PipelinePaths
     deps=["parsed_documents", "parsed_comments"],
     partitions_def=raw_files_partitions,
     backfill_policy=dg.BackfillPolicy.single_run(),
+    # Rules, vocabularies and model: when they change, every file's mentions are out of date
+    # (the UI shows them stale and the daily schedule re-processes them).
+    code_version=processing.pipeline_version(),
     group_name="nlp",
     kinds={"spacy", "polars", "parquet"},
     owners=["team:fms-pipeline"],
