@@ -88,6 +88,11 @@ def materialize(data_dir: Path, full: bool = False) -> int:
             errors = [e.message for e in result.all_events if e.is_failure]
             print(f"warehouse build run {result.run_id} failed:\n" + "\n".join(errors), file=sys.stderr)
             return 1
+        build = next((e.materialization.metadata for e in result.get_asset_materialization_events()
+                      if e.asset_key == dg.AssetKey(["warehouse", "documents"])), {})
+        if "build" in build:
+            print(f"warehouse build: {build['build'].value}, {build['documents_rebuilt'].value} document(s) "
+                  f"loaded or removed")
     print_summary(data_dir / "warehouse.duckdb", warehouse)
     return 0
 
