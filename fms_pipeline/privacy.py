@@ -5,8 +5,10 @@
   person keeps the same pseudonym across runs and files as long as the secret is the same, and
   nobody without the secret can test a guess.
 * Author lines that ask not to be named ("Do not print my name", "Anonymous") become NULL.
-* In every stored body, PERSON mentions and any occurrence of an author's name or a byline
-  are replaced by ``[PERSON]``; offsets of mentions, outcomes and sentences are moved to match,
+* In every stored body, PERSON mentions and any occurrence of an author's name or a byline,
+  or of the first name of any of these written as a name ("Thanks Kathy" for the author
+  "Kathy C", "Ginevra" for "Dr. Ginevra Liptan"), are
+  replaced by ``[PERSON]``; offsets of mentions, outcomes and sentences are moved to match,
   so they still cut out their text.
 
 Aggregates are recomputed from the masked tables. The copy is built in a new file and renamed
@@ -89,6 +91,28 @@ def _name_pattern(names: set[str]) -> re.Pattern[str] | None:
     return re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + r")(?!\w)", re.IGNORECASE)
 
 
+def first_names(names: set[str]) -> set[str]:
+    """The first name of each name of two or more words, titles skipped ("Dr. Ginevra Liptan" ->
+    "Ginevra"): people address each other by it. Only title-case words of letters, matched as
+    written, so "Kathy" is masked but not "kathy" or "KATHY"; a first name that is also a word
+    ("Will", "May") is masked where it is capitalised, which errs on the side of privacy."""
+    from fms_pipeline.nlp.places import person_titles
+
+    titles = set(person_titles())
+    found = set()
+    for name in names:
+        words = [w for w in name.replace(",", " ").split() if w.lower() not in titles]
+        if len(words) >= 2 and words[0].isalpha() and words[0].istitle() and len(words[0]) >= 2:
+            found.add(words[0])
+    return found
+
+
+def _first_name_pattern(names: set[str]) -> re.Pattern[str] | None:
+    if not names:
+        return None
+    return re.compile(r"(?<!\w)(?:" + "|".join(sorted(map(re.escape, names), key=len, reverse=True)) + r")(?!\w)")
+
+
 def write_shareable_copy(warehouse_path: Path, out_path: Path, secret: bytes) -> dict[str, int]:
     """Write the shareable copy of ``warehouse_path`` to ``out_path``; returns row counts."""
     if not secret:
@@ -100,6 +124,8 @@ def write_shareable_copy(warehouse_path: Path, out_path: Path, secret: bytes) ->
     named = comments.filter(~pl.col("author_is_anonymous") & pl.col("author").is_not_null())["author"].to_list()
     bylines = documents.filter(pl.col("byline").is_not_null())["byline"].to_list()
     pattern = _name_pattern(set(named) | set(bylines))
+    people = set(mentions.filter(pl.col("label") == "PERSON")["text"].to_list())
+    first_name_pattern = _first_name_pattern(first_names(set(named) | set(bylines) | people))
     person_spans: dict[tuple[str, str | None], list[tuple[int, int]]] = {}
     for row in mentions.filter(pl.col("label") == "PERSON").iter_rows(named=True):
         person_spans.setdefault((row["document_id"], row["comment_id"]), []).append((row["start_char"], row["end_char"]))
@@ -110,8 +136,9 @@ def write_shareable_copy(warehouse_path: Path, out_path: Path, secret: bytes) ->
         if text is None:
             return None
         spans = list(person_spans.get(owner, []))
-        if pattern is not None:
-            spans += [(m.start(), m.end()) for m in pattern.finditer(text)]
+        for names_pattern in (pattern, first_name_pattern):
+            if names_pattern is not None:
+                spans += [(m.start(), m.end()) for m in names_pattern.finditer(text)]
         new_text, replacements = mask_text(text, spans)
         moved[owner] = replacements
         return new_text

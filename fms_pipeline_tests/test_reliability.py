@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -269,7 +270,8 @@ def test_partitions_materialized_in_parallel_runs(data_dir: Path, dagster_home: 
 
 def test_shareable_copy_hides_authors_and_people(data_dir: Path, dagster_home: Path):
     (data_dir / "raw" / "second.txt").write_text(
-        "A post\n\nDr. Jane Roe told me about Kathy C and her Lyrica.\n\nNotify of\nAnonymous\n\nKathy C is right.\n")
+        "A post\n\nDr. Jane Roe told me about Kathy C and her Lyrica.\n\nNotify of\nAnonymous\n\nKathy C is right.\n"
+        "\nJames McCay\n\nThanks Kathy, and Ginevra too. Debbie, ask Hayden.\n")
     assert cli.materialize(data_dir) == 0
     source, shared = data_dir / "warehouse.duckdb", data_dir / "share" / "w.duckdb"
     privacy.write_shareable_copy(source, shared, b"secret-1")
@@ -284,6 +286,9 @@ def test_shareable_copy_hides_authors_and_people(data_dir: Path, dagster_home: P
             everything += [str(v) for row in con.execute(f"SELECT * FROM {table}").fetchall() for v in row]
         dump = "\n".join(everything).lower()
         assert [n for n in names if n.lower() in dump] == []
+        # First names alone, as people address each other, are masked too.
+        left = {"kathy", "ginevra", "debbie", "hayden", "james"} & set(re.findall(r"\w+", dump))
+        assert not left, [line for line in dump.splitlines() if set(re.findall(r"\w+", line)) & left][:5]
         authors = dict(con.execute("SELECT position, author FROM comments JOIN documents USING (document_id) "
                                    "WHERE source_file = ?", [SAMPLE.name]).fetchall())
         assert authors[5] is None  # "Do not print my name"
@@ -334,3 +339,11 @@ def test_worker_processes_stage_what_one_process_stages(tmp_path, monkeypatch):
         }
     for table, frame in staged[1].items():
         assert frame.equals(staged[2][table]), table
+
+
+def test_first_names_skip_titles_single_words_and_non_names():
+    assert privacy.first_names({"Kathy C", "Dr. Ginevra Liptan", "Debbie Nickels Heck, MD", "Anonymous",
+                                "dis may", "Ed Coghlan", "MS warrior"}) == {"Kathy", "Ginevra", "Debbie", "Ed"}
+    text = "Thanks Kathy! kathy and KATHY are words here, Kathyanne is another name."
+    pattern = privacy._first_name_pattern({"Kathy"})
+    assert [m.group() for m in pattern.finditer(text)] == ["Kathy"]
