@@ -201,3 +201,10 @@ def test_cached_character_ngrams_equal_the_hashing_vectorizer():
     expected = outcome_model._char_hasher.transform(texts)
     assert (outcome_model.char_counts(texts) != expected).nnz == 0
     assert (outcome_model.char_counts(texts[::-1]) != expected[::-1]).nnz == 0  # now from the cache
+
+
+def test_experiencer_is_left_empty_for_people_places_and_organisations(nlp):
+    doc = nlp("My wife was diagnosed with fibromyalgia by Dr. Jane Roe at the NIH in Texas.")
+    by_label = {e.label_: e._.experiencer for e in doc.ents}
+    assert by_label["CONDITION"] == "other"
+    assert by_label["PERSON"] is None and by_label["ORG"] is None and by_label["GPE"] is None

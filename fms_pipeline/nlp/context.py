@@ -5,7 +5,8 @@ Sets, on every span in ``doc.ents``:
 * ``span._.negated``      "no pain meds work", "I don't use it for my fibromyalgia"
 * ``span._.hypothetical`` "if they gave me ...", "would I ..."
 * ``span._.historical``   "was on", "used to take", "tried"
-* ``span._.experiencer``  ``"patient"`` or ``"other"`` ("my wife was diagnosed ...")
+* ``span._.experiencer``  ``"patient"`` or ``"other"`` ("my wife was diagnosed ..."); None for
+  people, places and organisations
 
 A trigger applies to the entities after it (forward) or before it (backward) in the same
 sentence, up to a terminator ("but", "except", ";" ...) or a window of tokens. Triggers are
@@ -32,6 +33,7 @@ FORWARD_WINDOW = 8
 BACKWARD_WINDOW = 6
 FIRST_PERSON = frozenset({"i", "me", "my", "mine", "myself", "i'm", "i’m", "im", "i've", "i’ve", "i'd", "i’d"})
 _FIRST_PERSON_HASHES = np.array([hash_string(w) for w in FIRST_PERSON], dtype=np.uint64)
+NOT_EXPERIENCED = frozenset({"PERSON", "GPE", "ORG"})
 CATEGORIES = ("negated", "hypothetical", "historical", "other", "other_pronoun")
 
 for _name, _default in (("negated", False), ("hypothetical", False), ("historical", False), ("experiencer", "patient")):
@@ -141,7 +143,9 @@ class EntityContext:
             ent._.negated = context.negated
             ent._.hypothetical = context.hypothetical
             ent._.historical = context.historical
-            ent._.experiencer = context.experiencer
+            # Who experiences it means something for a drug, a condition or a symptom; for a
+            # person, a place or an organisation it is left empty rather than a guess.
+            ent._.experiencer = context.experiencer if ent.label_ not in NOT_EXPERIENCED else None
         return doc
 
 

@@ -3,7 +3,8 @@
 -- checks (sql/checks/), so they never reach a published warehouse.
 -- start_char/end_char index into documents.body or comments.body (Unicode characters).
 -- Context: negated ("no pain meds work"), hypothetical ("if they gave me"), historical
--- ("used to take"), experiencer 'patient' or 'other' ("my wife was diagnosed").
+-- ("used to take"), experiencer 'patient' or 'other' ("my wife was diagnosed"),
+-- NULL for people, places and organisations.
 CREATE TABLE entity_mentions AS
 SELECT m.mention_id, m.document_id, m.comment_id, m.label, m.text, m.canonical,
        m.start_char, m.end_char, m.sentence,
