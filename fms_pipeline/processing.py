@@ -270,7 +270,7 @@ def start_workers_early(workers: int, files: int) -> bool:
 def _in_workers(chunk_function, items: list, workers: int, *shared, per_worker_min: int | None = None) -> list:
     """``chunk_function((*shared, chunk))`` over contiguous chunks of ``items`` in worker
     processes (in this one when too few items for ``workers``), results concatenated in order."""
-    usable = usable_workers(workers, len(items), per_worker_min or NLP_FILES_PER_WORKER_MIN)
+    usable = usable_workers(workers, len(items), per_worker_min)
     if usable == 1:
         return chunk_function((*shared, items)) if items else []
     # Several chunks per worker, so that one slow chunk does not leave the other cores idle.
@@ -289,15 +289,20 @@ def stage_raw_documents(
     return [r for r in results if isinstance(r, StagedRaw)], [r for r in results if isinstance(r, RejectedFile)]
 
 
-def _stage_raw_chunk(job: tuple[Path, Path, list[str]]) -> list[StagedRaw | RejectedFile]:
-    raw_dir, staging_dir, source_files = job
-    results: list[StagedRaw | RejectedFile] = []
-    for source_file in source_files:
+def _each_or_rejection(stage, items: list) -> list:
+    """``stage(item)`` for each item, or the RejectedFile it raised."""
+    results = []
+    for item in items:
         try:
-            results.append(stage_raw_document(raw_dir, staging_dir, source_file))
+            results.append(stage(item))
         except RejectedFile as error:
             results.append(error)
     return results
+
+
+def _stage_raw_chunk(job: tuple[Path, Path, list[str]]) -> list[StagedRaw | RejectedFile]:
+    raw_dir, staging_dir, source_files = job
+    return _each_or_rejection(lambda source_file: stage_raw_document(raw_dir, staging_dir, source_file), source_files)
 
 
 def stage_parsed_pages(
@@ -310,13 +315,7 @@ def stage_parsed_pages(
 
 def _stage_parsed_chunk(job: tuple[Path, list[str]]) -> list[StagedPage | RejectedFile]:
     staging_dir, doc_ids = job
-    results: list[StagedPage | RejectedFile] = []
-    for doc_id in doc_ids:
-        try:
-            results.append(stage_parsed_page(staging_dir, doc_id))
-        except RejectedFile as error:
-            results.append(error)
-    return results
+    return _each_or_rejection(lambda doc_id: stage_parsed_page(staging_dir, doc_id), doc_ids)
 
 
 def stage_entity_mentions(
@@ -450,7 +449,6 @@ __all__ = [
     "comment_id",
     "document_id",
     "is_rejected",
-    "worker_processes",
     "prune_deleted_files",
     "scan_raw_files",
     "stage_entity_mentions",
@@ -459,4 +457,5 @@ __all__ = [
     "stage_raw_document",
     "stage_raw_documents",
     "start_workers_early",
+    "worker_processes",
 ]

@@ -9,8 +9,9 @@ every step and check passed, so readers never see a half-built warehouse and a f
 leaves the previous one intact. When only some documents' staged files changed since the last
 build, the new file starts as a copy of the old one: the changed documents' rows are deleted
 and inserted again by the same core SQL, and the aggregates are recomputed (an incremental
-build); ``_build_manifest`` records each document's staged-file fingerprint for that. Staged data reach DuckDB as Arrow tables registered on the
-connection: no SQL is assembled from file names or text.
+build); ``_build_manifest`` records each document's staged-file fingerprint for that. The
+checks run on the tables being built, before the swap. Staged files reach DuckDB as Parquet
+views and Arrow tables registered on the connection: no SQL is assembled from file names or text.
 """
 
 from __future__ import annotations
