@@ -208,3 +208,9 @@ def test_experiencer_is_left_empty_for_people_places_and_organisations(nlp):
     by_label = {e.label_: e._.experiencer for e in doc.ents}
     assert by_label["CONDITION"] == "other"
     assert by_label["PERSON"] is None and by_label["ORG"] is None and by_label["GPE"] is None
+
+
+def test_famous_cities_are_places_and_cities_named_by_words_are_not(nlp):
+    found = {(e.text, e.label_) for e in nlp("I flew from Boston to London, then Paris and Chicago.").ents}
+    assert {("Boston", "GPE"), ("London", "GPE"), ("Paris", "GPE"), ("Chicago", "GPE")} <= found
+    assert not [e for e in nlp("Surprise! Austin said the Orange pill and Mobile phones help.").ents if e.label_ == "GPE"]
