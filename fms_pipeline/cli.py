@@ -112,7 +112,7 @@ def print_summary(warehouse_path: Path, warehouse) -> None:
         }
         named = con.execute("SELECT count(*) FROM comments WHERE author IS NOT NULL").fetchall()[0][0]
         by_label = con.execute(
-            "SELECT label, count(*) FROM entity_mentions GROUP BY label ORDER BY count(*) DESC"
+            "SELECT label, count(*) FROM entity_mentions GROUP BY label ORDER BY count(*) DESC, label"
         ).fetchall()
         top = con.execute(
             "SELECT label, canonical, mentions FROM entity_counts WHERE label IN ('DRUG', 'CONDITION') "
