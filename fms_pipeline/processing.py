@@ -255,16 +255,14 @@ def _worker_context():
     return context
 
 
-def start_workers_early(workers: int, files: int) -> bool:
+def start_workers_early(workers: int, files: int) -> None:
     """Start the fork server now if the NLP of this many files will use workers: it builds the
     pipeline (~5 s of one core) while this process decodes and parses."""
-    if usable_workers(workers, files) == 1:
-        return False
-    from multiprocessing import forkserver
+    if usable_workers(workers, files) > 1:
+        from multiprocessing import forkserver
 
-    _worker_context()
-    forkserver.ensure_running()
-    return True
+        _worker_context()
+        forkserver.ensure_running()
 
 
 def _in_workers(chunk_function, items: list, workers: int, *shared, per_worker_min: int | None = None) -> list:

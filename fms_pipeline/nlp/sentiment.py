@@ -11,7 +11,6 @@ worded. So drug mentions are neutralised before scoring, a domain lexicon
 
 from __future__ import annotations
 
-import string
 from functools import cache
 from importlib import resources
 
@@ -38,25 +37,20 @@ _NO_WORDS = {"neg": 0.0, "neu": 0.0, "pos": 0.0, "compound": 0.0}
 
 def polarity(text: str) -> dict[str, float]:
     """VADER's scores, as ``polarity_scores(text)`` gives them, without its slow paths where
-    they cannot change the result: a sentence none of whose words is in the lexicon scores 0
-    (VADER's boosters, negations and "but" only scale lexicon words), and a pure-ASCII text
-    holds no emoji, so its character-by-character emoji pass is skipped."""
+    they cannot change the result: a pure-ASCII text holds no emoji, so its character-by-character
+    emoji pass is skipped, and a sentence none of whose words is in the lexicon scores 0
+    (VADER's boosters, negations and "but" only scale lexicon words)."""
+    from vaderSentiment.vaderSentiment import SentiText
+
     vader = analyzer()
+    if not text.isascii():
+        return vader.polarity_scores(text)
     words = text.split()
     if not words:
         return dict(_NO_WORDS)
-    lexicon = vader.lexicon
-    if not any(_vader_word(w).lower() in lexicon for w in words) and text.isascii():
+    if not any(SentiText._strip_punc_if_word(w).lower() in vader.lexicon for w in words):
         return dict(_NO_SENTIMENT)
-    if text.isascii():
-        return _ascii_polarity(vader, text.strip())
-    return vader.polarity_scores(text)
-
-
-def _vader_word(token: str) -> str:
-    """VADER's SentiText word: punctuation stripped unless that leaves two characters or fewer."""
-    stripped = token.strip(string.punctuation)
-    return token if len(stripped) <= 2 else stripped
+    return _ascii_polarity(vader, text.strip())
 
 
 def _ascii_polarity(vader: SentimentIntensityAnalyzer, text: str) -> dict[str, float]:

@@ -155,11 +155,9 @@ def _built_fingerprints(con) -> dict[str, str]:
 
 def _document_pages(con, document_ids: list[str]) -> dict[str, str]:
     """{document_id: HTML page} with the article, comments and highlighted entities."""
-    import polars as pl
-
     if not document_ids:
         return {}
-    con.register("pages_to_render", pl.DataFrame({"document_id": document_ids}, schema={"document_id": pl.String}).to_arrow())
+    warehouse.register_document_ids(con, "pages_to_render", document_ids)
     # One pass over mentions and comments for all pages (a query per document was quadratic).
     mentions_of: dict[str, dict[str | None, list]] = {}
     for document_id, cid, start, end, label, canonical in con.execute(

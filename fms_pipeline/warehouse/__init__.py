@@ -220,11 +220,17 @@ def build_warehouse(staging_dir: Path, warehouse_path: Path, incremental: bool =
                         documents_changed=sorted(changed), documents_removed=sorted(removed))
 
 
-def _replace_documents(con: duckdb.DuckDBPyConnection, document_ids: set[str]) -> None:
-    """Delete the rows of these documents from the per-document tables (they are inserted again)."""
+def register_document_ids(con: duckdb.DuckDBPyConnection, name: str, document_ids: list[str]) -> None:
+    """A one-column ``document_id`` table registered as ``name``, to filter with
+    ``WHERE document_id IN (SELECT document_id FROM name)`` (no ids pasted into SQL)."""
     import polars as pl
 
-    con.register("replaced_documents", pl.DataFrame({"document_id": sorted(document_ids)}, schema={"document_id": pl.String}).to_arrow())
+    con.register(name, pl.DataFrame({"document_id": document_ids}, schema={"document_id": pl.String}).to_arrow())
+
+
+def _replace_documents(con: duckdb.DuckDBPyConnection, document_ids: set[str]) -> None:
+    """Delete the rows of these documents from the per-document tables (they are inserted again)."""
+    register_document_ids(con, "replaced_documents", sorted(document_ids))
     for table in PER_DOCUMENT_TABLES:
         con.execute(f"DELETE FROM {table} WHERE document_id IN (SELECT document_id FROM replaced_documents)")
 
