@@ -12,13 +12,15 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from jinja2 import Environment, PackageLoader, select_autoescape
+from jinja2 import Environment, PackageLoader
 from markupsafe import Markup, escape
 
 from fms_pipeline import warehouse
 from fms_pipeline.reports import charts
 
-_env = Environment(loader=PackageLoader("fms_pipeline.reports", "templates"), autoescape=select_autoescape())
+# Every template escapes what it is given: titles, names, bodies and file names are written by
+# strangers. (``select_autoescape()`` would not: it goes by extension, and ours end in ``.j2``.)
+_env = Environment(loader=PackageLoader("fms_pipeline.reports", "templates"), autoescape=True)
 
 
 @dataclass
