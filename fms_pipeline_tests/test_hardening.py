@@ -96,3 +96,36 @@ def test_report_escapes_markup_in_every_page(tmp_path: Path):
     report_page = "".join(_parse(pages[0].read_text(encoding="utf-8")).text)
     for written in (f"Title {PAYLOAD}", f"{PAYLOAD}.txt", f"bad {PAYLOAD}.txt", f"binary {PAYLOAD}"):
         assert written in report_page, written
+
+
+MARKDOWN_ATTACKS = [
+    "![p](http://host/pixel.png)",
+    "[click](http://host/x)",
+    "<img src=http://host/pixel.png>",
+    "<http://host/auto>",
+    "`code` **bold** | cell | &#60;script&#62; [ref]: http://host/ref",
+    SCRIPT,
+    "![p]\n(http://host/split.png)",
+]
+
+
+def test_markdown_previews_render_as_plain_text():
+    """A comment holding Markdown or HTML shows as its text on the asset page: no image, link
+    or tag reaches the UI (rendered here with markdown-it's CommonMark and GFM tables)."""
+    import polars as pl
+    from markdown_it import MarkdownIt
+
+    from fms_pipeline.defs.metadata import markdown_list, markdown_preview
+
+    render = MarkdownIt("commonmark").enable("table").render
+    frame = pl.DataFrame({"position": list(range(len(MARKDOWN_ATTACKS))), "body": MARKDOWN_ATTACKS,
+                          "author": [f"![a](http://host/{i}.png)" for i in range(len(MARKDOWN_ATTACKS))]})
+    for value in (markdown_preview(frame, width=200).value, markdown_list([(a, a) for a in MARKDOWN_ATTACKS]).value):
+        html = render(value)
+        for tag in ("<img", "<a ", "<script", "<code", "<strong", "<h1"):
+            assert tag not in html, (tag, html)
+        assert "http://host/pixel.png" in html  # shown as text, not dropped
+    table = render(markdown_preview(frame, width=200).value)
+    assert table.count("<tr>") == len(MARKDOWN_ATTACKS) + 1  # a "|" in a value does not add cells
+    assert table.count("<td>") == 3 * len(MARKDOWN_ATTACKS)
+    assert "&lt;script&gt;alert('x')&lt;/script&gt;" in table.replace("&#39;", "'")
