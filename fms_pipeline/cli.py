@@ -138,18 +138,22 @@ def print_summary(warehouse_path: Path, warehouse) -> None:
 
 
 def query(warehouse_path: Path, sql: str, max_rows: int) -> int:
-    """Run one SQL query read-only and print the result as a table."""
-    import duckdb
+    """Run one read statement (or the one in ``@file.sql``) against the warehouse, with no access
+    to other files, and print the result as a table; what is refused is one line on stderr."""
+    from fms_pipeline.warehouse import safe_query
 
-    if not warehouse_path.exists():
-        print(f"{warehouse_path} does not exist yet: run `fms-pipeline materialize` first", file=sys.stderr)
-        return 1
-    with duckdb.connect(str(warehouse_path), read_only=True) as con:
+    if sql.startswith("@"):
         try:
-            con.sql(sql).show(max_rows=max_rows, max_width=200)
-        except duckdb.Error as error:
-            print(f"query failed: {error}", file=sys.stderr)
+            sql = Path(sql[1:]).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            print(f"cannot read the query file {sql[1:]}: {getattr(error, 'strerror', None) or error}",
+                  file=sys.stderr)
             return 1
+    try:
+        safe_query.show_query(warehouse_path, sql, max_rows=max_rows)
+    except safe_query.RefusedQuery as error:
+        print(error, file=sys.stderr)
+        return 1
     return 0
 
 
@@ -204,8 +208,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         print(evaluation.format_report(evaluation.evaluate(shared_nlp(), args.file)))
         return 0
-    sql = Path(args.sql[1:]).read_text(encoding="utf-8") if args.sql.startswith("@") else args.sql
-    return query(data_dir / "warehouse.duckdb", sql, args.max_rows)
+    return query(data_dir / "warehouse.duckdb", args.sql, args.max_rows)
 
 
 if __name__ == "__main__":

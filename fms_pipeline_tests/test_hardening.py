@@ -129,3 +129,93 @@ def test_markdown_previews_render_as_plain_text():
     assert table.count("<tr>") == len(MARKDOWN_ATTACKS) + 1  # a "|" in a value does not add cells
     assert table.count("<td>") == 3 * len(MARKDOWN_ATTACKS)
     assert "&lt;script&gt;alert('x')&lt;/script&gt;" in table.replace("&#39;", "'")
+
+
+@pytest.fixture
+def query_data_dir(tmp_path: Path) -> Path:
+    """A data folder with a warehouse, a staged Parquet file and another DuckDB file beside it."""
+    data_dir = tmp_path / "data"
+    (data_dir / "staging" / "comments").mkdir(parents=True)
+    write_report_warehouse(data_dir / "warehouse.duckdb", "plain")
+    with duckdb.connect() as con:
+        con.execute(f"COPY (SELECT 'real' AS author) TO '{data_dir / 'staging' / 'comments' / 'd1.parquet'}'")
+    with duckdb.connect(str(tmp_path / "other.duckdb")) as con:
+        con.execute("CREATE TABLE kept AS SELECT 1 AS x")
+    return data_dir
+
+
+def _cli(data_dir: Path, capsys, *args: str) -> tuple[int, str, str]:
+    from fms_pipeline import cli
+
+    code = cli.main(["--data-dir", str(data_dir), *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_query_runs_one_read_statement(query_data_dir: Path, capsys):
+    code, out, err = _cli(query_data_dir, capsys, "query", "SELECT title, comment_count FROM documents")
+    assert code == 0 and "Title plain" in out and err == ""
+    (query_data_dir / "q.sql").write_text("-- a saved query\nSELECT count(*) AS n FROM comments;\n")
+    code, out, _ = _cli(query_data_dir, capsys, "query", f"@{query_data_dir / 'q.sql'}")
+    assert code == 0 and "n" in out
+
+
+def test_query_refuses_what_reaches_the_disk(query_data_dir: Path, capsys):
+    tmp = query_data_dir.parent
+    staged = query_data_dir / "staging" / "comments" / "d1.parquet"
+    before = staged.read_bytes()
+    attacks = {
+        "SELECT * FROM read_text('/etc/passwd')": "only the warehouse's own tables",
+        "SELECT * FROM glob('/root/*')": "only the warehouse's own tables",
+        "SELECT * FROM read_csv('/etc/passwd')": "only the warehouse's own tables",
+        f"COPY (SELECT author, body FROM comments) TO '{tmp / 'out.csv'}'": "not COPY",
+        f"ATTACH '{tmp / 'other.duckdb'}' AS other (READ_WRITE)": "not ATTACH",
+        f"ATTACH '{tmp / 'other.duckdb'}' AS other (READ_WRITE); DROP TABLE other.kept": "one statement per call, got 2",
+        "SELECT 1; SELECT 2": "one statement per call, got 2",
+        f"COPY (SELECT 'forged' AS author) TO '{staged}' (FORMAT parquet)": "not COPY",
+        "SET enable_external_access = true": "not SET",
+        "INSTALL httpfs": "not LOAD",
+        "DROP TABLE comments": "not DROP",
+        "": "no SQL statement given",
+    }
+    for sql, reason in attacks.items():
+        code, out, err = _cli(query_data_dir, capsys, "query", sql)
+        assert code == 1 and out == "", sql
+        assert err.count("\n") == 1 and reason in err and "Traceback" not in err, (sql, err)
+    assert not (tmp / "out.csv").exists()
+    assert staged.read_bytes() == before
+    with duckdb.connect(str(tmp / "other.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT x FROM kept").fetchall() == [(1,)]
+    with duckdb.connect(str(query_data_dir / "warehouse.duckdb"), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM comments").fetchall() == [(1,)]
+
+
+def test_query_connection_stays_locked_without_the_statement_check(query_data_dir: Path):
+    """The connection itself refuses files and reconfiguration, should a statement slip through."""
+    from fms_pipeline.warehouse import safe_query
+
+    tmp = query_data_dir.parent
+    with safe_query.connect(query_data_dir / "warehouse.duckdb") as con:
+        for sql in (f"COPY comments TO '{tmp / 'x.csv'}'", f"ATTACH '{tmp / 'other.duckdb'}' AS o",
+                    "SELECT * FROM read_text('/etc/passwd')"):
+            with pytest.raises(duckdb.PermissionException):
+                con.execute(sql)
+        with pytest.raises(duckdb.InvalidInputException, match="locked"):
+            con.execute("SET enable_external_access = true")
+        with pytest.raises(duckdb.Error):
+            con.execute("CREATE TABLE t AS SELECT 1")
+    assert not (tmp / "x.csv").exists()
+    assert safe_query.run_query(query_data_dir / "warehouse.duckdb", "SELECT position, author FROM comments") == (
+        ["position", "author"], [(1, "Author plain")])
+
+
+def test_query_errors_are_one_line(query_data_dir: Path, tmp_path: Path, capsys):
+    cases = [
+        ((query_data_dir, "query", f"@{tmp_path / 'missing.sql'}"), "cannot read the query file"),
+        ((query_data_dir, "query", "SELECT * FROM no_such_table"), "query failed: Catalog Error"),
+        ((query_data_dir, "query", "SELEC 1"), "not valid SQL"),
+        ((tmp_path / "empty", "query", "SELECT 1"), "does not exist yet"),
+    ]
+    for (data_dir, *args), message in cases:
+        code, _, err = _cli(data_dir, capsys, *args)
+        assert code == 1 and err.count("\n") == 1 and message in err and "Traceback" not in err, (args, err)
