@@ -219,3 +219,45 @@ def test_query_errors_are_one_line(query_data_dir: Path, tmp_path: Path, capsys)
     for (data_dir, *args), message in cases:
         code, _, err = _cli(data_dir, capsys, *args)
         assert code == 1 and err.count("\n") == 1 and message in err and "Traceback" not in err, (args, err)
+
+
+POLISH = "Mieszkam w Łodzi. Łódź to piękne miasto, ale zimą boli mnie całe ciało i źle śpię po Lyrice."
+RUSSIAN = "У меня фибромиалгия, и лирика мне совсем не помогла. Врач сказал терпеть."
+
+
+@pytest.mark.parametrize("text, encoding", [
+    (f"Title\n\n{POLISH}\n", "iso8859_2"),
+    (f"Title\n\n{POLISH}\n", "cp1250"),
+    ("Title\n\nI live in Łódź and my fibromyalgia is worse in winter.\n", "iso8859_2"),
+    (f"Title\n\n{RUSSIAN}\n", "cp1251"),
+    ("Привет, Мир", "cp1251"),
+    ("J'ai très mal, le médecin a dit ça passera. Lyrica® 98°F £5 ½ «non» don’t – Grüße aus München", "cp1252"),
+    ("Title\n\nŁódź, Привет, don’t 😀\r\n", "utf-16"),
+    ("Title\n\nŁódź, Привет, don’t 😀\r\n", "utf-16-be"),
+    ("Title\n\nŁódź, Привет, don’t 😀\r\n", "utf-32"),
+    ("Title\n\nŁódź, Привет, don’t 😀\r\n", "utf-32-be"),
+])
+def test_decode_legacy_and_byte_order_marked_encodings(text: str, encoding: str):
+    from fms_pipeline.parsing.decode import decode_page
+
+    data = text.encode(encoding)
+    if encoding in ("utf-16-be", "utf-32-be"):  # Python writes no mark for these: add it.
+        data = ("\ufeff" + text).encode(encoding)
+    assert decode_page(data) == text.replace("\r\n", "\n")
+
+
+@pytest.mark.parametrize("data, reason", [
+    (b"Title\n\nbad \x81\x8d\x90 bytes\n", "none reads it as plain text"),
+    (b"Title\n\nabc\xd7\xf7def and \xa4\xa6x\n", "none reads it as plain text"),
+    # Czech "škola" in Latin-2 reads as "ąkola" in Windows-1250: two readings, no way to tell.
+    ("Šla škola a šaty.".encode("iso8859_2"), "read it as different text"),
+    (b"\xff\xfe" + "ok".encode("utf-16-le") + b"\x00\xd8", "not valid UTF-16"),
+    (b"\xff\xfe" + "\x01\x02x".encode("utf-16-le") * 100, "control characters"),
+])
+def test_decode_sets_aside_text_of_unclear_encoding(data: bytes, reason: str):
+    from fms_pipeline.parsing.decode import UndecodableFile, decode_page
+
+    with pytest.raises(UndecodableFile, match=reason) as caught:
+        decode_page(data)
+    if b"\xff\xfe" not in data[:2]:
+        assert str(caught.value).startswith("encoding unclear: not valid UTF-8")
