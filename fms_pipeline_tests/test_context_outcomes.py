@@ -126,7 +126,8 @@ def test_people_and_places_without_a_model(nlp):
 
 def test_drug_reference_has_classes_and_ids():
     rows = {r["drug"]: r for r in drug_reference(["oxycodone", "gabapentin", "duloxetine", "lorazepam"])}
-    assert rows["oxycodone"] == {"drug": "oxycodone", "drug_class": "opioid", "drugbank_id": "DB00497", "mesh_id": "D009294"}
+    assert rows["oxycodone"] == {"drug": "oxycodone", "drug_class": "opioid", "drugbank_id": "DB00497", "mesh_id": "D009294",
+                                 "ingredients": ["oxycodone"]}
     assert rows["gabapentin"]["drug_class"] == "gabapentinoid" and rows["gabapentin"]["drugbank_id"] == "DB00996"
     assert rows["duloxetine"]["drug_class"] == "snri"
     assert rows["lorazepam"]["drug_class"] == "benzodiazepine"

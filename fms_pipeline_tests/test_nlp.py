@@ -123,3 +123,91 @@ def test_a_statistical_model_can_be_layered_underneath(tmp_path):
     layered = load_nlp(model=str(tmp_path / "model"))
     assert layered.pipe_names.index("fms_case_ruler") < layered.pipe_names.index("ner")
     assert ("DRUG", "oxycodone") in ents(layered, "I was on OxyContin for years.")
+
+
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        # Combination products by brand and by the names patients use for them.
+        ("Norco and Percocet did nothing for me.",
+         {("DRUG", "hydrocodone/acetaminophen"), ("DRUG", "oxycodone/acetaminophen")}),
+        ("Arthrotec tore up my stomach, Augmentin too.",
+         {("DRUG", "diclofenac/misoprostol"), ("DRUG", "amoxicillin/clavulanic acid")}),
+        ("My dentist gave me Tylenol 3, my old doctor gave me Vicodin.",
+         {("DRUG", "acetaminophen/codeine"), ("DRUG", "hydrocodone/acetaminophen")}),
+        ("a few Percs, some Vikes, an Oxy now and then", {("DRUG", "oxycodone/acetaminophen"),
+                                                          ("DRUG", "hydrocodone/acetaminophen"), ("DRUG", "oxycodone")}),
+        # Withdrawn and older brands; famous brands that are frequent English words.
+        ("Vioxx was the only thing that worked, then Darvocet.",
+         {("DRUG", "rofecoxib"), ("DRUG", "dextropropoxyphene/acetaminophen")}),
+        ("Xanax, Synthroid and Keflex", {("DRUG", "alprazolam"), ("DRUG", "levothyroxine"), ("DRUG", "cephalexin")}),
+        # Supplements, vitamins, herbal and cannabis products.
+        ("I take CoQ10, fish oil, magnesium, vitamin D and niacin with red yeast rice.",
+         {("DRUG", "ubidecarenone"), ("DRUG", "fish oil"), ("DRUG", "magnesium"), ("DRUG", "vitamin d"),
+          ("DRUG", "niacin"), ("DRUG", "red yeast rice")}),
+        ("Turmeric, CBD, kratom and marijuana help more than gabapentin.",
+         {("DRUG", "turmeric"), ("DRUG", "cannabidiol"), ("DRUG", "kratom"), ("DRUG", "cannabis"),
+          ("DRUG", "gabapentin")}),
+    ],
+)
+def test_what_patients_write_about_drugs(nlp, sentence, expected):
+    assert expected <= ents(nlp, sentence)
+
+
+def test_combinations_have_ingredients_and_a_class_from_them():
+    from fms_pipeline.nlp.drug_lexicon import drug_reference
+
+    rows = {r["drug"]: r for r in drug_reference(["oxycodone/acetaminophen", "diclofenac/misoprostol", "oxycodone",
+                                                   "aspirin/acetaminophen/caffeine"])}
+    assert rows["oxycodone/acetaminophen"]["ingredients"] == ["oxycodone", "acetaminophen"]
+    assert rows["oxycodone/acetaminophen"]["drug_class"] == "opioid/analgesic"
+    assert rows["diclofenac/misoprostol"]["ingredients"] == ["diclofenac", "misoprostol"]
+    assert rows["diclofenac/misoprostol"]["drug_class"] == "nsaid"
+    assert rows["oxycodone"]["ingredients"] == ["oxycodone"]
+    # Excedrin, a combination of the dictionary written with "paracetamol": ingredients normalised.
+    assert rows["aspirin/acetaminophen/caffeine"]["ingredients"] == ["aspirin", "acetaminophen", "caffeine"]
+
+
+@pytest.mark.parametrize(("canonical", "drug_class"), [
+    ("ubidecarenone", "supplement"), ("fish oil", "supplement"), ("magnesium", "supplement"),
+    ("vitamin d", "supplement"), ("niacin", "supplement"), ("red yeast rice", "herbal"), ("turmeric", "herbal"),
+    ("kratom", "herbal"), ("cannabidiol", "cannabinoid"), ("cannabis", "cannabinoid"),
+])
+def test_supplements_herbals_and_cannabis_have_their_class(canonical, drug_class):
+    from fms_pipeline.nlp.drug_lexicon import drug_reference
+
+    assert drug_reference([canonical])[0]["drug_class"] == drug_class
+
+
+def test_every_curated_combination_names_known_generic_ingredients():
+    """Each canonical of drug_combinations.tsv is "a/b" of drugs the lexicon knows by that generic name
+    (the build raises otherwise); here: every such ingredient is itself a canonical of the lexicon."""
+    from fms_pipeline.nlp.drug_lexicon import drug_lexicon, read_vocabulary
+
+    canonicals = {e.canonical for e in drug_lexicon().values()}
+    for combination in read_vocabulary("drug_combinations.tsv"):
+        assert combination in canonicals
+        for ingredient in combination.split("/"):
+            assert ingredient in canonicals, (combination, ingredient)
+
+
+@pytest.mark.parametrize(
+    ("text", "tokens"),
+    [
+        ("changed to Methadone(takes 2 weeks", ["changed", "to", "Methadone", "(", "takes", "2", "weeks"]),
+        ("Norco/Percocet", ["Norco", "/", "Percocet"]),
+        ("Lyrica+Cymbalta", ["Lyrica", "+", "Cymbalta"]),
+        ("Percocet 5/325 (1/2 a pill)", ["Percocet", "5/325", "(", "1/2", "a", "pill", ")"]),
+        ("10mg", ["10", "mg"]),
+        ("24/7", ["24/7"]),
+        ("see https://example.com/a(b)+c/d?x=1", ["see", "https://example.com/a(b)+c/d?x=1"]),
+    ],
+)
+def test_tokenizer_splits_joined_words_but_not_dosages_or_urls(nlp, text, tokens):
+    assert [t.text for t in nlp.make_doc(text)] == tokens
+
+
+def test_drugs_joined_by_brackets_slashes_and_plus_are_found(nlp):
+    assert ("DRUG", "methadone") in ents(nlp, "changed to Methadone(takes 2 weeks to work)")
+    assert {("DRUG", "hydrocodone/acetaminophen"), ("DRUG", "oxycodone/acetaminophen")} <= ents(nlp, "Norco/Percocet")
+    assert {("DRUG", "pregabalin"), ("DRUG", "duloxetine")} <= ents(nlp, "Lyrica+Cymbalta")

@@ -7,7 +7,15 @@ crashes on multi-word input and maps "Neurotin" to carbamazepine.
 The dictionary also holds MeSH concepts that are not medicines (proteins, blood groups,
 dyes) and brand names that are everyday words ("Today", "Alert"). Filtering keeps a name
 when its drug has a DrugBank or MedlinePlus entry and the name is not a common English
-word (by `wordfreq`), plus the curated aliases in ``vocab/drug_aliases.tsv``.
+word (by `wordfreq`), plus the curated names in ``vocab/drug_aliases.tsv`` (forum, street,
+withdrawn and famous brand names), ``vocab/drug_combinations.tsv`` (combination products) and
+``vocab/supplements.tsv`` (vitamins, supplements, herbal and cannabis products).
+
+Combination products have a canonical of their ingredients' generic names joined by "/"
+(Percocet -> ``oxycodone/acetaminophen``). The dictionary's own combinations (DrugBank's
+"diclofenac/misoprostol", MedlinePlus's "acetaminophen and codeine") are kept when every
+ingredient is a drug of the lexicon, with ingredient names normalised to the lexicon's
+canonicals (paracetamol -> acetaminophen).
 
 Building the filtered lexicon takes a few seconds, so it is cached on disk, keyed by the
 dictionary's version and the vocabulary files.
@@ -30,20 +38,29 @@ from wordfreq import zipf_frequency
 
 _DICTIONARY_PACKAGE = "drug_named_entity_recognition"
 _DICTIONARY_FILE = "drug_ner_dictionary.pkl.bz2"
-_LEXICON_FORMAT = 3  # bump when the filtering rules below change
+_LEXICON_FORMAT = 4  # bump when the filtering rules below change
 
 # A single-word brand or synonym this frequent in English is an everyday word ("today").
 COMMON_WORD_ZIPF = 3.0
 # A generic name is kept up to this frequency (aspirin 3.3, insulin 3.8) but not "water".
 COMMON_GENERIC_ZIPF = 4.2
 _NAME_SHAPE = re.compile(r"^[a-z][a-z'\- ]*[a-z]$")
+# Files of curated names, in the order they win (a later file overrides an earlier one).
+CURATED_FILES = ("drug_aliases.tsv", "supplements.tsv", "drug_combinations.tsv")
+# "a/b", "a and b", "a, b, and c": how DrugBank and MedlinePlus name combinations.
+_INGREDIENT_SEPARATOR = re.compile(r"\s*/\s*|,\s*(?:and\s+)?|\s+and\s+")
 
 
 @dataclass(frozen=True)
 class DrugEntry:
-    canonical: str  # lower-case generic name
+    canonical: str  # lower-case generic name; "a/b" for a combination product
     drugbank_id: str | None
     mesh_id: str | None
+    ingredients: tuple[str, ...] = ()  # generic names; (canonical,) for a single drug
+
+    def __post_init__(self):
+        if not self.ingredients:
+            object.__setattr__(self, "ingredients", (self.canonical,))
 
 
 def _vocab_text(name: str) -> str:
@@ -81,34 +98,101 @@ def _is_everyday_phrase(variant: str, canonical: str) -> bool:
     return all(zipf_frequency(w, "en") >= COMMON_WORD_ZIPF for w in words)
 
 
+def _is_combination_name(canonical: str) -> bool:
+    return "/" in canonical or " and " in canonical
+
+
+def _resolve_ingredients(canonical: str, names: dict[str, DrugEntry]) -> tuple[str, ...] | None:
+    """The ingredients' canonicals of a combination name, or None when one is not a known drug."""
+    resolved = []
+    for part in _INGREDIENT_SEPARATOR.split(canonical):
+        entry = names.get(part.strip())
+        if entry is None or len(entry.ingredients) != 1:
+            return None
+        resolved.append(entry.canonical)
+    resolved = list(dict.fromkeys(resolved))
+    return tuple(resolved) if len(resolved) > 1 else None
+
+
 def _build_lexicon() -> dict[str, DrugEntry]:
     path = resources.files(_DICTIONARY_PACKAGE).joinpath(_DICTIONARY_FILE)
     with bz2.open(path) as f:  # type: ignore[arg-type]
         dictionary = pickle.load(f)
     canonical_data = dictionary["drug_canonical_to_data"]
     denied = _denylist()
+
+    def entry_of(canonical: str, ingredients: tuple[str, ...] = ()) -> DrugEntry:
+        data = canonical_data.get(canonical, {})
+        return DrugEntry(canonical, data.get("drugbank_id"), data.get("mesh_id"), ingredients)
+
+    def kept(variant: str, canonical: str) -> bool:
+        if len(variant) < 4 or not _NAME_SHAPE.match(variant) or len(variant.split()) > 4:
+            return False  # codes ("t-20"), inverted MeSH forms ("water, heavy"), long chemical names
+        return variant not in denied and not _is_everyday_phrase(variant, canonical)
+
     lexicon: dict[str, DrugEntry] = {}
+    combinations: list[tuple[str, str]] = []
     for variant, canonicals in dictionary["drug_variant_to_canonical"].items():
         canonical = canonicals[0]
+        if _is_combination_name(canonical):
+            combinations.append((variant, canonical))
+            continue
         data = canonical_data.get(canonical, {})
         if not (data.get("drugbank_id") or data.get("medline_plus_id")):
             continue  # a MeSH concept (protein, dye, drug class), not a medicine
-        if len(variant) < 4 or not _NAME_SHAPE.match(variant) or len(variant.split()) > 4:
-            continue  # codes ("t-20"), inverted MeSH forms ("water, heavy"), long chemical names
-        if variant in denied or _is_everyday_phrase(variant, canonical):
+        if kept(variant, canonical):
+            lexicon[variant] = entry_of(canonical)
+    # Curated single-drug names win over the dictionary; ids come from the dictionary entry of the canonical.
+    for filename in CURATED_FILES[:-1]:
+        for canonical, variants in read_vocabulary(filename).items():
+            for variant in variants:
+                lexicon[variant.lower()] = entry_of(canonical)
+
+    # Ingredients resolve against every medicine's generic name, also those too common to be
+    # matched in text ("caffeine" of Excedrin), and against the names above (paracetamol).
+    generics = {c: entry_of(c) for c, data in canonical_data.items()
+                if (data.get("drugbank_id") or data.get("medline_plus_id")) and not _is_combination_name(c)}
+    generics.update(lexicon)
+    # Combinations: one canonical per set of ingredients, the curated spelling first.
+    by_ingredients: dict[frozenset, DrugEntry] = {}
+    for number, (canonical, variants) in enumerate(read_vocabulary(CURATED_FILES[-1]).items(), start=1):
+        ingredients = _resolve_ingredients(canonical, generics)
+        if ingredients is None or "/".join(ingredients) != canonical:
+            raise ValueError(f"vocab/{CURATED_FILES[-1]}: {canonical!r} is not 'a/b' of generic names the lexicon "
+                             f"knows (as their canonicals); resolved to {ingredients}")
+        by_ingredients[frozenset(ingredients)] = DrugEntry(canonical, None, None, ingredients)
+    for variant, canonical in combinations:
+        ingredients = _resolve_ingredients(canonical, generics)
+        if ingredients is None:
+            # "cancer/testis antigen 1" is no medicine; "belladonna alkaloid combinations and
+            # phenobarbital" (MedlinePlus) is one, kept under its own name as before.
+            data = canonical_data.get(canonical, {})
+            if (data.get("drugbank_id") or data.get("medline_plus_id")) and kept(variant, canonical):
+                lexicon.setdefault(variant, entry_of(canonical))
             continue
-        lexicon[variant] = DrugEntry(canonical, data.get("drugbank_id"), data.get("mesh_id"))
-    # Curated aliases win over the dictionary; ids come from the dictionary entry of the canonical.
-    for canonical, variants in read_vocabulary("drug_aliases.tsv").items():
         data = canonical_data.get(canonical, {})
+        key = frozenset(ingredients)
+        current = by_ingredients.get(key)
+        if current is None or (current.mesh_id is None and current.drugbank_id is None and data):
+            current = DrugEntry(current.canonical if current else "/".join(ingredients),
+                                data.get("drugbank_id"), data.get("mesh_id"), current.ingredients if current else ingredients)
+            by_ingredients[key] = current
+        if variant != canonical and kept(variant, canonical):
+            lexicon.setdefault(variant, current)
+    for entry in by_ingredients.values():
+        lexicon[entry.canonical] = entry  # "oxycodone/acetaminophen" as written
+    for canonical, variants in read_vocabulary(CURATED_FILES[-1]).items():
+        entry = by_ingredients[frozenset(canonical.split("/"))]
         for variant in variants:
-            lexicon[variant.lower()] = DrugEntry(canonical, data.get("drugbank_id"), data.get("mesh_id"))
-    return lexicon
+            lexicon[variant.lower()] = entry
+    # Entries made before their combination was settled point at the final one.
+    return {name: (by_ingredients.get(frozenset(e.ingredients), e) if len(e.ingredients) > 1 else e)
+            for name, e in lexicon.items()}
 
 
 def _cache_path() -> Path:
     vocab_hash = hashlib.sha256(
-        (_vocab_text("drug_aliases.tsv") + _vocab_text("drug_name_denylist.txt")).encode()
+        "".join(_vocab_text(name) for name in (*CURATED_FILES, "drug_name_denylist.txt")).encode()
     ).hexdigest()[:12]
     key = f"{metadata.version('drug-named-entity-recognition')}-{_LEXICON_FORMAT}-{vocab_hash}"
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
@@ -121,7 +205,8 @@ def drug_lexicon() -> dict[str, DrugEntry]:
     path = _cache_path()
     try:
         rows = json.loads(path.read_text(encoding="utf-8"))
-        return {name: DrugEntry(*entry) for name, entry in rows.items()}
+        return {name: DrugEntry(canonical, drugbank, mesh, tuple(ingredients))
+                for name, (canonical, drugbank, mesh, ingredients) in rows.items()}
     except (OSError, ValueError, TypeError):
         pass
     lexicon = _build_lexicon()
@@ -129,7 +214,7 @@ def drug_lexicon() -> dict[str, DrugEntry]:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
         tmp.write_text(
-            json.dumps({n: [e.canonical, e.drugbank_id, e.mesh_id] for n, e in lexicon.items()}),
+            json.dumps({n: [e.canonical, e.drugbank_id, e.mesh_id, list(e.ingredients)] for n, e in lexicon.items()}),
             encoding="utf-8",
         )
         tmp.replace(path)
@@ -149,21 +234,30 @@ def drug_classes() -> dict[str, str]:
     return classes
 
 
+def class_of(ingredients: tuple[str, ...] | list[str]) -> str | None:
+    """The class of a drug from its active ingredients: "opioid" for oxycodone, "opioid/analgesic"
+    for oxycodone/acetaminophen (each ingredient's class once, in ingredient order)."""
+    classes = drug_classes()
+    found = list(dict.fromkeys(classes[i] for i in ingredients if i in classes))
+    return "/".join(found) or None
+
+
 def drug_reference(canonicals: list[str]) -> list[dict]:
-    """Rows of the warehouse ``drugs`` table: class and DrugBank/MeSH ids of each drug."""
+    """Rows of the warehouse ``drugs`` table: class, DrugBank/MeSH ids and ingredients of each drug."""
     by_canonical: dict[str, DrugEntry] = {}
     for entry in drug_lexicon().values():
         current = by_canonical.get(entry.canonical)
         if current is None or (not current.drugbank_id and entry.drugbank_id):
             by_canonical[entry.canonical] = entry
-    classes = drug_classes()
     rows = []
     for canonical in sorted(set(canonicals)):
         entry = by_canonical.get(canonical)
+        ingredients = list(entry.ingredients) if entry else [canonical]
         rows.append({
             "drug": canonical,
-            "drug_class": classes.get(canonical),
+            "drug_class": class_of(ingredients),
             "drugbank_id": entry.drugbank_id if entry else None,
             "mesh_id": entry.mesh_id if entry else None,
+            "ingredients": ingredients,
         })
     return rows

@@ -16,9 +16,10 @@ import numpy as np
 import spacy
 from spacy.attrs import ENT_IOB, IS_ALPHA, LENGTH
 from rapidfuzz import fuzz, process
+from spacy.lang.char_classes import ALPHA
 from spacy.language import Language
 from spacy.tokens import Doc, Span
-from spacy.util import filter_spans
+from spacy.util import compile_infix_regex, filter_spans
 from wordfreq import zipf_frequency
 
 from fms_pipeline.nlp import context, outcomes, places  # noqa: F401  (registers the components)
@@ -38,6 +39,21 @@ FUZZY_MIN_LENGTH = 6
 FUZZY_MAX_WORD_ZIPF = 1.5
 FUZZY_MIN_SCORE = 88.0
 FUZZY_MAX_LENGTH_DIFFERENCE = 2
+
+
+# Forum writing glues words with brackets and "+" ("Methadone(takes", "Lyrica+Cymbalta");
+# spaCy already splits "/" between letters ("Norco/Percocet") and keeps dosages ("5/325", "1/2")
+# and URLs (its url_match runs before infixes) whole.
+WORD_JOINING_INFIXES = (
+    rf"(?<=[{ALPHA}0-9])[()\[\]](?=[{ALPHA}0-9])",
+    rf"(?<=[{ALPHA}])\+(?=[{ALPHA}])",
+)
+
+
+def split_joined_words(nlp: Language) -> None:
+    """Add the infixes above to the pipeline's tokenizer."""
+    infixes = list(nlp.Defaults.infixes) + [p for p in WORD_JOINING_INFIXES if p not in nlp.Defaults.infixes]
+    nlp.tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
 
 
 def _is_case_sensitive(variant: str) -> bool:
@@ -189,9 +205,11 @@ def load_nlp(model: str | None = None) -> Language:
     model = model or os.environ.get("FMS_SPACY_MODEL") or None
     if model:
         nlp = spacy.load(model, exclude=["lemmatizer"])
+        split_joined_words(nlp)  # before the rulers, which tokenize their patterns with it
         _add_fms_components(nlp, before="ner" if "ner" in nlp.pipe_names else None)
     else:
         nlp = spacy.blank("en")
+        split_joined_words(nlp)
         _add_fms_components(nlp)
     # spaCy refuses texts over 1,000,000 characters (a guard for parsers' memory); this pipeline
     # has no parser, and a comment of one huge line must still be processed.
