@@ -1,0 +1,79 @@
+"""WordPress's export (Tools > Export: WXR, an RSS file with ``wp:`` elements): every published post or
+page (``<item>`` with ``wp:post_type`` post or page and ``wp:status`` publish) with its approved
+comments (``<wp:comment>``: ``comment_approved`` 1; spam, trash, held comments, pingbacks and
+trackbacks left out). The post's text is ``content:encoded`` as WordPress stores it (blank lines
+are paragraphs).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from typing import BinaryIO
+from urllib.parse import urlsplit
+
+from fms_pipeline.parsing.sources.common import author_fields, html_to_text, parse_timestamp, read_all, thread_order
+from fms_pipeline.parsing.sources.model import Record, RejectedSource, SourceComment, SourceDocument, SourceFormat
+from fms_pipeline.parsing.sources.xml_common import child_text, children, local_name, parse_xml
+
+FORMAT = SourceFormat("wordpress_wxr", streaming=False)
+EXTENSIONS = {".xml", ".wxr", ".txt", ""}
+_WXR = re.compile(r"<rss\b[^>]*xmlns:wp=\"http://wordpress\.org/export/", re.DOTALL)
+_PUBLISHED_TYPES = {"post", "page"}
+
+
+def sniff(extension: str, head: str) -> bool:
+    return extension in EXTENSIONS and _WXR.search(head[:8192]) is not None
+
+
+def read(open_binary: Callable[[], BinaryIO], source_file: str) -> Iterator[Record]:
+    root = parse_xml(read_all(open_binary))
+    channel = children(root, "channel")
+    if local_name(root) != "rss" or not channel:
+        raise RejectedSource("not a WordPress export: no <rss><channel>")
+    channel = channel[0]
+    items = children(channel, "item")
+    if not items:
+        raise RejectedSource("a WordPress export with no items (no posts or pages in it)")
+    display_names = {
+        child_text(author, "author_login"): child_text(author, "author_display_name")
+        for author in children(channel, "author")
+    }
+    published = [item for item in items
+                 if child_text(item, "post_type") in _PUBLISHED_TYPES and child_text(item, "status") == "publish"]
+    if not published:
+        raise RejectedSource(f"a WordPress export whose {len(items)} items hold no published post or page")
+    for item in published:
+        key = child_text(item, "post_id")
+        link = child_text(item, "link") or None
+        creator = child_text(item, "creator")
+        yield SourceDocument(
+            key=key,
+            title=html_to_text(child_text(item, "title")) or None,
+            byline=display_names.get(creator) or creator or None,
+            body=html_to_text(child_text(item, "encoded", "purl.org/rss/1.0/modules/content"), autop=True),
+            url=link,
+            community=(urlsplit(link).hostname or None) if link else None,
+            published_at=parse_timestamp(child_text(item, "post_date_gmt")) or parse_timestamp(child_text(item, "pubDate")),
+            has_comment_section=child_text(item, "comment_status") == "open" or bool(children(item, "comment")),
+        )
+        yield from thread_order([c for c in (_comment(element, key) for element in children(item, "comment")) if c])
+
+
+def _comment(element, post_key: str) -> SourceComment | None:
+    if child_text(element, "comment_approved") != "1":
+        return None
+    if child_text(element, "comment_type") in ("pingback", "trackback"):
+        return None
+    author, anonymous = author_fields(child_text(element, "comment_author"))
+    parent = child_text(element, "comment_parent")
+    return SourceComment(
+        document_key=post_key,
+        key=child_text(element, "comment_id"),
+        parent_key=parent if parent not in ("", "0") else None,
+        author=author,
+        author_is_anonymous=anonymous,
+        body=html_to_text(child_text(element, "comment_content"), autop=True),
+        published_at=parse_timestamp(child_text(element, "comment_date_gmt")),
+        score=None,
+    )

@@ -1,0 +1,248 @@
+"""Documents and comments as a source format yielded them -> the staged ``documents`` and ``comments``
+tables: ids, thread order (``position``), ``depth`` and ``parent_comment_id``.
+
+Rules (tested in fms_pipeline_tests/test_sources.py):
+
+* Thread order: a parent before its replies. Siblings keep the file's order for page formats
+  (the readers yield what the page shows, in its order); in dump formats (streaming, records in
+  any order) siblings are ordered by ``published_at`` (undated last), then by key.
+* A reply whose parent is not in the data is kept at depth 1 with ``parent_comment_id`` NULL
+  (its own replies keep theirs under it).
+* A comment whose body the source removed ("[removed]", "[deleted]", or nothing left) is not
+  text: it is dropped, and its replies are treated like replies whose parent is missing
+  (depth 1, parent NULL). So every reply is kept, no body is empty, nothing is re-parented.
+* The same comment twice (same document and key: dumps repeat records) is kept once, the first.
+* Comments whose document is not in the data are kept under a placeholder document for that
+  key (title NULL, body "").
+
+The tree is computed on the key columns only (collected: about 60 bytes a comment) with array
+operations, one step per level of depth; bodies and the other wide columns stay lazy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+import polars as pl
+
+from fms_pipeline import ids
+from fms_pipeline.parsing.sources import FORMATS, SkippedRecord, SourceComment, SourceDocument
+
+UTC_MICROS = pl.Datetime("us", "UTC")
+REMOVED_BODIES = ("", "[removed]", "[deleted]")
+
+DOCUMENT_SCHEMA = {
+    "document_id": pl.String, "source_file": pl.String, "source_format": pl.String, "url": pl.String,
+    "community": pl.String, "published_at": UTC_MICROS, "title": pl.String, "byline": pl.String,
+    "body": pl.String, "comment_count": pl.Int32, "has_comment_section": pl.Boolean,
+}
+COMMENT_SCHEMA = {
+    "comment_id": pl.String, "document_id": pl.String, "position": pl.Int32, "parent_comment_id": pl.String,
+    "depth": pl.Int32, "author": pl.String, "author_is_anonymous": pl.Boolean, "published_at": UTC_MICROS,
+    "score": pl.Int32, "body": pl.String,
+}
+_STREAMING = {f.name for f in FORMATS if f.streaming}
+
+# What read_source's records become as frames (the input of assemble_threads).
+SOURCE_DOCUMENT_SCHEMA = {
+    "key": pl.String, "title": pl.String, "byline": pl.String, "body": pl.String, "url": pl.String,
+    "community": pl.String, "published_at": UTC_MICROS, "has_comment_section": pl.Boolean,
+    "source_format": pl.String, "arrival": pl.Int64,
+}
+SOURCE_COMMENT_SCHEMA = {
+    "document_key": pl.String, "key": pl.String, "parent_key": pl.String, "author": pl.String,
+    "author_is_anonymous": pl.Boolean, "body": pl.String, "published_at": UTC_MICROS, "score": pl.Int32,
+    "arrival": pl.Int64,
+}
+
+
+def record_batches(
+    records: Iterable[SourceDocument | SourceComment | SkippedRecord], source_format: str, batch_rows: int = 100_000
+) -> Iterator[tuple[pl.DataFrame, pl.DataFrame, list[SkippedRecord]]]:
+    """read_source's records as (documents, comments, skipped) frames of at most ``batch_rows`` records
+    each, with ``arrival`` numbering the records across batches (so a dump can be written to Parquet
+    batch by batch and scanned lazily into assemble_threads)."""
+    doc_fields = [f for f in SOURCE_DOCUMENT_SCHEMA if f not in ("source_format", "arrival")]
+    comment_fields = [f for f in SOURCE_COMMENT_SCHEMA if f != "arrival"]
+    docs: dict[str, list] = {f: [] for f in [*doc_fields, "arrival"]}
+    comments: dict[str, list] = {f: [] for f in [*comment_fields, "arrival"]}
+    skipped: list[SkippedRecord] = []
+
+    def flush() -> tuple[pl.DataFrame, pl.DataFrame, list[SkippedRecord]]:
+        d = pl.DataFrame(docs, schema={k: v for k, v in SOURCE_DOCUMENT_SCHEMA.items() if k != "source_format"})
+        batch = (d.with_columns(pl.lit(source_format, pl.String).alias("source_format")).select(list(SOURCE_DOCUMENT_SCHEMA)),
+                 pl.DataFrame(comments, schema=SOURCE_COMMENT_SCHEMA), list(skipped))
+        for column in (*docs.values(), *comments.values()):
+            column.clear()
+        skipped.clear()
+        return batch
+
+    for arrival, record in enumerate(records):
+        if isinstance(record, SourceComment):
+            for f in comment_fields:
+                comments[f].append(getattr(record, f))
+            comments["arrival"].append(arrival)
+        elif isinstance(record, SourceDocument):
+            for f in doc_fields:
+                docs[f].append(getattr(record, f))
+            docs["arrival"].append(arrival)
+        else:
+            skipped.append(record)
+        if len(comments["arrival"]) + len(docs["arrival"]) + len(skipped) >= batch_rows:
+            yield flush()
+    yield flush()
+
+
+def assemble_threads(
+    source_file: str, documents: pl.LazyFrame, comments: pl.LazyFrame, *, source_format: str | None = None
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """(documents, comments) with exactly the columns of DOCUMENT_SCHEMA and COMMENT_SCHEMA.
+
+    ``documents``: the SourceDocument fields, ``source_format`` and ``arrival`` (order in the file);
+    ``comments``: the SourceComment fields and ``arrival``. ``source_format`` names the file's format
+    when ``documents`` may be empty (a dump of comments only); by default it is read from ``documents``.
+    """
+    documents = documents.with_columns(
+        pl.col("key").cast(pl.String), pl.col("published_at").cast(UTC_MICROS), pl.col("arrival").cast(pl.Int64)
+    )
+    if source_format is None:
+        found = documents.select(pl.col("source_format").drop_nulls().first()).collect()
+        source_format = found.item() if found.height else None
+    documents = documents.sort("arrival").unique(subset=["key"], keep="first", maintain_order=True)
+
+    comments = comments.with_columns(
+        pl.col("document_key").cast(pl.String), pl.col("key").cast(pl.String), pl.col("parent_key").cast(pl.String),
+        pl.col("published_at").cast(UTC_MICROS), pl.col("arrival").cast(pl.Int64),
+        pl.col("score").cast(pl.Int32, strict=False),
+    )
+    kept = comments.filter(~pl.col("body").str.strip_chars().is_in(REMOVED_BODIES) & pl.col("body").is_not_null())
+    kept = kept.filter(
+        pl.col("key").is_null() | (pl.col("arrival") == pl.col("arrival").min().over("document_key", "key"))
+    )
+
+    tree = _thread_tree(kept, streaming=source_format in _STREAMING)
+
+    # Document ids: a hash per document (a Python call per document, never per comment).
+    keys = pl.concat([
+        documents.select("key", "arrival"),
+        tree.lazy().group_by("document_key").agg(pl.col("arrival").min()).rename({"document_key": "key"}),
+    ]).group_by("key").agg(pl.col("arrival").min().alias("document_order")).sort("document_order").collect()
+    doc_ids = keys.with_columns(
+        pl.Series("document_id", [ids.document_id(source_file, k) for k in keys["key"].to_list()], dtype=pl.String)
+    ).lazy()
+
+    counts = tree.lazy().group_by("document_key").agg(pl.len().cast(pl.Int32).alias("comment_count"))
+    placeholders = (
+        tree.lazy().select(pl.col("document_key").alias("key")).unique()
+        .join(documents.select("key"), on="key", how="anti", nulls_equal=True)
+        .with_columns(
+            pl.lit(source_format, pl.String).alias("source_format"),
+            pl.lit(None, pl.String).alias("url"), pl.lit(None, pl.String).alias("community"),
+            pl.lit(None, UTC_MICROS).alias("published_at"), pl.lit(None, pl.String).alias("title"),
+            pl.lit(None, pl.String).alias("byline"), pl.lit("", pl.String).alias("body"),
+            pl.lit(True).alias("has_comment_section"),
+        )
+    )
+    staged_documents = (
+        pl.concat([documents.select(placeholders.collect_schema().names()), placeholders], how="vertical_relaxed")
+        .join(doc_ids, on="key", how="left", nulls_equal=True)
+        .join(counts, left_on="key", right_on="document_key", how="left", nulls_equal=True)
+        .sort("document_order")
+        .with_columns(
+            pl.lit(source_file, pl.String).alias("source_file"),
+            pl.col("source_format").fill_null(pl.lit(source_format, pl.String)),
+            pl.col("comment_count").fill_null(0),
+        )
+        .select([pl.col(name).cast(dtype) for name, dtype in DOCUMENT_SCHEMA.items()])
+    )
+
+    staged_comments = (
+        kept.drop("document_key", "key", "parent_key")
+        .join(tree.lazy(), on="arrival", how="inner")
+        .join(doc_ids.select(pl.col("key").alias("document_key"), "document_id", "document_order"),
+              on="document_key", how="left", nulls_equal=True)
+        .with_columns(
+            pl.when(pl.col("key").is_null())
+            .then(pl.concat_str(pl.col("document_id"), pl.lit(":c"), pl.col("position").cast(pl.String)))
+            .otherwise(pl.concat_str(pl.col("document_id"), pl.lit(":"), pl.col("key")))
+            .alias("comment_id"),  # fms_pipeline.ids.comment_id, as an expression
+            pl.concat_str(pl.col("document_id"), pl.lit(":"), pl.col("parent_key")).alias("parent_comment_id"),
+        )
+        .sort("document_order", "position")
+        .select([pl.col(name).cast(dtype) for name, dtype in COMMENT_SCHEMA.items()])
+    )
+    return staged_documents, staged_comments
+
+
+def _thread_tree(kept: pl.LazyFrame, *, streaming: bool) -> pl.DataFrame:
+    """arrival, document_key, key, parent_key (NULL when missing), position, depth of every kept comment."""
+    nodes = kept.select("arrival", "document_key", "key", "parent_key", "published_at").collect()
+    # The parent, if it is a kept comment of the same document (a comment is not its own parent).
+    parents = nodes.select("document_key", pl.col("key").alias("parent_key"), pl.lit(True).alias("_found")).filter(
+        pl.col("parent_key").is_not_null()
+    )
+    nodes = nodes.join(parents, on=["document_key", "parent_key"], how="left", nulls_equal=True,
+                       maintain_order="left")
+    nodes = nodes.with_columns(
+        pl.when(pl.col("_found") & (pl.col("parent_key") != pl.col("key"))).then(pl.col("parent_key")).alias("parent_key")
+    ).drop("_found")
+    sibling_order = ["published_at", "key", "arrival"] if streaming else ["arrival"]
+    while True:
+        # Siblings side by side, in their order: a node's index is its row after this sort.
+        nodes = nodes.sort(["document_key", "parent_key", *sibling_order], nulls_last=True)
+        parent = nodes.join(
+            nodes.with_row_index("_p").select("document_key", pl.col("key").alias("parent_key"), "_p")
+            .filter(pl.col("parent_key").is_not_null()),
+            on=["document_key", "parent_key"], how="left", nulls_equal=True, maintain_order="left",
+        )["_p"].fill_null(-1).cast(pl.Int64).to_numpy().copy()
+        depth, cut = _depths(parent)
+        if not cut.any():
+            break
+        # A cycle of parents (corrupt data): its members become top level, and the order is redone.
+        nodes = nodes.with_columns(pl.when(~pl.Series(cut)).then(pl.col("parent_key")).alias("parent_key"))
+    group = nodes.select(pl.struct("document_key", "parent_key").rle_id()).to_series().to_numpy()
+    position = _preorder(parent, depth, group) + 1
+    return nodes.select(
+        "arrival", "document_key", "key", "parent_key",
+        pl.Series("position", position, dtype=pl.Int32),
+        pl.Series("depth", depth, dtype=pl.Int32),
+    )
+
+
+def _depths(parent: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(depth of each node, 1 = top level; mask of nodes in or under a cycle of parents), by pointer
+    jumping: log2(depth) array steps."""
+    n = len(parent)
+    ancestor = parent.copy()
+    depth = np.ones(n, dtype=np.int64)
+    for _step in range(int(np.ceil(np.log2(n + 1))) + 1):
+        has = ancestor >= 0
+        if not has.any():
+            break
+        depth[has] += depth[ancestor[has]]
+        ancestor[has] = ancestor[ancestor[has]]
+    return depth, ancestor >= 0
+
+
+def _preorder(parent: np.ndarray, depth: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """0-based rank of each node in its document's thread order, given nodes sorted so that siblings
+    are contiguous and in order (``group`` numbers the sibling groups; top-level comments of a
+    document form one group). One array step per level of depth."""
+    n = len(parent)
+    size = np.ones(n, dtype=np.int64)
+    by_depth = np.argsort(depth, kind="stable")  # keeps the sibling order within a level
+    bounds = np.searchsorted(depth[by_depth], np.arange(1, depth.max(initial=1) + 2))
+    levels = [by_depth[bounds[d]:bounds[d + 1]] for d in range(len(bounds) - 1)]
+    for level in reversed(levels[1:]):
+        np.add.at(size, parent[level], size[level])
+    start = np.zeros(n, dtype=np.int64)
+    for d, level in enumerate(levels):
+        if not len(level):
+            continue
+        sizes = size[level]
+        before = np.cumsum(sizes) - sizes  # subtree sizes of earlier nodes of this level...
+        first = np.r_[True, group[level][1:] != group[level][:-1]]
+        before -= np.maximum.accumulate(np.where(first, before, 0))  # ...within the same sibling group
+        start[level] = before if d == 0 else start[parent[level]] + 1 + before
+    return start
