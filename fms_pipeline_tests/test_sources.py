@@ -261,6 +261,66 @@ def test_wordpress_rest_comments_alone():
         (1, None, True, utc(2024, 3, 28, 16)), (2, "Denise K", False, utc(2024, 4, 4, 1, 5))]
 
 
+# ---------------------------------------------------------------- WordPress WXR export
+
+def test_wordpress_export():
+    fmt, records = read(FIXTURES / "wordpress_export.xml")
+    assert fmt.name == "wordpress_wxr"
+    docs, comments, _ = staged(FIXTURES / "wordpress_export.xml")
+    post, page = ids.document_id("wordpress_export.xml", "41"), ids.document_id("wordpress_export.xml", "2")
+    # Published posts and pages; the draft is left out. The byline is the author's display name.
+    assert docs.select("document_id", "title", "byline", "published_at", "comment_count", "has_comment_section",
+                       "community").rows() == [
+        (post, "Three months on Lyrica", "Tessa Marsh", utc(2024, 1, 8, 15), 3, True, "flarenotes.example.net"),
+        (page, "About this blog", "Tessa Marsh", utc(2023, 12, 31, 12), 0, False, "flarenotes.example.net")]
+    assert docs["body"].to_list() == [
+        "My fibromyalgia pain has eased since I started Lyrica in October.\n\n"
+        "The swelling in my feet is the part nobody warned me about.",
+        "I write about fibromyalgia, chronic fatigue and the medicines I have tried.\n\n"
+        "No comments here, just the story of the blog."]
+    # Spam, held and pingback comments left out; the reply under its parent.
+    assert thread_rows(comments, post) == [
+        (1, 1, None, "Bea", "Gabapentin gave me the sam"[:25]),
+        (2, 2, 1, "Tessa Marsh", "Thank you, I will ask abo"),
+        (3, 1, None, "Do not print my name", "Tramadol and Lyrica toget")]
+    assert comments["body"][0] == "Gabapentin gave me the same swelling.\nMy doctor lowered the dose.\n\nIt went away in a week."
+    assert comments["author_is_anonymous"].to_list() == [False, False, True]
+    assert comments["published_at"].to_list() == [utc(2024, 2, 3, 14, 12), utc(2024, 3, 1, 13), utc(2024, 4, 13, 0, 30)]
+
+
+def test_wordpress_export_with_no_items_is_rejected(tmp_path: Path):
+    text = (FIXTURES / "wordpress_export.xml").read_text()
+    path = tmp_path / "empty-export.xml"
+    path.write_text(text[: text.index("\t<item>")] + "</channel>\n</rss>\n")
+    with pytest.raises(RejectedSource, match="^a WordPress export with no items"):
+        read(path)
+    path.write_text(text[: text.index("</channel>")][:-200])
+    with pytest.raises(RejectedSource, match="^not well-formed XML"):
+        read(path)
+
+
+# ---------------------------------------------------------------- Disqus export
+
+def test_disqus_export():
+    fmt, records = read(FIXTURES / "disqus_export.xml")
+    assert fmt.name == "disqus_xml"
+    docs, comments, _ = staged(FIXTURES / "disqus_export.xml")
+    thread = ids.document_id("disqus_export.xml", "8800112233")
+    # The deleted thread and its posts are left out.
+    assert docs.select("document_id", "title", "url", "published_at", "comment_count").rows() == [
+        (thread, "When the clinic cut my oxycodone", "https://painpost.example.com/2024/01/opioid-tapers/",
+         utc(2024, 1, 20, 18), 4)]
+    # Deleted and spam posts left out; a reply to the deleted post is kept at the top level.
+    assert thread_rows(comments, thread) == [
+        (1, 1, None, "June Alder", "My clinic tapered my oxyc"),
+        (2, 2, 1, "Guest", "Same here. I was switched"),
+        (3, 3, 2, "June Alder", "Lyrica at night, and I fi"),
+        (4, 1, None, "Nora B", "Replying to a comment tha")]
+    assert comments["body"][0] == "My clinic tapered my oxycodone by half in one month.\n\nThe withdrawal and the pain came back together."
+    assert comments["author_is_anonymous"].to_list() == [False, True, False, False]
+    assert comments["comment_id"][1] == ids.comment_id(thread, 2, "4100000002")
+
+
 # ---------------------------------------------------------------- detection and bad input
 
 def test_detection_is_by_content_not_by_extension(tmp_path: Path):
