@@ -8,7 +8,23 @@ import os
 import sys
 from pathlib import Path
 
-_DAGSTER_YAML = "# DAGSTER_HOME for this project.\ntelemetry:\n  enabled: false\n"
+_DAGSTER_YAML = """# DAGSTER_HOME for this project.
+telemetry:
+  enabled: false
+# One writer at a time for the warehouse, the report and the shareable copy.
+concurrency:
+  pools:
+    default_limit: 1
+# Sensor and schedule ticks are kept a few days, not forever (a tick every 30 s).
+retention:
+  schedule:
+    purge_after_days: 30
+  sensor:
+    purge_after_days:
+      skipped: 1
+      failure: 30
+      success: 7
+"""
 
 
 def ensure_dagster_home() -> Path:
@@ -22,90 +38,115 @@ def ensure_dagster_home() -> Path:
     return home
 
 
-# A run over many files records one "planned" event per asset instead of one per asset and
-# file: with SQLite event storage each event costs ~6 ms, so at 4,000 files this saves ~100 s.
-# Dagster's trade-off: partitions of a failed run are not marked failed in the UI (the run is,
-# and files that could not be processed are listed in rejected_files).
-_PLANNED_EVENTS_PER_RUN = {"DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "true"}
+def load_project_env(project_dir: Path | None = None) -> None:
+    """The settings in the project's ``.env`` (which ``dg dev`` and the daemon load too), unless set."""
+    path = (project_dir or Path(__file__).resolve().parents[1]) / ".env"
+    if not path.is_file():
+        return
+    for line in path.read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            name, value = line.split("=", 1)
+            os.environ.setdefault(name.strip(), value.strip().strip('"').strip("'"))
 
-# Dagster's console logger prints every event; the main job shows warnings and its own summary.
+
+# Dagster's console logger prints every event; the main job shows warnings, progress and its summary.
 _QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
 
-def materialize(data_dir: Path, full: bool = False) -> int:
-    """Process new and changed files in ``data_dir/raw`` (every file with ``full``) and rebuild
-    ``data_dir/warehouse.duckdb`` and the report, as Dagster runs recorded in DAGSTER_HOME."""
+class RunFailed(Exception):
+    """A Dagster run of the main job failed; the message names the run, the step and the error."""
+
+
+def _raise_on_failure(result, what: str) -> None:
+    if result.success:
+        return
+    lines = []
+    for event in result.all_events:
+        if event.is_step_failure:
+            error = event.event_specific_data.error
+            message = (error.message if error else event.message or "").strip().splitlines()
+            lines.append(f"  step {event.step_key}: {message[0] if message else 'failed'}")
+            lines.extend(f"    {m}" for m in message[1:4])
+    raise RunFailed(f"{what} (run {result.run_id}) failed:\n" + ("\n".join(lines) or "  see the run in the Dagster UI"))
+
+
+def _terminate_on_sigterm() -> None:
+    """SIGTERM stops the run like Ctrl-C does: workers are stopped and nothing half-done is published."""
+    import signal
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
+def materialize(data_dir: Path | str, full: bool = False) -> int:
+    """Process new, changed and outdated files in ``data_dir/raw`` (every file with ``full``),
+    drop deleted ones and rebuild the warehouse and the report, as Dagster runs recorded in
+    DAGSTER_HOME, planned by the same code as the sensor. Returns the exit code."""
     ensure_dagster_home()
-    for name, value in _PLANNED_EVENTS_PER_RUN.items():
-        os.environ.setdefault(name, value)
+    load_project_env()
+    from fms_pipeline import batches, progress, storage, warehouse
+    from fms_pipeline.defs.resources import settings_from_env
+
+    data = storage.as_path(data_dir)
+    settings = settings_from_env(str(data))
+    settings.worker_count()  # a bad FMS_WORKERS is one clear line, before anything runs
+    scan, plans = batches.plan_from_storage(settings.raw_dir, settings.staging_dir, full=full)
+    groups = batches.run_groups(plans, settings.buckets_per_run)
+    counts = batches.summarize(plans, scan)
+    print(f"{counts['files']} raw file(s) in {settings.raw_dir}: {counts['new']} new, {counts['changed']} changed, "
+          f"{counts['deleted']} deleted, {counts['outdated']} made by older rules; "
+          f"{counts['to_process'] + counts['nlp_pending']} to process in {counts['buckets_with_work']} batch(es), "
+          f"{len(groups)} run(s)")
+    if not groups and warehouse.is_current(settings.staging_dir, settings.warehouse_path):
+        print("nothing to do: the warehouse is up to date")
+        print_summary(settings.warehouse_path, warehouse)
+        return 0
+    _terminate_on_sigterm()
     import dagster as dg
 
-    from fms_pipeline import processing, warehouse
     from fms_pipeline.definitions import build_definitions
-    from fms_pipeline.defs.automation import build_warehouse_job, plan_partition_sync, process_files_job, range_tags
-    from fms_pipeline.defs.partitions import raw_files_partitions
+    from fms_pipeline.defs.automation import build_warehouse_job, partition_tags, process_files_job
 
-    defs = build_definitions(str(data_dir))
-    raw_dir = data_dir / "raw"
-    processed_log = data_dir / "staging" / "processed_files.json"
-    with dg.DagsterInstance.get() as instance:
-        on_disk = processing.scan_raw_files(raw_dir)
-        registered = instance.get_dynamic_partitions(raw_files_partitions.name)
-        new, deleted, invalid = plan_partition_sync(on_disk, registered)
-        for key in invalid:
-            print(f"skipped {key}: the name cannot be a Dagster partition key", file=sys.stderr)
-        if new:
-            instance.add_dynamic_partitions(raw_files_partitions.name, new)
-        for key in deleted:
-            instance.delete_dynamic_partition(raw_files_partitions.name, key)
-        keys = instance.get_dynamic_partitions(raw_files_partitions.name)
-        log = _read_json(processed_log)
-        version = processing.pipeline_version()
-        processed = {} if full or log.get("pipeline_version") != version else log.get("files", {})
-        todo = [k for k in keys if processed.get(k) != on_disk.get(k)]
-        print(f"{len(keys)} raw file(s) in {raw_dir}: {len(new)} new, {len(deleted)} deleted, "
-              f"{len(todo)} to process, {len(keys) - len(todo)} unchanged")
-        if todo:
-            # One run over the partitions from the first to the last file to process (new files
-            # are appended, so adding files to a large corpus touches only them).
-            first, last = keys.index(todo[0]), keys.index(todo[-1])
-            result = defs.resolve_job_def(process_files_job.name).execute_in_process(
-                instance=instance, tags=range_tags(keys[first:last + 1]), run_config=_QUIET, raise_on_error=False
-            )
-            if result.success:
-                processed.update({k: on_disk[k] for k in keys[first:last + 1] if k in on_disk})
-            else:
-                print(f"processing run {result.run_id} failed; see `dagster dev` for its logs", file=sys.stderr)
-        processed = {k: v for k, v in processed.items() if k in on_disk}
-        processed_log.parent.mkdir(parents=True, exist_ok=True)
-        processed_log.write_text(
-            json.dumps({"pipeline_version": version, "files": processed}, indent=0, sort_keys=True), encoding="utf-8"
-        )
-        result = defs.resolve_job_def(build_warehouse_job.name).execute_in_process(
-            instance=instance, run_config=_QUIET, raise_on_error=False
-        )
-        if not result.success:
-            errors = [e.message for e in result.all_events if e.is_failure]
-            print(f"warehouse build run {result.run_id} failed:\n" + "\n".join(errors), file=sys.stderr)
-            return 1
-        build = next((e.materialization.metadata for e in result.get_asset_materialization_events()
-                      if e.asset_key == dg.AssetKey(["warehouse", "documents"])), {})
-        if "build" in build:
-            print(f"warehouse build: {build['build'].value}, {build['documents_rebuilt'].value} document(s) "
-                  f"loaded or removed")
-    print_summary(data_dir / "warehouse.duckdb", warehouse)
+    defs = build_definitions(str(data))
+    progress.listen(progress.Reporter())
+    try:
+        with dg.DagsterInstance.get() as instance:
+            for group in groups:
+                tags = partition_tags(batches.bucket_range(group))
+                if full:
+                    tags["fms/full"] = "true"
+                result = defs.resolve_job_def(process_files_job.name).execute_in_process(
+                    instance=instance, tags=tags, run_config=_QUIET, raise_on_error=False)
+                _raise_on_failure(result, f"processing batches {group[0]}..{group[-1]}")
+            result = defs.resolve_job_def(build_warehouse_job.name).execute_in_process(
+                instance=instance, run_config=_QUIET, raise_on_error=False)
+            _raise_on_failure(result, "the warehouse build")
+            build = next((e.materialization.metadata for e in result.get_asset_materialization_events()
+                          if e.asset_key == dg.AssetKey(["warehouse", "documents"])), {})
+            if "build" in build:
+                print(f"warehouse build: {build['build'].value}, {build['batches_rebuilt'].value} batch(es), "
+                      f"{build['documents_loaded'].value} document(s) loaded, "
+                      f"{build['documents_removed'].value} removed")
+    except RunFailed as failure:
+        print(str(failure), file=sys.stderr)
+        print("nothing was published by the failed run; the warehouse is as it was", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted: workers stopped, nothing half-done was published; run again to finish", file=sys.stderr)
+        return 130
+    finally:
+        progress.listen(None)
+    print_summary(settings.warehouse_path, warehouse)
     return 0
 
 
-def _read_json(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
+def print_summary(warehouse_path, warehouse) -> None:
+    from fms_pipeline import storage
 
-
-def print_summary(warehouse_path: Path, warehouse) -> None:
-    with warehouse.connect_read_only(warehouse_path) as con:
+    with storage.local_copy(warehouse_path) as local, warehouse.connect_read_only(local) as con:
         counts = {
             t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
             for t in warehouse.CORE_TABLES + warehouse.AGGREGATE_TABLES
@@ -119,9 +160,13 @@ def print_summary(warehouse_path: Path, warehouse) -> None:
             "ORDER BY mentions DESC, canonical LIMIT 8"
         ).fetchall()
         rejected = con.execute("SELECT source_file, reason FROM rejected_files").fetchall()
+        files = con.execute("SELECT count(*), count(*) FILTER (status = 'staged'), coalesce(sum(skipped_records), 0) "
+                            "FROM source_files").fetchall()[0]
         outcomes = con.execute(
             "SELECT drug, outcome, mentions FROM drug_outcomes ORDER BY mentions DESC, drug LIMIT 6").fetchall()
     print(f"\nWarehouse {warehouse_path}")
+    print(f"  source_files     {files[0]:>8}  ({files[1]} staged, {files[0] - files[1]} rejected, "
+          f"{files[2]} records skipped)")
     print(f"  documents        {counts['documents']:>8}")
     print(f"  comments         {counts['comments']:>8}  ({named} with an author name)")
     print(f"  entity_mentions  {counts['entity_mentions']:>8}  " + ", ".join(f"{l} {n}" for l, n in by_label))
@@ -161,9 +206,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="fms-pipeline", description=__doc__)
     parser.add_argument(
         "--data-dir",
-        type=Path,
-        default=Path(os.environ.get("FMS_DATA_DIR", "data")),
-        help="folder holding raw/, staging/ and warehouse.duckdb (default: $FMS_DATA_DIR or ./data)",
+        default=os.environ.get("FMS_DATA_DIR", "data"),
+        help="folder (or s3://bucket/prefix) holding raw/, staging/ and warehouse.duckdb "
+             "(default: $FMS_DATA_DIR or ./data)",
     )
     sub = parser.add_subparsers(dest="command", required=True)
     m = sub.add_parser("materialize", help="process new and changed files in DATA_DIR/raw and build the warehouse")
@@ -179,9 +224,15 @@ def main(argv: list[str] | None = None) -> int:
     t = sub.add_parser("train-outcomes", help="retrain the outcome classifier from PsyTAR")
     t.add_argument("--file", type=Path, default=Path("data/psytar/sentences_train.tsv"))
     args = parser.parse_args(argv)
-    data_dir = args.data_dir.resolve()
+    from fms_pipeline.storage import as_path
+
+    data_dir = as_path(args.data_dir)
     if args.command == "materialize":
-        return materialize(data_dir, full=args.full)
+        try:
+            return materialize(data_dir, full=args.full)
+        except ValueError as error:  # a setting that cannot be used, e.g. FMS_WORKERS=abc
+            print(f"fms-pipeline: {error}", file=sys.stderr)
+            return 2
     if args.command == "share":
         from fms_pipeline import privacy
 

@@ -1,4 +1,4 @@
-"""Dagster definitions of fms_pipeline (``workspace.yaml`` points here)."""
+"""Dagster definitions of fms_pipeline (``workspace.yaml``, ``dg`` and ``[tool.dg]`` point here)."""
 
 from __future__ import annotations
 
@@ -12,28 +12,30 @@ from fms_pipeline.defs.automation import (
     warehouse_automation_sensor,
 )
 from fms_pipeline.defs.checks import entity_counts_add_up, extracted_mentions_checks, parsed_comments_checks
-from fms_pipeline.defs.ingest import parsed_pages, raw_documents
+from fms_pipeline.defs.ingest import parsed_sources
 from fms_pipeline.defs.models import outcome_label_quality
 from fms_pipeline.defs.nlp import extracted_mentions
 from fms_pipeline.defs.reports import html_report
-from fms_pipeline.defs.resources import PipelinePaths, default_data_dir
+from fms_pipeline.defs.resources import settings_from_env
 from fms_pipeline.defs.share import ShareSecret, shareable_warehouse
 from fms_pipeline.defs.warehouse import warehouse_tables
 
 
 def build_definitions(data_dir: str | None = None) -> dg.Definitions:
     return dg.Definitions(
-        assets=[raw_documents, parsed_pages, extracted_mentions, warehouse_tables, outcome_label_quality, shareable_warehouse,
+        assets=[parsed_sources, extracted_mentions, warehouse_tables, outcome_label_quality, shareable_warehouse,
                 html_report],
         asset_checks=[parsed_comments_checks, extracted_mentions_checks, entity_counts_add_up],
         jobs=[process_files_job, build_warehouse_job],
         sensors=[raw_files_sensor, warehouse_automation_sensor],
         schedules=[daily_refresh_schedule],
         resources={
-            "paths": PipelinePaths(data_dir=data_dir or default_data_dir()),
+            "settings": settings_from_env(data_dir),
             "share_secret": ShareSecret(secret=dg.EnvVar("FMS_SHARE_SECRET")),
         },
     )
 
 
-defs = build_definitions()
+@dg.definitions
+def defs() -> dg.Definitions:
+    return build_definitions()

@@ -1,135 +1,133 @@
-"""Per-file Parquet staging written with polars.
+"""Parquet staging written with polars: one file per batch (bucket) and table.
 
-Each raw file has one Parquet file per staging table, named by its document id, so
-files are processed independently (and in parallel) and re-processing a file replaces
-its rows. Only the warehouse build reads them all; only it writes DuckDB.
+A raw file belongs to one of ``BUCKETS`` stable hash buckets of its path; each bucket has one
+Parquet file per staged table (``staging/<table>/bucket-NN.parquet``), so the number of staged
+objects is fixed however many raw files there are. Re-processing a file replaces its rows in
+its bucket's files: the bucket's other rows are copied across. Only the warehouse build reads
+every bucket; only it writes DuckDB. Staged files can live on an object store (see storage.py).
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
+import contextlib
+import hashlib
+from collections.abc import Iterable
 
 import polars as pl
 
-SCHEMAS: dict[str, dict[str, pl.DataType]] = {
-    "raw_documents": {
-        "document_id": pl.String(),
-        "source_file": pl.String(),
-        "sha256": pl.String(),
-        "size_bytes": pl.Int64(),
-        "text": pl.String(),
-    },
-    "documents": {
-        "document_id": pl.String(),
-        "source_file": pl.String(),
-        "title": pl.String(),
-        "byline": pl.String(),
-        "body": pl.String(),
-        "comment_count": pl.Int32(),
-        "has_comment_section": pl.Boolean(),
-    },
-    "comments": {
-        "comment_id": pl.String(),
-        "document_id": pl.String(),
-        "position": pl.Int32(),
-        "author": pl.String(),
-        "author_is_anonymous": pl.Boolean(),
-        "body": pl.String(),
-    },
-    "entity_mentions": {
-        "mention_id": pl.String(),
-        "document_id": pl.String(),
-        "comment_id": pl.String(),
-        "label": pl.String(),
-        "text": pl.String(),
-        "canonical": pl.String(),
-        "start_char": pl.Int32(),
-        "end_char": pl.Int32(),
-        "sentence": pl.Int32(),
-        "negated": pl.Boolean(),
-        "hypothetical": pl.Boolean(),
-        "historical": pl.Boolean(),
-        "experiencer": pl.String(),
-    },
-    "outcome_mentions": {
-        "outcome_id": pl.String(),
-        "document_id": pl.String(),
-        "comment_id": pl.String(),
-        "outcome": pl.String(),
-        "drug": pl.String(),
-        "symptom": pl.String(),
-        "text": pl.String(),
-        "start_char": pl.Int32(),
-        "end_char": pl.Int32(),
-        "sentence": pl.Int32(),
-        "negated": pl.Boolean(),
-        "hypothetical": pl.Boolean(),
-    },
-    "sentences": {
-        "document_id": pl.String(),
-        "comment_id": pl.String(),
-        "sentence": pl.Int32(),
-        "start_char": pl.Int32(),
-        "end_char": pl.Int32(),
-        "sentiment": pl.Float64(),
-    },
-    "rejected_files": {
-        "document_id": pl.String(),
-        "source_file": pl.String(),
-        "reason": pl.String(),
-        "seen_at": pl.Datetime("us", "UTC"),
-    },
-}
+from fms_pipeline import storage, tables
+from fms_pipeline.storage import AnyPath
+
+# Fixed, so a file's bucket never moves. 32 buckets of a million pages are ~31k pages each:
+# small enough that a changed file rewrites little, enough to spread over 32 machines.
+BUCKETS = 32
 
 
-def table_dir(staging_dir: Path, table: str) -> Path:
+def bucket_of(source_file: str) -> str:
+    """The stable bucket of a raw file (its path under the raw folder)."""
+    return f"{int(hashlib.sha256(source_file.encode('utf-8', 'surrogateescape')).hexdigest()[:8], 16) % BUCKETS:02d}"
+
+
+def all_buckets() -> list[str]:
+    return [f"{i:02d}" for i in range(BUCKETS)]
+
+
+def table_dir(staging_dir: AnyPath, table: str) -> AnyPath:
     return staging_dir / table
 
 
-def staged_path(staging_dir: Path, table: str, document_id: str) -> Path:
-    return table_dir(staging_dir, table) / f"{document_id}.parquet"
+def staged_path(staging_dir: AnyPath, table: str, bucket: str) -> AnyPath:
+    return table_dir(staging_dir, table) / f"bucket-{bucket}.parquet"
 
 
-def frame(table: str, rows: list[dict] | None = None) -> pl.DataFrame:
-    """A frame with the table's exact schema (also when there are no rows)."""
-    return pl.DataFrame(rows or [], schema=SCHEMAS[table])
+def read_bucket(staging_dir: AnyPath, table: str, bucket: str, columns: list[str] | None = None) -> pl.DataFrame:
+    """The bucket's rows of a table (an empty frame with the schema when it has none yet)."""
+    path = staged_path(staging_dir, table, bucket)
+    try:
+        with path.open("rb") as f:
+            df = pl.read_parquet(f, columns=columns)
+    except FileNotFoundError:
+        df = tables.empty_frame(table)
+        return df.select(columns) if columns else df
+    return df
 
 
-def write_staged(staging_dir: Path, table: str, document_id: str, df: pl.DataFrame) -> Path:
-    """Write one document's rows atomically: readers see the old file or the new one."""
-    df = df.select([pl.col(c).cast(t) for c, t in SCHEMAS[table].items()])
-    path = staged_path(staging_dir, table, document_id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    df.write_parquet(tmp)
-    os.replace(tmp, path)
+def write_bucket(staging_dir: AnyPath, table: str, bucket: str, df: pl.DataFrame | pl.LazyFrame) -> AnyPath:
+    """Write a bucket's rows of a table atomically (readers see the old file or the new one)."""
+    path = staged_path(staging_dir, table, bucket)
+    conformed = tables.conform(table, df)
+    with storage.atomic_write(path) as tmp:
+        if isinstance(conformed, pl.LazyFrame):
+            conformed.sink_parquet(tmp)
+        else:
+            conformed.write_parquet(tmp)
     return path
 
 
-def read_staged(staging_dir: Path, table: str, document_id: str) -> pl.DataFrame:
-    return pl.read_parquet(staged_path(staging_dir, table, document_id))
+def replace_rows(
+    staging_dir: AnyPath, table: str, bucket: str, drop_documents: Iterable[str],
+    new_parts: list | None = None, key: str = "document_id",
+) -> None:
+    """Rewrite a bucket's table: its rows whose ``key`` is in ``drop_documents`` leave, the rows of
+    ``new_parts`` (frames or local Parquet files) join. Streams, so memory holds no whole bucket."""
+    drop = pl.Series("drop", sorted(set(drop_documents)), dtype=pl.String)
+    path = staged_path(staging_dir, table, bucket)
+    frames: list[pl.LazyFrame] = []
+    with storage.local_copy(path) if _exists(path) else contextlib.nullcontext(None) as old:
+        if old is not None:
+            frames.append(pl.scan_parquet(old).filter(~pl.col(key).is_in(drop)))
+        for part in new_parts or []:
+            if isinstance(part, pl.DataFrame):
+                frames.append(tables.conform(table, part).lazy())
+            else:
+                frames.append(tables.conform(table, pl.scan_parquet(part)))
+        combined = pl.concat([tables.conform(table, f) for f in frames]) if frames else tables.empty_frame(table).lazy()
+        write_bucket(staging_dir, table, bucket, combined)
 
 
-def read_staged_sample(staging_dir: Path, table: str, document_ids: list[str], limit: int = 20) -> pl.DataFrame:
-    """The rows of the first ``limit`` documents, for asset-page previews (empty with the schema if none)."""
-    frames = [read_staged(staging_dir, table, d) for d in document_ids[:limit]]
-    return pl.concat(frames) if frames else frame(table)
+def _exists(path: AnyPath) -> bool:
+    return storage.file_version(path) is not None
 
 
-def remove_staged(staging_dir: Path, document_id: str, tables: list[str] | None = None) -> None:
-    for table in tables or list(SCHEMAS):
-        staged_path(staging_dir, table, document_id).unlink(missing_ok=True)
+def staged_files(staging_dir: AnyPath, table: str) -> list[AnyPath]:
+    """Every bucket's staged Parquet file of a table, in bucket order."""
+    return [p for b in all_buckets() if _exists(p := staged_path(staging_dir, table, b))]
 
 
-def staged_document_ids(staging_dir: Path, table: str) -> set[str]:
-    directory = table_dir(staging_dir, table)
-    if not directory.is_dir():
-        return set()
-    return {p.stem for p in directory.glob("*.parquet")}
+def read_state(staging_dir: AnyPath) -> pl.DataFrame:
+    """Every raw file's recorded state (``source_files`` of all buckets)."""
+    frames = [read_bucket(staging_dir, "source_files", b) for b in all_buckets()]
+    return pl.concat(frames) if frames else tables.empty_frame("source_files")
 
 
-def staged_files(staging_dir: Path, table: str) -> list[Path]:
-    """Every staged Parquet file of a table, in a stable order."""
-    directory = table_dir(staging_dir, table)
-    return sorted(directory.glob("*.parquet")) if directory.is_dir() else []
+def read_staged_sample(staging_dir: AnyPath, table: str, buckets: list[str], limit: int = 200) -> pl.DataFrame:
+    """Up to ``limit`` rows of the given buckets, for asset-page previews."""
+    frames = []
+    for bucket in buckets:
+        frames.append(read_bucket(staging_dir, table, bucket).head(limit))
+        if sum(len(f) for f in frames) >= limit:
+            break
+    return pl.concat(frames).head(limit) if frames else tables.empty_frame(table)
+
+
+def bucket_versions(staging_dir: AnyPath) -> dict[str, str]:
+    """{bucket: the versions of its staged files}: it changes when any of them is rewritten."""
+    versions: dict[str, str] = {}
+    for bucket in all_buckets():
+        parts = [f"{t}={v}" for t in tables.STAGED_TABLES
+                 if (v := storage.file_version(staged_path(staging_dir, t, bucket))) is not None]
+        if parts:
+            versions[bucket] = "|".join(parts)
+    return versions
+
+
+def row_count(staging_dir: AnyPath, table: str, bucket: str) -> int:
+    """Rows a bucket's staged table holds (read from the Parquet footer)."""
+    import pyarrow.parquet as pq
+
+    path = staged_path(staging_dir, table, bucket)
+    try:
+        with path.open("rb") as f:
+            return pq.ParquetFile(f).metadata.num_rows
+    except FileNotFoundError:
+        return 0

@@ -1,112 +1,81 @@
-"""Jobs, the sensor that tracks raw files, the daily refresh and the warehouse automation."""
+"""Jobs, the sensor that tracks raw files, the daily refresh and the warehouse automation.
 
-import json
+The sensor, the schedule and ``fms-pipeline materialize`` plan with the same code
+(``batches.plan``) against the same state (``source_files`` in staging), and each run plans its
+own buckets again when it starts, so a backfill launched by hand does the same work.
+"""
+
+import hashlib
 import os
 
 import dagster as dg
 
-from fms_pipeline import processing
-from fms_pipeline.defs.partitions import is_valid_partition_key, raw_files_partitions
-from fms_pipeline.defs.resources import PipelinePaths
+from fms_pipeline import batches
+from fms_pipeline.defs.resources import PipelineSettings
 
 PER_FILE_GROUPS = ("ingest", "nlp")
 
 # FMS_AUTOMATION=stopped starts the sensors and the schedule switched off (they can be switched
 # on in the UI); useful on a machine that should only run what a person launches.
-_DEFAULT_SENSOR_STATUS = (
-    dg.DefaultSensorStatus.STOPPED if os.environ.get("FMS_AUTOMATION") == "stopped" else dg.DefaultSensorStatus.RUNNING
-)
-_DEFAULT_SCHEDULE_STATUS = (
-    dg.DefaultScheduleStatus.STOPPED if os.environ.get("FMS_AUTOMATION") == "stopped" else dg.DefaultScheduleStatus.RUNNING
-)
+_STOPPED = os.environ.get("FMS_AUTOMATION") == "stopped"
+_DEFAULT_SENSOR_STATUS = dg.DefaultSensorStatus.STOPPED if _STOPPED else dg.DefaultSensorStatus.RUNNING
+_DEFAULT_SCHEDULE_STATUS = dg.DefaultScheduleStatus.STOPPED if _STOPPED else dg.DefaultScheduleStatus.RUNNING
 
 process_files_job = dg.define_asset_job(
     "process_files",
     selection=dg.AssetSelection.groups(*PER_FILE_GROUPS),
-    description="Decode, parse and extract entities for the selected raw files (staging only).",
+    description="Parse and run the NLP over the new, changed and outdated files of the selected batches "
+    "(staging only); deleted files' rows leave.",
 )
 
 build_warehouse_job = dg.define_asset_job(
     "build_warehouse",
     selection=dg.AssetSelection.groups("warehouse", "reports"),
-    description="Rebuild data/warehouse.duckdb from staging and swap it in, then the HTML report.",
+    description="Rebuild the warehouse from staging and publish it, then the HTML report.",
 )
 
 
-def range_tags(keys: list[str]) -> dict[str, str]:
-    """Tags that make one run cover the partitions first..last (a single-run backfill)."""
+def partition_tags(group: list[str]) -> dict[str, str]:
+    """Tags that make one run cover the buckets of the group (its first to its last)."""
+    if len(group) == 1:
+        return {"dagster/partition": group[0]}
     return {
-        "dagster/asset_partition_range_start": keys[0],
-        "dagster/asset_partition_range_end": keys[-1],
+        "dagster/asset_partition_range_start": group[0],
+        "dagster/asset_partition_range_end": group[-1],
     }
 
 
-def plan_partition_sync(on_disk: dict[str, str], registered: list[str]) -> tuple[list[str], list[str], list[str]]:
-    """(new keys, deleted keys, invalid names) for the files under data/raw/ against the partitions."""
-    valid = [k for k in on_disk if is_valid_partition_key(k)]
-    invalid = [k for k in on_disk if not is_valid_partition_key(k)]
-    known = set(registered)
-    new = [k for k in valid if k not in known]
-    deleted = [k for k in registered if k not in on_disk]
-    return new, deleted, invalid
+def planned_runs(settings: PipelineSettings, full: bool = False) -> tuple[dict, dict, list[dg.RunRequest]]:
+    """(the raw folder's files, every bucket's plan, one run request per group of buckets with work)."""
+    scan, plans = batches.plan_from_storage(settings.raw_dir, settings.staging_dir, full=full)
+    requests = [
+        dg.RunRequest(
+            job_name=process_files_job.name,
+            run_key=batches.run_key(plans, group),
+            tags={**partition_tags(batches.bucket_range(group)), **({"fms/full": "true"} if full else {})},
+        )
+        for group in batches.run_groups(plans, settings.buckets_per_run)
+    ]
+    return scan, plans, requests
 
 
 @dg.sensor(
-    jobs=[process_files_job, build_warehouse_job],
+    jobs=[process_files_job],
     minimum_interval_seconds=30,
     default_status=_DEFAULT_SENSOR_STATUS,
     description=(
-        "Registers a partition for every new file under data/raw/ and processes it; re-processes files "
-        "whose size or modification time changed; drops partitions of deleted files and rebuilds the warehouse."
+        "Every 30 s: compares data/raw/ with each file's recorded state and runs the batches that have "
+        "new, changed, deleted or outdated files (one run per group of batches). The warehouse follows."
     ),
 )
-def raw_files_sensor(context: dg.SensorEvaluationContext, paths: PipelinePaths) -> dg.SensorResult:
-    on_disk = processing.scan_raw_files(paths.raw_dir)
-    registered = context.instance.get_dynamic_partitions(raw_files_partitions.name)
-    new, deleted, invalid = plan_partition_sync(on_disk, registered)
-    for key in invalid:
-        context.log.warning(f"{key}: file name cannot be a partition key (control character or '...'); skipped")
-    previous = json.loads(context.cursor) if context.cursor else {}
-    changed = [k for k in registered if k in on_disk and previous.get(k) not in (None, on_disk[k])]
-    runs: list[dg.RunRequest] = []
-    if new:
-        # New partitions are appended in this order, so they form one range: one run for all of them.
-        runs.append(
-            dg.RunRequest(
-                job_name=process_files_job.name,
-                run_key=f"new:{new[0]}:{new[-1]}:{on_disk[new[-1]]}",
-                tags=range_tags(new),
-            )
-        )
-    for key in changed:
-        runs.append(dg.RunRequest(job_name=process_files_job.name, partition_key=key, run_key=f"changed:{key}:{on_disk[key]}"))
-    if deleted:
-        runs.append(dg.RunRequest(job_name=build_warehouse_job.name, run_key=f"deleted:{json.dumps(sorted(deleted))}"))
-    return dg.SensorResult(
-        run_requests=runs,
-        cursor=json.dumps({k: v for k, v in on_disk.items() if k not in invalid}),
-        dynamic_partitions_requests=[
-            raw_files_partitions.build_add_request(new),
-            raw_files_partitions.build_delete_request(deleted),
-        ],
-    )
-
-
-def files_to_refresh(instance: dg.DagsterInstance, keys: list[str], version: str) -> list[str]:
-    """The registered files whose entity mentions were never materialized, or were made by other
-    rules, vocabularies or model (their code version differs from ``version``)."""
-    asset_key = dg.AssetKey("extracted_mentions")
-    latest = instance.get_latest_storage_id_by_partition(asset_key, dg.DagsterEventType.ASSET_MATERIALIZATION)
-    storage_ids = [latest[k] for k in keys if k in latest]
-    current: set[str] = set()
-    for i in range(0, len(storage_ids), 1000):
-        chunk = storage_ids[i:i + 1000]
-        records = instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=asset_key, storage_ids=chunk), limit=len(chunk)
-        ).records
-        current.update(r.partition_key for r in records
-                       if r.asset_materialization and r.asset_materialization.tags.get("dagster/code_version") == version)
-    return [k for k in keys if k not in current]
+def raw_files_sensor(context: dg.SensorEvaluationContext, settings: PipelineSettings):
+    scan, plans, requests = planned_runs(settings)
+    # The cursor is a hash of what the folder held (the state itself lives in staging): small.
+    cursor = hashlib.sha256("|".join(f"{f}={e.fingerprint}" for f, e in scan.items()).encode()).hexdigest()[:16]
+    summary = batches.summarize(plans, scan)
+    if not requests:
+        return dg.SkipReason(f"{summary['files']} files, nothing new, changed or deleted")
+    return dg.SensorResult(run_requests=requests, cursor=cursor)
 
 
 @dg.schedule(
@@ -114,21 +83,15 @@ def files_to_refresh(instance: dg.DagsterInstance, keys: list[str], version: str
     cron_schedule="0 3 * * *",
     default_status=_DEFAULT_SCHEDULE_STATUS,
     description=(
-        "Every day at 03:00: re-process the files whose mentions are missing or were made by older "
-        "rules, vocabularies or model (all of them after such a change; none on an ordinary day, "
-        "when the sensor has already processed new and changed files); the warehouse follows."
+        "Every day at 03:00: the same plan as the sensor, as a safety net (files whose mentions are missing "
+        "or were made by older rules, vocabularies or model; none on an ordinary day); the warehouse follows."
     ),
 )
-def daily_refresh_schedule(context: dg.ScheduleEvaluationContext):
-    keys = context.instance.get_dynamic_partitions(raw_files_partitions.name)
-    if not keys:
-        return dg.SkipReason("no raw files registered yet")
-    stale = files_to_refresh(context.instance, keys, processing.pipeline_version())
-    if not stale:
-        return dg.SkipReason(f"all {len(keys)} files are processed with the current rules, vocabularies and model")
-    # One run over the range that holds them (partition keys are in the order files arrived).
-    first, last = keys.index(stale[0]), keys.index(stale[-1])
-    return dg.RunRequest(run_key=None, tags=range_tags(keys[first:last + 1]))
+def daily_refresh_schedule(context: dg.ScheduleEvaluationContext, settings: PipelineSettings):
+    scan, plans, requests = planned_runs(settings)
+    if not requests:
+        return dg.SkipReason(f"all {len(scan)} files are processed with the current rules, vocabularies and model")
+    return requests
 
 
 warehouse_automation_sensor = dg.AutomationConditionSensorDefinition(

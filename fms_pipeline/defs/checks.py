@@ -6,9 +6,9 @@ build itself refuses staged data that break them, so bad data never reach the wa
 
 import dagster as dg
 
-from fms_pipeline import processing, warehouse
-from fms_pipeline.defs.partitions import raw_files_partitions
-from fms_pipeline.defs.resources import PipelinePaths
+from fms_pipeline import warehouse
+from fms_pipeline.defs.metadata import markdown_list
+from fms_pipeline.defs.resources import PipelineSettings
 
 # check SQL file -> (asset it guards, description)
 CHECKS = {
@@ -19,29 +19,26 @@ CHECKS = {
 }
 
 
-def _documents_of_run(context: dg.AssetCheckExecutionContext) -> set[str] | None:
-    """Document ids of the files this run processed, or None (check everything) outside such a run.
-
-    The files a run did not touch were checked by the run that processed them, so a run that
-    adds one file to a large corpus checks that file, not the corpus."""
+def _buckets_of_run(context: dg.AssetCheckExecutionContext) -> set[str] | None:
+    """The buckets this run processed, or None (check everything) outside such a run: the others
+    were checked by the runs that processed them."""
     tags = context.run.tags
     if "dagster/partition" in tags:
-        keys = [tags["dagster/partition"]]
-    elif "dagster/asset_partition_range_start" in tags:
-        registered = context.instance.get_dynamic_partitions(raw_files_partitions.name)
+        return {tags["dagster/partition"]}
+    if "dagster/asset_partition_range_start" in tags:
+        from fms_pipeline import staging
+
+        every = staging.all_buckets()
         start, end = tags["dagster/asset_partition_range_start"], tags["dagster/asset_partition_range_end"]
-        if start not in registered or end not in registered:
-            return None
-        keys = registered[registered.index(start):registered.index(end) + 1]
-    else:
-        return None
-    return {processing.document_id(k) for k in keys}
+        if start in every and end in every:
+            return set(every[every.index(start):every.index(end) + 1])
+    return None
 
 
-def _check_results(context: dg.AssetCheckExecutionContext, paths: PipelinePaths):
+def _check_results(context: dg.AssetCheckExecutionContext, settings: PipelineSettings):
     names = [key.name for key in context.selected_asset_check_keys]
-    documents = _documents_of_run(context)
-    failures = warehouse.check_staging(paths.staging_dir, names, document_ids=documents)
+    buckets = _buckets_of_run(context)
+    failures = warehouse.check_staging(settings.staging_dir, names, buckets=buckets)
     for spec_key in context.selected_asset_check_keys:
         rows = failures.get(spec_key.name, [])
         yield dg.AssetCheckResult(
@@ -51,8 +48,8 @@ def _check_results(context: dg.AssetCheckExecutionContext, paths: PipelinePaths)
             severity=dg.AssetCheckSeverity.ERROR,
             metadata={
                 "failing_rows": len(rows),
-                "documents_checked": len(documents) if documents is not None else "all staged",
-                "examples": dg.MetadataValue.md("\n".join(f"- `{i}`: {p}" for i, p in rows[:10]) or "none"),
+                "buckets_checked": len(buckets) if buckets is not None else "all",
+                "examples": markdown_list(rows[:10]),
             },
         )
 
@@ -67,18 +64,20 @@ def _specs(asset: str) -> list[dg.AssetCheckSpec]:
 
 # One check step per staged asset, so the comment checks run before the NLP and can stop it.
 @dg.multi_asset_check(specs=_specs("parsed_comments"), can_subset=True, name="parsed_comments_checks")
-def parsed_comments_checks(context: dg.AssetCheckExecutionContext, paths: PipelinePaths):
-    yield from _check_results(context, paths)
+def parsed_comments_checks(context: dg.AssetCheckExecutionContext, settings: PipelineSettings):
+    yield from _check_results(context, settings)
 
 
 @dg.multi_asset_check(specs=_specs("extracted_mentions"), can_subset=True, name="extracted_mentions_checks")
-def extracted_mentions_checks(context: dg.AssetCheckExecutionContext, paths: PipelinePaths):
-    yield from _check_results(context, paths)
+def extracted_mentions_checks(context: dg.AssetCheckExecutionContext, settings: PipelineSettings):
+    yield from _check_results(context, settings)
 
 
 @dg.asset_check(asset=["warehouse", "entity_counts"], description="entity_counts adds up to entity_mentions.")
-def entity_counts_add_up(paths: PipelinePaths) -> dg.AssetCheckResult:
-    with warehouse.connect_read_only(paths.warehouse_path) as con:
+def entity_counts_add_up(settings: PipelineSettings) -> dg.AssetCheckResult:
+    from fms_pipeline import storage
+
+    with storage.local_copy(settings.warehouse_path) as path, warehouse.connect_read_only(path) as con:
         counted, listed = con.execute(
             "SELECT (SELECT coalesce(sum(mentions), 0) FROM entity_counts), (SELECT count(*) FROM entity_mentions)"
         ).fetchall()[0]

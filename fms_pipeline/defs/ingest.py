@@ -1,77 +1,34 @@
-"""Raw files -> staged text -> parsed documents and comments (one partition per file)."""
+"""Raw files -> parsed documents and comments, and each file's state (one partition per bucket)."""
 
 import dagster as dg
 
-from fms_pipeline import processing, staging
-from fms_pipeline.defs.metadata import column_schema, markdown_preview
-from fms_pipeline.defs.partitions import raw_files_partitions
-from fms_pipeline.defs.resources import PipelinePaths
+from fms_pipeline import batches, stages, staging
+from fms_pipeline.defs.metadata import column_schema, markdown_list, markdown_preview
+from fms_pipeline.defs.partitions import bucket_partitions
+from fms_pipeline.defs.resources import PipelineSettings
+
+# A UI backfill of every bucket becomes runs of this many buckets, each of which a run launcher
+# (Kubernetes, Docker, ECS) can place on its own machine.
+BACKFILL_POLICY = dg.BackfillPolicy.multi_run(max_partitions_per_run=8)
+FULL_TAG = "fms/full"
 
 
-def fail_if_single_file_rejected(context: dg.AssetExecutionContext, rejected: list[processing.RejectedFile]) -> None:
-    """A run for one file fails when that file is bad; a run over many files sets bad ones aside."""
-    for error in rejected:
-        context.log.error(f"rejected {error}")
-    if rejected and len(context.partition_keys) == 1:
-        raise dg.Failure(
-            description=f"Rejected {rejected[0].source_file}: {rejected[0].reason}",
-            metadata={"source_file": rejected[0].source_file, "reason": rejected[0].reason},
-            allow_retries=False,
-        )
+def is_full_run(context) -> bool:
+    """A run tagged ``fms/full=true`` re-processes every file of its buckets, changed or not."""
+    return context.run.tags.get(FULL_TAG) == "true"
 
 
-def rejected_metadata(rejected: list[processing.RejectedFile]) -> dict:
+def rejected_metadata(rejected) -> dict:
     return {
         "rejected_files": len(rejected),
-        "rejected": dg.MetadataValue.md(
-            "\n".join(f"- `{e.source_file}`: {e.reason}" for e in rejected) or "none"
-        ),
+        "rejected": markdown_list([(e.source_file, e.reason) for e in rejected[:50]]),
     }
 
 
-def accepted_documents(context: dg.AssetExecutionContext, paths: PipelinePaths) -> list[str]:
-    """Document ids of this run's files that are not set aside as rejected."""
-    ids = [processing.document_id(key) for key in context.partition_keys]
-    return [i for i in ids if not processing.is_rejected(paths.staging_dir, i)
-            and staging.staged_path(paths.staging_dir, "raw_documents", i).exists()]
-
-
-@dg.asset(
-    partitions_def=raw_files_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    code_version=processing.pipeline_version(),
-    group_name="ingest",
-    kinds={"polars", "parquet"},
-    owners=["team:fms-pipeline"],
-    tags={"layer": "staging"},
-    description=(
-        "The text of each raw file under data/raw/, decoded (UTF-8 or Windows-1252, mojibake repaired) "
-        "and staged as Parquet with its SHA-256. Files that cannot be read or decoded are set aside "
-        "in rejected_files with the reason."
-    ),
-)
-def raw_documents(context: dg.AssetExecutionContext, paths: PipelinePaths) -> dg.MaterializeResult:
-    processing.start_workers_early(processing.worker_processes(), len(context.partition_keys))
-    staged, rejected = processing.stage_raw_documents(
-        paths.raw_dir, paths.staging_dir, list(context.partition_keys), workers=processing.worker_processes()
-    )
-    fail_if_single_file_rejected(context, rejected)
-    return dg.MaterializeResult(
-        metadata={
-            "dagster/row_count": len(staged),
-            "dagster/column_schema": column_schema("raw_documents"),
-            "files_staged": len(staged),
-            "bytes_read": sum(s.size_bytes for s in staged),
-            **rejected_metadata(rejected),
-        }
-    )
-
-
-def _parsed_spec(key: str, description: str) -> dg.AssetSpec:
+def _spec(key: str, description: str) -> dg.AssetSpec:
     return dg.AssetSpec(
         key,
-        deps=[raw_documents],
-        code_version=processing.pipeline_version(),
+        code_version=batches.pipeline_version(),
         description=description,
         kinds={"polars", "parquet"},
         group_name="ingest",
@@ -82,37 +39,56 @@ def _parsed_spec(key: str, description: str) -> dg.AssetSpec:
 
 @dg.multi_asset(
     specs=[
-        _parsed_spec("parsed_documents", "One row per file: title, byline and article body, boilerplate removed."),
-        _parsed_spec(
-            "parsed_comments",
-            "One row per comment in thread order: position 1..n, author as written or null, body.",
-        ),
+        _spec("source_files", "Each raw file's state: fingerprint, format, status (staged or rejected) and the reason, "
+                              "documents and comments it gave. Bad files are set aside here, never stop a run."),
+        _spec("parsed_documents", "One row per document (page, post, submission): title, byline, date, url, body."),
+        _spec("parsed_comments",
+              "One row per comment in thread order: position, parent and depth, author or null, date, score, body."),
     ],
-    partitions_def=raw_files_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
+    partitions_def=bucket_partitions,
+    backfill_policy=BACKFILL_POLICY,
 )
-def parsed_pages(context: dg.AssetExecutionContext, paths: PipelinePaths):
-    pages, rejected = processing.stage_parsed_pages(
-        paths.staging_dir, accepted_documents(context, paths), workers=processing.worker_processes()
-    )
-    fail_if_single_file_rejected(context, rejected)
-    comments = staging.read_staged_sample(paths.staging_dir, "comments", [p.document_id for p in pages])
-    yield dg.MaterializeResult(
-        asset_key="parsed_documents",
-        metadata={
-            "dagster/row_count": len(pages),
-            "dagster/column_schema": column_schema("documents"),
-            "documents_without_comment_section": sum(not p.has_comment_section for p in pages),
-            **rejected_metadata(rejected),
-        },
-    )
-    yield dg.MaterializeResult(
-        asset_key="parsed_comments",
-        metadata={
-            "dagster/row_count": sum(p.comments for p in pages),
-            "dagster/column_schema": column_schema("comments"),
-            "comments_parsed": sum(p.comments for p in pages),
-            "authors_named": sum(p.named_authors for p in pages),
-            "preview": markdown_preview(comments.select("position", "author", "body")),
-        },
-    )
+def parsed_sources(context: dg.AssetExecutionContext, settings: PipelineSettings):
+    """Read and parse the new, changed and outdated files of this run's buckets; drop deleted ones."""
+    buckets = list(context.partition_keys)
+    full = is_full_run(context)
+    scan, plans = batches.plan_from_storage(settings.raw_dir, settings.staging_dir, full=full, buckets=buckets)
+    settings.export_nlp_settings()
+    n_workers = settings.worker_count()
+    summaries = stages.parse_buckets(settings.raw_dir, settings.staging_dir, plans, batches.pipeline_version(),
+                                     n_workers=n_workers, full=full)
+    rejected = [e for s in summaries.values() for e in s.rejected]
+    for error in rejected:
+        context.log.warning(f"set aside {error}")
+    for source_file in (f for p in plans.values() for f in p.to_remove):
+        context.log.info(f"{source_file} is no longer in the raw folder; its rows leave")
+    for bucket in buckets:
+        s = summaries.get(bucket)
+        context.add_asset_metadata(
+            {"dagster/row_count": staging.row_count(settings.staging_dir, "source_files", bucket),
+             "files_processed": s.files_processed if s else 0, "files_rejected": s.files_rejected if s else 0,
+             "files_removed": s.files_removed if s else 0},
+            asset_key="source_files", partition_key=bucket)
+        context.add_asset_metadata(
+            {"dagster/row_count": staging.row_count(settings.staging_dir, "documents", bucket),
+             "documents_parsed": s.documents if s else 0}, asset_key="parsed_documents", partition_key=bucket)
+        context.add_asset_metadata(
+            {"dagster/row_count": staging.row_count(settings.staging_dir, "comments", bucket),
+             "comments_parsed": s.comments if s else 0}, asset_key="parsed_comments", partition_key=bucket)
+    touched = [b for b, s in summaries.items() if s.files_processed or s.files_removed]
+    comments = staging.read_staged_sample(settings.staging_dir, "comments", touched or buckets, limit=10)
+    yield dg.MaterializeResult(asset_key="source_files", metadata={
+        "dagster/column_schema": column_schema("source_files"),
+        "files_on_disk_in_these_buckets": sum(1 for f in scan if staging.bucket_of(f) in set(buckets)),
+        "files_processed": sum(s.files_processed for s in summaries.values()),
+        **rejected_metadata(rejected),
+    })
+    yield dg.MaterializeResult(asset_key="parsed_documents", metadata={
+        "dagster/column_schema": column_schema("documents"),
+        "documents_parsed": sum(s.documents for s in summaries.values()),
+    })
+    yield dg.MaterializeResult(asset_key="parsed_comments", metadata={
+        "dagster/column_schema": column_schema("comments"),
+        "comments_parsed": sum(s.comments for s in summaries.values()),
+        "preview": markdown_preview(comments.select("position", "depth", "author", "body")),
+    })

@@ -5,7 +5,7 @@ import re
 import dagster as dg
 import polars as pl
 
-from fms_pipeline import staging
+from fms_pipeline import tables
 
 # Every ASCII punctuation character may be backslash-escaped in CommonMark and GFM, and an
 # escaped one is plain text: no image, link, autolink, HTML tag, entity, code span or table cell
@@ -29,7 +29,7 @@ def markdown_list(items: list[tuple[object, object]]) -> dg.MetadataValue:
 
 def column_schema(table: str) -> dg.TableSchema:
     return dg.TableSchema(
-        columns=[dg.TableColumn(name, str(dtype)) for name, dtype in staging.SCHEMAS[table].items()]
+        columns=[dg.TableColumn(name, str(dtype)) for name, dtype in tables.staged_schema(table).items()]
     )
 
 

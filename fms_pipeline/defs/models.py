@@ -4,7 +4,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from fms_pipeline.defs.resources import PipelinePaths
+from fms_pipeline import storage
+from fms_pipeline.defs.resources import PipelineSettings
 from fms_pipeline.nlp import evaluation, outcome_model, shared_nlp
 
 
@@ -18,8 +19,10 @@ from fms_pipeline.nlp import evaluation, outcome_model, shared_nlp
         "Retrain with `fms-pipeline train-outcomes`."
     ),
 )
-def outcome_label_quality(context: dg.AssetExecutionContext, paths: PipelinePaths) -> dg.MaterializeResult:
-    dev_file = Path(paths.data_dir) / "psytar" / "sentences_dev.tsv"
+def outcome_label_quality(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dg.MaterializeResult:
+    # The labelled sentences ship with the project (data/psytar/); a data folder may hold its own copy.
+    folder = Path(settings.data_dir) if storage.is_local(settings.data) else Path("data")
+    dev_file = folder / "psytar" / "sentences_dev.tsv"
     if not dev_file.exists():
         raise dg.Failure(description=f"{dev_file}: the PsyTAR dev split is not there to evaluate on")
     report = evaluation.evaluate(shared_nlp(), dev_file)

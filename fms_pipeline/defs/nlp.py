@@ -1,21 +1,21 @@
-"""Entity mentions found by the spaCy pipeline (one partition per file)."""
+"""Entity mentions, outcomes and sentences found by the spaCy pipeline (one partition per bucket)."""
 
 import dagster as dg
 
-from fms_pipeline import processing, staging
-from fms_pipeline.defs.ingest import accepted_documents
+from fms_pipeline import batches, stages, staging
+from fms_pipeline.defs.ingest import BACKFILL_POLICY, is_full_run
 from fms_pipeline.defs.metadata import column_schema, markdown_preview
-from fms_pipeline.defs.partitions import raw_files_partitions
-from fms_pipeline.defs.resources import PipelinePaths
+from fms_pipeline.defs.partitions import bucket_partitions
+from fms_pipeline.defs.resources import PipelineSettings
 
 
 @dg.asset(
     deps=["parsed_documents", "parsed_comments"],
-    partitions_def=raw_files_partitions,
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    # Rules, vocabularies and model: when they change, every file's mentions are out of date
-    # (the UI shows them stale and the daily schedule re-processes them).
-    code_version=processing.pipeline_version(),
+    partitions_def=bucket_partitions,
+    backfill_policy=BACKFILL_POLICY,
+    # Rules, vocabularies and model: when they change, every bucket's mentions are out of date
+    # (the UI shows them stale and the sensor re-processes them).
+    code_version=batches.pipeline_version(),
     group_name="nlp",
     kinds={"spacy", "polars", "parquet"},
     owners=["team:fms-pipeline"],
@@ -28,26 +28,30 @@ from fms_pipeline.defs.resources import PipelinePaths
         "experiencer), drug outcomes and sentence sentiment. No statistical model needed."
     ),
 )
-def extracted_mentions(context: dg.AssetExecutionContext, paths: PipelinePaths) -> dg.MaterializeResult:
-    doc_ids = [
-        d for d in accepted_documents(context, paths)
-        if staging.staged_path(paths.staging_dir, "documents", d).exists()
-    ]
-    workers = processing.usable_workers(processing.worker_processes(), len(doc_ids))
-    counts = processing.stage_entity_mentions(paths.staging_dir, doc_ids, workers=workers)
-    mentions = staging.read_staged_sample(paths.staging_dir, "entity_mentions", doc_ids)
-    by_label = mentions.group_by("label").len().sort("len", descending=True)
-    outcomes = staging.read_staged_sample(paths.staging_dir, "outcome_mentions", doc_ids)
+def extracted_mentions(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dg.MaterializeResult:
+    buckets = list(context.partition_keys)
+    settings.export_nlp_settings()
+    summaries = stages.nlp_buckets(settings.staging_dir, buckets, batches.pipeline_version(),
+                                   n_workers=settings.worker_count(), full=is_full_run(context))
+    for bucket in buckets:
+        s = summaries[bucket]
+        context.add_asset_metadata(
+            {"dagster/row_count": staging.row_count(settings.staging_dir, "entity_mentions", bucket),
+             "documents_processed": s.documents, "mentions_found": s.mentions, "outcomes_found": s.outcomes},
+            partition_key=bucket)
+    touched = [b for b, s in summaries.items() if s.documents] or buckets
+    mentions = staging.read_staged_sample(settings.staging_dir, "entity_mentions", touched)
+    outcomes = staging.read_staged_sample(settings.staging_dir, "outcome_mentions", touched)
     return dg.MaterializeResult(
         metadata={
-            "dagster/row_count": sum(counts.values()),
             "dagster/column_schema": column_schema("entity_mentions"),
-            "documents_processed": len(doc_ids),
-            "nlp_worker_processes": workers,
-            "mentions_by_label (first 20 files)": dg.MetadataValue.json(dict(by_label.iter_rows())),
-            "outcomes_by_label (first 20 files)": dg.MetadataValue.json(
-                dict(outcomes.group_by("outcome").len().sort("len", descending=True).iter_rows())
-            ),
+            "documents_processed": sum(s.documents for s in summaries.values()),
+            "mentions_found": sum(s.mentions for s in summaries.values()),
+            "outcomes_found": sum(s.outcomes for s in summaries.values()),
+            "mentions_by_label (sample)": dg.MetadataValue.json(
+                dict(mentions.group_by("label").len().sort("len", descending=True).iter_rows())),
+            "outcomes_by_label (sample)": dg.MetadataValue.json(
+                dict(outcomes.group_by("outcome").len().sort("len", descending=True).iter_rows())),
             "preview": markdown_preview(mentions.select("label", "text", "canonical", "comment_id")),
         }
     )

@@ -1,11 +1,7 @@
 import dagster as dg
 
-# One partition per raw file, keyed by its path relative to data/raw/.
-raw_files_partitions = dg.DynamicPartitionsDefinition(name="raw_files")
+from fms_pipeline import staging
 
-# Dagster refuses these in partition keys; such files are reported and skipped.
-_INVALID_KEY_PARTS = ("...", "\a", "\b", "\f", "\n", "\r", "\t", "\v", "\0")
-
-
-def is_valid_partition_key(key: str) -> bool:
-    return bool(key) and not any(part in key for part in _INVALID_KEY_PARTS)
+# One partition per batch: a fixed set of stable hash buckets of the raw file's path, so the
+# number of partitions (and of Dagster events per run) does not grow with the number of files.
+bucket_partitions = dg.StaticPartitionsDefinition(staging.all_buckets())

@@ -2,82 +2,64 @@
 
 import dagster as dg
 
-from fms_pipeline import processing, warehouse
+from fms_pipeline import storage, tables, warehouse
 from fms_pipeline.defs.metadata import markdown_preview
+from fms_pipeline.defs.resources import PipelineSettings
 from fms_pipeline.reports import charts
-from fms_pipeline.defs.partitions import raw_files_partitions
-from fms_pipeline.defs.resources import PipelinePaths
-
-_TABLE_DOCS = {
-    "documents": ("One row per file: document_id, source_file, title, byline, body, comment_count.", ["parsed_documents"]),
-    "comments": ("One row per comment: comment_id, document_id, position (1..n), author (or NULL), body.", ["parsed_comments"]),
-    "entity_mentions": (
-        "One row per entity: label, text, canonical, start_char/end_char into the body; comment_id NULL in the article.",
-        ["extracted_mentions"],
-    ),
-    "rejected_files": ("Raw files set aside, with the reason and when.", ["raw_documents"]),
-    "outcome_mentions": (
-        "One row per drug outcome (effective, ineffective, adverse_effect, withdrawal, access_loss) with its drug.",
-        ["extracted_mentions"],
-    ),
-    "sentences": ("One row per sentence with its domain-corrected VADER sentiment.", ["extracted_mentions"]),
-    "drugs": ("Each drug mentioned: class, DrugBank and MeSH ids.", [["warehouse", "entity_mentions"]]),
-    "entity_counts": ("Mentions, comments and documents per (label, canonical).", [["warehouse", "entity_mentions"]]),
-    "drug_condition_pairs": (
-        "Drugs and drug classes named in the same comment as a condition: comments and documents per pair.",
-        [["warehouse", "entity_mentions"]],
-    ),
-    "drug_outcomes": (
-        "Per drug and outcome: mentions, comments, documents (negated and hypothetical outcomes left out).",
-        [["warehouse", "outcome_mentions"]],
-    ),
-    "drug_sentiment": (
-        "Per drug: asserted mentions and the mean sentiment of their sentences.",
-        [["warehouse", "entity_mentions"], ["warehouse", "sentences"]],
-    ),
-}
 
 # Build when upstream files were processed, also while some other file is still missing or rejected.
 _build_when_upstream_updates = dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing())
+
+# One writer at a time for the warehouse, the report and the shareable copy (dagster.yaml sets
+# the pool's limit to 1), whichever run, sensor or person starts them.
+WRITER_POOL = "fms_warehouse_writer"
+
+
+def asset_key(name: str) -> dg.AssetKey:
+    return dg.AssetKey(name.split("/"))
+
+
+WAREHOUSE_TABLES = tables.CORE_TABLES + tables.AGGREGATE_TABLES
 
 
 @dg.multi_asset(
     specs=[
         dg.AssetSpec(
-            ["warehouse", table],
-            description=description,
-            deps=deps,
+            ["warehouse", name],
+            description=tables.TABLES[name].description,
+            deps=[asset_key(u) for u in tables.TABLES[name].upstream],
             group_name="warehouse",
             kinds={"duckdb"},
             owners=["team:fms-pipeline"],
-            tags={"layer": "aggregate" if table in warehouse.AGGREGATE_TABLES else "core"},
+            tags={"layer": tables.TABLES[name].layer},
             automation_condition=_build_when_upstream_updates,
         )
-        for table, (description, deps) in _TABLE_DOCS.items()
+        for name in WAREHOUSE_TABLES
     ],
     can_subset=False,
+    pool=WRITER_POOL,
 )
-def warehouse_tables(context: dg.AssetExecutionContext, paths: PipelinePaths):
-    """Prune files that left data/raw/, then build the warehouse from staging (only the changed
-    documents' rows when few changed) and swap the file in."""
-    on_disk = processing.scan_raw_files(paths.raw_dir)
-    removed = processing.prune_deleted_files(paths.staging_dir, on_disk)
-    for source_file in removed:
-        context.log.info(f"{source_file} is no longer in {paths.raw_dir}; its rows leave the warehouse")
-    summary = warehouse.build_warehouse(paths.staging_dir, paths.warehouse_path)
-    with warehouse.connect_read_only(paths.warehouse_path) as con:
-        for table in _TABLE_DOCS:
+def warehouse_tables(context: dg.AssetExecutionContext, settings: PipelineSettings):
+    """Build the warehouse from staging (only the changed batches' rows when few changed) and
+    publish the file atomically."""
+    summary = warehouse.build_warehouse(settings.staging_dir, settings.warehouse_path)
+    context.log.info(f"warehouse build: {'incremental' if summary.incremental else 'full'}, "
+                     f"{len(summary.buckets_changed)} batch(es), {len(summary.documents_changed)} document(s) loaded, "
+                     f"{len(summary.documents_removed)} removed")
+    with storage.local_copy(settings.warehouse_path) as local, warehouse.connect_read_only(local) as con:
+        for table in WAREHOUSE_TABLES:
             yield dg.MaterializeResult(
                 asset_key=["warehouse", table],
                 metadata={
                     "dagster/row_count": summary.row_counts[table],
-                    "dagster/uri": str(paths.warehouse_path),
+                    "dagster/uri": str(settings.warehouse_path),
                     "dagster/table_name": table,
                     "dagster/column_schema": _column_schema(con, table),
                     "preview": _preview(con, table),
-                    "files_removed_since_last_build": len(removed),
                     "build": "incremental" if summary.incremental else "full",
-                    "documents_rebuilt": len(summary.documents_changed) + len(summary.documents_removed),
+                    "batches_rebuilt": len(summary.buckets_changed),
+                    "documents_loaded": len(summary.documents_changed),
+                    "documents_removed": len(summary.documents_removed),
                     **_charts(con, table),
                 },
             )
@@ -112,4 +94,4 @@ def _charts(con, table: str) -> dict:
     return {}
 
 
-__all__ = ["raw_files_partitions", "warehouse_tables"]
+__all__ = ["warehouse_tables"]

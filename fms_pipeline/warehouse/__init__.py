@@ -1,42 +1,47 @@
 """The DuckDB warehouse, built from Parquet staging by SQL files in layers.
 
-``sql/core/``       tables loaded from staging (documents, comments, entity_mentions, rejected_files)
-``sql/aggregates/`` tables computed from the core tables (entity_counts, drug_condition_pairs)
+``sql/core/``       tables loaded from staging (source_files, documents, comments, entity_mentions, ...)
+``sql/aggregates/`` tables computed from the core tables (entity_counts, drug_condition_pairs, ...)
 ``sql/checks/``     queries that return the rows breaking an invariant (none when the data are good)
 
 The build writes a new file beside the warehouse and renames it over the old one only when
 every step and check passed, so readers never see a half-built warehouse and a failed build
-leaves the previous one intact. When only some documents' staged files changed since the last
-build, the new file starts as a copy of the old one: the changed documents' rows are deleted
-and inserted again by the same core SQL, and the aggregates are recomputed (an incremental
-build); ``_build_manifest`` records each document's staged-file fingerprint for that. The
+leaves the previous one intact. When only some buckets' staged files changed since the last
+build, the new file starts as a copy of the old one: the rows of those buckets' documents and
+files are deleted and inserted again by the same core SQL, and the aggregates are recomputed
+(an incremental build); ``_build_batches`` records each bucket's staged-file versions for that. The
 checks run on the tables being built, before the swap. Staged files reach DuckDB as Parquet
 views and Arrow tables registered on the connection: no SQL is assembled from file names or text.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
 import shutil
+import tempfile
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
 import duckdb
 
-from fms_pipeline import staging
+from fms_pipeline import staging, storage, tables
+from fms_pipeline.storage import AnyPath
 
-STAGED_TABLES = ("documents", "comments", "entity_mentions", "rejected_files", "outcome_mentions", "sentences")
-# Core tables with rows per document: an incremental build replaces the changed documents' rows.
-PER_DOCUMENT_TABLES = ("documents", "comments", "entity_mentions", "outcome_mentions", "sentences")
-# An incremental build when at most this share of documents changed (else rebuilding is as fast),
+STAGED_TABLES = tables.STAGED_TABLES
+# Tables with rows per document: an incremental build replaces the changed buckets' documents' rows.
+PER_DOCUMENT_TABLES = tables.PER_DOCUMENT_TABLES
+# Replaced by bucket in an incremental build (the per-document tables, and the files' state).
+INCREMENTAL_TABLES = (*tables.PER_DOCUMENT_TABLES, "source_files")
+# An incremental build when at most this share of buckets changed (else rebuilding is as fast),
 # and a full one after this many incremental builds (deleted rows leave free blocks behind).
-INCREMENTAL_MAX_SHARE = 0.25
+INCREMENTAL_MAX_SHARE = 0.5
 INCREMENTAL_MAX_BUILDS = 50
-CORE_TABLES = ("documents", "comments", "entity_mentions", "rejected_files", "outcome_mentions", "sentences", "drugs")
-AGGREGATE_TABLES = ("entity_counts", "drug_condition_pairs", "drug_outcomes", "drug_sentiment")
+CORE_TABLES = tables.CORE_TABLES
+AGGREGATE_TABLES = tables.AGGREGATE_TABLES
 
 
 def sql_files(layer: str) -> list[tuple[str, str]]:
@@ -53,18 +58,32 @@ class WarehouseCheckFailed(RuntimeError):
 
 
 def _register_staging(
-    con: duckdb.DuckDBPyConnection, staging_dir: Path, prefix: str, document_ids: set[str] | None = None
+    con: duckdb.DuckDBPyConnection, staging_dir: AnyPath, prefix: str, buckets: set[str] | None = None,
+    download_dir: Path | None = None,
 ) -> None:
-    """Expose each staged table as a view (of the given documents only, if given; rejected
-    files always whole); DuckDB reads the Parquet files itself, in parallel."""
+    """Expose each staged table as a view over its buckets' Parquet files (the given buckets only,
+    if given); DuckDB reads them itself, in parallel. Files on an object store are downloaded to
+    ``download_dir`` first (DuckDB's own S3 extension cannot be installed offline)."""
     for table in STAGED_TABLES:
         files = staging.staged_files(staging_dir, table)
-        if document_ids is not None and table != "rejected_files":
-            files = [f for f in files if f.stem in document_ids]
-        if files:
-            con.read_parquet([str(f) for f in files]).create_view(f"{prefix}{table}")
+        if buckets is not None:
+            files = [f for f in files if f.name.removeprefix("bucket-").removesuffix(".parquet") in buckets]
+        local = [str(_local_file(f, download_dir)) for f in files]
+        if local:
+            con.read_parquet(local).create_view(f"{prefix}{table}")
         else:
-            con.register(f"{prefix}{table}", staging.frame(table).to_arrow())
+            con.register(f"{prefix}{table}", tables.empty_frame(table).to_arrow())
+
+
+def _local_file(path: AnyPath, download_dir: Path | None) -> Path:
+    if storage.is_local(path):
+        return Path(path)
+    if download_dir is None:
+        raise ValueError("staged files on an object store need a download folder")
+    target = download_dir / path.parent.name / path.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    path.fs.get_file(path.path, str(target))
+    return target
 
 
 def _register_drug_reference(con: duckdb.DuckDBPyConnection) -> None:
@@ -79,12 +98,12 @@ def _register_drug_reference(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def check_staging(
-    staging_dir: Path, names: list[str] | None = None, document_ids: set[str] | None = None
+    staging_dir: AnyPath, names: list[str] | None = None, buckets: set[str] | None = None
 ) -> dict[str, list[tuple[str, str]]]:
-    """Run the checks (all, or those named) on the staged data (of the given documents, or all);
+    """Run the checks (all, or those named) on the staged data (of the given buckets, or all);
     {check: [(item, problem)]} for failures only."""
-    with duckdb.connect(":memory:") as con:
-        _register_staging(con, staging_dir, prefix="", document_ids=document_ids)
+    with tempfile.TemporaryDirectory(prefix="fms-check-") as download, duckdb.connect(":memory:") as con:
+        _register_staging(con, staging_dir, prefix="", buckets=buckets, download_dir=Path(download))
         return run_checks(con, names)
 
 
@@ -104,6 +123,7 @@ class BuildSummary:
     path: Path
     row_counts: dict[str, int] = field(default_factory=dict)
     incremental: bool = False
+    buckets_changed: list[str] = field(default_factory=list)
     documents_changed: list[str] = field(default_factory=list)
     documents_removed: list[str] = field(default_factory=list)
 
@@ -114,43 +134,26 @@ def sql_version() -> str:
     for layer in ("core", "aggregates"):
         for name, sql in sql_files(layer):
             digest.update(name.encode() + sql.encode())
-    digest.update(repr(sorted((t, sorted(map(str, s.items()))) for t, s in staging.SCHEMAS.items())).encode())
+    digest.update(repr(sorted((t, sorted(map(str, tables.staged_schema(t).items()))) for t in STAGED_TABLES)).encode())
     return digest.hexdigest()[:16]
 
 
-def staged_fingerprints(staging_dir: Path) -> dict[str, str]:
-    """{document_id: size and modification time of each of its staged files}: it changes when
-    any of the document's staged files is rewritten."""
-    parts: dict[str, list[str]] = {}
-    for table in STAGED_TABLES:
-        directory = staging.table_dir(staging_dir, table)
-        if not directory.is_dir():
-            continue
-        with os.scandir(directory) as entries:
-            for entry in entries:
-                if entry.name.endswith(".parquet") and not entry.name.startswith("."):
-                    st = entry.stat()
-                    parts.setdefault(entry.name.removesuffix(".parquet"), []).append(
-                        f"{table}:{st.st_size}:{st.st_mtime_ns}")
-    return {doc_id: "|".join(sorted(p)) for doc_id, p in parts.items()}
-
-
-def _incremental_plan(warehouse_path: Path, fingerprints: dict[str, str]) -> tuple[set[str], set[str]] | None:
-    """(changed or new documents, removed documents) since the warehouse was built, or None
-    when it must be rebuilt whole."""
-    if not warehouse_path.exists():
+def _incremental_plan(warehouse_file: Path | None, versions: dict[str, str]) -> tuple[set[str], set[str]] | None:
+    """(changed or new buckets, removed buckets) since the warehouse was built, or None when it
+    must be rebuilt whole."""
+    if warehouse_file is None or not warehouse_file.exists():
         return None
     try:
-        with duckdb.connect(str(warehouse_path), read_only=True) as con:
+        with duckdb.connect(str(warehouse_file), read_only=True) as con:
             version, builds = con.execute("SELECT sql_version, incremental_builds FROM _build_info").fetchall()[0]
-            built = dict(con.execute("SELECT document_id, fingerprint FROM _build_manifest").fetchall())
+            built = dict(con.execute("SELECT bucket, fingerprint FROM _build_batches").fetchall())
     except duckdb.Error:
         return None  # built before manifests existed, or unreadable: rebuild
     if version != sql_version() or builds >= INCREMENTAL_MAX_BUILDS:
         return None
-    changed = {d for d, fp in fingerprints.items() if built.get(d) != fp}
-    removed = set(built) - set(fingerprints)
-    if len(changed) + len(removed) > INCREMENTAL_MAX_SHARE * max(len(fingerprints), 1):
+    changed = {b for b, fp in versions.items() if built.get(b) != fp}
+    removed = set(built) - set(versions)
+    if len(changed) + len(removed) > INCREMENTAL_MAX_SHARE * max(len(versions), 1):
         return None
     return changed, removed
 
@@ -171,32 +174,39 @@ def _as_insert(sql: str) -> str:
     return _CREATE_TABLE.sub(f"INSERT INTO {table} ", sql, count=1)
 
 
-def build_warehouse(staging_dir: Path, warehouse_path: Path, incremental: bool = True) -> BuildSummary:
-    """Build the warehouse from staging into a new file, check it, and swap it in atomically.
+def build_warehouse(staging_dir: AnyPath, warehouse_path: AnyPath, incremental: bool = True) -> BuildSummary:
+    """Build the warehouse from staging into a new file, check it, and publish it atomically.
 
     Incremental (see the module text) when allowed and worthwhile; ``incremental=False`` always
-    rebuilds from every staged file.
+    rebuilds from every staged file. ``warehouse_path`` may be on an object store: the file is
+    built locally and uploaded in one PUT.
     """
-    fingerprints = staged_fingerprints(staging_dir)
-    plan = _incremental_plan(warehouse_path, fingerprints) if incremental else None
-    changed = plan[0] if plan else set(fingerprints)
-    removed = plan[1] if plan else set()
-    warehouse_path.parent.mkdir(parents=True, exist_ok=True)
-    remove_abandoned_builds(warehouse_path)
-    building = warehouse_path.with_name(f".{warehouse_path.name}.building-{os.getpid()}")
-    building.unlink(missing_ok=True)
-    try:
+    staging_dir = storage.as_path(staging_dir)
+    warehouse_path = storage.as_path(warehouse_path)
+    versions = staging.bucket_versions(staging_dir)
+    if storage.is_local(warehouse_path):
+        warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+        remove_abandoned_builds(warehouse_path)
+        recover_wal(warehouse_path)
+    with contextlib.ExitStack() as stack:
+        scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="fms-build-")))
+        previous = _previous_build(warehouse_path, scratch)
+        plan = _incremental_plan(previous, versions) if incremental else None
+        changed = plan[0] if plan else set(versions)
+        removed = plan[1] if plan else set()
+        building = stack.enter_context(storage.atomic_write(warehouse_path, tag="building"))
         if plan:
-            shutil.copyfile(warehouse_path, building)
+            shutil.copyfile(previous, building)
         with duckdb.connect(str(building)) as con:
-            _register_staging(con, staging_dir, prefix="staged_", document_ids=changed if plan else None)
+            _register_staging(con, staging_dir, prefix="staged_", buckets=changed if plan else None,
+                              download_dir=scratch / "staging")
             if plan:
-                _replace_documents(con, changed | removed)
+                _replace_buckets(con, changed | removed)
             for name, sql in sql_files("core"):
                 table = _table_of(sql)
                 if table == "drugs":
                     _register_drug_reference(con)
-                if plan and table in PER_DOCUMENT_TABLES:
+                if plan and table in INCREMENTAL_TABLES:
                     con.execute(_as_insert(sql))
                 else:
                     con.execute(f"DROP TABLE IF EXISTS {table}")
@@ -209,15 +219,52 @@ def build_warehouse(staging_dir: Path, warehouse_path: Path, incremental: bool =
             for _, sql in sql_files("aggregates"):
                 con.execute(f"DROP TABLE IF EXISTS {_table_of(sql)}")
                 con.execute(sql)
-            _write_manifest(con, fingerprints, changed, removed, incremental=bool(plan))
+            _write_manifest(con, versions, changed, removed, incremental=bool(plan))
             counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in CORE_TABLES + AGGREGATE_TABLES}
+            documents_changed = [r[0] for r in con.execute(
+                "SELECT document_id FROM documents WHERE document_id IN (SELECT document_id FROM replaced_documents) "
+                "ORDER BY 1").fetchall()] if plan else [r[0] for r in con.execute(
+                    "SELECT document_id FROM documents ORDER BY 1").fetchall()]
+            documents_removed = [r[0] for r in con.execute(
+                "SELECT document_id FROM replaced_documents EXCEPT SELECT document_id FROM documents ORDER BY 1"
+            ).fetchall()] if plan else []
             con.execute("CHECKPOINT")
-        os.replace(building, warehouse_path)
-    finally:
-        building.unlink(missing_ok=True)
         building.with_name(building.name + ".wal").unlink(missing_ok=True)
-    return BuildSummary(warehouse_path, counts, incremental=bool(plan),
-                        documents_changed=sorted(changed), documents_removed=sorted(removed))
+    if storage.is_local(warehouse_path):
+        # A WAL beside the published file belongs to the file it replaced (a writer that kept a
+        # connection open): left there, every reader would fail with "WAL does not match".
+        Path(f"{warehouse_path}.wal").unlink(missing_ok=True)
+    return BuildSummary(warehouse_path, counts, incremental=bool(plan), buckets_changed=sorted(changed | removed),
+                        documents_changed=documents_changed, documents_removed=documents_removed)
+
+
+def _previous_build(warehouse_path: AnyPath, scratch: Path) -> Path | None:
+    """The last published warehouse as a local file (downloaded from an object store), or None."""
+    if storage.is_local(warehouse_path):
+        return Path(warehouse_path) if Path(warehouse_path).exists() else None
+    if storage.file_version(warehouse_path) is None:
+        return None
+    local = scratch / "previous.duckdb"
+    warehouse_path.fs.get_file(warehouse_path.path, str(local))
+    return local
+
+
+def recover_wal(warehouse_path: Path) -> str | None:
+    """Fold a write-ahead log left beside the warehouse by another writer into it (or set it aside
+    when it does not belong to this file), so readers and the next build can open it."""
+    wal = Path(f"{warehouse_path}.wal")
+    if not wal.exists() or not warehouse_path.exists():
+        return None
+    try:
+        with duckdb.connect(str(warehouse_path)) as con:
+            con.execute("CHECKPOINT")
+        return "checkpointed"
+    except duckdb.Error as error:
+        if "lock" in str(error).lower():
+            return "held by another process"
+        aside = wal.with_name(f"{wal.name}.stale-{os.getpid()}")
+        os.replace(wal, aside)
+        return f"set aside as {aside.name}: {error}"
 
 
 def register_document_ids(con: duckdb.DuckDBPyConnection, name: str, document_ids: list[str]) -> None:
@@ -228,50 +275,63 @@ def register_document_ids(con: duckdb.DuckDBPyConnection, name: str, document_id
     con.register(name, pl.DataFrame({"document_id": document_ids}, schema={"document_id": pl.String}).to_arrow())
 
 
-def _replace_documents(con: duckdb.DuckDBPyConnection, document_ids: set[str]) -> None:
-    """Delete the rows of these documents from the per-document tables (they are inserted again)."""
-    register_document_ids(con, "replaced_documents", sorted(document_ids))
+def _replace_buckets(con: duckdb.DuckDBPyConnection, buckets: set[str]) -> None:
+    """Delete the rows of these buckets' documents and files (they are inserted again from staging)."""
+    import polars as pl
+
+    con.register("replaced_buckets", pl.DataFrame({"bucket": sorted(buckets)}, schema={"bucket": pl.String}).to_arrow())
+    con.execute("""
+        CREATE TEMP TABLE replaced_documents AS
+        SELECT d.document_id FROM documents AS d JOIN source_files AS s USING (source_file)
+        WHERE s.bucket IN (SELECT bucket FROM replaced_buckets)
+        UNION SELECT document_id FROM staged_documents""")
     for table in PER_DOCUMENT_TABLES:
         con.execute(f"DELETE FROM {table} WHERE document_id IN (SELECT document_id FROM replaced_documents)")
+    con.execute("DELETE FROM source_files WHERE bucket IN (SELECT bucket FROM replaced_buckets)")
 
 
-def _write_manifest(con, fingerprints: dict[str, str], changed: set[str], removed: set[str], incremental: bool) -> None:
+def _write_manifest(con, versions: dict[str, str], changed: set[str], removed: set[str], incremental: bool) -> None:
     import polars as pl
 
     if not incremental:
-        con.execute("CREATE OR REPLACE TABLE _build_manifest (document_id VARCHAR PRIMARY KEY, fingerprint VARCHAR)")
+        con.execute("CREATE OR REPLACE TABLE _build_batches (bucket VARCHAR PRIMARY KEY, fingerprint VARCHAR)")
+        # What made each document's rows (its file's content and the rules): the report renders
+        # again only the pages whose fingerprint changed.
+        con.execute("""
+            CREATE OR REPLACE VIEW _build_manifest AS
+            SELECT d.document_id, concat_ws(':', s.sha256, s.pipeline_version, s.nlp_version) AS fingerprint
+            FROM documents AS d JOIN source_files AS s USING (source_file)""")
         con.execute("CREATE OR REPLACE TABLE _build_info (sql_version VARCHAR, incremental_builds INTEGER, built_at TIMESTAMPTZ)")
         con.execute("INSERT INTO _build_info VALUES (?, 0, now())", [sql_version()])
     else:
-        con.execute("DELETE FROM _build_manifest WHERE document_id IN (SELECT document_id FROM replaced_documents)")
+        con.execute("DELETE FROM _build_batches WHERE bucket IN (SELECT bucket FROM replaced_buckets)")
         con.execute("UPDATE _build_info SET incremental_builds = incremental_builds + 1, built_at = now()")
-    rows = pl.DataFrame({"document_id": sorted(changed), "fingerprint": [fingerprints[d] for d in sorted(changed)]},
-                        schema={"document_id": pl.String, "fingerprint": pl.String})
+    rows = pl.DataFrame({"bucket": sorted(changed), "fingerprint": [versions[b] for b in sorted(changed)]},
+                        schema={"bucket": pl.String, "fingerprint": pl.String})
     con.register("new_manifest_rows", rows.to_arrow())
-    con.execute("INSERT INTO _build_manifest SELECT document_id, fingerprint FROM new_manifest_rows")
+    con.execute("INSERT INTO _build_batches SELECT bucket, fingerprint FROM new_manifest_rows")
 
 
-def remove_abandoned_builds(warehouse_path: Path) -> list[Path]:
+def remove_abandoned_builds(warehouse_path: Path) -> list[str]:
     """Delete half-built files left by builds that were killed (their process is gone)."""
-    removed = []
-    for path in warehouse_path.parent.glob(f".{warehouse_path.name}.building-*"):
-        pid_text = path.name.rsplit("-", 1)[-1].removesuffix(".wal")
-        if pid_text.isdigit() and int(pid_text) != os.getpid() and not _process_alive(int(pid_text)):
-            path.unlink(missing_ok=True)
-            removed.append(path)
-    return removed
-
-
-def _process_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+    return storage.remove_abandoned_temp_files(warehouse_path.parent)
 
 
 def connect_read_only(warehouse_path: Path) -> duckdb.DuckDBPyConnection:
     """A read-only connection, as analysts should open the warehouse."""
     return duckdb.connect(str(warehouse_path), read_only=True)
+
+
+def is_current(staging_dir: AnyPath, warehouse_path: AnyPath) -> bool:
+    """True when the published warehouse was built by this SQL from exactly the staged files
+    there are now (nothing to rebuild)."""
+    staging_dir, warehouse_path = storage.as_path(staging_dir), storage.as_path(warehouse_path)
+    if storage.file_version(warehouse_path) is None:
+        return False
+    try:
+        with storage.local_copy(warehouse_path) as local, connect_read_only(local) as con:
+            version = con.execute("SELECT sql_version FROM _build_info").fetchall()[0][0]
+            built = dict(con.execute("SELECT bucket, fingerprint FROM _build_batches").fetchall())
+    except duckdb.Error:
+        return False
+    return version == sql_version() and built == staging.bucket_versions(staging_dir)

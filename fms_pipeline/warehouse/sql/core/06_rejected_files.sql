@@ -1,5 +1,6 @@
 -- Raw files set aside, with the reason; their last good version (if any) stays in the tables above.
 CREATE TABLE rejected_files AS
-SELECT source_file, reason, seen_at
-FROM staged_rejected_files
+SELECT source_file, reason, processed_at AS seen_at
+FROM source_files
+WHERE status = 'rejected'
 ORDER BY source_file;

@@ -1,0 +1,352 @@
+"""The processing stages over batches (buckets) of raw files, no Dagster.
+
+``parse_buckets``: read each file to process (only regular files; one-page formats up to the
+size limit, dumps streamed), detect its format, parse it into documents and comments, and
+rewrite the bucket's staged files with its new rows; removed files' rows leave. A file that
+cannot be read or parsed is recorded as rejected with the reason; what was staged for it
+before stays, so the warehouse keeps its last good version until a good one replaces it.
+
+``nlp_buckets``: run the spaCy pipeline over the documents whose NLP is not current and
+rewrite the bucket's NLP tables.
+
+Both spread their files over worker processes (workers.py) and write a bucket's files only
+after all of its work is done, each file atomically: a run killed at any moment leaves every
+bucket either as it was or as it should be, and the next run finishes the work.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import polars as pl
+
+from fms_pipeline import progress, raw_files, staging, tables, workers
+from fms_pipeline.batches import BucketPlan
+from fms_pipeline.storage import AnyPath
+
+# Rows held in memory before they go to a part file (a dump of millions of comments streams).
+PART_ROWS = 50_000
+
+
+@dataclass
+class FileResult:
+    source_file: str
+    bucket: str
+    fingerprint: str
+    size_bytes: int
+    status: str  # "staged", "rejected" or "unchanged" (content hash as recorded: state refreshed only)
+    reason: str | None = None
+    sha256: str | None = None
+    source_format: str | None = None
+    documents: int = 0
+    comments: int = 0
+    skipped_records: int = 0
+    words: int = 0
+    parts: dict[str, list[str]] = field(default_factory=dict)  # table -> local Parquet part files
+
+
+@dataclass
+class BucketSummary:
+    bucket: str
+    files_processed: int = 0
+    files_rejected: int = 0
+    files_removed: int = 0
+    documents: int = 0
+    comments: int = 0
+    mentions: int = 0
+    outcomes: int = 0
+    rejected: list[raw_files.RejectedFile] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- parsing
+
+
+def parse_buckets(raw_dir: AnyPath, staging_dir: AnyPath, plans: dict[str, BucketPlan], version: str,
+                  n_workers: int = 1, full: bool = False) -> dict[str, BucketSummary]:
+    """Parse the files each bucket's plan lists and rewrite the buckets' staged files."""
+    states = {b: staging.read_bucket(staging_dir, "source_files", b) for b, p in plans.items() if p.has_work}
+    items: list[tuple[str, str, str, int, str | None]] = []
+    for bucket, p in plans.items():
+        if not p.to_parse:
+            continue
+        recorded = dict(states[bucket].select("source_file", "sha256").iter_rows())
+        versions = dict(states[bucket].select("source_file", "pipeline_version").iter_rows())
+        for entry in p.to_parse:
+            known_sha = None if full or versions.get(entry.source_file) != version else recorded.get(entry.source_file)
+            items.append((entry.source_file, bucket, entry.fingerprint, entry.size_bytes, known_sha,
+                          entry.problem))
+    progress.start("parse", len(items), sum(i[3] for i in items))
+    with tempfile.TemporaryDirectory(prefix="fms-parse-") as work:
+        results: list[FileResult] = workers.map_chunks(
+            _parse_chunk, items, n_workers, raw_dir, Path(work),
+            per_worker_min=workers.PARSE_ITEMS_PER_WORKER_MIN,
+            on_done=lambda chunk: progress.advance(len(chunk), sum(r.words for r in chunk),
+                                                   sum(r.size_bytes for r in chunk)))
+        progress.finish()
+        by_bucket: dict[str, list[FileResult]] = {}
+        for r in results:
+            by_bucket.setdefault(r.bucket, []).append(r)
+        return {bucket: _publish_parsed(staging_dir, bucket, plans[bucket], states[bucket], by_bucket.get(bucket, []),
+                                        version)
+                for bucket in states}
+
+
+def _parse_chunk(job) -> list[FileResult]:
+    raw_dir, work, items = job
+    return [parse_file(raw_dir, work, *item) for item in items]
+
+
+def parse_file(raw_dir: AnyPath, work: Path, source_file: str, bucket: str, fingerprint: str, size: int,
+               known_sha: str | None = None, problem: str | None = None) -> FileResult:
+    """Read, detect and parse one raw file into part files under ``work``; never raises for bad input."""
+    result = FileResult(source_file, bucket, fingerprint, size, "staged")
+    try:
+        if problem:
+            raise raw_files.RejectedFile(source_file, problem)
+        _parse_into(result, raw_dir, work, known_sha)
+    except raw_files.RejectedFile as rejected:
+        result.status, result.reason, result.parts = "rejected", rejected.reason, {}
+    return result
+
+
+def _parse_into(result: FileResult, raw_dir: AnyPath, work: Path, known_sha: str | None) -> None:
+    from fms_pipeline.parsing import sources
+    from fms_pipeline.parsing.threads import (
+        SOURCE_COMMENT_SCHEMA,
+        SOURCE_DOCUMENT_SCHEMA,
+        assemble_threads,
+        record_batches,
+    )
+
+    source_file = result.source_file
+    open_binary = raw_files.opener(raw_dir, source_file)
+    try:
+        fmt = sources.detect_format(Path(source_file).name, raw_files.read_head(open_binary))
+    except sources.RejectedSource as error:
+        raise raw_files.RejectedFile(source_file, str(error)) from None
+    except OSError as error:
+        raise raw_files.RejectedFile(source_file, f"cannot read the file: {error.strerror or error}") from None
+    result.source_format = fmt.name
+    hashing: raw_files.HashingReader | None = None
+    if fmt.streaming:
+        def open_for_parse():
+            nonlocal hashing
+            hashing = raw_files.HashingReader(open_binary())
+            return hashing
+    else:
+        data = raw_files.read_page_bytes(open_binary, source_file, result.size_bytes)
+        result.sha256 = hashlib.sha256(data).hexdigest()
+        if known_sha is not None and known_sha == result.sha256:
+            result.status = "unchanged"
+            return
+
+        def open_for_parse():
+            return io.BytesIO(data)
+
+    folder = work / hashlib.sha256(source_file.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+    folder.mkdir(parents=True, exist_ok=True)
+    document_parts: list[Path] = []
+    comment_parts: list[Path] = []
+    skipped: list[str] = []
+    try:
+        records = sources.read_source(fmt, open_for_parse, source_file)
+        for n, (documents, comments, skipped_now) in enumerate(record_batches(records, fmt.name, PART_ROWS)):
+            skipped.extend(f"{r.where}: {r.reason}" for r in skipped_now)
+            for frame, parts, kind in ((documents, document_parts, "documents"), (comments, comment_parts, "comments")):
+                if len(frame):
+                    parts.append(folder / f"raw-{kind}-{n:05d}.parquet")
+                    frame.write_parquet(parts[-1])
+    except sources.RejectedSource as error:
+        raise raw_files.RejectedFile(source_file, str(error)) from None
+    except raw_files.RejectedFile:
+        raise
+    except (OSError, EOFError) as error:
+        raise raw_files.RejectedFile(source_file, f"cannot read the file: {error}") from None
+    if hashing is not None:
+        result.sha256 = hashing.sha256.hexdigest()
+    if not document_parts and not comment_parts:
+        reason = "no documents or comments found in the file"
+        raise raw_files.RejectedFile(source_file, reason + (f" ({len(skipped)} records skipped, e.g. {skipped[0]})"
+                                                            if skipped else ""))
+    documents = pl.scan_parquet(document_parts) if document_parts else pl.LazyFrame(schema=SOURCE_DOCUMENT_SCHEMA)
+    comments = pl.scan_parquet(comment_parts) if comment_parts else pl.LazyFrame(schema=SOURCE_COMMENT_SCHEMA)
+    staged_documents, staged_comments = assemble_threads(source_file, documents, comments, source_format=fmt.name)
+    doc_path, comment_path = folder / "documents.parquet", folder / "comments.parquet"
+    tables.conform("documents", staged_documents).sink_parquet(doc_path)
+    tables.conform("comments", staged_comments).sink_parquet(comment_path)
+    words = r"\S+"
+    doc_counts = pl.scan_parquet(doc_path).select(pl.len(), pl.col("body").str.count_matches(words).sum()).collect().row(0)
+    comment_counts = pl.scan_parquet(comment_path).select(
+        pl.len(), pl.col("body").str.count_matches(words).sum()).collect().row(0)
+    result.documents, result.comments = doc_counts[0], comment_counts[0]
+    result.words = int(doc_counts[1] or 0) + int(comment_counts[1] or 0)
+    result.skipped_records = len(skipped)
+    if skipped:
+        result.reason = f"{len(skipped)} record(s) skipped, the rest kept; first: {skipped[0]}"
+    result.parts = {"documents": [str(doc_path)], "comments": [str(comment_path)]}
+
+
+def _publish_parsed(staging_dir: AnyPath, bucket: str, plan: BucketPlan, state: pl.DataFrame,
+                    results: list[FileResult], version: str) -> BucketSummary:
+    """Rewrite one bucket: replaced and removed files' rows out, new rows in, then its state."""
+    summary = BucketSummary(bucket)
+    now = datetime.now(UTC)
+    staged = [r for r in results if r.status == "staged"]
+    replaced_files = {r.source_file for r in staged} | set(plan.to_remove)
+    old_documents = staging.read_bucket(staging_dir, "documents", bucket, columns=["document_id", "source_file"])
+    replaced_docs = set(old_documents.filter(pl.col("source_file").is_in(sorted(replaced_files)))["document_id"])
+    if replaced_files:
+        for table in tables.PARSE_TABLES:
+            parts = [p for r in staged for p in r.parts.get(table, [])]
+            staging.replace_rows(staging_dir, table, bucket, replaced_docs, parts)
+        for table in tables.NLP_TABLES:  # re-parsed documents get their NLP again; no stale offsets meanwhile
+            if replaced_docs:
+                staging.replace_rows(staging_dir, table, bucket, replaced_docs)
+    # The state: one row per file still on disk.
+    previous = {row["source_file"]: row for row in state.iter_rows(named=True)}
+    rows = {f: row for f, row in previous.items() if f not in plan.to_remove}
+    for r in results:
+        old = previous.get(r.source_file, {})
+        if r.status == "unchanged":
+            rows[r.source_file] = {**old, "fingerprint": r.fingerprint, "processed_at": now}
+            continue
+        row = {
+            "source_file": r.source_file, "bucket": bucket, "fingerprint": r.fingerprint, "sha256": r.sha256,
+            "size_bytes": r.size_bytes, "source_format": r.source_format, "status": r.status, "reason": r.reason,
+            "documents": r.documents, "comments": r.comments, "skipped_records": r.skipped_records,
+            "pipeline_version": version, "nlp_version": None, "processed_at": now,
+        }
+        if r.status == "rejected":  # the last good version's rows stay, and so do its counts
+            row.update(documents=old.get("documents") or 0, comments=old.get("comments") or 0,
+                       nlp_version=old.get("nlp_version"))
+            summary.rejected.append(raw_files.RejectedFile(r.source_file, r.reason))
+            summary.files_rejected += 1
+        else:
+            summary.files_processed += 1
+            summary.documents += r.documents
+            summary.comments += r.comments
+        rows[r.source_file] = row
+    summary.files_removed = len(plan.to_remove)
+    if results or plan.to_remove:
+        staging.write_bucket(staging_dir, "source_files", bucket, tables.frame("source_files", list(rows.values())))
+    return summary
+
+
+# ---------------------------------------------------------------- NLP
+
+
+def nlp_buckets(staging_dir: AnyPath, buckets: list[str], version: str, n_workers: int = 1,
+                full: bool = False) -> dict[str, BucketSummary]:
+    """Run the NLP over each bucket's documents whose NLP is not current (all of them with
+    ``full``) and rewrite the buckets' NLP tables and state."""
+    items: list[tuple[str, str]] = []
+    states: dict[str, pl.DataFrame] = {}
+    for bucket in buckets:
+        state = staging.read_bucket(staging_dir, "source_files", bucket)
+        pending = state.filter((pl.col("status") == "staged") & (full | (pl.col("nlp_version").is_null()
+                                                                       | (pl.col("nlp_version") != version))))
+        if len(pending) == 0:
+            continue
+        states[bucket] = state
+        documents = staging.read_bucket(staging_dir, "documents", bucket, columns=["document_id", "source_file"])
+        doc_ids = documents.filter(pl.col("source_file").is_in(pending["source_file"]))["document_id"]
+        items.extend((bucket, d) for d in doc_ids.sort())
+    summaries = {b: BucketSummary(b) for b in buckets}
+    if not states:
+        return summaries
+    progress.start("nlp", len(items), 0)
+    with tempfile.TemporaryDirectory(prefix="fms-nlp-") as work:
+        results = workers.map_chunks(_nlp_chunk, items, n_workers, staging_dir, Path(work),
+                                     on_done=lambda chunk: progress.advance(
+                                         sum(r[2] for r in chunk), sum(r[3] for r in chunk)))
+        progress.finish()
+        parts: dict[str, dict[str, list[str]]] = {}
+        for bucket, table_parts, _docs, _words, counts in results:
+            for table, paths in table_parts.items():
+                parts.setdefault(bucket, {}).setdefault(table, []).extend(paths)
+            summaries[bucket].mentions += counts["entity_mentions"]
+            summaries[bucket].outcomes += counts["outcome_mentions"]
+        now = datetime.now(UTC)
+        for bucket, state in states.items():
+            done_docs = [d for b, d in items if b == bucket]
+            for table in tables.NLP_TABLES:
+                staging.replace_rows(staging_dir, table, bucket, done_docs, parts.get(bucket, {}).get(table, []))
+            pending_files = state.filter(pl.col("status") == "staged")["source_file"]
+            state = state.with_columns(
+                pl.when(pl.col("source_file").is_in(pending_files)).then(pl.lit(version)).otherwise(pl.col("nlp_version"))
+                .alias("nlp_version"),
+                pl.when(pl.col("source_file").is_in(pending_files)).then(pl.lit(now)).otherwise(pl.col("processed_at"))
+                .alias("processed_at"),
+            )
+            staging.write_bucket(staging_dir, "source_files", bucket, state)
+            summaries[bucket].files_processed = len(pending_files)
+            summaries[bucket].documents = len(done_docs)
+    return summaries
+
+
+def _nlp_chunk(job) -> list[tuple[str, dict[str, list[str]], int, int, dict[str, int]]]:
+    """Worker: the NLP of a chunk of (bucket, document_id), written to part files per bucket."""
+    from fms_pipeline.nlp import shared_nlp
+
+    staging_dir, work, items = job
+    nlp = shared_nlp()
+    by_bucket: dict[str, list[str]] = {}
+    for bucket, doc_id in items:
+        by_bucket.setdefault(bucket, []).append(doc_id)
+    out = []
+    for bucket, doc_ids in by_bucket.items():
+        out.append(_nlp_of_bucket(staging_dir, work, bucket, doc_ids, nlp))
+    return out
+
+
+def _nlp_of_bucket(staging_dir, work: Path, bucket: str, doc_ids: list[str], nlp, batch_size: int = 256):
+    from fms_pipeline.nlp.rows import doc_rows
+
+    folder = Path(tempfile.mkdtemp(prefix=f"{bucket}-", dir=work))
+    rows: dict[str, list[dict]] = {t: [] for t in tables.NLP_TABLES}
+    parts: dict[str, list[str]] = {t: [] for t in tables.NLP_TABLES}
+    counts = {t: 0 for t in tables.NLP_TABLES}
+    words = 0
+
+    def spill(table: str) -> None:
+        if rows[table]:
+            path = folder / f"{table}-{len(parts[table]):05d}.parquet"
+            tables.frame(table, rows[table]).write_parquet(path)
+            parts[table].append(str(path))
+            counts[table] += len(rows[table])
+            rows[table] = []
+
+    for doc, (doc_id, cid) in nlp.pipe(_texts_of(staging_dir, bucket, doc_ids), as_tuples=True, batch_size=batch_size):
+        words += len(doc)
+        for table, new_rows in doc_rows(doc, doc_id, cid).items():
+            rows[table].extend(new_rows)
+            if len(rows[table]) >= PART_ROWS:
+                spill(table)
+    for table in tables.NLP_TABLES:
+        spill(table)
+    return bucket, parts, len(doc_ids), words, counts
+
+
+def _texts_of(staging_dir, bucket: str, doc_ids: list[str]) -> Iterator[tuple[str, tuple[str, str | None]]]:
+    """(text, (document_id, comment_id)) of each document body and comment, document by document."""
+    wanted = pl.Series(doc_ids, dtype=pl.String)
+    documents = staging.read_bucket(staging_dir, "documents", bucket, columns=["document_id", "body"]).filter(
+        pl.col("document_id").is_in(wanted)).sort("document_id")
+    comments = staging.read_bucket(staging_dir, "comments", bucket,
+                                   columns=["comment_id", "document_id", "position", "body"]).filter(
+        pl.col("document_id").is_in(wanted)).sort("document_id", "position")
+    by_document: dict[str, list[tuple[str, str]]] = {}
+    for cid, doc_id, _position, body in comments.iter_rows():
+        by_document.setdefault(doc_id, []).append((cid, body))
+    for doc_id, body in documents.iter_rows():
+        yield body or "", (doc_id, None)
+        for cid, comment_body in by_document.pop(doc_id, []):
+            yield comment_body, (doc_id, cid)
+
+

@@ -1,0 +1,131 @@
+"""Where data lives: a local folder or an object store (``s3://...``) through universal-pathlib,
+and the one way files are published there.
+
+Every file the pipeline writes (staged Parquet, the warehouse, report pages, the shareable copy)
+goes through ``atomic_write``: it is written completely to a temporary file first and then
+published in one step (a rename on a local disk, a single PUT on an object store), so a reader
+sees the old file or the new one and a crash leaves no half-written file behind. Temporary files
+of writers that died are removed by ``remove_abandoned_temp_files``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from upath import UPath
+
+AnyPath = Path | UPath
+
+_URL = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
+
+
+def as_path(location: str | os.PathLike) -> AnyPath:
+    """A local ``Path`` (resolved) for a folder, a ``UPath`` for an fsspec URL such as ``s3://bucket/data``.
+
+    Object-store credentials and endpoint come from the usual environment variables
+    (``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``AWS_ENDPOINT_URL`` for a non-AWS server)."""
+    if isinstance(location, UPath):
+        return location
+    text = os.fspath(location)
+    if _URL.match(text) and not text.lower().startswith("file://"):
+        return UPath(text)
+    return Path(text.removeprefix("file://")).resolve()
+
+
+def is_local(path: AnyPath) -> bool:
+    return not isinstance(path, UPath) or path.protocol in ("", "file", "local")
+
+
+def _tmp_name(dest: AnyPath, tag: str) -> str:
+    return f".{dest.name}.{tag}-{os.getpid()}.tmp"
+
+
+@contextlib.contextmanager
+def atomic_write(dest: AnyPath, tag: str = "writing") -> Iterator[Path]:
+    """Yield a local temporary path to write ``dest``'s new content to; publish it when the block
+    ends without an error, remove it otherwise.
+
+    On a local disk the temporary file sits beside ``dest`` (same file system, so the rename is
+    atomic and a reader never sees a partial file); for an object store it is a local temporary
+    file uploaded in one PUT."""
+    if is_local(dest):
+        dest = Path(dest)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(_tmp_name(dest, tag))
+        try:
+            yield tmp
+            os.replace(tmp, dest)
+        finally:
+            tmp.unlink(missing_ok=True)
+    else:
+        with tempfile.TemporaryDirectory(prefix="fms-upload-") as folder:
+            tmp = Path(folder) / dest.name
+            yield tmp
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.fs.put_file(str(tmp), dest.path)
+
+
+def remove_abandoned_temp_files(folder: AnyPath) -> list[str]:
+    """Delete temporary files under ``folder`` left by writers whose process is gone (a killed
+    run, a full disk)."""
+    removed: list[str] = []
+    if not is_local(folder) or not Path(folder).is_dir():
+        return removed
+    pattern = re.compile(r"^\..+-(\d+)\.tmp$")
+    for path in Path(folder).rglob(".*.tmp"):
+        match = pattern.match(path.name)
+        if match and int(match.group(1)) != os.getpid() and not process_alive(int(match.group(1))):
+            path.unlink(missing_ok=True)
+            removed.append(str(path))
+    return removed
+
+
+def process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@contextlib.contextmanager
+def local_copy(path: AnyPath) -> Iterator[Path]:
+    """A local file with ``path``'s content: the file itself on a local disk, a temporary download
+    from an object store."""
+    if is_local(path):
+        yield Path(path)
+        return
+    with tempfile.TemporaryDirectory(prefix="fms-download-") as folder:
+        local = Path(folder) / path.name
+        path.fs.get_file(path.path, str(local))
+        yield local
+
+
+def upload_tree(local_folder: Path, dest: AnyPath) -> None:
+    """Copy a locally rendered folder (the report) to ``dest``, file by file, each published atomically."""
+    for source in sorted(local_folder.rglob("*")):
+        if source.is_file():
+            target = dest.joinpath(*source.relative_to(local_folder).parts)
+            with atomic_write(target) as tmp:
+                shutil.copyfile(source, tmp)
+
+
+def file_version(path: AnyPath) -> str | None:
+    """Size and modification time (an ETag on object stores) of a file, or None if it is absent:
+    it changes whenever the file is rewritten."""
+    try:
+        if is_local(path):
+            st = os.stat(path)
+            return f"{st.st_size}:{st.st_mtime_ns}"
+        info = path.fs.info(path.path)
+    except FileNotFoundError:
+        return None
+    return f"{info.get('size')}:{info.get('ETag') or info.get('etag') or info.get('LastModified') or info.get('mtime')}"
