@@ -261,6 +261,99 @@ def test_wordpress_rest_comments_alone():
         (1, None, True, utc(2024, 3, 28, 16)), (2, "Denise K", False, utc(2024, 4, 4, 1, 5))]
 
 
+# ---------------------------------------------------------------- saved HTML pages
+
+def _html(name: str) -> tuple[dict, list[tuple]]:
+    docs, comments, skipped = staged(FIXTURES / name)
+    assert skipped == [] and docs.height == 1
+    doc = docs.row(0, named=True)
+    assert doc["document_id"] == ids.document_id(name) and doc["source_format"] == "html"
+    assert doc["comment_count"] == comments.height
+    rows = [(p, d, parent, author, published, body)
+            for (p, d, parent, author, _), published, body in zip(
+                thread_rows(comments, doc["document_id"]), comments["published_at"], comments["body"], strict=True)]
+    return doc, rows
+
+
+def test_html_wordpress_comment_list():
+    doc, rows = _html("html_wordpress_comments.html")
+    assert (doc["title"], doc["byline"], doc["published_at"], doc["url"], doc["community"]) == (
+        "Why I stopped tramadol", "Iris Calder", utc(2024, 2, 5, 16, 20),
+        "https://softjoints.example.org/2024/02/why-i-stopped-tramadol/", "softjoints.example.org")
+    paragraphs = doc["body"].split("\n\n")
+    assert len(paragraphs) == 3 and paragraphs[0].startswith("For two years tramadol")
+    assert "Lena" not in doc["body"] and "Leave a Reply" not in doc["body"]  # comments are not the article
+    # The pingback is left out; the reply in ul.children is under its parent.
+    assert rows == [
+        (1, 1, None, "Lena Ortiz", utc(2024, 2, 6, 9, 14),
+         "The interaction with antidepressants is real. I had the same foggy afternoons on tramadol.\n\n"
+         "Gabapentin has been kinder to me."),
+        (2, 2, 1, "Iris Calder", utc(2024, 3, 1, 18, 2), "Thank you Lena. Did gabapentin make you dizzy at first?"),
+        (3, 1, None, "Anonymous", utc(2024, 4, 10, 7, 30), "My rheumatologist wanted me on oxycodone instead. I said no.")]
+
+
+def test_html_wpdiscuz_thread():
+    doc, rows = _html("html_wpdiscuz.html")
+    assert (doc["title"], doc["byline"], doc["published_at"], doc["has_comment_section"]) == (
+        "Low-dose naltrexone: a reader survey", "Priya Nandakumar", utc(2024, 1, 18, 12), True)
+    assert "newest" not in doc["body"] and "Carmen" not in doc["body"]
+    # In the page's order (newest first, as shown), the reply under its parent, the pingback left out.
+    assert rows == [
+        (1, 1, None, "Carmen Ruiz", utc(2024, 4, 2, 8, 40),
+         "Four months on LDN. My pain is maybe 30% lower and I sleep through the night."),
+        (2, 1, None, "Do not print my name", utc(2024, 2, 9, 22, 5),
+         "LDN gave me nightmares for three weeks.\n\nThen they stopped and the fibro fog lifted a little."),
+        (3, 2, 2, "Priya Nandakumar", utc(2024, 3, 3, 7, 15),
+         "Several readers said taking it in the morning helped with the dreams.")]
+    _, records = read(FIXTURES / "html_wpdiscuz.html")
+    assert [(c.key, c.score, c.author_is_anonymous) for c in records[1:]] == [
+        ("733", 6, False), ("702", 2, True), ("715", 0, False)]
+
+
+def test_html_schema_org_comments_in_microdata_and_json_ld():
+    doc, rows = _html("html_microdata.html")
+    assert (doc["title"], doc["byline"], doc["published_at"].date()) == (
+        "Cold weather and widespread pain", "Hal Brennan", utc(2024, 1, 3).date())
+    assert rows == [
+        (1, 1, None, "Mina", utc(2024, 1, 4, 19, 30), "The walking helps me too, even ten minutes."),
+        (2, 2, 1, "Hal Brennan", utc(2024, 2, 1, 10), "Ten minutes is where I started as well."),
+        (3, 1, None, "Olu", utc(2024, 3, 12, 7), "Duloxetine made my sweating worse, so I stopped.")]
+    doc, rows = _html("html_jsonld.html")
+    assert (doc["title"], doc["byline"], doc["published_at"]) == (
+        "My first pain clinic visit", "Reese Okafor", utc(2024, 2, 2, 9))
+    assert doc["body"].startswith("I waited five months")  # the headline is not repeated in the body
+    assert rows == [
+        (1, 1, None, "Tamsin", utc(2024, 2, 3, 12), "My clinic wanted me off oxycodone before they would see me."),
+        (2, 2, 1, "Reese Okafor", utc(2024, 3, 4, 12), "That sounds frightening. Did they offer anything instead?"),
+        (3, 1, None, "Walt", utc(2024, 4, 5, 12), "Physical therapy and Lyrica, in my case.")]
+
+
+def test_html_other_comment_systems_by_structure():
+    doc, rows = _html("html_other_comments.html")
+    assert doc["title"] == "Pacing, and what it taught me" and doc["community"] == "quietdays.example.net"
+    assert rows == [
+        (1, 1, None, "Ines", utc(2024, 3, 2), "A notebook changed things for me too. I write down every dose of tramadol."),
+        (2, 2, 1, "Quiet Days", utc(2024, 3, 20), "Writing the doses down is a good idea, thank you."),
+        (3, 1, None, "Bo", utc(2024, 4, 8), "I still crash after busy days, even with pacing.")]
+
+
+def test_html_without_comments_is_the_article_alone():
+    doc, rows = _html("html_no_comments.html")
+    assert rows == [] and doc["has_comment_section"] is False and doc["comment_count"] == 0
+    assert doc["title"] == "Notes from a fibromyalgia support group" and doc["published_at"] == utc(2024, 3, 14, 18)
+    assert doc["body"].split("\n\n")[0] == ("Eight of us met at the library on Thursday. Most of the evening went on "
+                                           "sleep: who sleeps, who does not, and what helps.")
+
+
+def test_html_that_is_not_an_article_is_rejected(tmp_path: Path):
+    with pytest.raises(RejectedSource, match=r"^not an article: a login page \(a password field"):
+        read(FIXTURES / "html_login.html")
+    empty = tmp_path / "menu.html"
+    empty.write_text("<!DOCTYPE html><html><head><title>Menu</title></head><body><nav><a href='/'>Home</a></nav></body></html>")
+    with pytest.raises(RejectedSource, match=r"^not an article: no main text \(\d+ words\) and no comments$"):
+        read(empty)
+
+
 # ---------------------------------------------------------------- WordPress WXR export
 
 def test_wordpress_export():
@@ -328,6 +421,13 @@ def test_detection_is_by_content_not_by_extension(tmp_path: Path):
     assert detect_format("saved.txt", wp).name == "wordpress_json"
     assert detect_format("thread", (FIXTURES / "reddit_thread.json").read_bytes()).name == "reddit_json"
     assert detect_format("notes.txt", b"A title\n\nSome text about Lyrica.\n").name == "text"
+    html = (FIXTURES / "html_wpdiscuz.html").read_bytes()
+    assert detect_format("saved page.txt", html).name == "html"
+    assert detect_format("page.htm", b"\xef\xbb\xbf  <!-- saved -->\n<html><body><p>x</p></body></html>").name == "html"
+    assert detect_format("export.xml", (FIXTURES / "disqus_export.xml").read_bytes()).name == "disqus_xml"
+    assert detect_format("blog.WordPress.2024-05-06.xml", (FIXTURES / "wordpress_export.xml").read_bytes()).name == "wordpress_wxr"
+    with pytest.raises(RejectedSource, match="^unrecognised format: markup with root element <feed>"):
+        detect_format("atom.xml", b'<?xml version="1.0"?>\n<feed xmlns="http://www.w3.org/2005/Atom"></feed>')
     with pytest.raises(RejectedSource, match="^unrecognised format: JSON that is neither WordPress REST"):
         detect_format("export.json", json.dumps({"users": [{"name": "x"}]}).encode())
     with pytest.raises(RejectedSource, match="^unrecognised format: a PDF document"):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import email.utils
 import html
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -120,10 +119,8 @@ def _from_text(text: str) -> datetime | None:
         return datetime.fromisoformat(text)
     except ValueError:
         pass
-    try:
-        return email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
-        pass
+    if not re.search(r"\b(19|20)\d\d\b", text):
+        return None  # no year written: dateutil would fill in today's
     try:
         return dateutil_parser.parse(text)
     except (ValueError, OverflowError, dateutil_parser.ParserError):
