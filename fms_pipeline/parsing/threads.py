@@ -21,6 +21,7 @@ operations, one step per level of depth; bodies and the other wide columns stay 
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Iterator
 
 import numpy as np
@@ -65,31 +66,33 @@ def record_batches(
     batch by batch and scanned lazily into assemble_threads)."""
     doc_fields = [f for f in SOURCE_DOCUMENT_SCHEMA if f not in ("source_format", "arrival")]
     comment_fields = [f for f in SOURCE_COMMENT_SCHEMA if f != "arrival"]
-    docs: dict[str, list] = {f: [] for f in [*doc_fields, "arrival"]}
-    comments: dict[str, list] = {f: [] for f in [*comment_fields, "arrival"]}
+    doc_row, comment_row = operator.attrgetter(*doc_fields), operator.attrgetter(*comment_fields)
+    docs: list[tuple] = []
+    comments: list[tuple] = []
     skipped: list[SkippedRecord] = []
 
     def flush() -> tuple[pl.DataFrame, pl.DataFrame, list[SkippedRecord]]:
-        d = pl.DataFrame(docs, schema={k: v for k, v in SOURCE_DOCUMENT_SCHEMA.items() if k != "source_format"})
-        batch = (d.with_columns(pl.lit(source_format, pl.String).alias("source_format")).select(list(SOURCE_DOCUMENT_SCHEMA)),
-                 pl.DataFrame(comments, schema=SOURCE_COMMENT_SCHEMA), list(skipped))
-        for column in (*docs.values(), *comments.values()):
-            column.clear()
+        doc_schema = {k: v for k, v in SOURCE_DOCUMENT_SCHEMA.items() if k != "source_format"}
+        batch = (
+            pl.DataFrame(docs, schema=doc_schema, orient="row")
+            .with_columns(pl.lit(source_format, pl.String).alias("source_format"))
+            .select(list(SOURCE_DOCUMENT_SCHEMA)),
+            pl.DataFrame(comments, schema=SOURCE_COMMENT_SCHEMA, orient="row"),
+            list(skipped),
+        )
+        docs.clear()
+        comments.clear()
         skipped.clear()
         return batch
 
     for arrival, record in enumerate(records):
         if isinstance(record, SourceComment):
-            for f in comment_fields:
-                comments[f].append(getattr(record, f))
-            comments["arrival"].append(arrival)
+            comments.append((*comment_row(record), arrival))
         elif isinstance(record, SourceDocument):
-            for f in doc_fields:
-                docs[f].append(getattr(record, f))
-            docs["arrival"].append(arrival)
+            docs.append((*doc_row(record), arrival))
         else:
             skipped.append(record)
-        if len(comments["arrival"]) + len(docs["arrival"]) + len(skipped) >= batch_rows:
+        if len(comments) + len(docs) + len(skipped) >= batch_rows:
             yield flush()
     yield flush()
 

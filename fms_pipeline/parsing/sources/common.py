@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+import time
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import BinaryIO
@@ -34,6 +35,8 @@ def paragraphs_text(paragraphs: Iterable[str]) -> str:
 def plain_text(text: str) -> str:
     """Plain text (a Reddit body in Markdown, an export's raw text): HTML entities resolved
     (Reddit writes &amp; &lt; &gt;), lines stripped, paragraphs separated by one blank line."""
+    if "\n" not in text and "\r" not in text and "&" not in text:
+        return text.strip()  # most comments: one paragraph, nothing to resolve
     text = html.unescape(text).replace("\r\n", "\n").replace("\r", "\n")
     return paragraphs_text(
         "\n".join(line.strip() for line in block.split("\n") if line.strip()) for block in _BLANK_LINES.split(text)
@@ -74,6 +77,7 @@ def html_to_text(fragment: str, *, autop: bool = False) -> str:
 # ---------------------------------------------------------------- dates
 
 EARLIEST = datetime(1995, 1, 1, tzinfo=UTC)
+_EARLIEST_EPOCH = int(EARLIEST.timestamp())
 
 
 def parse_timestamp(value: object) -> datetime | None:
@@ -87,6 +91,8 @@ def parse_timestamp(value: object) -> datetime | None:
     dates of a post on the web: they become None and the record is kept.
     """
     parsed: datetime | None = None
+    if type(value) is int and _EARLIEST_EPOCH <= value <= time.time() + 86400:
+        return datetime.fromtimestamp(value, UTC)  # the common case in dumps, checked once
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int | float):

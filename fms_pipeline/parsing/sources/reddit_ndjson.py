@@ -26,6 +26,7 @@ from fms_pipeline.parsing.sources.model import Record, RejectedSource, SkippedRe
 
 FORMAT = SourceFormat("reddit_ndjson", streaming=True)
 EXTENSIONS = {"", ".ndjson", ".jsonl", ".json", ".txt"}
+_DECODER = json.JSONDecoder()
 _FIRST_LINE = re.compile(r"^\s*(\{[^\n]*\})\s*(\n|$)")
 
 
@@ -70,7 +71,7 @@ def _record(line: bytes, number: int) -> Record | None:
     if not line.strip():
         return None
     try:
-        data = json.loads(line)
+        data = _DECODER.decode(line.decode("utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         reason = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
         return SkippedRecord(f"line {number}", f"not valid JSON: {reason}")
