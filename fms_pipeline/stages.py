@@ -255,7 +255,7 @@ def nlp_buckets(staging_dir: AnyPath, buckets: list[str], version: str, n_worker
             continue
         states[bucket] = state
         documents = staging.read_bucket(staging_dir, "documents", bucket, columns=["document_id", "source_file"])
-        doc_ids = documents.filter(pl.col("source_file").is_in(pending["source_file"]))["document_id"]
+        doc_ids = documents.filter(pl.col("source_file").is_in(pending["source_file"].to_list()))["document_id"]
         items.extend((bucket, d) for d in doc_ids.sort())
     summaries = {b: BucketSummary(b) for b in buckets}
     if not states:
@@ -277,7 +277,7 @@ def nlp_buckets(staging_dir: AnyPath, buckets: list[str], version: str, n_worker
             done_docs = [d for b, d in items if b == bucket]
             for table in tables.NLP_TABLES:
                 staging.replace_rows(staging_dir, table, bucket, done_docs, parts.get(bucket, {}).get(table, []))
-            pending_files = state.filter(pl.col("status") == "staged")["source_file"]
+            pending_files = state.filter(pl.col("status") == "staged")["source_file"].to_list()
             state = state.with_columns(
                 pl.when(pl.col("source_file").is_in(pending_files)).then(pl.lit(version)).otherwise(pl.col("nlp_version"))
                 .alias("nlp_version"),
@@ -335,7 +335,7 @@ def _nlp_of_bucket(staging_dir, work: Path, bucket: str, doc_ids: list[str], nlp
 
 def _texts_of(staging_dir, bucket: str, doc_ids: list[str]) -> Iterator[tuple[str, tuple[str, str | None]]]:
     """(text, (document_id, comment_id)) of each document body and comment, document by document."""
-    wanted = pl.Series(doc_ids, dtype=pl.String)
+    wanted = list(doc_ids)
     documents = staging.read_bucket(staging_dir, "documents", bucket, columns=["document_id", "body"]).filter(
         pl.col("document_id").is_in(wanted)).sort("document_id")
     comments = staging.read_bucket(staging_dir, "comments", bucket,

@@ -70,7 +70,7 @@ def replace_rows(
 ) -> None:
     """Rewrite a bucket's table: its rows whose ``key`` is in ``drop_documents`` leave, the rows of
     ``new_parts`` (frames or local Parquet files) join. Streams, so memory holds no whole bucket."""
-    drop = pl.Series("drop", sorted(set(drop_documents)), dtype=pl.String)
+    drop = sorted(set(drop_documents))
     path = staged_path(staging_dir, table, bucket)
     frames: list[pl.LazyFrame] = []
     with storage.local_copy(path) if _exists(path) else contextlib.nullcontext(None) as old:

@@ -8,27 +8,32 @@ from fms_pipeline.definitions import build_definitions
 
 
 def test_definitions_load_with_lineage_groups_and_automation(tmp_path):
+    from fms_pipeline import tables
+
     defs = build_definitions(str(tmp_path))
     graph = defs.resolve_asset_graph()
     keys = {k.to_user_string() for k in graph.get_all_asset_keys()}
     assert keys == {
-        "raw_documents", "parsed_documents", "parsed_comments", "extracted_mentions",
-        "warehouse/documents", "warehouse/comments", "warehouse/entity_mentions", "warehouse/rejected_files",
-        "warehouse/entity_counts", "warehouse/drug_condition_pairs", "warehouse/outcome_mentions",
-        "warehouse/sentences", "warehouse/drugs", "warehouse/drug_outcomes", "warehouse/drug_sentiment",
+        "source_files", "parsed_documents", "parsed_comments", "extracted_mentions",
+        *(f"warehouse/{t}" for t in tables.CORE_TABLES + tables.AGGREGATE_TABLES),
         "outcome_label_quality", "shareable_warehouse", "html_report",
     }
+    assert {"warehouse/documents", "warehouse/source_files", "warehouse/rejected_files"} <= keys
     parents = lambda key: {p.to_user_string() for p in graph.get(dg.AssetKey.from_user_string(key)).parent_keys}
-    assert parents("parsed_comments") == {"raw_documents"}
     assert parents("extracted_mentions") == {"parsed_documents", "parsed_comments"}
     assert parents("warehouse/entity_mentions") == {"extracted_mentions"}
+    assert parents("warehouse/source_files") == {"source_files"}
+    assert parents("warehouse/rejected_files") == {"warehouse/source_files"}
     assert parents("warehouse/drug_condition_pairs") == {"warehouse/entity_mentions"}
     assert parents("warehouse/drug_outcomes") == {"warehouse/outcome_mentions"}
-    for key in ("raw_documents", "parsed_comments", "extracted_mentions"):
+    for key in ("source_files", "parsed_comments", "extracted_mentions"):
         node = graph.get(dg.AssetKey.from_user_string(key))
-        assert isinstance(node.partitions_def, dg.DynamicPartitionsDefinition)
-        assert node.backfill_policy == dg.BackfillPolicy.single_run()
+        # A fixed set of batch partitions, whatever the number of files; a backfill is several runs.
+        assert node.partitions_def.get_partition_keys() == [f"{i:02d}" for i in range(32)]
+        assert node.backfill_policy == dg.BackfillPolicy.multi_run(max_partitions_per_run=8)
     assert graph.get(dg.AssetKey(["warehouse", "documents"])).partitions_def is None
+    for writer in ("warehouse/documents", "html_report", "shareable_warehouse"):
+        assert graph.get(dg.AssetKey.from_user_string(writer)).pools == {"fms_warehouse_writer"}
     assert {s.name for s in defs.sensors} == {"raw_files_sensor", "warehouse_automation"}
     assert [s.cron_schedule for s in defs.schedules] == ["0 3 * * *"]
     checks = {k.name for k in graph.asset_check_keys}
@@ -36,6 +41,24 @@ def test_definitions_load_with_lineage_groups_and_automation(tmp_path):
             "spans_inside_text", "entity_counts_add_up"} == checks
     assert defs.resolve_job_def("process_files") and defs.resolve_job_def("build_warehouse")
     assert "outcome_label_quality" not in {k.to_user_string() for k in defs.resolve_job_def("process_files").asset_layer.executable_asset_keys}
+    # The settings are one resource, shown in the UI with the values read from the environment.
+    assert defs.resources["settings"].data_dir == str(tmp_path)
+
+
+def test_dg_checks_the_definitions(tmp_path):
+    """`dg check defs`, as Dagster 1.13 projects are checked, loads the project from [tool.dg]."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    dg_cli = Path(sys.executable).with_name("dg")
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "FMS_DATA_DIR": str(tmp_path / "data")}
+    (tmp_path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    done = subprocess.run([str(dg_cli), "check", "defs"], cwd=repo, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "All definitions loaded successfully" in done.stdout + done.stderr
 
 
 def test_outcome_quality_asset_records_scores(tmp_path):
@@ -55,4 +78,6 @@ def test_outcome_quality_asset_records_scores(tmp_path):
 def test_workspace_module_loads():
     import fms_pipeline.definitions as module
 
-    assert isinstance(module.defs, dg.Definitions)
+    # The @dg.definitions function is what workspace.yaml, `dg dev` and `dagster dev` load.
+    loaded = dg.Definitions.merge(module.defs())
+    assert {s.name for s in loaded.sensors} == {"raw_files_sensor", "warehouse_automation"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from pathlib import Path
 
 import dagster as dg
@@ -76,34 +77,71 @@ def test_outcomes_sentiment_and_drugs_reach_the_warehouse(built: Path):
         assert "dr. ginevra liptan" in people
 
 
-def test_runs_are_recorded_per_file_partition(built: Path):
+def test_runs_are_recorded_per_batch_partition(built: Path):
+    from fms_pipeline import staging
+
+    bucket = staging.bucket_of("duke-stanford-opioid-fibromyalgia-study.txt")
     with dg.DagsterInstance.get() as instance:
-        for key in (["raw_documents"], ["parsed_comments"], ["extracted_mentions"]):
-            partitions = instance.get_materialized_partitions(dg.AssetKey(key))
-            assert partitions == {"duke-stanford-opioid-fibromyalgia-study.txt"}
+        for key in (["source_files"], ["parsed_comments"], ["extracted_mentions"]):
+            assert instance.get_materialized_partitions(dg.AssetKey(key)) == {bucket}
+        event = instance.get_latest_materialization_event(dg.AssetKey(["parsed_comments"]))
+        assert event.asset_materialization.metadata["dagster/row_count"].value == 19  # what the partition holds
         assert instance.get_latest_materialization_event(dg.AssetKey(["warehouse", "drug_condition_pairs"]))
+
+
+def test_dagster_events_per_run_do_not_grow_with_the_number_of_files(data_dir: Path, dagster_home: Path):
+    """One file or sixty files: the same partitions, so about the same number of Dagster events."""
+    def events_of_processing_run() -> tuple[int, int]:
+        with dg.DagsterInstance.get() as instance:
+            [run] = [r for r in instance.get_runs(limit=5) if r.job_name == "process_files"][:1]
+            return len(instance.all_logs(run.run_id)), len(run.tags)
+
+    assert cli.materialize(data_dir) == 0
+    one_file, _ = events_of_processing_run()
+    for n in range(80):
+        (data_dir / "raw" / f"post-{n:03d}.txt").write_text(
+            f"Post {n}\n\nI take gabapentin for fibro, day {n}.\n\nNotify of\nKim {n}\n\nLyrica helped me.\n")
+    files = len(list((data_dir / "raw").iterdir()))
+    assert cli.materialize(data_dir) == 0
+    many_files, _ = events_of_processing_run()
+    # Each run covers the buckets from the first to the last with work: at most 32 partitions.
+    assert many_files < 12 * 32 and many_files < one_file * 12
+    staged = list((data_dir / "staging" / "comments").glob("*.parquet"))
+    assert len(staged) <= 32 < files  # one staged file per batch and table, not per raw file
 
 
 def test_rerun_is_idempotent_and_changes_replace_rows(built: Path, data_dir: Path, capsys):
     first = table_digest(built)
     capsys.readouterr()
     assert cli.materialize(data_dir) == 0
-    assert "0 to process, 1 unchanged" in capsys.readouterr().out  # nothing changed: no NLP run
+    assert "nothing to do: the warehouse is up to date" in capsys.readouterr().out  # no run at all
     assert table_digest(built) == first
     assert cli.materialize(data_dir, full=True) == 0
-    assert "1 to process, 0 unchanged" in capsys.readouterr().out
+    assert "1 to process in 1 batch(es)" in capsys.readouterr().out
+    assert table_digest(built) == first
+    # Touched but not changed: the content hash says so, nothing is parsed again.
+    os.utime(data_dir / "raw" / "duke-stanford-opioid-fibromyalgia-study.txt")
+    assert cli.materialize(data_dir) == 0
+    assert "1 changed" in capsys.readouterr().out
     assert table_digest(built) == first
 
     # A new file is added; then changed; then deleted: rows follow the file, never accumulate.
-    extra = data_dir / "raw" / "O'Brien's \"story\" ü.txt"
+    extra = data_dir / "raw" / "O'Brien's \"story\" ü....txt"
     extra.write_text("A post\n\nI take Tramadol for fibro.\n\nNotify of\nKim\n\nMethadone helped me.\n", encoding="utf-8")
     assert cli.materialize(data_dir) == 0
-    assert "1 new, 0 deleted, 1 to process, 1 unchanged" in capsys.readouterr().out
+    assert "1 new, 0 changed, 0 deleted" in capsys.readouterr().out
     with warehouse.connect_read_only(built) as con:
         assert con.execute("SELECT count(*) FROM comments").fetchall()[0][0] == 20
         assert con.execute("SELECT author FROM comments JOIN documents USING (document_id) WHERE source_file = ?",
                            [extra.name]).fetchall() == [("Kim",)]
         assert ("DRUG", "tramadol") in set(con.execute("SELECT label, canonical FROM entity_counts").fetchall())
+    # Same size and modification time as before, other words: still seen (ctime, then the content hash).
+    stat = extra.stat()
+    extra.write_text("A post\n\nI take Tramadol for fibro.\n\nNotify of\nKim\n\nMorphine helped me.\n", encoding="utf-8")
+    os.utime(extra, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert cli.materialize(data_dir) == 0
+    with warehouse.connect_read_only(built) as con:
+        assert ("DRUG", "morphine") in set(con.execute("SELECT label, canonical FROM entity_counts").fetchall())
     extra.write_text("A post\n\nNo drugs here.\n\nNotify of\nKim\n\nNothing helped.\n\n\nMe neither.\n", encoding="utf-8")
     assert cli.materialize(data_dir) == 0
     with warehouse.connect_read_only(built) as con:
@@ -111,36 +149,23 @@ def test_rerun_is_idempotent_and_changes_replace_rows(built: Path, data_dir: Pat
         assert ("DRUG", "tramadol") not in set(con.execute("SELECT label, canonical FROM entity_counts").fetchall())
     extra.unlink()
     assert cli.materialize(data_dir) == 0
+    assert "0 new, 0 changed, 1 deleted" in capsys.readouterr().out
     assert table_digest(built) == first
 
 
 def test_bad_file_is_set_aside_and_good_data_stay(built: Path, data_dir: Path, capsys):
     (data_dir / "raw" / "broken.bin").write_bytes(b"\x00\x01binary")
     (data_dir / "raw" / "blank.txt").write_text("  \n\n")
-    assert cli.materialize(data_dir) == 0
+    assert cli.materialize(data_dir) == 0  # bad input is recorded, it does not fail the run
     out = capsys.readouterr().out
-    assert "broken.bin: binary file: it contains NUL bytes" in out
+    assert "broken.bin: " in out and "blank.txt: " in out
     with warehouse.connect_read_only(built) as con:
         assert con.execute("SELECT count(*) FROM comments").fetchall()[0][0] == 19
-        assert dict(con.execute("SELECT source_file, reason FROM rejected_files").fetchall()) == {
-            "broken.bin": "binary file: it contains NUL bytes",
-            "blank.txt": "the file is empty or holds only white space",
-        }
-
-
-def test_a_single_file_run_fails_its_partition_with_the_reason(data_dir: Path, dagster_home: Path):
-    from fms_pipeline.definitions import build_definitions
-
-    (data_dir / "raw" / "broken.bin").write_bytes(b"\x00binary")
-    defs = build_definitions(str(data_dir))
-    with dg.instance_for_test() as instance:
-        instance.add_dynamic_partitions("raw_files", ["broken.bin"])
-        result = defs.resolve_job_def("process_files").execute_in_process(
-            instance=instance, partition_key="broken.bin", raise_on_error=False
-        )
-    assert not result.success
-    [failure] = [e for e in result.all_events if e.is_step_failure]
-    assert "Rejected broken.bin: binary file: it contains NUL bytes" in failure.event_specific_data.error.message
+        reasons = dict(con.execute("SELECT source_file, reason FROM rejected_files").fetchall())
+        assert set(reasons) == {"broken.bin", "blank.txt"} and all(reasons.values())
+        assert con.execute("SELECT source_file, status FROM source_files ORDER BY 1").fetchall() == [
+            ("blank.txt", "rejected"), ("broken.bin", "rejected"),
+            ("duke-stanford-opioid-fibromyalgia-study.txt", "staged")]
 
 
 def test_ready_queries_run_through_the_query_command(built: Path, data_dir: Path, capsys):

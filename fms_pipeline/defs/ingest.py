@@ -59,7 +59,9 @@ def parsed_sources(context: dg.AssetExecutionContext, settings: PipelineSettings
                                      n_workers=n_workers, full=full)
     rejected = [e for s in summaries.values() for e in s.rejected]
     for error in rejected:
-        context.log.warning(f"set aside {error}")
+        context.log.info(f"set aside {error}")
+    if rejected:
+        context.log.warning(f"{len(rejected)} file(s) set aside, e.g. {rejected[0]}; all are in rejected_files")
     for source_file in (f for p in plans.values() for f in p.to_remove):
         context.log.info(f"{source_file} is no longer in the raw folder; its rows leave")
     for bucket in buckets:
