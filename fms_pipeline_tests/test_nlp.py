@@ -85,7 +85,9 @@ def test_everyday_words_and_misspellings_are_not_drugs(nlp, sentence):
 
 @pytest.mark.parametrize(
     ("word", "canonical"), [("neurotin", "gabapentin"), ("predisone", "prednisone"), ("methadon", "methadone"),
-                            ("tramadoll", "tramadol")],
+                            ("tramadoll", "tramadol"), ("tramodol", "tramadol"), ("gabapenton", "gabapentin"),
+                            ("lyricka", "pregabalin"), ("oxicodone", "oxycodone"), ("hydrocodon", "hydrocodone"),
+                            ("klonapin", "clonazepam"), ("symbalta", "duloxetine"), ("percoset", "oxycodone/acetaminophen")],
 )
 def test_fuzzy_matcher_catches_misspelt_drugs(word, canonical):
     match = match_misspelling(word)
@@ -93,7 +95,7 @@ def test_fuzzy_matcher_catches_misspelt_drugs(word, canonical):
 
 
 @pytest.mark.parametrize("word", ["intracable", "irretractable", "consenses", "opiophobia", "britishl", "hospital",
-                                  "medical", "neurologist", "realtor"])
+                                  "medical", "neurologist", "realtor", "relif", "importanly"])
 def test_fuzzy_matcher_leaves_other_words_alone(word):
     assert match_misspelling(word) is None
 
@@ -211,3 +213,28 @@ def test_drugs_joined_by_brackets_slashes_and_plus_are_found(nlp):
     assert ("DRUG", "methadone") in ents(nlp, "changed to Methadone(takes 2 weeks to work)")
     assert {("DRUG", "hydrocodone/acetaminophen"), ("DRUG", "oxycodone/acetaminophen")} <= ents(nlp, "Norco/Percocet")
     assert {("DRUG", "pregabalin"), ("DRUG", "duloxetine")} <= ents(nlp, "Lyrica+Cymbalta")
+
+
+def test_misspelling_recall_and_no_everyday_word_taken_for_a_drug(nlp):
+    """On the misspellings of data/evaluation/misspelt_drug_names.tsv (swapped, doubled, dropped letters,
+    phonetic spellings) recall was 0.67 before the edit-distance matcher; no frequent word may match."""
+    from wordfreq import top_n_list
+
+    from fms_pipeline.nlp.spelling_evaluation import read_misspellings
+
+    rows = read_misspellings()
+    assert len(rows) >= 150 and {pattern for _, _, pattern in rows} >= {"swap", "double", "drop", "vowel", "phonetic"}
+    docs = nlp.pipe(f"I was given {word} for the pain." for word, _, _ in rows)
+    found = sum(any(e.label_ == "DRUG" and e.ent_id_ == canonical for e in doc.ents)
+                for (_, canonical, _), doc in zip(rows, docs))
+    assert found / len(rows) >= 0.9
+    assert not [w for w in top_n_list("en", 5000) if match_misspelling(w)]
+
+
+def test_misspelling_file_errors_name_the_file_and_line(tmp_path):
+    from fms_pipeline.nlp.spelling_evaluation import read_misspellings
+
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("# header\ntramodol\ttramadol\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="bad.tsv line 2"):
+        read_misspellings(bad)

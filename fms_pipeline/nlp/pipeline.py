@@ -16,6 +16,7 @@ import numpy as np
 import spacy
 from spacy.attrs import ENT_IOB, IS_ALPHA, LENGTH
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
 from spacy.lang.char_classes import ALPHA
 from spacy.language import Language
 from spacy.tokens import Doc, Span
@@ -23,7 +24,7 @@ from spacy.util import compile_infix_regex, filter_spans
 from wordfreq import zipf_frequency
 
 from fms_pipeline.nlp import context, outcomes, places  # noqa: F401  (registers the components)
-from fms_pipeline.nlp.drug_lexicon import drug_lexicon, read_vocabulary
+from fms_pipeline.nlp.drug_lexicon import CURATED_FILES, drug_lexicon, read_vocabulary
 
 LABEL_VOCABULARIES = {
     "CONDITION": "conditions.tsv",
@@ -33,12 +34,20 @@ LABEL_VOCABULARIES = {
 }
 LABELS = ("DRUG", "DRUG_CLASS", "CONDITION", "SYMPTOM", "ORG", "PERSON", "GPE")
 
-# Fuzzy matching guards: only rare tokens (not English words) of some length, scored high,
-# with the same first letter and nearly the same length as the name they are taken for.
+# Fuzzy matching guards: only rare tokens (not English words) of some length, one edit away
+# (a letter swapped, doubled, dropped or changed; two for long words) from the one name they are
+# taken for, which starts with the same letter or sound. Measured by nlp/spelling_evaluation.py.
 FUZZY_MIN_LENGTH = 6
 FUZZY_MAX_WORD_ZIPF = 1.5
-FUZZY_MIN_SCORE = 88.0
+FUZZY_MIN_SCORE = 88.0  # rapidfuzz ratio, for what the edit distance does not reach
 FUZZY_MAX_LENGTH_DIFFERENCE = 2
+FUZZY_TWO_EDITS_FROM_LENGTH = 10
+# A dictionary name is a target only when it is in use in English text at all (wordfreq knows
+# it): patients misspell the drugs they take, and the dictionary's 20,000 obscure brands
+# ("relif", "testosteron") otherwise catch real words. Curated names are always targets.
+FUZZY_MIN_TARGET_ZIPF = 1.0
+# First letters that sound alike: Klonopin/Clonopin, Xanax/Zanax, Cymbalta/Symbalta, Phentanyl.
+_FIRST_SOUND = {"k": "c", "q": "c", "z": "x"}
 
 
 # Forum writing glues words with brackets and "+" ("Methadone(takes", "Lyrica+Cymbalta");
@@ -90,8 +99,10 @@ def ruler_patterns() -> tuple[tuple[dict, ...], tuple[dict, ...]]:
 def fuzzy_targets() -> dict[str, tuple[str, str]]:
     """{single-word name: (label, canonical)} that misspellings are matched against."""
     targets: dict[str, tuple[str, str]] = {}
+    curated = {v.lower() for f in CURATED_FILES for variants in read_vocabulary(f).values() for v in variants}
     for name, entry in drug_lexicon().items():
-        if " " not in name and "-" not in name:
+        if " " not in name and "-" not in name and "/" not in name and (
+                name in curated or zipf_frequency(name, "en") >= FUZZY_MIN_TARGET_ZIPF):
             targets[name] = ("DRUG", entry.canonical)
     for label, filename in LABEL_VOCABULARIES.items():
         if label == "ORG":
@@ -108,13 +119,21 @@ def _is_rare_word(lower: str) -> bool:
     return zipf_frequency(lower, "en") < FUZZY_MAX_WORD_ZIPF
 
 
+def _first_sound(word: str) -> str:
+    if word.startswith("ph"):
+        return "f"
+    if word[0] == "s" and word[1:2] in ("e", "i", "y"):
+        return "c"  # a soft c: Symbalta
+    return _FIRST_SOUND.get(word[0], word[0])
+
+
 @cache
 def _fuzzy_pools() -> dict[tuple[str, int], list[str]]:
-    """Target names by (first letter, length): the guards allow only these, so rapidfuzz
-    compares a word with a few hundred names instead of all of them."""
+    """Target names by (first sound, length): the guards allow only these, so rapidfuzz
+    compares a word with a few dozen names instead of all of them."""
     pools: dict[tuple[str, int], list[str]] = {}
     for name in fuzzy_targets():
-        pools.setdefault((name[0], len(name)), []).append(name)
+        pools.setdefault((_first_sound(name), len(name)), []).append(name)
     return pools
 
 
@@ -122,9 +141,11 @@ def _fuzzy_pools() -> dict[tuple[str, int], list[str]]:
 def match_misspelling(lower: str) -> tuple[str, str, str] | None:
     """(label, canonical, matched name) for a misspelt drug, class or condition, else None.
 
-    "neurotin" -> gabapentin (via neurontin), "opoids" -> opioid. The best rapidfuzz match
-    among names with the same first letter and nearly the same length is accepted above a
-    high score, and only for rare words, so that ordinary words stay ordinary.
+    "neurotin" -> gabapentin (via neurontin), "tramodol" -> tramadol, "zanax" is too short,
+    "opoids" -> opioid. The nearest names by edit distance (letters swapped count as one edit)
+    among names of the same first sound and nearly the same length must all be one drug;
+    failing that, a high rapidfuzz score with the same first letter. Only for rare words, so
+    that ordinary words stay ordinary.
     """
     if len(lower) < FUZZY_MIN_LENGTH or not lower.isalpha() or not _is_rare_word(lower):
         return None
@@ -135,9 +156,18 @@ def match_misspelling(lower: str) -> tuple[str, str, str] | None:
     candidates = [
         name
         for length in range(len(lower) - FUZZY_MAX_LENGTH_DIFFERENCE, len(lower) + FUZZY_MAX_LENGTH_DIFFERENCE + 1)
-        for name in pools.get((lower[0], length), ())
+        for name in pools.get((_first_sound(lower), length), ())
     ]
-    best = process.extractOne(lower, candidates, scorer=fuzz.ratio, score_cutoff=FUZZY_MIN_SCORE)
+    edits = 2 if len(lower) >= FUZZY_TWO_EDITS_FROM_LENGTH else 1
+    near = process.extract(lower, candidates, scorer=OSA.distance, score_cutoff=edits, limit=None)
+    if near:
+        nearest = min(distance for _, distance, _ in near)
+        names = [name for name, distance, _ in near if distance == nearest]
+        if len({targets[name] for name in names}) != 1:
+            return None  # "ambian": Ambien or Cambia? Not a guess.
+        return (*targets[names[0]], names[0])
+    best = process.extractOne(lower, [n for n in candidates if n[0] == lower[0]], scorer=fuzz.ratio,
+                              score_cutoff=FUZZY_MIN_SCORE)
     if best is None:
         return None
     label, canonical = targets[best[0]]
