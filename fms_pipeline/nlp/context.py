@@ -9,8 +9,9 @@ Sets, on every span in ``doc.ents``:
   people, places and organisations
 
 A trigger applies to the entities after it (forward) or before it (backward) in the same
-sentence, up to a terminator ("but", "except", ";" ...) or a window of tokens. Triggers are
-data: ``vocab/context_triggers.tsv``.
+sentence, up to a terminator ("but", "except", ";" ...) or a window of tokens. A pseudo-trigger
+("not only", "no doubt", "can't believe how well") looks like negation but is not: the triggers
+inside it are ignored. Triggers are data: ``vocab/context_triggers.tsv``.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ BACKWARD_WINDOW = 6
 FIRST_PERSON = frozenset({"i", "me", "my", "mine", "myself", "i'm", "i’m", "im", "i've", "i’ve", "i'd", "i’d"})
 _FIRST_PERSON_HASHES = np.array([hash_string(w) for w in FIRST_PERSON], dtype=np.uint64)
 NOT_EXPERIENCED = frozenset({"PERSON", "GPE", "ORG"})
-CATEGORIES = ("negated", "hypothetical", "historical", "other", "other_pronoun")
+CATEGORIES = ("negated", "hypothetical", "historical", "other", "other_pronoun", "pseudo", "terminator")
 
 for _name, _default in (("negated", False), ("hypothetical", False), ("historical", False), ("experiencer", "patient")):
     extensions.register(_name, _default)
@@ -58,6 +59,9 @@ def triggers() -> dict[str, list[Trigger]]:
         if len(parts) != 3:
             raise ValueError(f"vocab/context_triggers.tsv line {number}: expected category, direction, phrases")
         category, direction, phrases = parts
+        if category not in CATEGORIES or direction not in ("forward", "backward", "both"):
+            raise ValueError(f"vocab/context_triggers.tsv line {number}: unknown category {category!r} or "
+                             f"direction {direction!r}")
         for phrase in phrases.split("|"):
             if phrase.strip():
                 table.setdefault(phrase.strip().lower(), []).append(Trigger(category, direction))
@@ -119,11 +123,14 @@ class EntityContext:
         if not found:
             return DEFAULT_CONTEXT
         terminators = [s for s, _, t in found if t.category == "terminator"]
+        pseudo = [(s, e) for s, e, t in found if t.category == "pseudo"]
         flags = {"negated": False, "hypothetical": False, "historical": False}
         experiencer = "patient"
         for start, end, trigger in found:
-            if trigger.category == "terminator" or (start >= span.start and end <= span.end):
+            if trigger.category in ("terminator", "pseudo") or (start >= span.start and end <= span.end):
                 continue  # a trigger inside the span is part of it ("pain meds", "didn't help")
+            if any(s <= start and end <= e for s, e in pseudo):
+                continue  # the "not" of "not only", the "no" of "no doubt": not a negation
             applies = False
             if trigger.direction in ("forward", "both") and end <= span.start:
                 applies = span.start - end <= FORWARD_WINDOW and not any(end <= s < span.start for s in terminators)

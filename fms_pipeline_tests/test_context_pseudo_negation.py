@@ -1,0 +1,80 @@
+"""Pseudo-negation: phrases that contain a negation word but do not negate what follows."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def context_of(nlp, sentence: str, canonical: str):
+    doc = nlp(sentence)
+    matches = [e for e in doc.ents if e.ent_id_ == canonical]
+    assert matches, f"{canonical} not found in {sentence!r}: {[(e.text, e.ent_id_) for e in doc.ents]}"
+    return matches[0]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "canonical"),
+    [
+        ("Not only does gabapentin help my fibromyalgia, it helps me sleep.", "gabapentin"),
+        ("Not only does gabapentin help my fibromyalgia, it helps me sleep.", "fibromyalgia"),
+        ("There is no doubt that oxycodone works for my pain.", "oxycodone"),
+        ("Without a doubt Savella is the best thing I have tried.", "milnacipran"),
+        ("I can't believe how well Lyrica works.", "pregabalin"),
+        ("I cannot believe how well Cymbalta works for me.", "duloxetine"),
+        ("I can't believe how much Lyrica helped.", "pregabalin"),
+        ("No wonder my fibro flared, I ran out of tramadol.", "fibromyalgia"),
+        ("It is not just the fibromyalgia, my back is bad too.", "fibromyalgia"),
+        ("I'm not sure if it's the Lyrica but I sleep better.", "pregabalin"),
+        ("I'm not sure whether the methadone or the rest helped.", "methadone"),
+        ("Not to mention the brain fog.", "brain fog"),
+        ("No matter what, Tylenol never touched it.", "acetaminophen"),
+    ],
+)
+def test_pseudo_negation_does_not_negate(nlp, sentence, canonical):
+    assert not context_of(nlp, sentence, canonical)._.negated
+
+
+def test_not_sure_if_is_not_hypothetical_either(nlp):
+    assert not context_of(nlp, "I'm not sure if it's the Lyrica but I sleep better.", "pregabalin")._.hypothetical
+
+
+@pytest.mark.parametrize(
+    ("sentence", "canonical"),
+    [
+        # The same words as above outside a pseudo-trigger still negate.
+        ("Gabapentin does not help my fibromyalgia.", "fibromyalgia"),
+        ("No oxycodone for me since the new law.", "oxycodone"),
+        ("I can't take Lyrica anymore.", "pregabalin"),
+        # A real negation after a pseudo-trigger in the same sentence still counts.
+        ("Not only did I stop, I have no Lyrica left.", "pregabalin"),
+    ],
+)
+def test_real_negation_still_negates(nlp, sentence, canonical):
+    assert context_of(nlp, sentence, canonical)._.negated
+
+
+def test_negation_scope_stops_at_but_and_the_sentence_end(nlp):
+    doc = nlp("No gabapentin for me but methadone did help. Lyrica was fine.")
+    by_id = {e.ent_id_: e for e in doc.ents}
+    assert by_id["gabapentin"]._.negated
+    assert not by_id["methadone"]._.negated and not by_id["pregabalin"]._.negated
+
+
+def test_unknown_trigger_category_is_a_clear_error(monkeypatch):
+    from fms_pipeline.nlp import context
+
+    class Text:
+        def joinpath(self, *parts):
+            return self
+
+        def read_text(self, encoding):
+            return "# header\nnegatd\tforward\tno\n"
+
+    context.triggers.cache_clear()
+    monkeypatch.setattr(context.resources, "files", lambda package: Text())
+    try:
+        with pytest.raises(ValueError, match="line 2: unknown category 'negatd'"):
+            context.triggers()
+    finally:
+        monkeypatch.undo()
+        context.triggers.cache_clear()
