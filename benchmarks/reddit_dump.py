@@ -122,6 +122,7 @@ def _measure_in_this_process(dump: Path, out: Path) -> dict:
         comments += batch.height
         skipped += len(skips)
     read_seconds = time.perf_counter() - started
+    read_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     documents, staged = assemble_threads(
         dump.name, pl.scan_parquet(out / "in_documents" / "*.parquet"),
         pl.scan_parquet(out / "in_comments" / "*.parquet"), source_format=fmt.name)
@@ -135,6 +136,8 @@ def _measure_in_this_process(dump: Path, out: Path) -> dict:
         "staged_documents": staged_documents, "read_seconds": round(read_seconds, 1),
         "assemble_seconds": round(total - read_seconds, 1), "total_seconds": round(total, 1),
         "comments_per_second": round(comments / total), "read_comments_per_second": round(comments / read_seconds),
+        "cpu_seconds": round(sum(resource.getrusage(resource.RUSAGE_SELF)[:2]), 1),
+        "read_peak_rss_mib": round(read_peak),
         "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
     }
 

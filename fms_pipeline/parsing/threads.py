@@ -59,7 +59,7 @@ SOURCE_COMMENT_SCHEMA = {
 
 
 def record_batches(
-    records: Iterable[SourceDocument | SourceComment | SkippedRecord], source_format: str, batch_rows: int = 100_000
+    records: Iterable[SourceDocument | SourceComment | SkippedRecord], source_format: str, batch_rows: int = 20_000
 ) -> Iterator[tuple[pl.DataFrame, pl.DataFrame, list[SkippedRecord]]]:
     """read_source's records as (documents, comments, skipped) frames of at most ``batch_rows`` records
     each, with ``arrival`` numbering the records across batches (so a dump can be written to Parquet
@@ -120,9 +120,6 @@ def assemble_threads(
         pl.col("score").cast(pl.Int32, strict=False),
     )
     kept = comments.filter(~pl.col("body").str.strip_chars().is_in(REMOVED_BODIES) & pl.col("body").is_not_null())
-    kept = kept.filter(
-        pl.col("key").is_null() | (pl.col("arrival") == pl.col("arrival").min().over("document_key", "key"))
-    )
 
     tree = _thread_tree(kept, streaming=source_format in _STREAMING)
 
@@ -160,11 +157,12 @@ def assemble_threads(
         .select([pl.col(name).cast(dtype) for name, dtype in DOCUMENT_SCHEMA.items()])
     )
 
+    # The wide columns (bodies) stream past the small tree; rows stay in file order (position gives thread order).
     staged_comments = (
         kept.drop("document_key", "key", "parent_key")
-        .join(tree.lazy(), on="arrival", how="inner")
-        .join(doc_ids.select(pl.col("key").alias("document_key"), "document_id", "document_order"),
-              on="document_key", how="left", nulls_equal=True)
+        .join(tree.lazy().join(doc_ids.select(pl.col("key").alias("document_key"), "document_id"),
+                               on="document_key", how="left", nulls_equal=True),
+              on="arrival", how="inner", maintain_order="left")
         .with_columns(
             pl.when(pl.col("key").is_null())
             .then(pl.concat_str(pl.col("document_id"), pl.lit(":c"), pl.col("position").cast(pl.String)))
@@ -172,45 +170,104 @@ def assemble_threads(
             .alias("comment_id"),  # fms_pipeline.ids.comment_id, as an expression
             pl.concat_str(pl.col("document_id"), pl.lit(":"), pl.col("parent_key")).alias("parent_comment_id"),
         )
-        .sort("document_order", "position")
         .select([pl.col(name).cast(dtype) for name, dtype in COMMENT_SCHEMA.items()])
     )
     return staged_documents, staged_comments
 
 
 def _thread_tree(kept: pl.LazyFrame, *, streaming: bool) -> pl.DataFrame:
-    """arrival, document_key, key, parent_key (NULL when missing), position, depth of every kept comment."""
-    nodes = kept.select("arrival", "document_key", "key", "parent_key", "published_at").collect()
-    # The parent, if it is a kept comment of the same document (a comment is not its own parent).
-    parents = nodes.select("document_key", pl.col("key").alias("parent_key"), pl.lit(True).alias("_found")).filter(
-        pl.col("parent_key").is_not_null()
-    )
-    nodes = nodes.join(parents, on=["document_key", "parent_key"], how="left", nulls_equal=True,
-                       maintain_order="left")
-    nodes = nodes.with_columns(
-        pl.when(pl.col("_found") & (pl.col("parent_key") != pl.col("key"))).then(pl.col("parent_key")).alias("parent_key")
-    ).drop("_found")
-    sibling_order = ["published_at", "key", "arrival"] if streaming else ["arrival"]
-    while True:
-        # Siblings side by side, in their order: a node's index is its row after this sort.
-        nodes = nodes.sort(["document_key", "parent_key", *sibling_order], nulls_last=True)
-        parent = nodes.join(
-            nodes.with_row_index("_p").select("document_key", pl.col("key").alias("parent_key"), "_p")
-            .filter(pl.col("parent_key").is_not_null()),
-            on=["document_key", "parent_key"], how="left", nulls_equal=True, maintain_order="left",
-        )["_p"].fill_null(-1).cast(pl.Int64).to_numpy().copy()
+    """arrival, document_key, key, parent_key (NULL when missing), position, depth of every kept comment.
+
+    Keys are matched by 64-bit hashes with numpy sorts and searches (polars joins and windows on
+    string keys cost several times the memory of the data at millions of rows); a match is
+    confirmed on the text, so a hash collision never links the wrong comments."""
+    # Streaming: the bodies are read (for the removed-body filter) a morsel at a time, never all at once.
+    nodes = kept.select("arrival", "document_key", "key", "parent_key", "published_at").collect(engine="streaming")
+    if not nodes["arrival"].is_sorted():
+        nodes = nodes.sort("arrival")
+    own = _hashes(nodes, "key")
+    first = _first_occurrences(nodes, own)
+    if not first.all():
+        nodes, own = nodes.filter(pl.Series(first)), own[first]
+    parent = _parent_index(nodes, own, _hashes(nodes, "parent_key"))
+    depth, cut = _depths(parent)
+    while cut.any():  # a cycle of parents (corrupt data): its members become top level
+        parent[cut] = -1
         depth, cut = _depths(parent)
-        if not cut.any():
-            break
-        # A cycle of parents (corrupt data): its members become top level, and the order is redone.
-        nodes = nodes.with_columns(pl.when(~pl.Series(cut)).then(pl.col("parent_key")).alias("parent_key"))
-    group = nodes.select(pl.struct("document_key", "parent_key").rle_id()).to_series().to_numpy()
-    position = _preorder(parent, depth, group) + 1
+
+    # Siblings side by side, in their order; top-level comments of a document are siblings too.
+    n = len(parent)
+    _, document = np.unique(_hashes(nodes, "document_key"), return_inverse=True)
+    if streaming:
+        published = nodes["published_at"].dt.epoch("us").fill_null(np.iinfo(np.int64).max).to_numpy()
+        key_rank = nodes["key"].rank("dense").fill_null(0).to_numpy()
+        order = np.lexsort((nodes["arrival"].to_numpy(), key_rank, published, parent, document))
+    else:
+        order = np.lexsort((nodes["arrival"].to_numpy(), parent, document))
+    new_index = np.empty(n, dtype=np.int64)
+    new_index[order] = np.arange(n)
+    parent_sorted = np.where(parent[order] >= 0, new_index[np.maximum(parent[order], 0)], -1)
+    group_of = np.where(parent_sorted >= 0, parent_sorted, -1 - document[order])
+    group = np.r_[0, np.cumsum(group_of[1:] != group_of[:-1])] if n else np.zeros(0, dtype=np.int64)
+    position = np.empty(n, dtype=np.int64)
+    position[order] = _preorder(parent_sorted, depth[order], group) + 1
     return nodes.select(
-        "arrival", "document_key", "key", "parent_key",
+        "arrival", "document_key", "key",
+        pl.when(pl.Series(parent >= 0)).then(pl.col("parent_key")).alias("parent_key"),
         pl.Series("position", position, dtype=pl.Int32),
         pl.Series("depth", depth, dtype=pl.Int32),
     )
+
+
+def _hashes(nodes: pl.DataFrame, key_column: str) -> np.ndarray:
+    """A 64-bit hash of (document_key, key_column) per row; null keys hash alike (callers mask them)."""
+    return nodes.select(
+        pl.concat_str(pl.col("document_key").fill_null(""), pl.lit("\x00"), pl.col(key_column).fill_null("\x00"))
+        .hash(seed=0)
+    ).to_series().to_numpy()
+
+
+def _same(nodes: pl.DataFrame, rows: np.ndarray, column: str, others: np.ndarray, other_column: str) -> np.ndarray:
+    """(document_key, column) of ``rows`` equals (document_key, other_column) of ``others``, as text."""
+    same = ((nodes["document_key"].gather(rows) == nodes["document_key"].gather(others)).fill_null(True)
+            & (nodes[column].gather(rows) == nodes[other_column].gather(others)).fill_null(False))
+    return same.to_numpy()
+
+
+def _first_occurrences(nodes: pl.DataFrame, own: np.ndarray) -> np.ndarray:
+    """Mask of the rows that do not repeat an earlier (document_key, key) (dumps repeat records; the
+    first one counts). Rows without a key are all kept."""
+    keep = np.ones(len(own), dtype=bool)
+    keyed = np.flatnonzero(nodes["key"].is_not_null().to_numpy())
+    if not len(keyed):
+        return keep
+    ordered = np.sort(own[keyed])
+    if not (ordered[1:] == ordered[:-1]).any():
+        return keep  # no repeats: the usual case, one sort
+    del ordered
+    _, first, inverse = np.unique(own[keyed], return_index=True, return_inverse=True)
+    repeat = np.flatnonzero(first[inverse] != np.arange(len(keyed)))
+    if len(repeat):
+        rows, earlier = keyed[repeat], keyed[first[inverse[repeat]]]
+        keep[rows[_same(nodes, rows, "key", earlier, "key")]] = False
+    return keep
+
+
+def _parent_index(nodes: pl.DataFrame, own: np.ndarray, parent_hash: np.ndarray) -> np.ndarray:
+    """Row of each comment's parent (a kept comment of the same document, not itself), else -1."""
+    parent = np.full(len(own), -1, dtype=np.int64)
+    keyed = np.flatnonzero(nodes["key"].is_not_null().to_numpy())
+    replies = np.flatnonzero(nodes["parent_key"].is_not_null().to_numpy())
+    if not len(keyed) or not len(replies):
+        return parent
+    by_hash = keyed[np.argsort(own[keyed], kind="stable")]
+    sorted_hashes = own[by_hash]
+    at = np.minimum(np.searchsorted(sorted_hashes, parent_hash[replies]), len(by_hash) - 1)
+    found = sorted_hashes[at] == parent_hash[replies]
+    candidates, rows = by_hash[at[found]], replies[found]
+    confirmed = _same(nodes, rows, "parent_key", candidates, "key") & (candidates != rows)
+    parent[rows[confirmed]] = candidates[confirmed]
+    return parent
 
 
 def _depths(parent: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
