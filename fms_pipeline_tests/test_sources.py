@@ -253,6 +253,17 @@ def test_wordpress_rest_post_with_comments():
     assert docs["comment_count"].to_list() == [3]
 
 
+def test_wordpress_rest_list_of_posts(tmp_path: Path):
+    post = json.loads((FIXTURES / "wordpress_post.json").read_text())
+    second = {"id": 320, "date_gmt": "2024-03-01T10:00:00", "link": "https://painjournal.example.org/2024/03/spring/",
+              "title": {"rendered": "Spring"}, "content": {"rendered": "<p>Lyrica and long walks.</p>"}, "comments": []}
+    path = tmp_path / "posts.json"
+    path.write_text(json.dumps([post, second]))
+    docs, comments, _ = staged(path)
+    assert docs.select("title", "comment_count", "published_at").rows() == [
+        ("Living with fibromyalgia in winter – what helped me", 3, utc(2024, 1, 15, 14, 30)), ("Spring", 0, utc(2024, 3, 1, 10))]
+
+
 def test_wordpress_rest_comments_alone():
     docs, comments, _ = staged(FIXTURES / "wordpress_comments.json")
     assert docs.select("title", "url", "community", "body").rows() == [
@@ -421,6 +432,9 @@ def test_detection_is_by_content_not_by_extension(tmp_path: Path):
     assert detect_format("saved.txt", wp).name == "wordpress_json"
     assert detect_format("thread", (FIXTURES / "reddit_thread.json").read_bytes()).name == "reddit_json"
     assert detect_format("notes.txt", b"A title\n\nSome text about Lyrica.\n").name == "text"
+    assert detect_format("thanks.txt", b"<3 to everyone here\n\n[edit] and Lyrica helps\n").name == "text"
+    with pytest.raises(RejectedSource, match="^unrecognised format: JSON that is neither"):
+        detect_format("saved.txt", b'{"data": [1, 2]}')
     html = (FIXTURES / "html_wpdiscuz.html").read_bytes()
     assert detect_format("saved page.txt", html).name == "html"
     assert detect_format("page.htm", b"\xef\xbb\xbf  <!-- saved -->\n<html><body><p>x</p></body></html>").name == "html"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
@@ -19,9 +20,13 @@ FORMAT = SourceFormat("text", streaming=False)
 EXTENSIONS = {"", ".txt", ".text"}
 
 
+_MARKUP_OR_JSON = re.compile(r"^\s*(<\?xml|<!doctype|<html|<rss|<feed|<disqus|[\[{]\s*[\"\[{])", re.I)
+
+
 def sniff(extension: str, head: str) -> bool:
-    """A text file that is not markup or JSON (other formats are tried first)."""
-    return extension in EXTENSIONS and head.lstrip()[:1] not in ("<", "{", "[")
+    """A text file that does not start as markup or JSON (those formats are tried first, and markup or
+    JSON none of them reads is rejected with its own reason, not read as a page)."""
+    return extension in EXTENSIONS and _MARKUP_OR_JSON.match(head) is None
 
 
 def read(open_binary: Callable[[], BinaryIO], source_file: str) -> Iterator[Record]:
