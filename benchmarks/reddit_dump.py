@@ -72,7 +72,8 @@ def write_reddit_dump(path: Path, comments: int, seed: int = 7) -> dict:
                     "id": sid, "name": f"t3_{sid}", "author": _author(rng), "created_utc": created,
                     "title": _sentences(rng, pool, 1)[:180], "selftext": _sentences(rng, pool, rng.randint(1, 6)),
                     "subreddit": subreddit, "score": rng.randrange(500), "num_comments": 0,
-                    "permalink": f"/r/{subreddit}/comments/{sid}/", "url": f"https://www.reddit.com/r/{subreddit}/comments/{sid}/",
+                    "permalink": f"/r/{subreddit}/comments/{sid}/",
+                    "url": f"https://www.reddit.com/r/{subreddit}/comments/{sid}/",
                 }))
                 n = comments // submissions + (1 if s < comments % submissions else 0)
                 thread: list[tuple[str, int]] = []
@@ -159,7 +160,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--comments", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--work", type=Path, help="folder for the dump and the staged Parquet (default: a temporary one)")
+    parser.add_argument("--work", type=Path,
+                        help="folder for the dump and the staged Parquet (default: a temporary one)")
     parser.add_argument("--measure", nargs=2, type=Path, metavar=("DUMP", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:

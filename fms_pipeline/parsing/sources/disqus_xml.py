@@ -41,7 +41,8 @@ def read(open_binary: Callable[[], BinaryIO], source_file: str) -> Iterator[Reco
     all_threads = children(root, "thread")
     threads = [t for t in all_threads if not _true(t, "isDeleted")]
     if not threads:
-        raise RejectedSource("a Disqus export with no threads" if not all_threads else "a Disqus export whose threads are all deleted")
+        raise RejectedSource("a Disqus export whose threads are all deleted" if all_threads
+                             else "a Disqus export with no threads")
     deleted_threads = {t.get(DSQ_ID) for t in all_threads if _true(t, "isDeleted")}
     comments: dict[str, list[SourceComment]] = {}
     for post in children(root, "post"):

@@ -52,7 +52,8 @@ def read(open_binary: Callable[[], BinaryIO], source_file: str) -> Iterator[Reco
         elif thing.get("kind") == "t1":
             yield from _thread(thing, submission_key)
         elif thing.get("kind") != "more":
-            yield SkippedRecord(f"thing {thing['data'].get('name', '?')}", f"kind {thing.get('kind')!r} is not a submission or a comment")
+            yield SkippedRecord(f"thing {thing['data'].get('name', '?')}",
+                                f"kind {thing.get('kind')!r} is not a submission or a comment")
 
 
 def _thread(top: dict, submission_key: str | None) -> Iterator[Record]:

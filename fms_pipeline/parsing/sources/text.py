@@ -1,4 +1,5 @@
-"""The text of a page as a browser copies it (``parsing/thread_format.py``): one document, its comments in page order."""
+"""The text of a page as a browser copies it (``parsing/thread_format.py``): one document, then its
+comments in page order."""
 
 from __future__ import annotations
 

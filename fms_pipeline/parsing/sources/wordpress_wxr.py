@@ -54,7 +54,8 @@ def read(open_binary: Callable[[], BinaryIO], source_file: str) -> Iterator[Reco
             body=html_to_text(child_text(item, "encoded", "purl.org/rss/1.0/modules/content"), autop=True),
             url=link,
             community=(urlsplit(link).hostname or None) if link else None,
-            published_at=parse_timestamp(child_text(item, "post_date_gmt")) or parse_timestamp(child_text(item, "pubDate")),
+            published_at=(parse_timestamp(child_text(item, "post_date_gmt"))
+                          or parse_timestamp(child_text(item, "pubDate"))),
             has_comment_section=child_text(item, "comment_status") == "open" or bool(children(item, "comment")),
         )
         yield from thread_order([c for c in (_comment(element, key) for element in children(item, "comment")) if c])
