@@ -29,12 +29,16 @@ def as_path(location: str | os.PathLike) -> AnyPath:
     """A local ``Path`` (resolved) for a folder, a ``UPath`` for an fsspec URL such as ``s3://bucket/data``.
 
     Object-store credentials and endpoint come from the usual environment variables
-    (``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``AWS_ENDPOINT_URL`` for a non-AWS server)."""
+    (``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``, ``AWS_ENDPOINT_URL`` for a non-AWS server).
+
+    fsspec's listings cache is off: other machines add and rewrite files under the same prefix,
+    and a cached listing made a long-lived process (the sensor's, a second ``materialize``) reject
+    a new raw file as deleted and fail on a rewritten one (``FileExpired``)."""
     if isinstance(location, UPath):
         return location
     text = os.fspath(location)
     if _URL.match(text) and not text.lower().startswith("file://"):
-        return UPath(text)
+        return UPath(text, use_listings_cache=False)
     return Path(text.removeprefix("file://")).resolve()
 
 
@@ -77,8 +81,8 @@ def remove_abandoned_temp_files(folder: AnyPath) -> list[str]:
     removed: list[str] = []
     if not is_local(folder) or not Path(folder).is_dir():
         return removed
-    pattern = re.compile(r"^\..+-(\d+)\.tmp$")
-    for path in Path(folder).rglob(".*.tmp"):
+    pattern = re.compile(r"^\..+-(\d+)\.tmp(\.wal)?$")  # DuckDB leaves a .wal beside a killed build
+    for path in Path(folder).rglob(".*.tmp*"):
         match = pattern.match(path.name)
         if match and int(match.group(1)) != os.getpid() and not process_alive(int(match.group(1))):
             path.unlink(missing_ok=True)

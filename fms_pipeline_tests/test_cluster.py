@@ -1,0 +1,293 @@
+"""The main job as it runs on a cluster: Dagster's run, event and schedule storage in a real
+PostgreSQL server (deploy/dagster-postgres.yaml), and the data folder on an S3-compatible object
+store (moto's standalone server). Both must give the warehouse a local run gives.
+
+One PostgreSQL server, one moto server and one local reference run per test session."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from fms_pipeline import cli, staging, tables
+from fms_pipeline_tests import servers
+from fms_pipeline_tests.conftest import REPO, SAMPLE
+
+DAGSTER_POSTGRES_YAML = REPO / "deploy" / "dagster-postgres.yaml"
+
+# About three minutes on a busy 2-core machine (six Dagster runs of the main job, two servers);
+# the default test command and CI run them.
+pytestmark = pytest.mark.slow
+
+# Columns that say when or on which file system a file was processed, not what it holds: a run
+# elsewhere gives other values by design (a local fingerprint is size:mtime:ctime, on S3 size:ETag).
+RUN_SPECIFIC_COLUMNS = {
+    "source_files": {"processed_at", "fingerprint"},
+    "rejected_files": {"seen_at"},
+    "_build_batches": {"fingerprint"},  # versions (mtime or ETag) of the staged files
+    "_build_info": {"built_at", "incremental_builds"},
+}
+
+
+# ---------------------------------------------------------------- shared set-up
+
+
+def _page_in_bucket(bucket: str, avoid: set[str]) -> int:
+    """The number of a generated page whose file name falls in ``bucket`` (so that two raw files share
+    a batch and the staged objects are visibly per batch, not per file)."""
+    return next(n for n in range(10, 10_000)
+                if staging.bucket_of(f"page-{n:05d}.txt") == bucket and f"page-{n:05d}.txt" not in avoid)
+
+
+@pytest.fixture(scope="session")
+def raw_files(tmp_path_factory) -> Path:
+    """The sample page and three generated pages, one of which shares a batch with another file."""
+    from benchmarks.corpus import write_corpus
+
+    raw = tmp_path_factory.mktemp("cluster-raw")
+    shutil.copy(SAMPLE, raw / SAMPLE.name)
+    for n, seed in ((0, 3), (1, 4)):
+        write_corpus(raw, words=1, seed=seed, start=n)  # one page each
+    shared = _page_in_bucket(staging.bucket_of("page-00000.txt"), {p.name for p in raw.iterdir()})
+    write_corpus(raw, words=1, seed=5, start=shared)
+    names = sorted(p.name for p in raw.iterdir())
+    assert len(names) == 4 and len({staging.bucket_of(n) for n in names}) == 3, names
+    return raw
+
+
+def _data_dir_with(raw: Path, folder: Path) -> Path:
+    shutil.copytree(raw, folder / "raw")
+    return folder
+
+
+@pytest.fixture(scope="session")
+def reference_warehouse(raw_files: Path, tmp_path_factory) -> Path:
+    """The warehouse of a plain local run: a folder and Dagster's default SQLite instance, one process."""
+    root = tmp_path_factory.mktemp("reference")
+    data = _data_dir_with(raw_files, root / "data")
+    with pytest.MonkeyPatch.context() as mp:
+        _isolate(mp, root / "dagster_home")
+        (root / "dagster_home").mkdir()
+        (root / "dagster_home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+        mp.setenv("FMS_WORKERS", "1")
+        assert cli.materialize(data) == 0
+    return data / "warehouse.duckdb"
+
+
+def _isolate(mp: pytest.MonkeyPatch, dagster_home: Path) -> None:
+    """No setting of the machine's environment leaks into a run."""
+    for name in [n for n in os.environ if n.startswith(("FMS_", "FMS_PG_", "AWS_"))]:
+        mp.delenv(name)
+    mp.setenv("DAGSTER_HOME", str(dagster_home))
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    with servers.postgres_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    with servers.moto_s3_server() as server:
+        yield server
+
+
+# ---------------------------------------------------------------- comparing warehouses
+
+
+def _relations(con: duckdb.DuckDBPyConnection, catalog: str) -> set[str]:
+    """Tables and views of the warehouse, without the build's views over staging (see
+    test_published_warehouse_has_no_views_into_staging)."""
+    return {r[0] for r in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_catalog = ? AND table_schema = 'main'",
+        [catalog]).fetchall() if not r[0].startswith("staged_")}
+
+
+def assert_same_warehouse(actual: Path, expected: Path) -> dict[str, int]:
+    """Every table and view holds the same rows (as multisets: EXCEPT ALL both ways), apart from
+    RUN_SPECIFIC_COLUMNS; returns {table: rows}."""
+    with duckdb.connect(":memory:") as con:
+        con.execute("ATTACH ? AS actual (READ_ONLY)", [str(actual)])
+        con.execute("ATTACH ? AS expected (READ_ONLY)", [str(expected)])
+        names = _relations(con, "expected")
+        assert _relations(con, "actual") == names
+        assert set(tables.CORE_TABLES + tables.AGGREGATE_TABLES) <= names
+        rows: dict[str, int] = {}
+        differences: dict[str, tuple[int, int]] = {}
+        for name in sorted(names):
+            columns = [r[0] for r in con.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_catalog = 'expected' "
+                "AND table_name = ? ORDER BY ordinal_position", [name]).fetchall()]
+            kept = ", ".join(f'"{c}"' for c in columns if c not in RUN_SPECIFIC_COLUMNS.get(name, set()))
+            missing = con.execute(f"SELECT count(*) FROM (SELECT {kept} FROM expected.{name} "
+                                  f"EXCEPT ALL SELECT {kept} FROM actual.{name})").fetchone()[0]
+            extra = con.execute(f"SELECT count(*) FROM (SELECT {kept} FROM actual.{name} "
+                                f"EXCEPT ALL SELECT {kept} FROM expected.{name})").fetchone()[0]
+            if missing or extra:
+                differences[name] = (missing, extra)
+            rows[name] = con.execute(f"SELECT count(*) FROM expected.{name}").fetchone()[0]
+        assert not differences, f"(rows missing, rows extra) per table: {differences}"
+    return rows
+
+
+def test_reference_run_has_data(reference_warehouse: Path, raw_files: Path):
+    """The comparisons below are worth something only if the reference holds every file's rows."""
+    with duckdb.connect(str(reference_warehouse), read_only=True) as con:
+        files = dict(con.execute("SELECT source_file, status FROM source_files").fetchall())
+        assert files == {p.name: "staged" for p in raw_files.iterdir()}
+        for table in ("documents", "comments", "entity_mentions", "outcome_mentions", "entity_counts"):
+            assert con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] > 0, table
+
+
+@pytest.mark.xfail(strict=True, reason="bug reported to the lead: the build's staged_* views are saved in the "
+                   "published file, pointing at staging by absolute path (on S3: at the build's deleted download folder)")
+def test_published_warehouse_has_no_views_into_staging(reference_warehouse: Path):
+    with duckdb.connect(str(reference_warehouse), read_only=True) as con:
+        views = [r[0] for r in con.execute("SELECT view_name FROM duckdb_views() WHERE NOT internal "
+                                           "AND sql ILIKE '%parquet%'").fetchall()]
+    assert views == []
+
+
+# ---------------------------------------------------------------- PostgreSQL
+
+
+def _runs(pg: servers.Postgres) -> list[tuple[str, str, str, str | None, str | None, str | None]]:
+    """(run_id, job, status, partition, range start, range end) of every run in Postgres, oldest first."""
+    with pg.connect() as con, con.cursor() as cur:
+        cur.execute("""
+            SELECT r.run_id, r.pipeline_name, r.status,
+                   max(t.value) FILTER (WHERE t.key = 'dagster/partition'),
+                   max(t.value) FILTER (WHERE t.key = 'dagster/asset_partition_range_start'),
+                   max(t.value) FILTER (WHERE t.key = 'dagster/asset_partition_range_end')
+            FROM runs AS r LEFT JOIN run_tags AS t ON t.run_id = r.run_id
+            GROUP BY r.run_id, r.pipeline_name, r.status, r.id ORDER BY r.id""")
+        return cur.fetchall()
+
+
+def test_main_job_and_a_backfill_on_postgres_storage(postgres, raw_files, reference_warehouse, tmp_path,
+                                                    monkeypatch):
+    import dagster as dg
+    from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage, PostgresScheduleStorage
+
+    from fms_pipeline.definitions import build_definitions
+    from fms_pipeline.defs.automation import build_warehouse_job, partition_tags, process_files_job
+    from fms_pipeline.defs.ingest import BACKFILL_POLICY, FULL_TAG
+
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(DAGSTER_POSTGRES_YAML, home / "dagster.yaml")
+    _isolate(monkeypatch, home)
+    for name, value in postgres.env().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("FMS_WORKERS", "1")
+    monkeypatch.setenv("FMS_BUCKETS_PER_RUN", "2")  # 3 batches with files: two processing runs
+    data = _data_dir_with(raw_files, tmp_path / "data")
+
+    assert cli.materialize(data) == 0
+
+    with dg.DagsterInstance.get() as instance:
+        assert isinstance(instance.run_storage, PostgresRunStorage)
+        assert isinstance(instance.event_log_storage, PostgresEventLogStorage)
+        assert isinstance(instance.schedule_storage, PostgresScheduleStorage)
+    assert not list(home.rglob("*.db")), "no SQLite storage beside dagster.yaml"
+    buckets = sorted({staging.bucket_of(p.name) for p in raw_files.iterdir()})
+    runs = _runs(postgres)
+    assert [(job, status) for _, job, status, *_ in runs] == [
+        ("process_files", "SUCCESS"), ("process_files", "SUCCESS"), ("build_warehouse", "SUCCESS")]
+    ranges = [(part or start, part or end) for _, job, _, part, start, end in runs if job == "process_files"]
+    assert ranges == [(buckets[0], buckets[1]), (buckets[2], buckets[2])]
+    rows = assert_same_warehouse(data / "warehouse.duckdb", reference_warehouse)
+    assert rows["documents"] == 4
+
+    # A backfill of every batch, re-processing every file, split into runs the way the assets'
+    # multi-run backfill policy splits a backfill launched in the UI.
+    per_run = BACKFILL_POLICY.max_partitions_per_run
+    every = staging.all_buckets()
+    defs = build_definitions(str(data))
+    with dg.DagsterInstance.get() as instance:
+        for start in range(0, len(every), per_run):
+            group = every[start:start + per_run]
+            result = defs.resolve_job_def(process_files_job.name).execute_in_process(
+                instance=instance, tags={**partition_tags(group), FULL_TAG: "true"}, raise_on_error=False)
+            assert result.success, group
+        assert defs.resolve_job_def(build_warehouse_job.name).execute_in_process(instance=instance).success
+        assert instance.get_materialized_partitions(dg.AssetKey("source_files")) == set(every)
+
+    backfill = _runs(postgres)[len(runs):]
+    assert [(job, status, start, end) for _, job, status, _, start, end in backfill] == [
+        *(("process_files", "SUCCESS", every[i], every[i + per_run - 1]) for i in range(0, len(every), per_run)),
+        ("build_warehouse", "SUCCESS", None, None)]
+    with postgres.connect() as con, con.cursor() as cur:
+        cur.execute("SELECT count(DISTINCT partition) FROM event_logs WHERE dagster_event_type = 'ASSET_MATERIALIZATION' "
+                    "AND asset_key = %s AND run_id = ANY(%s)",
+                    [dg.AssetKey("parsed_comments").to_string(), [r[0] for r in backfill]])
+        assert cur.fetchone()[0] == len(every)
+    assert_same_warehouse(data / "warehouse.duckdb", reference_warehouse)
+
+
+# ---------------------------------------------------------------- object storage
+
+
+def _keys(client, bucket: str, prefix: str) -> dict[str, tuple[int, str]]:
+    """{key: (size, ETag)} under the prefix."""
+    pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+    return {o["Key"]: (o["Size"], o["ETag"]) for page in pages for o in page.get("Contents", [])}
+
+
+def test_main_job_on_an_s3_compatible_store(s3_server, raw_files, reference_warehouse, tmp_path, monkeypatch):
+    from fms_pipeline import workers
+
+    _isolate(monkeypatch, tmp_path / "dagster_home")
+    for name, value in s3_server.env().items():
+        monkeypatch.setenv(name, value)
+    # Two worker processes even for a handful of files (they start from about 50 files per worker),
+    # so that forked workers read raw and staged objects from the store too.
+    monkeypatch.setenv("FMS_WORKERS", "2")
+    monkeypatch.setattr(workers, "usable_workers", lambda n, items, per_worker_min=0: max(1, min(n, items)))
+    client = s3_server.client()
+    client.create_bucket(Bucket="fms-cluster-test")
+    url = "s3://fms-cluster-test/fms"
+    names = sorted(p.name for p in raw_files.iterdir())
+    late = next(n for n in names if n.startswith("page-") and n not in ("page-00000.txt", "page-00001.txt"))
+    for name in names:
+        if name != late:
+            client.upload_file(str(raw_files / name), "fms-cluster-test", f"fms/raw/{name}")
+
+    assert cli.materialize(url) == 0
+    # Another machine adds a file to a batch that already holds one; this process (its object-store
+    # client and what it cached) goes on running.
+    client.upload_file(str(raw_files / late), "fms-cluster-test", f"fms/raw/{late}")
+    assert cli.materialize(url) == 0
+
+    keys = _keys(client, "fms-cluster-test", "fms/")
+    staged = sorted(k.removeprefix("fms/staging/") for k in keys if k.startswith("fms/staging/"))
+    buckets = sorted({staging.bucket_of(n) for n in names})
+    assert staged == sorted(f"{t}/bucket-{b}.parquet" for t in tables.STAGED_TABLES for b in buckets)
+    assert len(buckets) < len(names)  # one object per batch and table, not per file
+    assert all(size > 0 for size, _ in keys.values())
+    unexpected = [k for k in keys if not re.match(r"fms/(raw|staging|reports)/|fms/warehouse\.duckdb$", k)]
+    assert not unexpected, f"objects left behind: {unexpected}"
+
+    local = tmp_path / "downloaded.duckdb"
+    client.download_file("fms-cluster-test", "fms/warehouse.duckdb", str(local))
+    rows = assert_same_warehouse(local, reference_warehouse)
+    assert rows["source_files"] == len(names)
+
+    with duckdb.connect(str(local), read_only=True) as con:
+        document_ids = {r[0] for r in con.execute("SELECT document_id FROM documents").fetchall()}
+    pages = {k.removeprefix("fms/reports/documents/").removesuffix(".html") for k in keys
+             if k.startswith("fms/reports/documents/")}
+    assert pages == document_ids
+    report = client.get_object(Bucket="fms-cluster-test", Key="fms/reports/report.html")["Body"].read().decode()
+    assert all(f"documents/{d}.html" in report for d in document_ids)
+
+    # Nothing new: the run finds the warehouse current (versions of the staged objects read back).
+    assert cli.materialize(url) == 0
+    assert _keys(client, "fms-cluster-test", "fms/staging/") == {k: v for k, v in keys.items()
+                                                                 if k.startswith("fms/staging/")}
