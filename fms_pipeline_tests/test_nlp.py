@@ -101,8 +101,8 @@ def test_fuzzy_matcher_leaves_other_words_alone(word):
 
 
 def test_pipeline_needs_no_statistical_model(nlp):
-    assert nlp.pipe_names == ["sentencizer", "fms_entity_ruler", "fms_case_ruler", "fms_misspelled_entities",
-                              "fms_context", "fms_outcomes"]
+    assert nlp.pipe_names == ["sentencizer", "fms_sentence_cap", "fms_entity_ruler", "fms_case_ruler",
+                              "fms_misspelled_entities", "fms_condition_codes", "fms_context", "fms_outcomes"]
     assert not any(hasattr(proc, "model") for _, proc in nlp.pipeline)
 
 
@@ -238,3 +238,57 @@ def test_misspelling_file_errors_name_the_file_and_line(tmp_path):
     bad.write_text("# header\ntramodol\ttramadol\n", encoding="utf-8")
     with pytest.raises(ValueError, match="bad.tsv line 2"):
         read_misspellings(bad)
+
+
+@pytest.mark.parametrize(
+    ("sentence", "canonical", "code"),
+    [
+        ("I was diagnosed with fibro ten years ago.", "fibromyalgia", "M79.7"),
+        ("CFS and fibromyalgia overlap.", "chronic fatigue syndrome", "G93.32"),
+        ("My RA flares in winter.", "rheumatoid arthritis", "M06.9"),
+        ("My son has sickle cell disease.", "sickle-cell disease", "D57.1"),
+        ("Gastroparesis from the opioids.", "gastroparesis", "K31.84"),
+        ("The nausea was the worst.", "nausea", "R11.0"),
+    ],
+)
+def test_conditions_and_symptoms_carry_an_icd10_code(nlp, sentence, canonical, code):
+    found = {e.ent_id_: e._.icd10 for e in nlp(sentence).ents if e.label_ in ("CONDITION", "SYMPTOM")}
+    assert found.get(canonical) == code
+
+
+def test_drugs_and_uncoded_conditions_have_no_icd10(nlp):
+    doc = nlp("Lyrica did nothing for my cancer.")
+    assert {e.ent_id_: e._.icd10 for e in doc.ents} == {"pregabalin": None, "cancer": None}
+
+
+def test_condition_reference_rows():
+    from fms_pipeline.nlp.conditions import condition_reference
+
+    rows = {r["condition"]: r for r in condition_reference(["fibromyalgia", "sickle-cell disease", "cancer"])}
+    assert rows["fibromyalgia"] == {"condition": "fibromyalgia", "icd10_code": "M79.7",
+                                    "icd10_description": "Fibromyalgia"}
+    assert rows["sickle-cell disease"]["icd10_code"] == "D57.1"
+    assert rows["cancer"] == {"condition": "cancer", "icd10_code": None, "icd10_description": None}
+
+
+def test_code_set_names_leave_everyday_words_and_vague_descriptions_out():
+    from fms_pipeline.nlp.conditions import curated_codes, description_names
+
+    names = description_names()
+    assert len(names) > 3000 and "sickle cell disease" in names and "low back pain" in names
+    for word in ("depression", "stroke", "shock", "pain", "fever", "other specified disorders", "nausea"):
+        assert word not in names, word
+    assert not [n for n in names if {"unspecified", "other", "of"} & set(n.split())]
+    assert curated_codes()["fibromyalgia"] == "M79.7"
+
+
+def test_a_page_of_one_word_is_split_into_bounded_sentences(nlp):
+    """A 200,000-word 'sentence' (pasted logs, one word repeated) finishes and is cut every 200 tokens."""
+    from fms_pipeline.nlp.pipeline import MAX_SENTENCE_TOKENS
+
+    doc = nlp("pain " * 200_000)
+    lengths = [len(s) for s in doc.sents]
+    assert max(lengths) <= MAX_SENTENCE_TOKENS and sum(lengths) == len(doc) == 200_000
+    assert len(doc.ents) == 200_000
+    # Ordinary sentences are left as the sentencizer made them.
+    assert [s.text for s in nlp("I take hydrocodone. It helps my FMS.").sents] == ["I take hydrocodone.", "It helps my FMS."]

@@ -14,7 +14,7 @@ from functools import cache
 
 import numpy as np
 import spacy
-from spacy.attrs import ENT_IOB, IS_ALPHA, LENGTH
+from spacy.attrs import ENT_IOB, IS_ALPHA, LENGTH, SENT_START
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 from spacy.lang.char_classes import ALPHA
@@ -23,7 +23,7 @@ from spacy.tokens import Doc, Span
 from spacy.util import compile_infix_regex, filter_spans
 from wordfreq import zipf_frequency
 
-from fms_pipeline.nlp import context, outcomes, places  # noqa: F401  (registers the components)
+from fms_pipeline.nlp import conditions, context, outcomes, places  # noqa: F401  (registers the components)
 from fms_pipeline.nlp.drug_lexicon import CURATED_FILES, drug_lexicon, read_vocabulary
 
 LABEL_VOCABULARIES = {
@@ -83,9 +83,14 @@ def ruler_patterns() -> tuple[tuple[dict, ...], tuple[dict, ...]]:
                 target = as_written if _is_case_sensitive(variant) else any_case
                 target.append({"label": label, "pattern": variant, "id": canonical})
                 curated.add(variant.lower())
-    for name, entry in drug_lexicon().items():
+    lexicon = drug_lexicon()
+    for name, entry in lexicon.items():
         if name not in curated:
             any_case.append({"label": "DRUG", "pattern": name, "id": entry.canonical})
+    # Conditions named by ICD-10-CM descriptions ("sickle cell disease"), where no vocabulary has the name.
+    for name, (label, canonical, _) in conditions.description_names().items():
+        if name not in curated and name not in lexicon:
+            any_case.append({"label": label, "pattern": name, "id": canonical})
     for name, canonical in places.place_names().items():
         as_written.append({"label": "GPE", "pattern": name, "id": canonical})
     as_written.append(
@@ -197,9 +202,32 @@ def misspelled_entities(doc: Doc) -> Doc:
     return doc
 
 
+# A text without sentence punctuation (a pasted log, one word repeated for megabytes) would be
+# one sentence, and the per-sentence work of context and outcomes grows with it: a sentence
+# ends after this many tokens at the latest. Forum sentences are far shorter (99.9% < 120).
+MAX_SENTENCE_TOKENS = 200
+
+
+@Language.component("fms_sentence_cap")
+def cap_sentence_length(doc: Doc) -> Doc:
+    """Start a new sentence every MAX_SENTENCE_TOKENS tokens of a longer one (vectorised)."""
+    if len(doc) <= MAX_SENTENCE_TOKENS:
+        return doc
+    starts = doc.to_array([SENT_START]).reshape(-1)
+    starts[0] = 1
+    positions = np.arange(len(doc))
+    sentence_start = np.maximum.accumulate(np.where(starts == 1, positions, 0))
+    cut = ((positions - sentence_start) % MAX_SENTENCE_TOKENS == 0) & (starts != 1)
+    if cut.any():
+        starts[cut] = 1
+        doc.from_array([SENT_START], starts.reshape(-1, 1))
+    return doc
+
+
 def _add_fms_components(nlp: Language, before: str | None = None) -> None:
     if "sentencizer" not in nlp.pipe_names and "parser" not in nlp.pipe_names and "senter" not in nlp.pipe_names:
         nlp.add_pipe("sentencizer", first=True)
+        nlp.add_pipe("fms_sentence_cap", after="sentencizer")
     # spaCy's span_ruler, not entity_ruler: the latter sums its ~40,000 pattern ids on every doc.
     any_case, as_written = ruler_patterns()
     ruler = nlp.add_pipe(
@@ -219,7 +247,8 @@ def _add_fms_components(nlp: Language, before: str | None = None) -> None:
     )
     case_ruler.add_patterns(list(as_written))
     nlp.add_pipe("fms_misspelled_entities", after="fms_case_ruler")
-    nlp.add_pipe("fms_context", after="fms_misspelled_entities")
+    nlp.add_pipe("fms_condition_codes", after="fms_misspelled_entities")
+    nlp.add_pipe("fms_context", after="fms_condition_codes")
     nlp.add_pipe("fms_outcomes", after="fms_context")
 
 

@@ -1,0 +1,151 @@
+"""ICD-10-CM codes for conditions and symptoms, and conditions named by the code set's descriptions.
+
+Codes come from the ICD-10-CM code set of ``simple-icd-10-cm``:
+
+* the curated canonicals (``vocab/conditions.tsv``, ``vocab/symptoms.tsv``: "fibro", "CFS", "RA"
+  and the like) get the code reviewed for them in ``vocab/condition_codes.tsv``;
+* the code set's own descriptions name further conditions ("sickle-cell disease",
+  "gastroparesis"): the head of each description (before a comma, "with", "without", "due to")
+  when it is a plain name of one to four words, with no vague ("other", "unspecified") or
+  relational ("of", "in") word, outside the chapters of injuries, external causes and encounters
+  (S-Z); a one-word name only when it is not an everyday English word (no "depression" of a
+  cushion, no "stroke" of a pen), since those are matched in any case.
+
+Each CONDITION or SYMPTOM entity gets ``span._.icd10`` (None where no code fits).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from functools import cache
+from importlib import metadata
+from pathlib import Path
+
+import simple_icd_10_cm as icd
+from spacy.language import Language
+from spacy.tokens import Doc
+from wordfreq import zipf_frequency
+
+from fms_pipeline.nlp import extensions
+from fms_pipeline.nlp.drug_lexicon import COMMON_WORD_ZIPF, _vocab_text
+
+extensions.register("icd10", None)
+
+CODED_LABELS = frozenset({"CONDITION", "SYMPTOM"})
+EXCLUDED_CHAPTER_LETTERS = "STVWXYZ"  # injuries, poisonings, external causes, health-status factors
+MAX_NAME_WORDS = 4
+_NAMES_FORMAT = 1  # bump when the rules below change: the names are cached on disk (reading the code set takes ~20 s)
+_NAME_SHAPE = re.compile(r"^[a-z][a-z' -]*[a-z]$")
+_QUALIFIER = re.compile(r"\s+(?:without|with|due to|in|of|not elsewhere classified|nos)\b.*$")
+_BRACKETS = re.compile(r"\s*(?:\([^)]*\)|\[[^\]]*\])")
+_VAGUE_WORDS = frozenset({"other", "unspecified", "specified", "elsewhere", "classified", "unknown", "certain",
+                          "following", "complicating", "personal", "family", "history", "abnormal", "findings",
+                          "type", "stage", "site", "region", "part", "acquired", "secondary", "primary"})
+_RELATIONAL_WORDS = frozenset({"of", "in", "due", "to", "with", "without", "by", "and", "or", "from", "for",
+                               "after", "during", "on", "as", "at", "not", "the", "a", "an"})
+
+
+@cache
+def curated_codes() -> dict[str, str]:
+    """{curated canonical: ICD-10-CM code} from ``vocab/condition_codes.tsv``."""
+    codes: dict[str, str] = {}
+    for number, line in enumerate(_vocab_text("condition_codes.tsv").splitlines(), start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        canonical, sep, code = line.partition("\t")
+        code = code.strip()
+        if not sep or not icd.is_valid_item(code):
+            raise ValueError(f"vocab/condition_codes.tsv line {number}: expected 'canonical<TAB>ICD-10-CM code', "
+                             f"and {code!r} is not a code of the code set")
+        codes[canonical.strip()] = code
+    return codes
+
+
+def _name_of(description: str) -> str | None:
+    head = _BRACKETS.sub("", description.split(",")[0]).strip().lower()
+    head = _QUALIFIER.sub("", head).strip()
+    words = head.split()
+    if not _NAME_SHAPE.match(head) or not 1 <= len(words) <= MAX_NAME_WORDS:
+        return None
+    if any(w in _VAGUE_WORDS or w in _RELATIONAL_WORDS for w in words):
+        return None
+    if len(words) == 1 and zipf_frequency(head, "en") >= COMMON_WORD_ZIPF:
+        return None  # an everyday word ("depression", "stroke", "shock")
+    return head
+
+
+def _cache_path() -> Path:
+    key = f"{metadata.version('simple-icd-10-cm')}-{_NAMES_FORMAT}-{zipf_frequency('depression', 'en')}"
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "fms_pipeline" / f"icd10_names-{key}.json"
+
+
+@cache
+def description_names() -> dict[str, tuple[str, str, str]]:
+    """{lower-case name as written: (label, canonical, code)} from the code set's descriptions; the
+    most general code (the shortest) of a name wins; "sickle cell disease" also without its hyphen."""
+    path = _cache_path()
+    try:
+        return {name: tuple(row) for name, row in json.loads(path.read_text(encoding="utf-8")).items()}
+    except (OSError, ValueError, TypeError):
+        pass
+    names = _build_description_names()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(names), encoding="utf-8")
+        tmp.replace(path)
+    except OSError:
+        pass  # a read-only home still works, just without the cache
+    return names
+
+
+def _build_description_names() -> dict[str, tuple[str, str, str]]:
+    names: dict[str, tuple[str, str, str]] = {}
+    for code in icd.get_all_codes(with_dots=True):
+        if code[0] in EXCLUDED_CHAPTER_LETTERS or not icd.is_category_or_subcategory(code):
+            continue
+        name = _name_of(icd.get_description(code))
+        if name is None:
+            continue
+        label = "SYMPTOM" if code[0] == "R" else "CONDITION"
+        for variant in dict.fromkeys((name, name.replace("-", " "))):
+            current = names.get(variant)
+            if current is None or len(code) < len(current[2]):
+                names[variant] = (label, name, code)
+    return names
+
+
+@cache
+def _code_by_canonical() -> dict[str, str]:
+    codes = {canonical: code for _, canonical, code in description_names().values()}
+    codes.update(curated_codes())
+    return codes
+
+
+def code_of(canonical: str) -> str | None:
+    return _code_by_canonical().get(canonical)
+
+
+def condition_reference(names: list[str]) -> list[dict]:
+    """Rows of the warehouse ``conditions`` table: the ICD-10-CM code and its description per condition."""
+    rows = []
+    for name in sorted(set(names)):
+        code = code_of(name)
+        rows.append({"condition": name, "icd10_code": code,
+                     "icd10_description": icd.get_description(code) if code else None})
+    return rows
+
+
+@Language.component("fms_condition_codes")
+def condition_codes(doc: Doc) -> Doc:
+    """Set ``span._.icd10`` on each CONDITION and SYMPTOM entity with a code."""
+    codes = _code_by_canonical()
+    for ent in doc.ents:
+        if ent.label_ in CODED_LABELS:
+            code = codes.get(ent.ent_id_)
+            if code:
+                ent._.icd10 = code
+    return doc
