@@ -292,3 +292,35 @@ def test_a_page_of_one_word_is_split_into_bounded_sentences(nlp):
     assert len(doc.ents) == 200_000
     # Ordinary sentences are left as the sentencizer made them.
     assert [s.text for s in nlp("I take hydrocodone. It helps my FMS.").sents] == ["I take hydrocodone.", "It helps my FMS."]
+
+
+def test_drug_and_condition_reference_feed_the_warehouse_sql():
+    """The drugs and conditions SQL (sql/pending_nlp/, to move into sql/core/ with the view registration)
+    over the reference rows: ingredients are a VARCHAR[] one can search, conditions carry their codes."""
+    from pathlib import Path
+
+    import duckdb
+    import polars as pl
+
+    from fms_pipeline.nlp.conditions import condition_reference
+    from fms_pipeline.nlp.drug_lexicon import drug_reference
+
+    sql = Path(__file__).resolve().parents[1] / "fms_pipeline" / "warehouse" / "sql" / "pending_nlp"
+    con = duckdb.connect()
+    con.execute("CREATE TABLE entity_mentions AS SELECT * FROM (VALUES (1, 'c1', 'DRUG', 'oxycodone/acetaminophen'), "
+                "(2, 'c1', 'CONDITION', 'fibromyalgia'), (3, 'c2', 'DRUG', 'oxycodone'), (4, 'c2', 'SYMPTOM', 'nausea')) "
+                "t(mention_id, comment_id, label, canonical)")
+    drug_schema = {"drug": pl.String, "drug_class": pl.String, "drugbank_id": pl.String, "mesh_id": pl.String,
+                   "ingredients": pl.List(pl.String)}
+    con.register("drug_reference", pl.DataFrame(drug_reference(["oxycodone/acetaminophen", "oxycodone"]),
+                                                schema=drug_schema).to_arrow())
+    condition_schema = {"condition": pl.String, "icd10_code": pl.String, "icd10_description": pl.String}
+    con.register("condition_reference", pl.DataFrame(condition_reference(["fibromyalgia", "nausea"]),
+                                                     schema=condition_schema).to_arrow())
+    for name in ("07_drugs.sql", "08_conditions.sql"):
+        con.execute((sql / name).read_text(encoding="utf-8"))
+    assert {r[0] for r in con.execute("SELECT drug FROM drugs WHERE list_contains(ingredients, 'oxycodone')").fetchall()} \
+        == {"oxycodone", "oxycodone/acetaminophen"}
+    assert con.execute("SELECT drug_class FROM drugs WHERE drug = 'oxycodone/acetaminophen'").fetchone() == ("opioid/analgesic",)
+    assert con.execute("SELECT * FROM conditions ORDER BY condition").fetchall() == [
+        ("fibromyalgia", "M79.7", "Fibromyalgia", 1, 1), ("nausea", "R11.0", "Nausea", 1, 1)]
