@@ -103,7 +103,7 @@ def write_reddit_dump(path: Path, comments: int, seed: int = 7) -> dict:
     return written
 
 
-def _measure_in_this_process(dump: Path, out: Path) -> dict:
+def _measure_in_this_process(dump: Path, out: Path, comments_per_part: int = 0) -> dict:
     """Stream the dump through read_source and assemble_threads into Parquet; time and peak memory."""
     import polars as pl
 
@@ -124,9 +124,13 @@ def _measure_in_this_process(dump: Path, out: Path) -> dict:
         skipped += len(skips)
     read_seconds = time.perf_counter() - started
     read_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    spill = {}
+    if comments_per_part:
+        (out / "spill").mkdir()
+        spill = {"spill_dir": out / "spill", "comments_per_part": comments_per_part}
     documents, staged = assemble_threads(
         dump.name, pl.scan_parquet(out / "in_documents" / "*.parquet"),
-        pl.scan_parquet(out / "in_comments" / "*.parquet"), source_format=fmt.name)
+        pl.scan_parquet(out / "in_comments" / "*.parquet"), source_format=fmt.name, **spill)
     documents.sink_parquet(out / "documents.parquet")
     staged.sink_parquet(out / "comments.parquet")
     total = time.perf_counter() - started
@@ -143,14 +147,15 @@ def _measure_in_this_process(dump: Path, out: Path) -> dict:
     }
 
 
-def measure(comments: int, work: Path, seed: int = 7) -> dict:
+def measure(comments: int, work: Path, seed: int = 7, comments_per_part: int = 0) -> dict:
     dump = work / f"RC_synthetic_{comments}.zst"
     started = time.perf_counter()
     written = write_reddit_dump(dump, comments, seed)
     generate_seconds = time.perf_counter() - started
     # A fresh process, so its peak memory is that of reading alone.
     result = subprocess.run(
-        [sys.executable, "-m", "benchmarks.reddit_dump", "--measure", str(dump), str(work / "staged")],
+        [sys.executable, "-m", "benchmarks.reddit_dump", "--measure", str(dump), str(work / "staged"),
+         "--comments-per-part", str(comments_per_part)],
         check=True, capture_output=True, text=True, cwd=Path(__file__).resolve().parents[1],
     )
     return {**written, "generate_seconds": round(generate_seconds, 1), **json.loads(result.stdout.splitlines()[-1])}
@@ -160,19 +165,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--comments", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--comments-per-part", type=int, default=0,
+                        help="assemble threads a part of the documents at a time (spill_dir); 0: all at once")
     parser.add_argument("--work", type=Path,
                         help="folder for the dump and the staged Parquet (default: a temporary one)")
     parser.add_argument("--measure", nargs=2, type=Path, metavar=("DUMP", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
-        print(json.dumps(_measure_in_this_process(*args.measure)))
+        print(json.dumps(_measure_in_this_process(*args.measure, args.comments_per_part)))
         return
     if args.work:
         args.work.mkdir(parents=True, exist_ok=True)
-        print(json.dumps(measure(args.comments, args.work, args.seed), indent=2))
+        print(json.dumps(measure(args.comments, args.work, args.seed, args.comments_per_part), indent=2))
         return
     with tempfile.TemporaryDirectory() as work:
-        print(json.dumps(measure(args.comments, Path(work), args.seed), indent=2))
+        print(json.dumps(measure(args.comments, Path(work), args.seed, args.comments_per_part), indent=2))
 
 
 if __name__ == "__main__":

@@ -514,3 +514,21 @@ def test_assemble_threads_with_missing_parents_missing_submission_removed_bodies
         (6, 1, None, "its own parent"), (7, 1, None, "cycle a"), (8, 1, None, "cycle b")]
     assert (coms["body"].str.strip_chars() != "").all()
     assert coms.filter(pl.col("document_id") == s2)["comment_id"].to_list() == [f"{s2}:k1"]
+
+
+def test_assemble_threads_in_parts_gives_the_same_tables(tmp_path: Path):
+    """With spill_dir, the tree is computed a part of the documents at a time (bounded memory for big dumps)."""
+    path = _zst((FIXTURES / "reddit_dump.ndjson").read_bytes() + (FIXTURES / "reddit_dump.ndjson").read_bytes()
+                .replace(b"2d4e6f", b"3e5f7a").replace(b'"id":"kf', b'"id":"kg').replace(b"t1_kf", b"t1_kg"),
+                tmp_path, "two.ndjson.zst")
+    fmt, records = read(path)
+    (documents, comments, skipped), = record_batches(records, fmt.name)
+    whole = [f.collect() for f in assemble_threads(path.name, documents.lazy(), comments.lazy())]
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    parts = [f.collect() for f in assemble_threads(path.name, documents.lazy(), comments.lazy(),
+                                                   spill_dir=spill, comments_per_part=4)]
+    assert len(list(spill.glob("comments-*.parquet"))) == 3
+    assert whole[0].equals(parts[0])
+    assert whole[1].sort("comment_id").equals(parts[1].sort("comment_id"))
+    assert whole[1].height == 10 and whole[0]["comment_count"].sum() == 10

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 
 import numpy as np
 import polars as pl
@@ -98,13 +99,24 @@ def record_batches(
 
 
 def assemble_threads(
-    source_file: str, documents: pl.LazyFrame, comments: pl.LazyFrame, *, source_format: str | None = None
+    source_file: str,
+    documents: pl.LazyFrame,
+    comments: pl.LazyFrame,
+    *,
+    source_format: str | None = None,
+    spill_dir: Path | None = None,
+    comments_per_part: int = 1_000_000,
 ) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     """(documents, comments) with exactly the columns of DOCUMENT_SCHEMA and COMMENT_SCHEMA.
 
     ``documents``: the SourceDocument fields, ``source_format`` and ``arrival`` (order in the file);
     ``comments``: the SourceComment fields and ``arrival``. ``source_format`` names the file's format
     when ``documents`` may be empty (a dump of comments only); by default it is read from ``documents``.
+
+    Memory: the thread tree of the whole file is computed at once (about 300 bytes a comment at its
+    peak) unless ``spill_dir`` is given: then the comments are split by document into parts of about
+    ``comments_per_part``, each part's tree is computed and its staged comments written to
+    ``spill_dir`` (which must outlive the returned frames), and the comments frame scans those files.
     """
     documents = documents.with_columns(
         pl.col("key").cast(pl.String), pl.col("published_at").cast(UTC_MICROS), pl.col("arrival").cast(pl.Int64)
@@ -121,20 +133,40 @@ def assemble_threads(
     )
     kept = comments.filter(~pl.col("body").str.strip_chars().is_in(REMOVED_BODIES) & pl.col("body").is_not_null())
 
-    tree = _thread_tree(kept, streaming=source_format in _STREAMING)
-
     # Document ids: a hash per document (a Python call per document, never per comment).
     keys = pl.concat([
         documents.select("key", "arrival"),
-        tree.lazy().group_by("document_key").agg(pl.col("arrival").min()).rename({"document_key": "key"}),
-    ]).group_by("key").agg(pl.col("arrival").min().alias("document_order")).sort("document_order").collect()
+        kept.group_by("document_key").agg(pl.col("arrival").min()).rename({"document_key": "key"}),
+    ]).group_by("key").agg(pl.col("arrival").min().alias("document_order")).sort("document_order")
+    keys = keys.collect(engine="streaming")
     doc_ids = keys.with_columns(
         pl.Series("document_id", [ids.document_id(source_file, k) for k in keys["key"].to_list()], dtype=pl.String)
     ).lazy()
 
-    counts = tree.lazy().group_by("document_key").agg(pl.len().cast(pl.Int32).alias("comment_count"))
+    parts = 1
+    if spill_dir is not None:
+        total = kept.select(pl.len()).collect(engine="streaming").item()
+        parts = max(1, -(-total // comments_per_part))
+    streaming = source_format in _STREAMING
+    counts: list[pl.DataFrame] = []
+    part_frames: list[pl.LazyFrame] = []
+    for part in range(parts):
+        part_kept = kept if parts == 1 else kept.filter(
+            pl.col("document_key").fill_null("").hash(seed=1) % parts == part)
+        tree = _thread_tree(part_kept, streaming=streaming)
+        counts.append(tree.group_by("document_key").agg(pl.len().cast(pl.Int32).alias("comment_count")))
+        staged = _staged_comments(part_kept, tree.select("arrival", "position", "depth", "has_parent"), doc_ids)
+        if spill_dir is None:
+            part_frames.append(staged)
+        else:
+            path = Path(spill_dir) / f"comments-{part:05d}.parquet"
+            staged.sink_parquet(path)
+            part_frames.append(pl.scan_parquet(path))
+    staged_comments = part_frames[0] if len(part_frames) == 1 else pl.concat(part_frames)
+    comment_counts = pl.concat(counts).lazy()
+
     placeholders = (
-        tree.lazy().select(pl.col("document_key").alias("key")).unique()
+        comment_counts.select(pl.col("document_key").alias("key"))
         .join(documents.select("key"), on="key", how="anti", nulls_equal=True)
         .with_columns(
             pl.lit(source_format, pl.String).alias("source_format"),
@@ -147,7 +179,7 @@ def assemble_threads(
     staged_documents = (
         pl.concat([documents.select(placeholders.collect_schema().names()), placeholders], how="vertical_relaxed")
         .join(doc_ids, on="key", how="left", nulls_equal=True)
-        .join(counts, left_on="key", right_on="document_key", how="left", nulls_equal=True)
+        .join(comment_counts, left_on="key", right_on="document_key", how="left", nulls_equal=True)
         .sort("document_order")
         .with_columns(
             pl.lit(source_file, pl.String).alias("source_file"),
@@ -156,27 +188,32 @@ def assemble_threads(
         )
         .select([pl.col(name).cast(dtype) for name, dtype in DOCUMENT_SCHEMA.items()])
     )
+    return staged_documents, staged_comments
 
-    # The wide columns (bodies) stream past the small tree; rows stay in file order (position gives thread order).
-    staged_comments = (
-        kept.drop("document_key", "key", "parent_key")
-        .join(tree.lazy().join(doc_ids.select(pl.col("key").alias("document_key"), "document_id"),
-                               on="document_key", how="left", nulls_equal=True),
-              on="arrival", how="inner", maintain_order="left")
+
+def _staged_comments(kept: pl.LazyFrame, tree: pl.DataFrame, doc_ids: pl.LazyFrame) -> pl.LazyFrame:
+    """The kept comments with their place in the thread and their ids. The wide columns (bodies) stream
+    past the small tree (four numbers a comment); rows stay in file order (position is thread order)."""
+    return (
+        kept.join(tree.lazy(), on="arrival", how="inner", maintain_order="left")
+        .join(doc_ids.select(pl.col("key").alias("document_key"), "document_id"),
+              on="document_key", how="left", nulls_equal=True, maintain_order="left")
         .with_columns(
             pl.when(pl.col("key").is_null())
             .then(pl.concat_str(pl.col("document_id"), pl.lit(":c"), pl.col("position").cast(pl.String)))
             .otherwise(pl.concat_str(pl.col("document_id"), pl.lit(":"), pl.col("key")))
             .alias("comment_id"),  # fms_pipeline.ids.comment_id, as an expression
-            pl.concat_str(pl.col("document_id"), pl.lit(":"), pl.col("parent_key")).alias("parent_comment_id"),
+            pl.when(pl.col("has_parent"))
+            .then(pl.concat_str(pl.col("document_id"), pl.lit(":"), pl.col("parent_key")))
+            .alias("parent_comment_id"),
         )
         .select([pl.col(name).cast(dtype) for name, dtype in COMMENT_SCHEMA.items()])
     )
-    return staged_documents, staged_comments
 
 
 def _thread_tree(kept: pl.LazyFrame, *, streaming: bool) -> pl.DataFrame:
-    """arrival, document_key, key, parent_key (NULL when missing), position, depth of every kept comment.
+    """arrival, document_key, position, depth and has_parent (its parent is a kept comment) of every kept
+    comment (a repeat of an earlier one is left out).
 
     Keys are matched by 64-bit hashes with numpy sorts and searches (polars joins and windows on
     string keys cost several times the memory of the data at millions of rows); a match is
@@ -212,10 +249,10 @@ def _thread_tree(kept: pl.LazyFrame, *, streaming: bool) -> pl.DataFrame:
     position = np.empty(n, dtype=np.int64)
     position[order] = _preorder(parent_sorted, depth[order], group) + 1
     return nodes.select(
-        "arrival", "document_key", "key",
-        pl.when(pl.Series(parent >= 0)).then(pl.col("parent_key")).alias("parent_key"),
+        "arrival", "document_key",
         pl.Series("position", position, dtype=pl.Int32),
         pl.Series("depth", depth, dtype=pl.Int32),
+        pl.Series("has_parent", parent >= 0),
     )
 
 
