@@ -272,13 +272,14 @@ def test_condition_reference_rows():
 
 
 def test_code_set_names_leave_everyday_words_and_vague_descriptions_out():
-    from fms_pipeline.nlp.conditions import curated_codes, description_names
+    from fms_pipeline.nlp.conditions import check_curated_codes, curated_codes, description_names
 
     names = description_names()
     assert len(names) > 3000 and "sickle cell disease" in names and "low back pain" in names
     for word in ("depression", "stroke", "shock", "pain", "fever", "other specified disorders", "nausea"):
         assert word not in names, word
     assert not [n for n in names if {"unspecified", "other", "of"} & set(n.split())]
+    check_curated_codes()  # every reviewed code is a code of the code set
     assert curated_codes()["fibromyalgia"] == "M79.7"
 
 

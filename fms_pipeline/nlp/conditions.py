@@ -12,10 +12,15 @@ Codes come from the ICD-10-CM code set of ``simple-icd-10-cm``:
   cushion, no "stroke" of a pen), since those are matched in any case.
 
 Each CONDITION or SYMPTOM entity gets ``span._.icd10`` (None where no code fits).
+
+Importing ``simple_icd_10_cm`` parses its XML (~20 s), so the pipeline reads the names and codes
+from a disk cache (keyed by the package version and the mapping file) and imports it only to
+build that cache and to describe codes for the warehouse.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -23,7 +28,6 @@ from functools import cache
 from importlib import metadata
 from pathlib import Path
 
-import simple_icd_10_cm as icd
 from spacy.language import Language
 from spacy.tokens import Doc
 from wordfreq import zipf_frequency
@@ -49,18 +53,25 @@ _RELATIONAL_WORDS = frozenset({"of", "in", "due", "to", "with", "without", "by",
 
 @cache
 def curated_codes() -> dict[str, str]:
-    """{curated canonical: ICD-10-CM code} from ``vocab/condition_codes.tsv``."""
+    """{curated canonical: ICD-10-CM code} from ``vocab/condition_codes.tsv`` (each code is checked
+    against the code set when the cache is built)."""
     codes: dict[str, str] = {}
     for number, line in enumerate(_vocab_text("condition_codes.tsv").splitlines(), start=1):
         if not line.strip() or line.startswith("#"):
             continue
         canonical, sep, code = line.partition("\t")
-        code = code.strip()
-        if not sep or not icd.is_valid_item(code):
-            raise ValueError(f"vocab/condition_codes.tsv line {number}: expected 'canonical<TAB>ICD-10-CM code', "
-                             f"and {code!r} is not a code of the code set")
-        codes[canonical.strip()] = code
+        if not sep or not code.strip():
+            raise ValueError(f"vocab/condition_codes.tsv line {number}: expected 'canonical<TAB>ICD-10-CM code'")
+        codes[canonical.strip()] = code.strip()
     return codes
+
+
+def check_curated_codes() -> None:
+    import simple_icd_10_cm as icd
+
+    for canonical, code in curated_codes().items():
+        if not icd.is_valid_item(code):
+            raise ValueError(f"vocab/condition_codes.tsv: {code!r} (for {canonical!r}) is not an ICD-10-CM code")
 
 
 def _name_of(description: str) -> str | None:
@@ -77,7 +88,8 @@ def _name_of(description: str) -> str | None:
 
 
 def _cache_path() -> Path:
-    key = f"{metadata.version('simple-icd-10-cm')}-{_NAMES_FORMAT}-{zipf_frequency('depression', 'en')}"
+    mapping = hashlib.sha256(_vocab_text("condition_codes.tsv").encode()).hexdigest()[:12]
+    key = f"{metadata.version('simple-icd-10-cm')}-{_NAMES_FORMAT}-{mapping}"
     base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
     return base / "fms_pipeline" / f"icd10_names-{key}.json"
 
@@ -103,6 +115,9 @@ def description_names() -> dict[str, tuple[str, str, str]]:
 
 
 def _build_description_names() -> dict[str, tuple[str, str, str]]:
+    import simple_icd_10_cm as icd
+
+    check_curated_codes()
     names: dict[str, tuple[str, str, str]] = {}
     for code in icd.get_all_codes(with_dots=True):
         if code[0] in EXCLUDED_CHAPTER_LETTERS or not icd.is_category_or_subcategory(code):
@@ -131,6 +146,8 @@ def code_of(canonical: str) -> str | None:
 
 def condition_reference(names: list[str]) -> list[dict]:
     """Rows of the warehouse ``conditions`` table: the ICD-10-CM code and its description per condition."""
+    import simple_icd_10_cm as icd
+
     rows = []
     for name in sorted(set(names)):
         code = code_of(name)
