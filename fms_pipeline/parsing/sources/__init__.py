@@ -76,6 +76,8 @@ def detect_format(name: str, head: bytes) -> SourceFormat:
         lower = lower[: -len(".zst")]
     if compressed:
         head = zstd_head(head)
+    if not head.strip():
+        raise RejectedSource("the file is empty or holds only white space")
     for magic, what in _MAGIC.items():
         if head.startswith(magic):
             raise RejectedSource(f"unrecognised format: {what}")
