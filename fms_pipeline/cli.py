@@ -65,10 +65,15 @@ def _raise_on_failure(result, what: str) -> None:
     for event in result.all_events:
         if event.is_step_failure:
             error = event.event_specific_data.error
+            if error is not None and error.cls_name == "DagsterExecutionInterruptedError":
+                raise KeyboardInterrupt("the run was interrupted")  # SIGINT or SIGTERM (Dagster maps it)
             message = (error.message if error else event.message or "").strip().splitlines()
             lines.append(f"  step {event.step_key}: {message[0] if message else 'failed'}")
             lines.extend(f"    {m}" for m in message[1:4])
     raise RunFailed(f"{what} (run {result.run_id}) failed:\n" + ("\n".join(lines) or "  see the run in the Dagster UI"))
+
+
+_interrupted: list[int] = []
 
 
 def _terminate_on_sigterm() -> None:
@@ -76,6 +81,7 @@ def _terminate_on_sigterm() -> None:
     import signal
 
     def interrupt(signum, frame):
+        _interrupted.append(signum)
         raise KeyboardInterrupt(f"signal {signum}")
 
     signal.signal(signal.SIGTERM, interrupt)
@@ -131,6 +137,10 @@ def materialize(data_dir: Path | str, full: bool = False) -> int:
                       f"{build['documents_loaded'].value} document(s) loaded, "
                       f"{build['documents_removed'].value} removed")
     except RunFailed as failure:
+        if _interrupted:  # the run failed because we were told to stop
+            print("interrupted: workers stopped, nothing half-done was published; run again to finish",
+                  file=sys.stderr)
+            return 130
         print(str(failure), file=sys.stderr)
         print("nothing was published by the failed run; the warehouse is as it was", file=sys.stderr)
         return 1

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import polars as pl
 
-from fms_pipeline import progress, raw_files, staging, tables, workers
+from fms_pipeline import progress, raw_files, staging, storage, tables, workers
 from fms_pipeline.batches import BucketPlan
 from fms_pipeline.storage import AnyPath
 
@@ -70,6 +70,7 @@ class BucketSummary:
 def parse_buckets(raw_dir: AnyPath, staging_dir: AnyPath, plans: dict[str, BucketPlan], version: str,
                   n_workers: int = 1, full: bool = False) -> dict[str, BucketSummary]:
     """Parse the files each bucket's plan lists and rewrite the buckets' staged files."""
+    storage.remove_abandoned_temp_files(staging_dir)
     states = {b: staging.read_bucket(staging_dir, "source_files", b) for b, p in plans.items() if p.has_work}
     items: list[tuple[str, str, str, int, str | None]] = []
     for bucket, p in plans.items():
@@ -85,7 +86,7 @@ def parse_buckets(raw_dir: AnyPath, staging_dir: AnyPath, plans: dict[str, Bucke
     with tempfile.TemporaryDirectory(prefix="fms-parse-") as work:
         results: list[FileResult] = workers.map_chunks(
             _parse_chunk, items, n_workers, raw_dir, Path(work),
-            per_worker_min=workers.PARSE_ITEMS_PER_WORKER_MIN,
+            per_worker_min=workers.PARSE_ITEMS_PER_WORKER_MIN, describe=lambda item: item[0],
             on_done=lambda chunk: progress.advance(len(chunk), sum(r.words for r in chunk),
                                                    sum(r.size_bytes for r in chunk)))
         progress.finish()
@@ -263,6 +264,7 @@ def nlp_buckets(staging_dir: AnyPath, buckets: list[str], version: str, n_worker
     progress.start("nlp", len(items), 0)
     with tempfile.TemporaryDirectory(prefix="fms-nlp-") as work:
         results = workers.map_chunks(_nlp_chunk, items, n_workers, staging_dir, Path(work),
+                                     describe=lambda item: f"document {item[1]} of batch {item[0]}",
                                      on_done=lambda chunk: progress.advance(
                                          sum(r[2] for r in chunk), sum(r[3] for r in chunk)))
         progress.finish()

@@ -2,16 +2,19 @@
 
 Workers come from a fork server that preloads the spaCy pipeline once, so they share it
 (plain ``fork`` from a Dagster run, which has threads, deadlocked on a lock one of them held).
-Workers die with their parent: each asks the kernel for SIGKILL when the fork server exits, and
-the fork server exits when the process that started it is gone, so killing a run (even with
-SIGKILL) leaves no worker behind. A failed or interrupted call stops the other workers at once.
+Workers die with the run: each watches the run's process and exits when it is gone, so killing
+a run (even with SIGKILL) leaves no worker behind (and then the fork server exits too). A failed
+or interrupted call stops the other workers at once.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+import select
 import signal
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 
@@ -32,11 +35,11 @@ NLP_ITEMS_PER_WORKER_MIN = 50
 PARSE_ITEMS_PER_WORKER_MIN = 250
 
 
-def usable_workers(workers: int, items: int, per_worker_min: int = NLP_ITEMS_PER_WORKER_MIN) -> int:
+def usable_workers(workers: int, items: int, per_worker_min: int | None = None) -> int:
     """Worker processes worth starting for this many items (1: run in this process)."""
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return 1
-    return max(1, min(workers, items // per_worker_min))
+    return max(1, min(workers, items // (per_worker_min or NLP_ITEMS_PER_WORKER_MIN)))
 
 
 def _context():
@@ -55,26 +58,37 @@ def start_early(workers: int, items: int) -> None:
         forkserver.ensure_running()
 
 
-def _die_with_parent() -> None:
-    """Worker initializer: SIGKILL when the fork server (our parent) exits; Ctrl-C is the parent's."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        import ctypes
+def _die_with(run_pid: int) -> None:
+    """Worker initializer: exit as soon as the process that asked for the work (the run) is gone,
+    even when it was SIGKILLed; Ctrl-C is the run's to handle, not ours.
 
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        PR_SET_PDEATHSIG = 1
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except OSError:  # not Linux: the pool's own shutdown still stops us
-        pass
-    if os.getppid() == 1:  # the parent died before we asked
+    The worker's parent is the fork server, which outlives the run while any worker holds its
+    pipe, so the kernel's parent-death signal does not help: a thread waits on the run's pidfd."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        try:
+            fd = os.pidfd_open(run_pid)
+        except (AttributeError, OSError):  # no pidfd (old kernel, not Linux): poll
+            while True:
+                try:
+                    os.kill(run_pid, 0)
+                except ProcessLookupError:
+                    os._exit(1)
+                time.sleep(1)
+        select.select([fd], [], [])
         os._exit(1)
+
+    threading.Thread(target=watch, name="die-with-run", daemon=True).start()
 
 
 def map_chunks(chunk_function: Callable, items: list, workers: int, *shared,
-               per_worker_min: int = NLP_ITEMS_PER_WORKER_MIN, on_done: Callable | None = None) -> list:
+               per_worker_min: int | None = None, on_done: Callable | None = None,
+               describe: Callable = str) -> list:
     """``chunk_function((*shared, chunk))`` over contiguous chunks of ``items`` in worker processes
     (in this one when too few items), results concatenated in order. ``on_done(result)`` is called
-    with each chunk's result as it finishes (progress)."""
+    with each chunk's result as it finishes (progress). A worker's failure (or death) stops the
+    others and is raised as ``WorkerFailed`` naming the chunk's items (``describe(item)``)."""
     usable = usable_workers(workers, len(items), per_worker_min)
     if not items:
         return []
@@ -86,7 +100,8 @@ def map_chunks(chunk_function: Callable, items: list, workers: int, *shared,
     # Several chunks per worker, so that one slow chunk does not leave the other cores idle.
     step = -(-len(items) // (usable * 4))
     jobs = [(*shared, items[i:i + step]) for i in range(0, len(items), step)]
-    pool = ProcessPoolExecutor(max_workers=usable, mp_context=_context(), initializer=_die_with_parent)
+    pool = ProcessPoolExecutor(max_workers=usable, mp_context=_context(), initializer=_die_with,
+                               initargs=(os.getpid(),))
     try:
         futures = {pool.submit(chunk_function, job): n for n, job in enumerate(jobs)}
         results: list = [None] * len(jobs)
@@ -94,7 +109,12 @@ def map_chunks(chunk_function: Callable, items: list, workers: int, *shared,
         while pending:
             done, pending = wait(pending, return_when=FIRST_EXCEPTION)
             for future in done:
-                results[futures[future]] = future.result()  # a worker's error (or death) is raised here
+                try:
+                    results[futures[future]] = future.result()
+                except Exception as error:  # an error in a worker, or its death (BrokenProcessPool)
+                    chunk = jobs[futures[future]][-1]
+                    names = ", ".join(describe(item) for item in chunk[:3]) + (" ..." if len(chunk) > 3 else "")
+                    raise WorkerFailed(f"a worker process failed on {names}: {type(error).__name__}: {error}") from error
                 if on_done:
                     on_done(results[futures[future]])
         pool.shutdown(wait=True)
@@ -102,6 +122,10 @@ def map_chunks(chunk_function: Callable, items: list, workers: int, *shared,
     except BaseException:
         _stop(pool)
         raise
+
+
+class WorkerFailed(RuntimeError):
+    """A worker process raised or died; the message names what it was working on."""
 
 
 def _stop(pool: ProcessPoolExecutor) -> None:
