@@ -170,38 +170,147 @@ def test_psytar_reader_handles_quoted_multiline_sentences(tmp_path):
 
 # --- fast paths give the results of the slow ones ---------------------------------------
 
-def test_fast_sentiment_equals_vader_on_psytar_and_edge_cases():
-    from fms_pipeline.nlp.sentiment import analyzer
+def _vader_test_texts() -> list[str]:
+    texts = []
+    for name in ("sentences_train.tsv", "sentences_dev.tsv"):
+        texts += outcome_model.read_psytar(REPO / "data" / "psytar" / name)[0]
+    sample = (REPO / "data" / "raw" / "duke-stanford-opioid-fibromyalgia-study.txt").read_text(encoding="utf-8")
+    texts += sample.splitlines() + [s.text for s in _sentencizer()(sample).sents]
+    # Each of VADER's rules and quirks: emoji, "kind of", "but" (and its repeated-value quirk),
+    # ALL CAPS among lower case, "no" before a lexicon word, "never so", "without doubt",
+    # "least" / "at least", special idioms, "!" and "?" emphasis, punctuation-only words.
+    texts += ["", "   ", "I ❤️ this", "NO PAIN MEDS WORK ON ME", "kind of good", "not bad but awful!!!",
+              "café is great", "It's a table.", ":) fine", "no no no", "good good but good good",
+              "the shit is the bomb", "kiss of death", "never so good", "without doubt great", "at least good",
+              "very least nice", "least good", "it is sort of good", "just enough good", "GOOD BAD but bad good",
+              "NOT VERY good", "No good no bad", "happy?? sad???? fine!!!!!!", "beating heart yeah right",
+              "I didn’t sleep — at all!", "(good) [bad] {ok}", "no, or nor bad"]
+    return texts
+
+
+def _sentencizer():
+    import spacy
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    return nlp
+
+
+def test_vectorised_sentiment_equals_vader_on_psytar_the_sample_and_each_rule():
+    from fms_pipeline.nlp.sentiment import analyzer, polarities
+
+    texts = _vader_test_texts()
+    vader = analyzer()
+    expected = np.array([[r["neg"], r["neu"], r["pos"], r["compound"]] for r in map(vader.polarity_scores, texts)])
+    found = polarities(texts)
+    differing = [t for t, a, b in zip(texts, found, expected) if a.tolist() != b.tolist()]
+    assert not differing, differing[:5]
+    assert polarities(texts[::-1]).tolist() == expected[::-1].tolist()  # now from the token cache
+    assert polarity("NO PAIN MEDS WORK ON ME") == vader.polarity_scores("NO PAIN MEDS WORK ON ME")
+
+
+def test_vectorised_sentiment_equals_vader_on_random_rule_words():
+    """Random sentences made of the words VADER's rules test, so rules combine in every order."""
+    import random
+
+    from fms_pipeline.nlp.sentiment import analyzer, polarities
+
+    words = ("no not never so this without doubt least at very kind of sort just enough but good bad great awful "
+             "the shit bomb kiss death to die for yeah right pain relief helped NOT GOOD BAD VERY extremely barely "
+             "isn't don't or nor !").split()
+    rng = random.Random(12)
+    texts = [" ".join(rng.choice(words) for _ in range(rng.randint(1, 14))) for _ in range(3000)]
+    vader = analyzer()
+    expected = [[r["neg"], r["neu"], r["pos"], r["compound"]] for r in map(vader.polarity_scores, texts)]
+    assert polarities(texts).tolist() == expected
+
+
+def _marked_words(sentence) -> list[str]:
+    """The classifier's words, token by token: drugs as ``drugname``, negated words ``neg_word``."""
+    words, negating = [], False
+    for token in sentence:
+        if token.ent_type_ in ("DRUG", "DRUG_CLASS"):
+            if token.ent_iob_ == "B":
+                words.append("drugname")
+            continue
+        word = token.lower_.replace("’", "'")
+        if token.is_space:
+            continue
+        if word in outcome_model.CLAUSE_BREAKS:
+            negating = False
+            words.append(word)
+            continue
+        words.append("neg_" + word if negating else word)
+        if word in outcome_model.NEGATIONS or word.replace("'", "") in outcome_model.NEGATIONS:
+            negating = True
+    return words
+
+
+def _hashed_word_counts(words: list[str]) -> dict[int, int]:
+    """Word 1-2-gram columns of a word list, hashed one word at a time."""
+    from spacy.strings import hash_string
+
+    def key(word: str) -> np.ndarray:
+        if word.startswith("neg_"):
+            return outcome_model._mix(np.array([hash_string(word[4:])], dtype=np.uint64) ^ outcome_model._NEGATED_SALT)
+        return np.array([hash_string(word)], dtype=np.uint64)
+
+    keys = [key(w) for w in words]
+    unigrams = [outcome_model._mix(k) for k in keys]
+    bigrams = [outcome_model._mix(u ^ (k * outcome_model._BIGRAM_SALT)) for u, k in zip(unigrams, keys[1:])]
+    counts: dict[int, int] = {}
+    for h in unigrams + bigrams:
+        column = int(h[0] % np.uint64(outcome_model.N_FEATURES))
+        counts[column] = counts.get(column, 0) + 1
+    return counts
+
+
+def _neutral_drug_text(sentence) -> str:
+    parts = []
+    for token in sentence:
+        if token.ent_type_ in ("DRUG", "DRUG_CLASS"):
+            if token.ent_iob_ == "B":
+                parts.append("medication ")
+            continue
+        parts.append(token.text_with_ws)
+    return "".join(parts)
+
+
+def test_token_array_features_equal_their_token_by_token_definitions(nlp):
+    from fms_pipeline.nlp.outcomes import neutral_drug_text
 
     texts, _ = outcome_model.read_psytar(REPO / "data" / "psytar" / "sentences_dev.tsv")
-    texts += ["", "   ", "I ❤️ this", "NO PAIN MEDS WORK ON ME", "kind of good", "not bad but awful!!!",
-              "café is great", "It's a table.", ":) fine", "no no no"]
-    vader = analyzer()
-    differing = [t for t in texts if polarity(t) != vader.polarity_scores(t)]
-    assert not differing, differing[:5]
+    texts = texts[:300] + ["I don't  know\n\nif Lyrica didn’t help, but nothing  NO PAIN MEDS work .",
+                           "Not only does gabapentin help my fibromyalgia; Norco and Percocet did nothing."]
+    sentences = [s for doc in nlp.pipe(texts, disable=["fms_outcomes"]) for s in doc.sents]
+    words, chars, negation, symptoms = outcome_model.sentence_counts(sentences)
+    for row, sentence in enumerate(sentences):
+        marked = _marked_words(sentence)
+        found = words[row]
+        assert dict(zip(found.indices.tolist(), found.data.tolist())) == _hashed_word_counts(marked), sentence.text
+        tokens = " ".join(t.lower_ for t in sentence if not t.is_space)
+        assert (chars[row] != outcome_model._char_hasher.transform([tokens])).nnz == 0
+        assert negation[row] == any(t.lower_.replace("’", "'") in outcome_model.NEGATIONS for t in sentence)
+        assert symptoms[row] == sum(1 for e in sentence.ents if e.label_ in ("SYMPTOM", "CONDITION"))
+        assert neutral_drug_text(sentence, list(sentence.ents)) == _neutral_drug_text(sentence)
+    assert "neg_help" in _marked_words(sentences[-2]) and "drugname" in _marked_words(sentences[-1])
 
 
 def test_folded_classifier_scores_equal_the_design_matrix(nlp):
-    texts, _ = outcome_model.read_psytar(REPO / "data" / "psytar" / "sentences_dev.tsv")
-    component = nlp.get_pipe("fms_outcomes")
-    sentences = [s for doc in nlp.pipe(texts[:300]) for s in doc.sents]
     from fms_pipeline.nlp.outcomes import by_sentence
 
-    cues = [c for s in sentences for c in by_sentence([s], [x for x in component.cues(s.doc) if x.start >= s.start and x.end <= s.end])]
+    texts, _ = outcome_model.read_psytar(REPO / "data" / "psytar" / "sentences_dev.tsv")
+    component = nlp.get_pipe("fms_outcomes")
+    docs = list(nlp.pipe(texts[:300], disable=["fms_outcomes"]))
+    sentences = [s for doc in docs for s in doc.sents]
+    cues = [c for doc in docs for c in by_sentence(list(doc.sents), component.cues(doc))]
     ents = [list(s.ents) for s in sentences]
     features = component.sentence_features(sentences, cues, ents)
+    assert len(features) == len(sentences)
     model = component.classifier
     X = outcome_model.design_matrix(features, model.word_idf, model.char_idf)
     expected = 1.0 / (1.0 + np.exp(-(X @ model.coef.T + model.intercept)))
     assert np.abs(model.probabilities(features) - expected).max() < 1e-4
-
-
-def test_cached_character_ngrams_equal_the_hashing_vectorizer():
-    texts, _ = outcome_model.read_psytar(REPO / "data" / "psytar" / "sentences_dev.tsv")
-    texts = texts[:400] + ["", "Lyrica LYRICA lyrica!", "withdrawl sexul"]
-    expected = outcome_model._char_hasher.transform(texts)
-    assert (outcome_model.char_counts(texts) != expected).nnz == 0
-    assert (outcome_model.char_counts(texts[::-1]) != expected[::-1]).nnz == 0  # now from the cache
 
 
 def test_experiencer_is_left_empty_for_people_places_and_organisations(nlp):

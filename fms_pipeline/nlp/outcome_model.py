@@ -3,10 +3,14 @@
 Features of a sentence (all computed from the spaCy doc our pipeline already made):
 
 * word 1-2 grams, with drug names replaced by ``drugname`` and words after a negation marked
-  ``neg_`` up to the next clause break ("did not help" -> ``neg_help``);
-* character 2-5 grams inside words (misspellings: "withdrawl", "sexul");
+  ``neg_`` up to the next clause break ("did not help" -> ``neg_help``), hashed in numpy from
+  spaCy's 64-bit string hashes of the tokens;
+* character 2-5 grams inside tokens (misspellings: "withdrawl", "sexul"), hashed as
+  scikit-learn's ``char_wb`` analyzer does, once per distinct word;
 * counts of outcome cue phrases (``vocab/outcome_cues.tsv``), of symptom mentions, a
   negation flag and VADER scores.
+
+Everything is computed from whole-doc token arrays (``doc.to_array``), not token by token.
 
 The model is a logistic regression per label over hashed features, so what is saved is
 plain arrays (``models/outcome_classifier.npz``), no pickled objects, and loading it does not
@@ -27,6 +31,8 @@ from pathlib import Path
 import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import HashingVectorizer
+from spacy.attrs import ENT_IOB, ENT_TYPE, IS_SPACE, LOWER
+from spacy.strings import hash_string
 from spacy.tokens import Span
 
 PSYTAR_LABELS = {"EF": "effective", "INF": "ineffective", "ADR": "adverse_effect", "WD": "withdrawal"}
@@ -41,97 +47,162 @@ NEGATIONS = frozenset(
 )
 CLAUSE_BREAKS = frozenset(set(".,;:!?") | {"but", "however", "although", "though", "except", "yet"})
 
-_word_hasher = HashingVectorizer(
-    n_features=N_FEATURES, analyzer="word", token_pattern=r"\S+", ngram_range=(1, 2),
-    alternate_sign=False, norm=None, lowercase=False,
-)
+# Character n-grams of one word, as scikit-learn's ``char_wb`` analyzer hashes them.
 _char_hasher = HashingVectorizer(
     n_features=N_FEATURES, analyzer="char_wb", ngram_range=(2, 5), alternate_sign=False, norm=None,
 )
-
-
-# word -> (hashed n-gram columns, counts) of its character n-grams
-_WORD_NGRAM_CACHE: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+_WORD_NGRAM_CACHE: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # lower-case hash -> (columns, counts)
 _WORD_NGRAM_CACHE_LIMIT = 500_000
+_NEGATED_SALT = np.uint64(0x9E3779B97F4A7C15)
+_BIGRAM_SALT = np.uint64(0xC2B2AE3D27D4EB4F)
 
 
-def char_counts(texts: list[str]) -> sparse.csr_matrix:
-    """Hashed character 2-5-gram counts, as ``_char_hasher.transform(texts)`` gives them.
+def _mix(x: np.ndarray) -> np.ndarray:
+    """SplitMix64's finaliser: a well-spread 64-bit hash of 64-bit keys, vectorised."""
+    x = x.astype(np.uint64, copy=True)
+    x ^= x >> np.uint64(30)
+    x *= np.uint64(0xBF58476D1CE4E5B9)
+    x ^= x >> np.uint64(27)
+    x *= np.uint64(0x94D049BB133111EB)
+    x ^= x >> np.uint64(31)
+    return x
 
-    ``char_wb`` n-grams never cross a word boundary, so a text's counts are the sum of its
-    words' counts. Words repeat, so each distinct word is hashed once and cached: several
-    times faster than hashing every sentence.
-    """
-    tokenised = [text.lower().split() for text in texts]
-    vocabulary: dict[str, int] = {}
-    rows, cols = [], []
-    for i, words in enumerate(tokenised):
-        for word in words:
-            rows.append(i)
-            cols.append(vocabulary.setdefault(word, len(vocabulary)))
-    if not vocabulary:
-        return sparse.csr_matrix((len(texts), N_FEATURES), dtype=np.float64)
-    new = [w for w in vocabulary if w not in _WORD_NGRAM_CACHE]
+
+def _char_ngrams(strings, hashes: np.ndarray) -> sparse.csr_matrix:
+    """(len(hashes), N_FEATURES) character 2-5-gram counts of each word, from a per-process
+    cache: each distinct word is hashed once."""
+    new = [h for h in hashes.tolist() if h not in _WORD_NGRAM_CACHE]
     if new:
         if len(_WORD_NGRAM_CACHE) + len(new) > _WORD_NGRAM_CACHE_LIMIT:
             _WORD_NGRAM_CACHE.clear()
-            new = list(vocabulary)
-        hashed = _char_hasher.transform(new)
-        for k, word in enumerate(new):
+            new = hashes.tolist()
+        hashed = _char_hasher.transform([strings[h] for h in new])
+        for k, h in enumerate(new):
             start, end = hashed.indptr[k], hashed.indptr[k + 1]
-            _WORD_NGRAM_CACHE[word] = (hashed.indices[start:end], hashed.data[start:end])
-    # The batch's words as one CSR matrix, assembled from the cached arrays (no per-row vstack).
-    cached = [_WORD_NGRAM_CACHE[w] for w in vocabulary]
+            _WORD_NGRAM_CACHE[h] = (hashed.indices[start:end], hashed.data[start:end])
+    cached = [_WORD_NGRAM_CACHE[h] for h in hashes.tolist()]
     lengths = np.fromiter((len(c[0]) for c in cached), dtype=np.int64, count=len(cached))
     indptr = np.zeros(len(cached) + 1, dtype=np.int64)
     np.cumsum(lengths, out=indptr[1:])
-    per_word = sparse.csr_matrix(
+    if not cached:
+        return sparse.csr_matrix((0, N_FEATURES))
+    return sparse.csr_matrix(
         (np.concatenate([c[1] for c in cached]), np.concatenate([c[0] for c in cached]), indptr),
         shape=(len(cached), N_FEATURES),
     )
-    occurrences = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(texts), len(vocabulary)))
-    return (occurrences @ per_word).tocsr()
 
 
 def model_path() -> Path:
     return Path(str(resources.files("fms_pipeline.nlp").joinpath("models", "outcome_classifier.npz")))
 
 
-def marked_words(sentence: Span) -> str:
-    """The sentence as classifier words: drugs as ``drugname``, negated words as ``neg_word``."""
-    words: list[str] = []
-    negating = False
-    for token in sentence:
-        if token.ent_type_ in ("DRUG", "DRUG_CLASS"):
-            if token.ent_iob_ == "B":
-                words.append("drugname")
-            continue
-        word = token.lower_.replace("’", "'")
-        if token.is_space:
-            continue
-        if word in CLAUSE_BREAKS:
-            negating = False
-            words.append(word)
-            continue
-        words.append("neg_" + word if negating else word)
-        if word in NEGATIONS or word.replace("'", "") in NEGATIONS:
-            negating = True
-    return " ".join(words)
+N_DENSE = len(CUE_LABELS) + 5
+_DRUG_LABEL_HASHES = np.array([hash_string(label) for label in ("DRUG", "DRUG_CLASS")], dtype=np.uint64)
+_SYMPTOM_LABEL_HASHES = np.array([hash_string(label) for label in ("SYMPTOM", "CONDITION")], dtype=np.uint64)
+_DRUGNAME_KEY = np.uint64(hash_string("drugname"))
+# lower-case hash -> (classifier word's hash, is a clause break, negates in marked_words, counts in dense_features)
+_WORD_INFO: dict[int, tuple[int, bool, bool, bool]] = {}
+
+
+def _word_info(strings, hashes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per distinct lower-case hash, once per process, what ``marked_words`` and
+    ``dense_features`` test about the word: (index of each token's word, the word keys, flags)."""
+    unique, inverse = np.unique(hashes, return_inverse=True)
+    rows = []
+    for h in unique.tolist():
+        info = _WORD_INFO.get(h)
+        if info is None:
+            word = strings[h].replace("’", "'")
+            info = (hash_string(word), word in CLAUSE_BREAKS,
+                    word in NEGATIONS or word.replace("'", "") in NEGATIONS, word in NEGATIONS)
+            _WORD_INFO[h] = info
+        rows.append(info)
+    keys = np.array([r[0] for r in rows], dtype=np.uint64)
+    flags = np.array([r[1:] for r in rows], dtype=bool).reshape(len(rows), 3)
+    return inverse.reshape(-1), keys, flags
+
+
+def _token_table(sentences: list[Span]) -> tuple[np.ndarray, np.ndarray]:
+    """(lower-case hash, entity IOB, entity label hash, is-space) of every token of the
+    sentences, concatenated, and each sentence's (start, end) row in that table."""
+    arrays: dict[int, tuple[int, np.ndarray]] = {}
+    offset = 0
+    starts, ends = [], []
+    for sentence in sentences:
+        doc = sentence.doc
+        if id(doc) not in arrays:
+            arrays[id(doc)] = (offset, doc.to_array([LOWER, ENT_IOB, ENT_TYPE, IS_SPACE]).reshape(-1, 4))
+            offset += len(doc)
+        starts.append(arrays[id(doc)][0] + sentence.start)
+        ends.append(arrays[id(doc)][0] + sentence.end)
+    if not offset:
+        return np.zeros((0, 4), dtype=np.uint64), np.zeros((len(sentences), 2), dtype=np.int64)
+    whole = np.concatenate([array for _, array in arrays.values()])
+    starts_, ends_ = np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64)
+    lengths = ends_ - starts_
+    # The rows of every sentence, in order: ranges concatenated without a loop.
+    rows = np.arange(lengths.sum()) + np.repeat(starts_ - (np.cumsum(lengths) - lengths), lengths)
+    new_starts = np.cumsum(lengths) - lengths
+    return whole[rows], np.column_stack([new_starts, new_starts + lengths])
+
+
+def sentence_counts(sentences: list[Span]) -> tuple[sparse.csr_matrix, sparse.csr_matrix, np.ndarray, np.ndarray]:
+    """Hashed word 1-2-gram counts (the words of ``marked_words``), hashed character 2-5-gram
+    counts of the tokens, the ``dense_features`` negation flag and the number of symptom and
+    condition mentions of each sentence.
+
+    All from token arrays (``doc.to_array``): the negation scope (after a negation word, up to
+    a clause break) is found with a running maximum, words and word pairs are hashed as
+    64-bit keys (spaCy's string hashes) in numpy, and a word's character n-grams are hashed
+    once per process.
+    """
+    n = len(sentences)
+    if not n:
+        empty = sparse.csr_matrix((0, N_FEATURES))
+        return empty, empty, np.zeros(0), np.zeros(0)
+    table, bounds = _token_table(sentences)
+    strings = sentences[0].doc.vocab.strings
+    inverse, keys, flags = _word_info(strings, table[:, 0])
+    iob, space = table[:, 1], table[:, 3].astype(bool)
+    drug = np.isin(table[:, 2], _DRUG_LABEL_HASHES)
+    kept = (drug & (iob == 3)) | (~drug & ~space)
+    is_break = flags[inverse, 0] & ~drug & kept
+    negates = flags[inverse, 1] & ~drug & kept & ~is_break
+    events = np.where(negates | is_break, np.arange(len(table)), -1)
+    last = np.maximum.accumulate(np.concatenate([[-1], events[:-1]]))
+    sentence_of = np.repeat(np.arange(n), bounds[:, 1] - bounds[:, 0])
+    negating = (last >= bounds[sentence_of, 0]) & negates[np.maximum(last, 0)]
+    word_keys = np.where(drug, _DRUGNAME_KEY, keys[inverse])
+    marked = negating & ~is_break & ~drug & kept
+    word_keys = np.where(marked, _mix(word_keys ^ _NEGATED_SALT), word_keys)[kept]
+    word_rows = sentence_of[kept]
+    unigram = _mix(word_keys)
+    pair = np.flatnonzero(word_rows[1:] == word_rows[:-1])
+    bigram = _mix(unigram[pair] ^ (word_keys[pair + 1] * _BIGRAM_SALT))
+    columns = (np.concatenate([unigram, bigram]) % np.uint64(N_FEATURES)).astype(np.int64)
+    rows = np.concatenate([word_rows, word_rows[pair]])
+    words = sparse.csr_matrix((np.ones(len(rows)), (rows, columns)), shape=(n, N_FEATURES))
+    # Character n-grams of every token but whitespace, drug names included (misspellings).
+    texts = ~space
+    unique, token_index = np.unique(table[texts, 0], return_inverse=True)
+    occurrences = sparse.csr_matrix((np.ones(len(token_index)), (sentence_of[texts], token_index.reshape(-1))),
+                                    shape=(n, len(unique)))
+    chars = (occurrences @ _char_ngrams(strings, unique)).tocsr()
+    per_sentence = lambda flag: np.add.reduceat(np.concatenate([flag, [0]]), bounds[:, 0]) * (bounds[:, 1] > bounds[:, 0])  # noqa: E731
+    negation = (per_sentence(flags[inverse, 2]) > 0).astype(float)
+    symptoms = per_sentence(np.isin(table[:, 2], _SYMPTOM_LABEL_HASHES) & (iob == 3)).astype(float)
+    return words, chars, negation, symptoms
 
 
 @dataclass
 class SentenceFeatures:
-    words: list[str]
-    chars: list[str]
-    dense: np.ndarray  # (n, k) cue counts, symptom count, negation, VADER
+    words: sparse.csr_matrix  # (n, N_FEATURES) hashed word 1-2-gram counts
+    chars: sparse.csr_matrix  # (n, N_FEATURES) hashed character 2-5-gram counts
+    dense: np.ndarray  # (n, N_DENSE) cue counts, symptom count, negation, VADER
+    compound: np.ndarray | None = None  # (n,) VADER's compound score, float64 (dense holds it as float32)
 
-
-def dense_features(sentence: Span, ents: list[Span], cue_counts: dict[str, int], vader: dict[str, float]) -> list[float]:
-    symptoms = sum(1 for e in ents if e.label_ in ("SYMPTOM", "CONDITION"))
-    negation = any(t.lower_.replace("’", "'") in NEGATIONS for t in sentence)
-    return [min(cue_counts.get(label, 0), 3) for label in CUE_LABELS] + [
-        min(symptoms, 3), float(negation), vader["compound"], vader["pos"], vader["neg"],
-    ]
+    def __len__(self) -> int:
+        return self.dense.shape[0]
 
 
 def _tfidf(counts: sparse.csr_matrix, idf: np.ndarray) -> sparse.csr_matrix:
@@ -146,8 +217,8 @@ def _tfidf(counts: sparse.csr_matrix, idf: np.ndarray) -> sparse.csr_matrix:
 def design_matrix(features: SentenceFeatures, word_idf: np.ndarray, char_idf: np.ndarray) -> sparse.csr_matrix:
     return sparse.hstack(
         [
-            _tfidf(_word_hasher.transform(features.words), word_idf),
-            _tfidf(char_counts(features.chars), char_idf),
+            _tfidf(features.words, word_idf),
+            _tfidf(features.chars, char_idf),
             sparse.csr_matrix(features.dense * CUE_WEIGHT),
         ],
         format="csr",
@@ -189,11 +260,11 @@ class OutcomeClassifier:
     def probabilities(self, features: SentenceFeatures) -> np.ndarray:
         """Per sentence and label, the probability; the same as ``design_matrix(...) @ coef.T``
         through the logistic function, computed label-wise without the design matrix."""
-        if not features.words:
+        if not len(features):
             return np.zeros((0, len(MODEL_LABELS)))
         scores = (
-            _tfidf_scores(_word_hasher.transform(features.words), *self._word)
-            + _tfidf_scores(char_counts(features.chars), *self._char)
+            _tfidf_scores(features.words, *self._word)
+            + _tfidf_scores(features.chars, *self._char)
             + features.dense @ self._dense
             + self.intercept
         )
@@ -242,8 +313,7 @@ def read_psytar(path: Path) -> tuple[list[str], np.ndarray]:
 def fit(features: SentenceFeatures, labels: np.ndarray, thresholds: Sequence[float] | None = None) -> OutcomeClassifier:
     from sklearn.linear_model import LogisticRegression
 
-    word_counts = _word_hasher.transform(features.words)
-    word_idf, char_idf = idf_of(word_counts), idf_of(char_counts(features.chars))
+    word_idf, char_idf = idf_of(features.words), idf_of(features.chars)
     X = design_matrix(features, word_idf, char_idf)
     coefs, intercepts = [], []
     for j in range(labels.shape[1]):
@@ -270,4 +340,5 @@ def scores(gold: np.ndarray, predicted: np.ndarray) -> dict[str, dict[str, float
 
 
 def subset(features: SentenceFeatures, index: np.ndarray) -> SentenceFeatures:
-    return SentenceFeatures([features.words[i] for i in index], [features.chars[i] for i in index], features.dense[index])
+    compound = features.compound[index] if features.compound is not None else None
+    return SentenceFeatures(features.words[index], features.chars[index], features.dense[index], compound)
