@@ -261,3 +261,52 @@ def test_decode_sets_aside_text_of_unclear_encoding(data: bytes, reason: str):
         decode_page(data)
     if b"\xff\xfe" not in data[:2]:
         assert str(caught.value).startswith("encoding unclear: not valid UTF-8")
+
+
+def _spans_warehouse(words: int) -> tuple[duckdb.DuckDBPyConnection, set[str]]:
+    """One long page (as an article body and as a comment) with a mention on every word, spans
+    across the check's 1,024-character chunks, long spans, and wrong spans of every kind; returns
+    the connection and the ids of the wrong spans."""
+    import random
+
+    import polars as pl
+
+    rnd = random.Random(13)
+    page = " ".join(rnd.choice(["pain", "Lyrica", "fibro", "Łódź", "and", "😀ok"]) for _ in range(words))
+    starts, position = [], 0
+    for word in page.split(" "):
+        starts.append((position, position + len(word)))
+        position += len(word) + 1
+    spans = [(f"m{i}", "d1", None if i % 2 else "c1", s, e, page[s:e]) for i, (s, e) in enumerate(starts)]
+    right = [("long", "d1", None, 5, 3000, page[5:3000]), ("across-chunks", "d1", "c1", 1020, 1030, page[1020:1030]),
+             ("last", "d1", None, len(page) - 3, len(page), page[-3:]), ("short-comment", "d1", "c2", 6, 12, "Lyrica")]
+    wrong = [("long-shifted", "d1", "c1", 5, 3000, page[6:3001]), ("shifted", "d1", "c1", 1020, 1030, page[1021:1031]),
+             ("other-text", "d1", "c1", 0, 4, "xxxx"), ("past-end", "d1", None, len(page) + 5, len(page) + 9, "oops"),
+             ("negative", "d1", None, -1, 3, "pai"), ("empty", "d1", None, 4, 4, ""),
+             ("empty-document", "d2", None, 0, 1, "x"), ("no-document", "nope", None, 0, 1, "x"),
+             ("no-comment", "d1", "missing", 0, 4, page[:4])]
+    columns = ["mention_id", "document_id", "comment_id", "start_char", "end_char", "text"]
+    mentions = pl.DataFrame(spans + right + wrong[:5], schema=columns, orient="row")
+    outcomes = pl.DataFrame(spans[:50] + wrong[5:], schema=["outcome_id", *columns[1:]], orient="row")
+    con = duckdb.connect()
+    con.execute("CREATE TABLE documents AS SELECT * FROM (VALUES ('d1', ?), ('d2', '')) t(document_id, body)", [page])
+    con.execute("CREATE TABLE comments AS SELECT * FROM (VALUES ('c1', 'd1', ?), ('c2', 'd1', 'short Lyrica')) "
+                "t(comment_id, document_id, body)", [page])
+    con.execute("CREATE TABLE entity_mentions AS SELECT * FROM mentions")
+    con.execute("CREATE TABLE outcome_mentions AS SELECT * FROM outcomes")
+    return con, {w[0] for w in wrong}
+
+
+def test_spans_check_finds_every_wrong_span_in_linear_time():
+    import time
+
+    from fms_pipeline import warehouse
+
+    con, wrong = _spans_warehouse(3_000)
+    assert {item for item, _ in warehouse.run_checks(con, ["spans_inside_text"])["spans_inside_text"]} == wrong
+    # 200k words (1 MB) with a mention on every word: the quadratic version took minutes here.
+    con, wrong = _spans_warehouse(200_000)
+    started = time.perf_counter()
+    found = warehouse.run_checks(con, ["spans_inside_text"])["spans_inside_text"]
+    assert {item for item, _ in found} == wrong
+    assert time.perf_counter() - started < 10
