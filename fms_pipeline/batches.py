@@ -28,12 +28,12 @@ def pipeline_version() -> str:
 
     digest = hashlib.sha256(metadata.version("fms-pipeline").encode())
     package = resources.files("fms_pipeline")
-    for folder in ("parsing/rules", "nlp/vocab", "nlp/models"):
+    for folder in ("parsing/rules", "parsing/sources", "nlp/vocab", "nlp/models"):
         directory = package.joinpath(folder)
         if not directory.is_dir():
             continue
         for entry in sorted(directory.iterdir(), key=lambda e: e.name):
-            if entry.is_file():
+            if entry.is_file() and not entry.name.endswith((".py", ".pyc", ".md")):  # data, not code
                 digest.update(entry.name.encode())
                 digest.update(entry.read_bytes())
     return digest.hexdigest()[:16]

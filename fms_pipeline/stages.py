@@ -177,7 +177,10 @@ def _parse_into(result: FileResult, raw_dir: AnyPath, work: Path, known_sha: str
                                                             if skipped else ""))
     documents = pl.scan_parquet(document_parts) if document_parts else pl.LazyFrame(schema=SOURCE_DOCUMENT_SCHEMA)
     comments = pl.scan_parquet(comment_parts) if comment_parts else pl.LazyFrame(schema=SOURCE_COMMENT_SCHEMA)
-    staged_documents, staged_comments = assemble_threads(source_file, documents, comments, source_format=fmt.name)
+    spill = folder / "spill"  # a dump's thread tree is built a part at a time, in bounded memory
+    spill.mkdir(exist_ok=True)
+    staged_documents, staged_comments = assemble_threads(source_file, documents, comments, source_format=fmt.name,
+                                                         spill_dir=spill if fmt.streaming else None)
     doc_path, comment_path = folder / "documents.parquet", folder / "comments.parquet"
     tables.conform("documents", staged_documents).sink_parquet(doc_path)
     tables.conform("comments", staged_comments).sink_parquet(comment_path)

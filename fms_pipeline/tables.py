@@ -154,7 +154,10 @@ _TABLES = [
     ),
     Table("rejected_files", "core", "Raw files set aside, with the reason and when (the rejected rows of source_files).",
           upstream=("warehouse/source_files",)),
-    Table("drugs", "core", "Each drug mentioned: class, DrugBank and MeSH ids.", upstream=("warehouse/entity_mentions",)),
+    Table("drugs", "core", "Each drug mentioned: class (from its active ingredients; supplement, herbal, cannabinoid "
+          "for those), DrugBank and MeSH ids, ingredients.", upstream=("warehouse/entity_mentions",)),
+    Table("conditions", "core", "Each condition and symptom mentioned, with its ICD-10-CM code and description.",
+          upstream=("warehouse/entity_mentions",)),
     Table("entity_counts", "aggregate", "Mentions, comments and documents per (label, canonical).",
           upstream=("warehouse/entity_mentions",)),
     Table("drug_condition_pairs", "aggregate",

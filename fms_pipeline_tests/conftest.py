@@ -46,3 +46,15 @@ def dagster_home(tmp_path: Path, monkeypatch) -> Path:
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     return home
+
+
+def stage_folder(data_dir: Path, n_workers: int = 1) -> Path:
+    """Parse and run the NLP over every file of ``data_dir/raw`` with the stages (no Dagster), as
+    a run over every batch would; new, changed and deleted files are handled as in a run."""
+    from fms_pipeline import batches, stages, staging
+
+    staging_dir = data_dir / "staging"
+    _, plans = batches.plan_from_storage(data_dir / "raw", staging_dir)
+    stages.parse_buckets(data_dir / "raw", staging_dir, plans, batches.pipeline_version(), n_workers=n_workers)
+    stages.nlp_buckets(staging_dir, staging.all_buckets(), batches.pipeline_version(), n_workers=n_workers)
+    return staging_dir

@@ -296,7 +296,7 @@ def test_a_page_of_one_word_is_split_into_bounded_sentences(nlp):
 
 
 def test_drug_and_condition_reference_feed_the_warehouse_sql():
-    """The drugs and conditions SQL (sql/pending_nlp/, to move into sql/core/ with the view registration)
+    """The drugs and conditions SQL (sql/core/)
     over the reference rows: ingredients are a VARCHAR[] one can search, conditions carry their codes."""
     from pathlib import Path
 
@@ -306,7 +306,7 @@ def test_drug_and_condition_reference_feed_the_warehouse_sql():
     from fms_pipeline.nlp.conditions import condition_reference
     from fms_pipeline.nlp.drug_lexicon import drug_reference
 
-    sql = Path(__file__).resolve().parents[1] / "fms_pipeline" / "warehouse" / "sql" / "pending_nlp"
+    sql = Path(__file__).resolve().parents[1] / "fms_pipeline" / "warehouse" / "sql" / "core"
     con = duckdb.connect()
     con.execute("CREATE TABLE entity_mentions AS SELECT * FROM (VALUES (1, 'c1', 'DRUG', 'oxycodone/acetaminophen'), "
                 "(2, 'c1', 'CONDITION', 'fibromyalgia'), (3, 'c2', 'DRUG', 'oxycodone'), (4, 'c2', 'SYMPTOM', 'nausea')) "

@@ -16,8 +16,8 @@ import duckdb
 import polars as pl
 import pytest
 
-from fms_pipeline import batches, cli, privacy, raw_files, stages, staging, warehouse, workers
-from fms_pipeline_tests.conftest import SAMPLE
+from fms_pipeline import cli, privacy, raw_files, stages, staging, warehouse, workers
+from fms_pipeline_tests.conftest import SAMPLE, stage_folder
 
 REPO = Path(__file__).resolve().parents[1]
 THREAD = "A post about pain\n\nI take Lyrica for fibro.\n\nNotify of\nKim Lee\n\nMethadone helped me.\n"
@@ -231,15 +231,6 @@ KILLABLE_BUILD = textwrap.dedent("""
     while True:
         warehouse.build_warehouse(staging, target)
 """)
-
-
-def stage_folder(data_dir: Path, n_workers: int = 1) -> Path:
-    """Parse and run the NLP over every file of ``data_dir/raw`` with the stages (no Dagster)."""
-    staging_dir = data_dir / "staging"
-    scan, plans = batches.plan_from_storage(data_dir / "raw", staging_dir)
-    stages.parse_buckets(data_dir / "raw", staging_dir, plans, batches.pipeline_version(), n_workers=n_workers)
-    stages.nlp_buckets(staging_dir, staging.all_buckets(), batches.pipeline_version(), n_workers=n_workers)
-    return staging_dir
 
 
 @pytest.fixture

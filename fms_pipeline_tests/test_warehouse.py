@@ -8,31 +8,31 @@ import duckdb
 import polars as pl
 import pytest
 
-from fms_pipeline import processing, staging, warehouse
+from fms_pipeline import ids, staging, warehouse
+from fms_pipeline_tests.conftest import stage_folder
 from fms_pipeline.reports.report import build_report
 
 CONTRACT = {
-    "documents": ["document_id", "source_file", "title", "byline", "body", "comment_count"],
-    "comments": ["comment_id", "document_id", "position", "author", "body"],
+    "source_files": ["source_file", "bucket", "status", "reason", "source_format", "documents", "comments",
+                     "skipped_records"],
+    "documents": ["document_id", "source_file", "source_format", "url", "community", "published_at", "title", "byline",
+                  "body", "comment_count"],
+    "comments": ["comment_id", "document_id", "position", "parent_comment_id", "depth", "author", "body"],
     "entity_mentions": ["mention_id", "document_id", "comment_id", "label", "text", "canonical", "start_char", "end_char",
-                        "sentence", "negated", "hypothetical", "historical", "experiencer"],
+                        "sentence", "negated", "hypothetical", "historical", "experiencer", "icd10_code"],
     "entity_counts": ["label", "canonical", "mentions", "comments", "documents"],
     "drug_condition_pairs": ["drug", "condition", "comments", "documents"],
     "rejected_files": ["source_file", "reason", "seen_at"],
     "drug_outcomes": ["drug", "outcome", "mentions", "comments", "documents"],
     "drug_sentiment": ["drug", "mentions", "mean_sentiment"],
-    "drugs": ["drug", "drug_class", "drugbank_id", "mesh_id"],
+    "drugs": ["drug", "drug_class", "drugbank_id", "mesh_id", "ingredients"],
+    "conditions": ["condition", "icd10_code", "icd10_description", "mentions", "comments"],
 }
 
 
 @pytest.fixture
 def staged(data_dir: Path, nlp) -> Path:
-    staging_dir = data_dir / "staging"
-    for source_file in processing.scan_raw_files(data_dir / "raw"):
-        raw = processing.stage_raw_document(data_dir / "raw", staging_dir, source_file)
-        processing.stage_parsed_page(staging_dir, raw.document_id)
-        processing.stage_entity_mentions(staging_dir, [raw.document_id], nlp)
-    return staging_dir
+    return stage_folder(data_dir)
 
 
 def columns(con, table):
@@ -76,8 +76,8 @@ def test_a_failing_check_keeps_the_previous_warehouse(staged: Path, tmp_path: Pa
     target = tmp_path / "w.duckdb"
     warehouse.build_warehouse(staged, target)
     before = target.read_bytes()
-    doc_id = next(iter(staging.staged_document_ids(staged, "comments")))
-    staging.write_staged(staged, "comments", doc_id, corrupt(staging.read_staged(staged, "comments", doc_id)))
+    [bucket] = {p.stem.removeprefix("bucket-") for p in staging.staged_files(staged, "comments")}
+    staging.write_bucket(staged, "comments", bucket, corrupt(staging.read_bucket(staged, "comments", bucket)))
     with pytest.raises(warehouse.WarehouseCheckFailed) as failed:
         warehouse.build_warehouse(staged, target)
     assert failing_check in failed.value.failures
@@ -86,9 +86,9 @@ def test_a_failing_check_keeps_the_previous_warehouse(staged: Path, tmp_path: Pa
 
 
 def test_mention_offsets_check(staged: Path):
-    doc_id = next(iter(staging.staged_document_ids(staged, "entity_mentions")))
-    mentions = staging.read_staged(staged, "entity_mentions", doc_id)
-    staging.write_staged(staged, "entity_mentions", doc_id, mentions.with_columns(pl.col("end_char") + 100000))
+    [bucket] = {p.stem.removeprefix("bucket-") for p in staging.staged_files(staged, "entity_mentions")}
+    mentions = staging.read_bucket(staged, "entity_mentions", bucket)
+    staging.write_bucket(staged, "entity_mentions", bucket, mentions.with_columns(pl.col("end_char") + 100000))
     assert "spans_inside_text" in warehouse.check_staging(staged)
 
 
@@ -111,20 +111,13 @@ def test_empty_staging_builds_empty_tables(tmp_path: Path):
     assert set(summary.row_counts.values()) == {0}
 
 
-def _stage_all(raw_dir: Path, staging_dir: Path, nlp, files: list[str]) -> None:
-    for source_file in files:
-        raw = processing.stage_raw_document(raw_dir, staging_dir, source_file)
-        processing.stage_parsed_page(staging_dir, raw.document_id)
-        processing.stage_entity_mentions(staging_dir, [raw.document_id], nlp)
-
-
 def test_incremental_build_equals_a_full_build(tmp_path: Path, nlp):
     from benchmarks.corpus import write_corpus
 
     raw_dir, staging_dir = tmp_path / "raw", tmp_path / "staging"
     files, _ = write_corpus(raw_dir, 60_000)  # ~25 files, so 3 changes stay under the incremental share
-    names = sorted(processing.scan_raw_files(raw_dir))
-    _stage_all(raw_dir, staging_dir, nlp, names)
+    names = sorted(p.name for p in raw_dir.iterdir())
+    stage_folder(tmp_path)
     incremental_path = tmp_path / "incremental.duckdb"
     first = warehouse.build_warehouse(staging_dir, incremental_path)
     assert not first.incremental and first.row_counts["documents"] == files
@@ -136,13 +129,15 @@ def test_incremental_build_equals_a_full_build(tmp_path: Path, nlp):
     (raw_dir / changed).write_text((raw_dir / names[3]).read_text(encoding="utf-8"), encoding="utf-8")
     (raw_dir / deleted).unlink()
     write_corpus(raw_dir, 1, seed=99, start=files)
-    on_disk = processing.scan_raw_files(raw_dir)
-    processing.prune_deleted_files(staging_dir, on_disk)
-    _stage_all(raw_dir, staging_dir, nlp, [changed, *sorted(set(on_disk) - set(names))])
+    [added] = sorted({p.name for p in raw_dir.iterdir()} - set(names))
+    stage_folder(tmp_path)
 
     second = warehouse.build_warehouse(staging_dir, incremental_path)
-    assert second.incremental
-    assert len(second.documents_changed) == 2 and second.documents_removed == [processing.document_id(deleted)]
+    assert second.incremental and len(second.buckets_changed) <= 3
+    # Only the changed batches' documents are loaded again.
+    assert {ids.document_id(changed), ids.document_id(added)} <= set(second.documents_changed)
+    assert len(second.documents_changed) < files / 2
+    assert second.documents_removed == [ids.document_id(deleted)]
     full = warehouse.build_warehouse(staging_dir, tmp_path / "full.duckdb", incremental=False)
     assert not full.incremental and second.row_counts == full.row_counts
     with duckdb.connect(str(incremental_path), read_only=True) as con:
@@ -156,12 +151,12 @@ def test_incremental_build_equals_a_full_build(tmp_path: Path, nlp):
 
     # The report renders the two changed pages again, keeps the others and drops the deleted one.
     report = build_report(incremental_path, report_dir)
-    assert report.pages_written == 2 and report.document_pages == files
+    assert report.pages_written == 2 and report.document_pages == files  # the changed and the added page
     pages = {p.stem for p in (report_dir / "documents").glob("*.html")}
-    assert processing.document_id(deleted) not in pages and set(second.documents_changed) <= pages
-    page = (report_dir / "documents" / f"{processing.document_id(changed)}.html").read_text(encoding="utf-8")
+    assert ids.document_id(deleted) not in pages and set(second.documents_changed) <= pages
+    page = (report_dir / "documents" / f"{ids.document_id(changed)}.html").read_text(encoding="utf-8")
     assert page == build_report(tmp_path / "full.duckdb", tmp_path / "full-report").path.with_name("documents").joinpath(
-        f"{processing.document_id(changed)}.html").read_text(encoding="utf-8")
+        f"{ids.document_id(changed)}.html").read_text(encoding="utf-8")
 
     # Nothing changed: still incremental, and nothing is rebuilt.
     third = warehouse.build_warehouse(staging_dir, incremental_path)
@@ -181,6 +176,6 @@ def test_report_of_a_warehouse_without_build_manifest_renders_every_page(staged:
     path = tmp_path / "w.duckdb"
     warehouse.build_warehouse(staged, path)
     with duckdb.connect(str(path)) as con:
-        con.execute("DROP TABLE _build_manifest")  # as in a shareable copy or an older warehouse
+        con.execute("DROP VIEW _build_manifest")  # as in a shareable copy or an older warehouse
     for _ in range(2):
         assert build_report(path, tmp_path / "reports").pages_written == 1

@@ -87,14 +87,31 @@ def _local_file(path: AnyPath, download_dir: Path | None) -> Path:
 
 
 def _register_drug_reference(con: duckdb.DuckDBPyConnection) -> None:
-    """Class and ids of every drug the warehouse's mentions name, as the ``drug_reference`` view."""
+    """Class, ids and ingredients of every drug the warehouse's mentions name, as the ``drug_reference`` view."""
     import polars as pl
 
     from fms_pipeline.nlp.drug_lexicon import drug_reference
 
     names = [r[0] for r in con.execute("SELECT DISTINCT canonical FROM entity_mentions WHERE label = 'DRUG'").fetchall()]
-    schema = {"drug": pl.String, "drug_class": pl.String, "drugbank_id": pl.String, "mesh_id": pl.String}
+    schema = {"drug": pl.String, "drug_class": pl.String, "drugbank_id": pl.String, "mesh_id": pl.String,
+              "ingredients": pl.List(pl.String)}
     con.register("drug_reference", pl.DataFrame(drug_reference(names), schema=schema).to_arrow())
+
+
+def _register_condition_reference(con: duckdb.DuckDBPyConnection) -> None:
+    """ICD-10-CM code and description of every condition and symptom mentioned, as ``condition_reference``."""
+    import polars as pl
+
+    from fms_pipeline.nlp.conditions import condition_reference
+
+    names = [r[0] for r in con.execute(
+        "SELECT DISTINCT canonical FROM entity_mentions WHERE label IN ('CONDITION', 'SYMPTOM')").fetchall()]
+    schema = {"condition": pl.String, "icd10_code": pl.String, "icd10_description": pl.String}
+    con.register("condition_reference", pl.DataFrame(condition_reference(names), schema=schema).to_arrow())
+
+
+# Reference views some core SQL files join (registered just before the file runs).
+_REFERENCES = {"drugs": _register_drug_reference, "conditions": _register_condition_reference}
 
 
 def check_staging(
@@ -204,8 +221,8 @@ def build_warehouse(staging_dir: AnyPath, warehouse_path: AnyPath, incremental: 
                 _replace_buckets(con, changed | removed)
             for name, sql in sql_files("core"):
                 table = _table_of(sql)
-                if table == "drugs":
-                    _register_drug_reference(con)
+                if table in _REFERENCES:
+                    _REFERENCES[table](con)
                 if plan and table in INCREMENTAL_TABLES:
                     con.execute(_as_insert(sql))
                 else:
