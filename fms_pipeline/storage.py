@@ -127,9 +127,40 @@ def file_version(path: AnyPath) -> str | None:
     it changes whenever the file is rewritten."""
     try:
         if is_local(path):
-            st = os.stat(path)
-            return f"{st.st_size}:{st.st_mtime_ns}"
+            return _local_version(os.stat(path))
         info = path.fs.info(path.path)
     except FileNotFoundError:
         return None
+    return _object_version(info)
+
+
+def file_versions(folder: AnyPath) -> dict[str, str]:
+    """{path under ``folder`` ('/'-separated): its ``file_version``} for every file below it. On an
+    object store this is one listing, where ``file_version`` per file costs a request or two each
+    (a missing object: two)."""
+    if is_local(folder):
+        root = Path(folder)
+        versions: dict[str, str] = {}
+        for directory, _subfolders, names in os.walk(root):
+            for name in names:
+                path = Path(directory) / name
+                try:
+                    versions[path.relative_to(root).as_posix()] = _local_version(os.stat(path))
+                except FileNotFoundError:  # removed while we looked
+                    continue
+        return versions
+    try:
+        listing = folder.fs.find(folder.path, detail=True)
+    except FileNotFoundError:
+        return {}
+    base = folder.path.rstrip("/") + "/"
+    return {key[len(base):]: _object_version(info) for key, info in listing.items()
+            if key.startswith(base) and info.get("type") != "directory"}
+
+
+def _local_version(st: os.stat_result) -> str:
+    return f"{st.st_size}:{st.st_mtime_ns}"
+
+
+def _object_version(info: dict) -> str:
     return f"{info.get('size')}:{info.get('ETag') or info.get('etag') or info.get('LastModified') or info.get('mtime')}"

@@ -291,3 +291,31 @@ def test_main_job_on_an_s3_compatible_store(s3_server, raw_files, reference_ware
     assert cli.materialize(url) == 0
     assert _keys(client, "fms-cluster-test", "fms/staging/") == {k: v for k, v in keys.items()
                                                                  if k.startswith("fms/staging/")}
+
+
+def test_one_listing_gives_the_versions_of_every_file(s3_server, tmp_path, monkeypatch):
+    """storage.file_versions (one LIST on a store) agrees with file_version per file, locally and on S3,
+    and changes when a file is rewritten."""
+    from fms_pipeline import storage
+
+    for name, value in s3_server.env().items():
+        monkeypatch.setenv(name, value)
+    client = s3_server.client()
+    client.create_bucket(Bucket="fms-versions-test")
+    files = {"documents/bucket-00.parquet": b"one", "documents/bucket-07.parquet": b"two two",
+             "comments/bucket-00.parquet": b"three", "odd name é.parquet": b"four"}
+    local = tmp_path / "staging"
+    for name, content in files.items():
+        (local / name).parent.mkdir(parents=True, exist_ok=True)
+        (local / name).write_bytes(content)
+        client.put_object(Bucket="fms-versions-test", Key=f"fms/staging/{name}", Body=content)
+    for folder in (storage.as_path(local), storage.as_path("s3://fms-versions-test/fms/staging")):
+        versions = storage.file_versions(folder)
+        assert versions == {name: storage.file_version(folder / name) for name in files}, folder
+        assert storage.file_versions(folder / "no-such-folder") == {}
+        with storage.atomic_write(folder / "documents" / "bucket-07.parquet") as tmp:
+            tmp.write_bytes(b"rewritten")
+        rewritten = storage.file_versions(folder)
+        assert rewritten["documents/bucket-07.parquet"] != versions["documents/bucket-07.parquet"]
+        assert {k: v for k, v in rewritten.items() if k != "documents/bucket-07.parquet"} == {
+            k: v for k, v in versions.items() if k != "documents/bucket-07.parquet"}
