@@ -327,15 +327,56 @@ def _nlp_of_bucket(staging_dir, work: Path, bucket: str, doc_ids: list[str], nlp
             counts[table] += len(rows[table])
             rows[table] = []
 
-    for doc, (doc_id, cid) in nlp.pipe(_texts_of(staging_dir, bucket, doc_ids), as_tuples=True, batch_size=batch_size):
+    long_texts: list[tuple[str, tuple[str, str | None]]] = []
+
+    def short_texts():
+        for text, key in _texts_of(staging_dir, bucket, doc_ids):
+            if len(text) > MAX_PIECE_CHARS:
+                long_texts.append((text, key))  # later, a piece at a time
+            else:
+                yield text, key
+
+    def add(doc, doc_id, cid, offset=0, sentences_before=0) -> int:
+        nonlocal words
         words += len(doc)
-        for table, new_rows in doc_rows(doc, doc_id, cid).items():
+        piece_rows = doc_rows(doc, doc_id, cid, char_offset=offset, sentence_offset=sentences_before)
+        for table, new_rows in piece_rows.items():
             rows[table].extend(new_rows)
             if len(rows[table]) >= PART_ROWS:
                 spill(table)
+        return len(piece_rows["sentences"])
+
+    for doc, (doc_id, cid) in nlp.pipe(short_texts(), as_tuples=True, batch_size=batch_size):
+        add(doc, doc_id, cid)
+    # A text of megabytes goes through in pieces, one at a time: memory holds one piece's entities.
+    for text, (doc_id, cid) in long_texts:
+        sentences_before = 0
+        for doc, offset in nlp.pipe(_pieces(text), as_tuples=True, batch_size=1):
+            sentences_before += add(doc, doc_id, cid, offset, sentences_before)
     for table in tables.NLP_TABLES:
         spill(table)
     return bucket, parts, len(doc_ids), words, counts
+
+
+# A comment of megabytes (a pasted log, one word repeated) goes through the NLP in pieces of about
+# this many characters, cut at white space: memory stays bounded whatever a page holds.
+MAX_PIECE_CHARS = 20_000
+
+
+def _pieces(text: str):
+    """(piece, offset of the piece in the text): pieces of at most MAX_PIECE_CHARS, cut at white space."""
+    start = 0
+    while start < len(text):
+        end = min(start + MAX_PIECE_CHARS, len(text))
+        if end < len(text):  # a paragraph break, else a sentence end, else a space in the piece's second half
+            half = start + (end - start) // 2
+            for mark in ("\n\n", "\n", ". ", " "):
+                cut = text.rfind(mark, half, end)
+                if cut > start:
+                    end = cut + len(mark)
+                    break
+        yield text[start:end], start
+        start = end
 
 
 def _texts_of(staging_dir, bucket: str, doc_ids: list[str]) -> Iterator[tuple[str, tuple[str, str | None]]]:

@@ -1,4 +1,4 @@
-"""End to end in a real browser: `dagster dev` on this project, driven by headless Chromium.
+"""End to end in a real browser: `dg dev` on this project, driven by headless Chromium.
 
 Opens the asset graph, finds the assets by name, launches a materialization of everything from
 the UI, waits for the run, opens the aggregate asset's page (row count and chart), and checks
@@ -19,7 +19,6 @@ import time
 import urllib.request
 from pathlib import Path
 
-import dagster as dg
 import pytest
 from playwright.sync_api import sync_playwright
 
@@ -41,7 +40,7 @@ def free_port() -> int:
 
 @pytest.fixture
 def dagster_dev(tmp_path: Path):
-    """`dagster dev` on a free port with its own DAGSTER_HOME and data folder; stopped cleanly after."""
+    """`dg dev` on a free port with its own DAGSTER_HOME and data folder; stopped cleanly after."""
     data = tmp_path / "data"
     (data / "raw").mkdir(parents=True)
     shutil.copy(SAMPLE, data / "raw")
@@ -52,24 +51,14 @@ def dagster_dev(tmp_path: Path):
     env = {**os.environ, "DAGSTER_HOME": str(home), "FMS_DATA_DIR": str(data), "FMS_SHARE_SECRET": "browser-test",
            # The sensors would process the file on their own; here the user launches it from the UI.
            "FMS_AUTOMATION": "stopped"}
-    previous_home = os.environ.get("DAGSTER_HOME")
-    os.environ["DAGSTER_HOME"] = str(home)
-    try:
-        with dg.DagsterInstance.get() as instance:  # the partition the sensor would have registered
-            instance.add_dynamic_partitions("raw_files", [SAMPLE.name])
-    finally:
-        if previous_home is None:
-            os.environ.pop("DAGSTER_HOME")
-        else:
-            os.environ["DAGSTER_HOME"] = previous_home
     port = free_port()
     log = open(tmp_path / "dagster-dev.log", "w")
-    # dagster dev ignores SIGINT (and copies that to SIGTERM) when started in the background:
+    # dg dev (dagster dev) ignores SIGINT (and copies that to SIGTERM) when started in the background:
     # reset SIGINT to default, give it its own process group, and signal the group to stop it.
     server = subprocess.Popen(
         [sys.executable, "-c",
          "import os,signal,sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])",
-         str(Path(sys.executable).parent / "dagster"), "dev", "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
+         str(Path(sys.executable).parent / "dg"), "dev", "--host", "127.0.0.1", "--port", str(port)],
         cwd=REPO, env=env, start_new_session=True, stdout=log, stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
@@ -83,7 +72,7 @@ def dagster_dev(tmp_path: Path):
                 assert server.poll() is None, (tmp_path / "dagster-dev.log").read_text()[-3000:]
                 time.sleep(1)
         else:
-            pytest.fail("dagster dev did not answer within 120 s")
+            pytest.fail("dg dev did not answer within 120 s")
         yield base, data
     finally:
         os.killpg(server.pid, signal.SIGTERM)
@@ -125,7 +114,7 @@ def test_materialize_everything_from_the_ui(dagster_dev):
         # The asset graph: expand the groups and find the assets by name.
         page.mouse.click(900, 300, button="right")
         page.locator("text=Expand all groups >> visible=true").click()
-        for name in ("raw_documents", "parsed_comments", "extracted_mentions", "entity_counts", "html_report"):
+        for name in ("source_files", "parsed_comments", "extracted_mentions", "entity_counts", "html_report"):
             page.get_by_text(name, exact=True).first.wait_for(timeout=30_000)
         page.screenshot(path=str(ARTIFACTS / "asset-graph.png"))
 
@@ -134,14 +123,22 @@ def test_materialize_everything_from_the_ui(dagster_dev):
         page.get_by_role("button", name="Materialize all…").click()
         page.get_by_role("button", name="All", exact=True).click()
         page.get_by_role("button", name=re.compile(r"^Launch (backfill|\d+ runs?)$")).click()
-        deadline = time.time() + 420
-        runs = []
+        # A backfill of the 32 batches: runs of 8 batches (multi-run policy), then the warehouse.
+        deadline = time.time() + 600
+        runs, backfills = [], []
         while time.time() < deadline:
-            runs = graphql(base, "{ runsOrError { ... on Runs { results { runId status } } } }")["runsOrError"]["results"]
-            if runs and all(r["status"] in ("SUCCESS", "FAILURE", "CANCELED") for r in runs):
+            runs = graphql(base, "{ runsOrError { ... on Runs { results { runId status tags { key value } } } } }")[
+                "runsOrError"]["results"]
+            backfills = graphql(base, "{ partitionBackfillsOrError { ... on PartitionBackfills { results { id status } } } }")[
+                "partitionBackfillsOrError"]["results"]
+            done = backfills and all(b["status"] not in ("REQUESTED",) for b in backfills)
+            if done and runs and all(r["status"] in ("SUCCESS", "FAILURE", "CANCELED") for r in runs):
                 break
             time.sleep(3)
         assert runs and all(r["status"] == "SUCCESS" for r in runs), runs
+        ranges = [{t["key"]: t["value"] for t in r["tags"]} for r in runs]
+        batch_runs = [t for t in ranges if "dagster/asset_partition_range_start" in t]
+        assert len(batch_runs) == 4  # 32 batches, 8 per run: runs a launcher can place on 4 machines
         page.reload()
         page.get_by_text("entity_counts", exact=True).first.wait_for(timeout=30_000)
         page.mouse.click(900, 300, button="right")

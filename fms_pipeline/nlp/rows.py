@@ -6,21 +6,23 @@ from __future__ import annotations
 import bisect
 
 
-def doc_rows(doc, doc_id: str, cid: str | None) -> dict[str, list[dict]]:
-    """The staging rows of one processed text (an article body or a comment)."""
+def doc_rows(doc, doc_id: str, cid: str | None, char_offset: int = 0, sentence_offset: int = 0) -> dict[str, list[dict]]:
+    """The staging rows of one processed text (an article body or a comment), or of one piece of
+    a long text that starts at ``char_offset`` and after ``sentence_offset`` sentences."""
     owner = cid or f"{doc_id}:a"
     sentence_starts = [s.start_char for s in doc.sents]
+    o, so = char_offset, sentence_offset
     mentions = [
         {
-            "mention_id": f"{owner}:{ent.start_char}",
+            "mention_id": f"{owner}:{ent.start_char + o}",
             "document_id": doc_id,
             "comment_id": cid,
             "label": ent.label_,
             "text": ent.text,
             "canonical": ent.ent_id_ or " ".join(ent.text.lower().split()),
-            "start_char": ent.start_char,
-            "end_char": ent.end_char,
-            "sentence": _sentence_index(sentence_starts, ent.start_char),
+            "start_char": ent.start_char + o,
+            "end_char": ent.end_char + o,
+            "sentence": _sentence_index(sentence_starts, ent.start_char) + so,
             "negated": ent._.negated,
             "hypothetical": ent._.hypothetical,
             "historical": ent._.historical,
@@ -31,16 +33,16 @@ def doc_rows(doc, doc_id: str, cid: str | None) -> dict[str, list[dict]]:
     ]
     outcomes = [
         {
-            "outcome_id": f"{owner}:{span.start_char}:{span.label_}:{span._.drug or ''}",
+            "outcome_id": f"{owner}:{span.start_char + o}:{span.label_}:{span._.drug or ''}",
             "document_id": doc_id,
             "comment_id": cid,
             "outcome": span.label_,
             "drug": span._.drug,
             "symptom": span._.symptom,
             "text": span.text,
-            "start_char": span.start_char,
-            "end_char": span.end_char,
-            "sentence": _sentence_index(sentence_starts, span.start_char),
+            "start_char": span.start_char + o,
+            "end_char": span.end_char + o,
+            "sentence": _sentence_index(sentence_starts, span.start_char) + so,
             "negated": span._.negated,
             "hypothetical": span._.hypothetical,
         }
@@ -50,9 +52,9 @@ def doc_rows(doc, doc_id: str, cid: str | None) -> dict[str, list[dict]]:
         {
             "document_id": doc_id,
             "comment_id": cid,
-            "sentence": number,
-            "start_char": sentence.start_char,
-            "end_char": sentence.end_char,
+            "sentence": number + so,
+            "start_char": sentence.start_char + o,
+            "end_char": sentence.end_char + o,
             "sentiment": sentence._.sentiment,
         }
         for number, sentence in enumerate(doc.sents)
