@@ -6,7 +6,6 @@ import dagster as dg
 
 from fms_pipeline import storage
 from fms_pipeline.defs.resources import PipelineSettings
-from fms_pipeline.nlp import evaluation, outcome_model, shared_nlp
 
 
 @dg.asset(
@@ -23,6 +22,9 @@ def outcome_label_quality(context: dg.AssetExecutionContext, settings: PipelineS
     # The labelled sentences ship with the project (data/psytar/); a data folder may hold its own copy.
     folder = Path(settings.data_dir) if storage.is_local(settings.data) else Path("data")
     dev_file = folder / "psytar" / "sentences_dev.tsv"
+    # spaCy and scikit-learn load here, not when the definitions load (every run and the UI pay that).
+    from fms_pipeline.nlp import evaluation, outcome_model, shared_nlp
+
     if not dev_file.exists():
         raise dg.Failure(description=f"{dev_file}: the PsyTAR dev split is not there to evaluate on")
     report = evaluation.evaluate(shared_nlp(), dev_file)
