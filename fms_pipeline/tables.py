@@ -168,6 +168,14 @@ _TABLES = [
           upstream=("warehouse/outcome_mentions",)),
     Table("drug_sentiment", "aggregate", "Per drug: asserted mentions and the mean sentiment of their sentences.",
           upstream=("warehouse/entity_mentions", "warehouse/sentences")),
+    Table("mentions_by_month", "aggregate",
+          "Mentions, comments and documents per (label, canonical) and month (UTC; by the comment's date, the "
+          "document's when it has none; undated mentions left out).",
+          upstream=("warehouse/entity_mentions", "warehouse/comments", "warehouse/documents")),
+    Table("drug_outcomes_by_month", "aggregate",
+          "drug_outcomes per month (UTC; by the comment's date, the document's when it has none; undated "
+          "outcomes left out): mentions and comments per drug, outcome and month.",
+          upstream=("warehouse/outcome_mentions", "warehouse/comments", "warehouse/documents")),
 ]
 
 TABLES: dict[str, Table] = {t.name: t for t in _TABLES}

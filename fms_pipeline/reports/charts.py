@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import base64
 import io
+from datetime import date
 
 import matplotlib
 
 matplotlib.use("Agg")  # no screen on servers and in CI
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 OUTCOME_COLOURS = {
     "effective": "#2e7d32",
@@ -48,6 +50,48 @@ def outcome_chart(rows: list[tuple[str, str, int]], title: str = "What patients 
         left = [a + b for a, b in zip(left, values)]
     ax.set_title(title, loc="left", fontsize=11)
     ax.legend(fontsize=8, frameon=False, loc="lower right")
+    ax.spines[["top", "right"]].set_visible(False)
+    return _png(fig)
+
+
+def month_range(first: date, last: date) -> list[date]:
+    """Every month from ``first`` to ``last`` (first days of the month), so a month with nothing shows as 0."""
+    months, year, month = [], first.year, first.month
+    while (year, month) <= (last.year, last.month):
+        months.append(date(year, month, 1))
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return months
+
+
+def trend_chart(rows: list[tuple[str, date, float]], title: str, colours: dict[str, str] | None = None,
+                max_series: int = 6) -> bytes:
+    """Lines over calendar months, one per series. ``rows`` are (series, month, value) with ``month`` the
+    first day of its month; the ``max_series`` series with the largest totals are drawn, months with no
+    row count as 0."""
+    if not rows:
+        raise ValueError("trend_chart needs at least one (series, month, value) row")
+    totals: dict[str, float] = {}
+    for series, _, value in rows:
+        totals[series] = totals.get(series, 0) + value
+    drawn = sorted(totals, key=lambda s: (-totals[s], s))[:max_series]
+    months = month_range(min(m for _, m, _ in rows), max(m for _, m, _ in rows))
+    index = {m: i for i, m in enumerate(months)}
+    fig, ax = plt.subplots(figsize=(6.5, 3.2))
+    for series in drawn:
+        values = [0.0] * len(months)
+        for s, month, value in rows:
+            if s == series:
+                values[index[month]] += value
+        ax.plot(range(len(months)), values, marker="o", markersize=3, linewidth=1.6,
+                color=(colours or {}).get(series), label=series.replace("_", " "))
+    step = max(1, -(-len(months) // 12))  # at most about 12 month labels
+    ax.set_xticks(range(0, len(months), step), [m.strftime("%Y-%m") for m in months[::step]],
+                  rotation=45, ha="right", fontsize=8)
+    ax.set_xlim(-0.5, len(months) - 0.5)
+    ax.set_ylim(bottom=0)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts
+    ax.set_title(title, loc="left", fontsize=11)
+    ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.spines[["top", "right"]].set_visible(False)
     return _png(fig)
 

@@ -1,0 +1,167 @@
+"""Trends by month: mentions_by_month, drug_outcomes_by_month and their charts on the asset pages.
+
+The expected counts are computed here from the fixture's own created_utc fields (a comment's
+month, its submission's when it has none, none when neither is a plausible date), never from the
+warehouse's dates.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from collections import Counter, defaultdict
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from fms_pipeline import cli, ids, warehouse
+from fms_pipeline_tests.materialized import dagster_home_env, latest_metadata, materialize_folder
+
+TREND_FIXTURE = Path(__file__).parent / "fixtures" / "trends" / "chronicpain_2024.ndjson"
+MONTHS = [date(2024, 1, 1), date(2024, 2, 1), date(2024, 3, 1), date(2024, 4, 1)]
+
+
+def _month(created_utc) -> date | None:
+    """The month of a Reddit created_utc, None when absent or not plausible (before 1995, in the future)."""
+    if created_utc is None:
+        return None
+    when = datetime.fromtimestamp(int(created_utc), UTC)
+    if when.year < 1995 or when > datetime.now(UTC) + timedelta(days=1):
+        return None
+    return date(when.year, when.month, 1)
+
+
+def _fixture_months() -> tuple[dict[str, date | None], dict[str | None, date | None], list[tuple[date | None, str]]]:
+    """(document_id -> month, comment_id -> month, [(month, text)] of every body) from the fixture alone."""
+    records = [json.loads(line) for line in TREND_FIXTURE.read_text().splitlines()]
+    name = TREND_FIXTURE.name
+    submissions = {r["id"]: r for r in records if "title" in r}
+    comments = [r for r in records if "body" in r]
+    document_month = {ids.document_id(name, key): _month(r.get("created_utc")) for key, r in submissions.items()}
+    comment_month: dict[str | None, date | None] = {}
+    texts = [(_month(r.get("created_utc")), r["selftext"]) for r in submissions.values()]
+    for r in comments:
+        key = r["link_id"].removeprefix("t3_")
+        parent = submissions.get(key, {})
+        month = _month(r.get("created_utc")) or _month(parent.get("created_utc"))
+        document_month.setdefault(ids.document_id(name, key), None)  # a submission the dump lacks: no date
+        comment_month[ids.comment_id(ids.document_id(name, key), 0, r["id"])] = month
+        texts.append((month, r["body"]))
+    return document_month, comment_month, texts
+
+
+@pytest.fixture(scope="module")
+def trend_warehouse(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("trends")
+    raw = root / "data" / "raw"
+    raw.mkdir(parents=True)
+    shutil.copy(TREND_FIXTURE, raw / TREND_FIXTURE.name)
+    with dagster_home_env(root / "dagster_home"):
+        yield materialize_folder(root / "data")
+
+
+def _expected(rows, document_month, comment_month, with_documents: bool) -> dict:
+    """{(key..., month): (mentions, comments[, documents])} of (key, document_id, comment_id) rows."""
+    mentions: Counter = Counter()
+    comments, documents = defaultdict(set), defaultdict(set)
+    for *key, document_id, comment_id in rows:
+        month = document_month[document_id] if comment_id is None else comment_month[comment_id]
+        if month is None:
+            continue
+        group = (*key, month)
+        mentions[group] += 1
+        if comment_id is not None:
+            comments[group].add(comment_id)
+        documents[group].add(document_id)
+    return {g: (n, len(comments[g]), len(documents[g])) if with_documents else (n, len(comments[g]))
+            for g, n in mentions.items()}
+
+
+def test_mentions_by_month_counts_each_mention_in_its_comments_month(trend_warehouse: Path):
+    document_month, comment_month, texts = _fixture_months()
+    with warehouse.connect_read_only(trend_warehouse) as con:
+        mentions = con.execute("SELECT label, canonical, document_id, comment_id FROM entity_mentions").fetchall()
+        got = {(label, canonical, month): (n, c, d) for label, canonical, month, n, c, d in con.execute(
+            "SELECT label, canonical, month, mentions, comments, documents FROM mentions_by_month").fetchall()}
+        types = dict(con.execute("SELECT column_name, data_type FROM information_schema.columns "
+                                 "WHERE table_name = 'mentions_by_month'").fetchall())
+        undated_methadone = con.execute(
+            "SELECT mentions FROM entity_counts WHERE label = 'DRUG' AND canonical = 'methadone'").fetchall()[0][0]
+    assert types["month"] == "DATE" and types["mentions"] == "BIGINT"
+    assert got == _expected(mentions, document_month, comment_month, with_documents=True)
+    assert {month for _, _, month in got} == set(MONTHS)
+    # The generic names as the fixture writes them, counted by month straight from its text.
+    for drug in ("oxycodone", "gabapentin", "duloxetine", "methadone"):
+        by_text = Counter()
+        for month, text in texts:
+            if month is not None:
+                by_text[month] += len(re.findall(rf"\b{drug}\b", text, flags=re.IGNORECASE))
+        assert {m: n for (label, canonical, m), (n, _, _) in got.items() if label == "DRUG" and canonical == drug} == \
+            {m: n for m, n in by_text.items() if n}, drug
+    # Methadone is named three times, twice where nothing has a date (left out) and once in April.
+    assert undated_methadone == 3
+    assert [(m, v) for (label, canonical, m), v in got.items() if canonical == "methadone"] == [(MONTHS[3], (1, 1, 1))]
+    # The undated comment and the one dated 2100 count in their submission's month (January).
+    january_gabapentin = got[("DRUG", "gabapentin", MONTHS[0])]
+    assert january_gabapentin == (1, 1, 1)
+
+
+def test_drug_outcomes_by_month_has_drug_outcomes_filters_and_the_same_months(trend_warehouse: Path):
+    document_month, comment_month, _ = _fixture_months()
+    with warehouse.connect_read_only(trend_warehouse) as con:
+        outcomes = con.execute("SELECT drug, outcome, document_id, comment_id FROM outcome_mentions "
+                               "WHERE drug IS NOT NULL AND NOT negated AND NOT hypothetical").fetchall()
+        got = {(drug, outcome, month): (n, c) for drug, outcome, month, n, c in con.execute(
+            "SELECT drug, outcome, month, mentions, comments FROM drug_outcomes_by_month").fetchall()}
+    expected = _expected(outcomes, document_month, comment_month, with_documents=False)
+    # Some counted outcomes are in rows with no date at all ("Methadone worked ..."): those are left out.
+    assert any((document_month[d] if c is None else comment_month[c]) is None for *_, d, c in outcomes)
+    assert got == expected
+    assert len({month for _, _, month in got}) >= 3, got  # outcomes in several months
+    assert ("oxycodone", "access_loss", MONTHS[2]) in got  # "The clinic cut me off oxycodone ..."
+
+
+def test_trend_charts_show_on_the_asset_pages_when_dates_exist(trend_warehouse: Path):
+    for asset in ("mentions_by_month", "drug_outcomes_by_month"):
+        metadata = latest_metadata(["warehouse", asset])
+        assert metadata["chart"].value.startswith("![") and "data:image/png;base64," in metadata["chart"].value, asset
+        assert metadata["dagster/row_count"].value > 0
+
+
+def test_no_trend_charts_without_dates(data_dir: Path, dagster_home: Path):
+    # The sample page (copied text) carries no dates: the by-month tables are empty and chartless.
+    assert cli.materialize(data_dir) == 0
+    for asset in ("mentions_by_month", "drug_outcomes_by_month"):
+        metadata = latest_metadata(["warehouse", asset])
+        assert metadata["dagster/row_count"].value == 0 and "chart" not in metadata, asset
+    assert "chart" in latest_metadata(["warehouse", "entity_counts"])  # the other charts still show
+
+
+def test_months_are_utc_whatever_the_sessions_time_zone():
+    sql = dict(warehouse.sql_files("aggregates"))
+    for zone in ("Pacific/Kiritimati", "America/Los_Angeles"):
+        con = duckdb.connect()
+        con.execute(f"SET TimeZone = '{zone}'")
+        con.execute("CREATE TABLE documents (document_id VARCHAR, published_at TIMESTAMPTZ)")
+        con.execute("CREATE TABLE comments (comment_id VARCHAR, published_at TIMESTAMPTZ)")
+        con.execute("CREATE TABLE entity_mentions (label VARCHAR, canonical VARCHAR, document_id VARCHAR, comment_id VARCHAR)")
+        con.execute("CREATE TABLE outcome_mentions (drug VARCHAR, outcome VARCHAR, document_id VARCHAR, "
+                    "comment_id VARCHAR, negated BOOLEAN, hypothetical BOOLEAN)")
+        con.execute("INSERT INTO documents VALUES ('d', TIMESTAMPTZ '2024-03-31 23:59:00+00')")
+        con.execute("INSERT INTO comments VALUES ('late', TIMESTAMPTZ '2024-01-31 23:30:00+00'), "
+                    "('early', TIMESTAMPTZ '2024-02-01 00:10:00+00'), ('undated', NULL)")
+        con.execute("INSERT INTO entity_mentions VALUES ('DRUG', 'x', 'd', 'late'), ('DRUG', 'x', 'd', 'early'), "
+                    "('DRUG', 'x', 'd', 'undated'), ('DRUG', 'x', 'd', NULL)")
+        con.execute("INSERT INTO outcome_mentions VALUES ('x', 'effective', 'd', 'late', false, false), "
+                    "('x', 'effective', 'd', 'early', false, false), ('x', 'effective', 'd', 'early', true, false), "
+                    "('x', 'effective', 'd', 'undated', false, true)")
+        con.execute(sql["05_mentions_by_month.sql"])
+        con.execute(sql["06_drug_outcomes_by_month.sql"])
+        assert con.execute("SELECT month, mentions, comments FROM mentions_by_month ORDER BY month").fetchall() == [
+            (date(2024, 1, 1), 1, 1), (date(2024, 2, 1), 1, 1), (date(2024, 3, 1), 2, 1)], zone
+        assert con.execute("SELECT month, mentions FROM drug_outcomes_by_month ORDER BY month").fetchall() == [
+            (date(2024, 1, 1), 1), (date(2024, 2, 1), 1)], zone
+        con.close()
