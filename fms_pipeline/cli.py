@@ -244,18 +244,23 @@ def main(argv: list[str] | None = None) -> int:
             print(f"fms-pipeline: {error}", file=sys.stderr)
             return 2
     if args.command == "share":
-        from fms_pipeline import privacy
+        import duckdb
+
+        from fms_pipeline import privacy, storage
 
         out = args.out or data_dir / "share" / "warehouse.duckdb"
         try:
-            counts = privacy.write_shareable_copy(
-                data_dir / "warehouse.duckdb", out, os.environ.get("FMS_SHARE_SECRET", "").encode()
-            )
-        except privacy.MissingSecret as error:
-            print(str(error), file=sys.stderr)
+            # A warehouse on an object store is read from a local download (never the same file as out).
+            with storage.local_copy(data_dir / "warehouse.duckdb") as private:
+                counts = privacy.write_shareable_copy(private, out, os.environ.get("FMS_SHARE_SECRET", "").encode())
+        except privacy.ShareRefused as error:  # no secret, no warehouse, --out is the private warehouse
+            print(error, file=sys.stderr)
             return 2
+        except (OSError, duckdb.Error) as error:
+            print(f"share failed: {str(error).splitlines()[0] if str(error) else type(error).__name__}", file=sys.stderr)
+            return 1
         print(f"wrote {out}: {counts['comments']} comments, {counts['entity_mentions']} mentions; "
-              "authors pseudonymised, PERSON mentions and author names masked")
+              "authors pseudonymised; people, contact details, addresses and ID numbers masked in every text")
         return 0
     if args.command in ("evaluate", "train-outcomes"):
         from fms_pipeline.nlp import evaluation, outcome_model, shared_nlp

@@ -1,15 +1,22 @@
-"""A shareable copy of the warehouse: authors pseudonymised, people masked.
+"""A shareable copy of the warehouse: authors pseudonymised, people and contact details masked
+in every text of every table.
 
 * Author names (and article bylines) become keyed pseudonyms, ``person-`` + the first 12 hex
   digits of HMAC-SHA256(secret, the name folded to lower case with spaces collapsed): the same
   person keeps the same pseudonym across runs and files as long as the secret is the same, and
-  nobody without the secret can test a guess.
+  nobody without the secret can test a guess. File names become ``file-`` + a keyed hash (+ the
+  extension): a file name can hold a name, and the same file keeps its pseudonym in every table.
 * Author lines that ask not to be named ("Do not print my name", "Anonymous") become NULL.
-* In every stored body, PERSON mentions and any occurrence of an author's name or a byline,
-  or of the first name of any of these written as a name ("Thanks Kathy" for the author
-  "Kathy C", "Ginevra" for "Dr. Ginevra Liptan"), are
-  replaced by ``[PERSON]``; offsets of mentions, outcomes and sentences are moved to match,
-  so they still cut out their text.
+* Every other VARCHAR column of every table (found in ``information_schema``, so a column added
+  later is masked unless it is listed in ``KEPT_COLUMNS``) is masked: people (PERSON mentions,
+  authors' and bylines' names and first names, and names found by ``pii.NameFinder``) become
+  ``[PERSON]``; e-mail addresses, URLs, phone numbers, SSN-like and other ID-like numbers and
+  street addresses become ``[EMAIL]``, ``[URL]``, ``[PHONE]``, ``[SSN]``, ``[ID]``, ``[ADDRESS]``.
+* Offsets into the masked bodies (``start_char``/``end_char`` of every table that has them with
+  ``document_id`` and ``comment_id``) are moved to match, and such a table's ``text`` column is
+  cut again from the masked body, so every mention and outcome still cuts out exactly its text.
+* ``documents.url`` keeps its scheme and host only ("https://www.reddit.com/"): the path holds
+  user names and title words; the host says where the text came from.
 
 Aggregates are recomputed from the masked tables. The copy is built in a new file and renamed
 into place, like the warehouse itself.
@@ -22,18 +29,35 @@ import hmac
 import os
 import re
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from urllib.parse import urlsplit
 
 import duckdb
 import polars as pl
 
-from fms_pipeline import warehouse
+from fms_pipeline import pii, warehouse
 
-MASK = "[PERSON]"
-OFFSET_TABLES = ("entity_mentions", "outcome_mentions", "sentences")
+MASK = pii.MASKS["person"]
+# Columns that are ids, codes, hashes, labels or vocabulary names: the same in the copy.
+KEPT_COLUMNS = frozenset({
+    "document_id", "comment_id", "mention_id", "outcome_id", "parent_comment_id",
+    "bucket", "fingerprint", "sha256", "source_format", "status", "pipeline_version", "nlp_version",
+    "label", "outcome", "drug", "symptom", "experiencer", "drug_class", "drug_label", "drugbank_id", "mesh_id",
+    "condition", "icd10_code", "icd10_description", "community",
+})
+PSEUDONYM_COLUMNS = frozenset({"author", "byline"})
+FILE_COLUMNS = frozenset({"source_file"})
+HOST_ONLY_COLUMNS = frozenset({"url"})
+# Texts that mentions, outcomes and sentences point into: masked once, offsets moved to match.
+OWNER_TEXTS = {"documents": ("document_id", None), "comments": ("document_id", "comment_id")}
+SPAN_KEYS = ("document_id", "comment_id", "start_char", "end_char")
 
 
-class MissingSecret(ValueError):
+class ShareRefused(ValueError):
+    """The copy was not written; the message says why."""
+
+
+class MissingSecret(ShareRefused):
     pass
 
 
@@ -42,28 +66,49 @@ def pseudonym(name: str, secret: bytes) -> str:
     return "person-" + hmac.new(secret, key, hashlib.sha256).hexdigest()[:12]
 
 
+def file_pseudonym(source_file: str, secret: bytes) -> str:
+    suffix = PurePosixPath(source_file).suffix
+    suffix = suffix if re.fullmatch(r"\.[A-Za-z0-9]{1,8}", suffix) else ""
+    return "file-" + hmac.new(secret, b"file:" + source_file.encode("utf-8"), hashlib.sha256).hexdigest()[:12] + suffix
+
+
+def url_host(url: str) -> str:
+    """Scheme and host of a URL, nothing of its path, query or user part."""
+    parts = urlsplit(url.strip())
+    if not parts.scheme or not parts.hostname:
+        return pii.MASKS["url"]
+    return f"{parts.scheme}://{parts.hostname}/"
+
+
 @dataclass
 class Replacement:
     start: int
     end: int
+    mask: str = MASK
 
 
-def _merge(spans: list[tuple[int, int]]) -> list[Replacement]:
+_MASK_ORDER = {mask: i for i, mask in enumerate(pii.MASKS.values())}
+
+
+def _merge(spans: list[tuple[int, int, str]]) -> list[Replacement]:
+    """Overlapping spans as one, under the mask of the first and longest (the more specific kind,
+    in ``pii.KINDS`` order, where two cover the same characters: an SSN is also an ID-like number)."""
     merged: list[Replacement] = []
-    for start, end in sorted(spans):
+    for start, end, mask in sorted(spans, key=lambda s: (s[0], -s[1], _MASK_ORDER.get(s[2], len(_MASK_ORDER)))):
         if merged and start <= merged[-1].end:
             merged[-1].end = max(merged[-1].end, end)
         else:
-            merged.append(Replacement(start, end))
+            merged.append(Replacement(start, end, mask))
     return merged
 
 
-def mask_text(text: str, spans: list[tuple[int, int]]) -> tuple[str, list[Replacement]]:
-    replacements = _merge(spans)
+def mask_text(text: str, spans: list[tuple[int, int]] | list[tuple[int, int, str]]) -> tuple[str, list[Replacement]]:
+    """``text`` with each span (start, end[, mask]) replaced by its mask, overlapping spans merged."""
+    replacements = _merge([(s[0], s[1], s[2] if len(s) > 2 else MASK) for s in spans if s[1] > s[0]])
     parts, last = [], 0
     for r in replacements:
         parts.append(text[last:r.start])
-        parts.append(MASK)
+        parts.append(r.mask)
         last = r.end
     parts.append(text[last:])
     return "".join(parts), replacements
@@ -74,10 +119,10 @@ def move_offset(offset: int, replacements: list[Replacement], is_end: bool) -> i
     shift = 0
     for r in replacements:
         if offset >= r.end:
-            shift += len(MASK) - (r.end - r.start)
+            shift += len(r.mask) - (r.end - r.start)
         elif offset > r.start or (offset == r.start and is_end):
             # Inside a masked span: a start goes to the mask's start, an end to its end.
-            return r.start + shift + (len(MASK) if is_end else 0)
+            return r.start + shift + (len(r.mask) if is_end else 0)
         else:
             break
     return offset + shift
@@ -113,63 +158,68 @@ def _first_name_pattern(names: set[str]) -> re.Pattern[str] | None:
     return re.compile(r"(?<!\w)(?:" + "|".join(sorted(map(re.escape, names), key=len, reverse=True)) + r")(?!\w)")
 
 
+class Masker:
+    """Masks texts of one warehouse: its known people, names found by ``pii.NameFinder`` and
+    contact details."""
+
+    def __init__(self, known_names: set[str], texts: list[str], not_names: set[str]):
+        from fms_pipeline.nlp.places import person_titles
+
+        titles = {t.rstrip(".") for t in person_titles()}
+        self.known_pattern = _name_pattern(known_names)
+        self.first_name_pattern = _first_name_pattern(first_names(known_names))
+        known_words = {w.lower().rstrip(".,") for n in known_names for w in n.split() if len(w) >= 2}
+        self.finder = pii.NameFinder(everyday=pii.everyday_words(texts),
+                                     not_names=pii.default_not_names() | not_names,
+                                     known=known_words - titles - set(pii.default_not_names()))
+
+    def spans(self, text: str, protected: list[tuple[int, int]] = ()) -> list[tuple[int, int, str]]:
+        found = [(s, e, pii.MASKS[kind]) for s, e, kind in self.finder.find(text, protected)]
+        for names_pattern in (self.known_pattern, self.first_name_pattern):
+            if names_pattern is not None:
+                found += [(m.start(), m.end(), MASK) for m in names_pattern.finditer(text)]
+        return found
+
+    def mask(self, text: str | None, people: list[tuple[int, int]] = (),
+             protected: list[tuple[int, int]] = ()) -> tuple[str | None, list[Replacement]]:
+        """``text`` masked, with the ``people`` spans (PERSON mentions) masked too and no name
+        looked for in the ``protected`` ones (other mentions: drugs, places, conditions ...)."""
+        if text is None:
+            return None, []
+        return mask_text(text, self.spans(text, protected) + [(s, e, MASK) for s, e in people])
+
+
+def _varchar_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
+    return [r[0] for r in con.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_schema = 'main' AND table_name = ? "
+        "AND data_type = 'VARCHAR' ORDER BY ordinal_position", [table]).fetchall()]
+
+
+def check_output(warehouse_path: Path, out_path: Path) -> None:
+    """Refuse to write the copy over the private warehouse (or its WAL), however the path is spelt."""
+    private, out = Path(warehouse_path).resolve(), Path(out_path).resolve()
+    same = out == private or out == private.with_name(private.name + ".wal")
+    if not same and out.exists() and private.exists():
+        same = os.path.samefile(out, private)
+    if same:
+        raise ShareRefused(f"refusing to write the shareable copy over the private warehouse {private}: "
+                           "choose another --out")
+
+
 def write_shareable_copy(warehouse_path: Path, out_path: Path, secret: bytes) -> dict[str, int]:
     """Write the shareable copy of ``warehouse_path`` to ``out_path``; returns row counts."""
     if not secret:
         raise MissingSecret("a secret is needed for pseudonyms: set FMS_SHARE_SECRET (keep it private, reuse it)")
+    check_output(warehouse_path, out_path)
+    if not Path(warehouse_path).is_file():
+        raise ShareRefused(f"{warehouse_path} does not exist yet: run `fms-pipeline materialize` first")
     with warehouse.connect_read_only(warehouse_path) as con:
-        tables = {name: con.sql(f"SELECT * FROM {name}").pl() for name in warehouse.CORE_TABLES}
-    comments, documents, mentions = tables["comments"], tables["documents"], tables["entity_mentions"]
-
-    named = comments.filter(~pl.col("author_is_anonymous") & pl.col("author").is_not_null())["author"].to_list()
-    bylines = documents.filter(pl.col("byline").is_not_null())["byline"].to_list()
-    pattern = _name_pattern(set(named) | set(bylines))
-    people = set(mentions.filter(pl.col("label") == "PERSON")["text"].to_list())
-    first_name_pattern = _first_name_pattern(first_names(set(named) | set(bylines) | people))
-    person_spans: dict[tuple[str, str | None], list[tuple[int, int]]] = {}
-    for row in mentions.filter(pl.col("label") == "PERSON").iter_rows(named=True):
-        person_spans.setdefault((row["document_id"], row["comment_id"]), []).append((row["start_char"], row["end_char"]))
-
-    moved: dict[tuple[str, str | None], list[Replacement]] = {}
-
-    def masked(text: str | None, owner: tuple[str, str | None]) -> str | None:
-        if text is None:
-            return None
-        spans = list(person_spans.get(owner, []))
-        for names_pattern in (pattern, first_name_pattern):
-            if names_pattern is not None:
-                spans += [(m.start(), m.end()) for m in names_pattern.finditer(text)]
-        new_text, replacements = mask_text(text, spans)
-        moved[owner] = replacements
-        return new_text
-
-    documents = documents.with_columns(
-        pl.Series("body", [masked(b, (d, None)) for d, b in documents.select("document_id", "body").iter_rows()]),
-        pl.Series("byline", [pseudonym(b, secret) if b else None for b in documents["byline"].to_list()]),
-    )
-    comments = comments.with_columns(
-        pl.Series("body", [masked(b, (d, c)) for c, d, b in comments.select("comment_id", "document_id", "body").iter_rows()]),
-        pl.Series("author", [
-            None if anonymous or author is None else pseudonym(author, secret)
-            for author, anonymous in comments.select("author", "author_is_anonymous").iter_rows()
-        ]),
-    )
-    tables["documents"], tables["comments"] = documents, comments
-    for name in OFFSET_TABLES:
-        df = tables[name]
-        starts, ends = [], []
-        for d, c, start, end in df.select("document_id", "comment_id", "start_char", "end_char").iter_rows():
-            replacements = moved.get((d, c), [])
-            starts.append(move_offset(start, replacements, is_end=False))
-            ends.append(move_offset(end, replacements, is_end=True))
-        df = df.with_columns(pl.Series("start_char", starts, dtype=pl.Int32), pl.Series("end_char", ends, dtype=pl.Int32))
-        if "text" in df.columns and name == "entity_mentions":
-            person = pl.col("label") == "PERSON"
-            df = df.with_columns(
-                pl.when(person).then(pl.lit(MASK)).otherwise(pl.col("text")).alias("text"),
-                pl.when(person).then(pl.lit(MASK.lower())).otherwise(pl.col("canonical")).alias("canonical"),
-            )
-        tables[name] = df
+        present = {r[0] for r in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
+        names = [t for t in warehouse.CORE_TABLES if t in present]
+        tables = {name: con.sql(f"SELECT * FROM {name}").pl() for name in names}
+        text_columns = {name: _varchar_columns(con, name) for name in names}
+    tables = mask_tables(tables, text_columns, secret)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     building = out_path.with_name(f".{out_path.name}.building-{os.getpid()}")
     building.unlink(missing_ok=True)
@@ -183,9 +233,93 @@ def write_shareable_copy(warehouse_path: Path, out_path: Path, secret: bytes) ->
             for _, sql in warehouse.sql_files("aggregates"):
                 con.execute(sql)
             counts = {name: con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]
-                      for name in warehouse.CORE_TABLES + warehouse.AGGREGATE_TABLES}
+                      for name in (*tables, *warehouse.AGGREGATE_TABLES)}
             con.execute("CHECKPOINT")
         os.replace(building, out_path)
     finally:
         building.unlink(missing_ok=True)
     return counts
+
+
+def mask_tables(tables: dict[str, pl.DataFrame], text_columns: dict[str, list[str]], secret: bytes) -> dict[str, pl.DataFrame]:
+    """The masked tables: every VARCHAR column not in ``KEPT_COLUMNS`` masked, pseudonymised or
+    cut to its host; offsets and span texts moved to the masked bodies."""
+    comments, documents = tables.get("comments"), tables.get("documents")
+    mentions = tables.get("entity_mentions")
+    known: set[str] = set()
+    if comments is not None:
+        known |= set(comments.filter(~pl.col("author_is_anonymous") & pl.col("author").is_not_null())["author"])
+    if documents is not None:
+        known |= set(documents.filter(pl.col("byline").is_not_null())["byline"])
+    person_spans: dict[tuple[str, str | None], list[tuple[int, int]]] = {}
+    other_spans: dict[tuple[str, str | None], list[tuple[int, int]]] = {}
+    not_names: set[str] = set()
+    if mentions is not None:
+        people = mentions.filter(pl.col("label") == "PERSON")
+        known |= set(people["text"])
+        for d, c, s, e in people.select("document_id", "comment_id", "start_char", "end_char").iter_rows():
+            person_spans.setdefault((d, c), []).append((s, e))
+        for d, c, s, e in mentions.filter(pl.col("label") != "PERSON").select(
+                "document_id", "comment_id", "start_char", "end_char").iter_rows():
+            other_spans.setdefault((d, c), []).append((s, e))
+        # Words the pipeline recognised as a drug, condition, place ... are not names alone.
+        not_names = {w.lower() for t in mentions.filter(pl.col("label") != "PERSON")["text"] for w in t.split()}
+    texts = [t for name, (_, _) in OWNER_TEXTS.items() if name in tables for t in tables[name]["body"].to_list()]
+    masker = Masker(known, texts, not_names)
+
+    moved: dict[tuple[str, str | None], list[Replacement]] = {}
+    masked_bodies: dict[tuple[str, str | None], str] = {}
+    out = {}
+    for name, df in tables.items():
+        columns = {}
+        owner_keys = OWNER_TEXTS.get(name)
+        for column in text_columns.get(name, []):
+            values = df[column].to_list()
+            if column in KEPT_COLUMNS or (column == "text" and set(SPAN_KEYS) <= set(df.columns)):
+                continue  # kept, or a span's text: cut again from the masked body below
+            if column in PSEUDONYM_COLUMNS:
+                anonymous = df["author_is_anonymous"].to_list() if column == "author" else [False] * len(values)
+                columns[column] = [None if v is None or a else pseudonym(v, secret) for v, a in zip(values, anonymous)]
+            elif column in FILE_COLUMNS:
+                columns[column] = [None if v is None else file_pseudonym(v, secret) for v in values]
+            elif column in HOST_ONLY_COLUMNS:
+                columns[column] = [None if v is None else url_host(v) for v in values]
+            elif owner_keys is not None and column == "body":
+                document_key, comment_key = owner_keys
+                owners = zip(df[document_key].to_list(),
+                             df[comment_key].to_list() if comment_key else [None] * len(values))
+                bodies = []
+                for owner, body in zip(owners, values):
+                    masked, replacements = masker.mask(body, person_spans.get(owner, []), other_spans.get(owner, []))
+                    moved[owner], masked_bodies[owner] = replacements, masked or ""
+                    bodies.append(masked)
+                columns[column] = bodies
+            elif name == "entity_mentions" and column == "canonical":
+                columns[column] = [MASK.lower() if label == "PERSON" else v
+                                   for v, label in zip(values, df["label"].to_list())]
+            else:
+                columns[column] = [masker.mask(v)[0] for v in values]
+        out[name] = df.with_columns(pl.Series(c, v, dtype=pl.String) for c, v in columns.items())
+    for name, df in out.items():
+        if name in OWNER_TEXTS or not set(SPAN_KEYS) <= set(df.columns):
+            continue
+        starts, ends, cut = [], [], []
+        originals = df["text"].to_list() if "text" in df.columns else [None] * df.height
+        for (d, c, start, end), original in zip(df.select(*SPAN_KEYS).iter_rows(), originals):
+            replacements = moved.get((d, c), [])
+            new_start = None if start is None else move_offset(start, replacements, is_end=False)
+            new_end = None if end is None else move_offset(end, replacements, is_end=True)
+            starts.append(new_start)
+            ends.append(new_end)
+            body = masked_bodies.get((d, c))
+            if body is None or new_start is None or new_end is None:
+                cut.append(masker.mask(original)[0])  # a span of no text: the checks reject it anyway
+            else:
+                cut.append(body[new_start:new_end])
+        df = df.with_columns(pl.Series("start_char", starts, dtype=df["start_char"].dtype),
+                             pl.Series("end_char", ends, dtype=df["end_char"].dtype))
+        if "text" in df.columns:
+            # Cut from the masked body: masked wherever the body is, and exactly what the offsets hold.
+            df = df.with_columns(pl.Series("text", cut, dtype=pl.String))
+        out[name] = df
+    return out
