@@ -175,3 +175,52 @@ def test_share_never_writes_over_the_private_warehouse(private_warehouse: Path, 
     assert code == 2 and err.count("\n") == 1 and "does not exist yet" in err and "Traceback" not in err
     assert cli.main(["--data-dir", str(data_dir), "share"]) == 0
     assert (data_dir / "share" / "warehouse.duckdb").exists()
+
+
+# Names as forum writers write them: with and without titles, surnames alone, hyphenated and
+# short given names, names of many origins (some not in the census lists: Wojciech, Ginevra).
+PLANTED_NAMES = [
+    "Robert Smith", "Coghlan", "Mr. McCay", "Mary-Ann", "Jo", "Kathy", "Debbie Nickels", "Siobhan O'Neill",
+    "Priya Patel", "Nguyen", "Mrs. Alvarez", "Dr. Ginevra Liptan", "James", "Hayden", "Jennifer Lopez", "Tom",
+    "Maria Garcia", "Bob", "Liz Taylor", "Ahmed Hassan", "Svetlana", "Jean-Luc Picard", "O'Brien", "McDonald",
+    "Sarah", "Mike", "Grandma Rose", "Nurse Betty", "Kowalski", "Wojciech", "Fatima", "Chen Wei", "Dr. Oz",
+    "Ed Coghlan", "Linda", "Barb", "Deb", "Sue", "Pat", "Ann-Marie", "Chris", "Megan Fox", "Tyler", "Brandon",
+    "Jessica", "Ashley", "Heather", "Amanda", "Karen", "Susan", "Donna", "Carol", "Brenda", "Joyce", "Tammy",
+    "Dr. Smith", "Dr. Clauw", "Professor Wolfe", "Ms. Rivera", "Miss Hart",
+]
+NAME_SENTENCES = ["I talked to {} yesterday about my pain.", "{} said the meds helped.", "Thanks {}, that helps!",
+                  "My doctor and {} both agree."]
+EVERYDAY_TEXT = ["i will try it, hope it helps, the pain may ease, my brown dog and a long walk, bill the insurance"] * 2
+
+
+def name_finding_figures(sample: int = 400) -> dict[str, tuple[int, int]]:
+    """{measure: (count, out of)}: planted names fully masked; drug and place names with anything masked."""
+    import random
+
+    from fms_pipeline.nlp.drug_lexicon import drug_lexicon
+    from fms_pipeline.nlp.places import place_names
+
+    rnd = random.Random(13)
+    drugs = [d.title() for d in rnd.sample(sorted(n for n in drug_lexicon() if n.isalpha() and len(n) > 3), sample)]
+    places = rnd.sample(sorted(n for n in place_names() if n.replace(" ", "").isalpha()), sample)
+    name_texts = [s.format(n) for n in PLANTED_NAMES for s in NAME_SENTENCES]
+    drug_texts = [f"I was given {d} for my pain." for d in drugs]
+    place_texts = [f"I moved to {p} last year." for p in places]
+    masker = privacy.Masker(set(), name_texts + drug_texts + place_texts + EVERYDAY_TEXT, set())
+    masked = lambda text: masker.mask(text)[0]  # noqa: E731
+    return {
+        "names masked": (sum(n.split()[-1] not in masked(s.format(n)) for n in PLANTED_NAMES for s in NAME_SENTENCES),
+                         len(name_texts)),
+        "drug names touched": (sum(d not in masked(t) for d, t in zip(drugs, drug_texts)), len(drugs)),
+        "place names touched": (sum(p not in masked(t) for p, t in zip(places, place_texts)), len(places)),
+    }
+
+
+def test_name_finding_recall_and_false_positives():
+    figures = name_finding_figures()
+    print(figures)
+    found, planted = figures["names masked"]
+    assert found / planted >= 0.95
+    for measure in ("drug names touched", "place names touched"):
+        touched, total = figures[measure]
+        assert touched / total <= 0.01, (measure, touched, total)
