@@ -233,6 +233,8 @@ def main(argv: list[str] | None = None) -> int:
     sh.add_argument("--out", type=Path, default=None, help="default: DATA_DIR/share/warehouse.duckdb")
     t = sub.add_parser("train-outcomes", help="retrain the outcome classifier from PsyTAR")
     t.add_argument("--file", type=Path, default=Path("data/psytar/sentences_train.tsv"))
+    x = sub.add_parser("export-nlp", help="save the spaCy pipeline to a folder that spacy.load reads")
+    x.add_argument("path", type=Path, help="the folder to write (created; files in it are replaced)")
     args = parser.parse_args(argv)
     from fms_pipeline.storage import as_path
 
@@ -261,6 +263,15 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(f"wrote {out}: {counts['comments']} comments, {counts['entity_mentions']} mentions; "
               "authors pseudonymised; people, contact details, addresses and ID numbers masked in every text")
+        return 0
+    if args.command == "export-nlp":
+        if args.path.exists() and not args.path.is_dir():
+            print(f"{args.path}: exists and is not a folder", file=sys.stderr)
+            return 1
+        from fms_pipeline.nlp import load_nlp
+
+        load_nlp().to_disk(args.path)
+        print(f"wrote {args.path}: load it with `import fms_pipeline.nlp; spacy.load({str(args.path)!r})`")
         return 0
     if args.command in ("evaluate", "train-outcomes"):
         from fms_pipeline.nlp import evaluation, outcome_model, shared_nlp

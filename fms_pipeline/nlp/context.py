@@ -17,11 +17,15 @@ inside it are ignored. Triggers are data: ``vocab/context_triggers.tsv``.
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from pathlib import Path
 
 import numpy as np
+import srsly
+from spacy import util
 from spacy.attrs import LOWER
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
@@ -80,17 +84,55 @@ DEFAULT_CONTEXT = SpanContext()
 
 
 class EntityContext:
-    """The ``fms_context`` pipeline component."""
+    """The ``fms_context`` pipeline component.
 
-    def __init__(self, nlp: Language):
+    Its trigger table is data: ``initialize`` reads it from ``vocab/context_triggers.tsv`` (or
+    takes one), ``to_disk``/``from_disk`` save and load it as ``triggers.json``; the windows are
+    its config.
+    """
+
+    def __init__(self, nlp: Language, name: str = "fms_context", *, forward_window: int = FORWARD_WINDOW,
+                 backward_window: int = BACKWARD_WINDOW):
+        self.nlp = nlp
+        self.name = name
+        self.forward_window = forward_window
+        self.backward_window = backward_window
+        self.table: dict[str, list[Trigger]] = {}
         self.matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
-        self.table = triggers()
-        for phrase in self.table:
-            self.matcher.add(phrase, [nlp.make_doc(phrase)])
+        self.initialized = False  # until initialize() or from_disk() gives it triggers
+
+    def set_triggers(self, table: dict[str, list[Trigger]]) -> None:
+        self.table = table
+        self.matcher = PhraseMatcher(self.nlp.vocab, attr="LOWER")
+        for phrase in table:
+            self.matcher.add(phrase, [self.nlp.make_doc(phrase)])
+        self.initialized = True
+
+    def initialize(self, get_examples: Callable[[], Iterable] | None = None, *, nlp: Language | None = None,
+                   trigger_table: dict[str, list[list[str]]] | None = None) -> None:
+        """Load the triggers: ``trigger_table`` ({phrase: [[category, direction], ...]}) or the shipped file's."""
+        if trigger_table is None:
+            self.set_triggers(triggers())
+        else:
+            self.set_triggers(_triggers_from_rows(trigger_table, "the trigger table passed to initialize"))
+
+    def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
+        path = util.ensure_path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        srsly.write_json(path / "triggers.json",
+                         {phrase: [[t.category, t.direction] for t in found] for phrase, found in self.table.items()})
+
+    def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> EntityContext:
+        file = util.ensure_path(path) / "triggers.json"
+        self.set_triggers(_triggers_from_rows(srsly.read_json(file), str(file)))
+        return self
 
     def find_triggers(self, doc: Doc) -> list[tuple[int, int, Trigger]]:
         """(start, end, trigger) of every trigger in the doc, cached on the doc."""
         if "fms_triggers" not in doc.user_data:
+            if not self.initialized:
+                raise ValueError(f"{self.name}: no context triggers loaded; call nlp.initialize() or load a saved "
+                                 "pipeline (spacy.load) first")
             found = []
             for match_id, start, end in self.matcher(doc):
                 for trigger in self.table[doc.vocab.strings[match_id]]:
@@ -133,9 +175,9 @@ class EntityContext:
                 continue  # the "not" of "not only", the "no" of "no doubt": not a negation
             applies = False
             if trigger.direction in ("forward", "both") and end <= span.start:
-                applies = span.start - end <= FORWARD_WINDOW and not any(end <= s < span.start for s in terminators)
+                applies = span.start - end <= self.forward_window and not any(end <= s < span.start for s in terminators)
             if not applies and trigger.direction in ("backward", "both") and start >= span.end:
-                applies = start - span.end <= BACKWARD_WINDOW and not any(span.end <= s < start for s in terminators)
+                applies = start - span.end <= self.backward_window and not any(span.end <= s < start for s in terminators)
             if not applies:
                 continue
             if trigger.category == "other" or (trigger.category == "other_pronoun" and not index["first_person"][number]):
@@ -156,6 +198,22 @@ class EntityContext:
         return doc
 
 
-@Language.factory("fms_context")
-def make_entity_context(nlp: Language, name: str) -> EntityContext:
-    return EntityContext(nlp)
+def _triggers_from_rows(rows: dict, source: str) -> dict[str, list[Trigger]]:
+    table: dict[str, list[Trigger]] = {}
+    for phrase, found in rows.items():
+        for category, direction in found:
+            if category not in CATEGORIES or direction not in ("forward", "backward", "both"):
+                raise ValueError(f"{source}: trigger {phrase!r} has unknown category {category!r} or "
+                                 f"direction {direction!r}")
+            table.setdefault(phrase, []).append(Trigger(category, direction))
+    return table
+
+
+@Language.factory(
+    "fms_context",
+    default_config={"forward_window": FORWARD_WINDOW, "backward_window": BACKWARD_WINDOW},
+    assigns=["span._.negated", "span._.hypothetical", "span._.historical", "span._.experiencer"],
+    requires=["doc.ents", "doc.sents"],
+)
+def make_entity_context(nlp: Language, name: str, forward_window: int, backward_window: int) -> EntityContext:
+    return EntityContext(nlp, name, forward_window=forward_window, backward_window=backward_window)

