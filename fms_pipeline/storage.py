@@ -113,13 +113,36 @@ def local_copy(path: AnyPath) -> Iterator[Path]:
         yield local
 
 
-def upload_tree(local_folder: Path, dest: AnyPath) -> None:
-    """Copy a locally rendered folder (the report) to ``dest``, file by file, each published atomically."""
-    for source in sorted(local_folder.rglob("*")):
-        if source.is_file():
-            target = dest.joinpath(*source.relative_to(local_folder).parts)
-            with atomic_write(target) as tmp:
-                shutil.copyfile(source, tmp)
+def upload_tree(local_folder: Path, dest: AnyPath) -> dict[str, int]:
+    """Make ``dest`` hold what the locally rendered folder (the report) holds, file by file, each
+    published atomically: files in subfolders (the pages) before the top-level ones that link to
+    them, a file whose content the store already has (its ETag is the MD5 of a one-PUT object) is
+    not sent again, and files the folder no longer has (the page of a deleted document) are
+    removed last. Returns {"uploaded", "unchanged", "removed"}."""
+    import hashlib
+
+    existing = file_versions(dest)
+    etags = {name: version.split(":", 1)[1].strip('"') for name, version in existing.items()} if not is_local(dest) else {}
+    files = sorted((p for p in local_folder.rglob("*") if p.is_file()),
+                   key=lambda p: (len(p.relative_to(local_folder).parts) == 1, p.as_posix()))
+    counts = {"uploaded": 0, "unchanged": 0, "removed": 0}
+    for source in files:
+        name = source.relative_to(local_folder).as_posix()
+        if name in etags and etags[name] == hashlib.md5(source.read_bytes(), usedforsecurity=False).hexdigest():
+            counts["unchanged"] += 1
+            continue
+        with atomic_write(dest.joinpath(*name.split("/"))) as tmp:
+            shutil.copyfile(source, tmp)
+        counts["uploaded"] += 1
+    kept = {source.relative_to(local_folder).as_posix() for source in files}
+    for name in sorted(set(existing) - kept):
+        target = dest.joinpath(*name.split("/"))
+        if is_local(dest):
+            Path(target).unlink(missing_ok=True)
+        else:
+            target.fs.rm_file(target.path)
+        counts["removed"] += 1
+    return counts
 
 
 def file_version(path: AnyPath) -> str | None:

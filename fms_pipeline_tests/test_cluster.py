@@ -234,10 +234,10 @@ def test_main_job_and_a_backfill_on_postgres_storage(postgres, raw_files, refere
 # ---------------------------------------------------------------- object storage
 
 
-def _keys(client, bucket: str, prefix: str) -> dict[str, tuple[int, str]]:
-    """{key: (size, ETag)} under the prefix."""
+def _keys(client, bucket: str, prefix: str) -> dict[str, tuple[int, str, object]]:
+    """{key: (size, ETag, LastModified)} under the prefix (LastModified changes with every PUT)."""
     pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-    return {o["Key"]: (o["Size"], o["ETag"]) for page in pages for o in page.get("Contents", [])}
+    return {o["Key"]: (o["Size"], o["ETag"], o["LastModified"]) for page in pages for o in page.get("Contents", [])}
 
 
 def test_main_job_on_an_s3_compatible_store(s3_server, raw_files, reference_warehouse, tmp_path, monkeypatch):
@@ -258,11 +258,17 @@ def test_main_job_on_an_s3_compatible_store(s3_server, raw_files, reference_ware
     for name in names:
         if name != late:
             client.upload_file(str(raw_files / name), "fms-cluster-test", f"fms/raw/{name}")
+    from benchmarks.corpus import write_corpus
+
+    write_corpus(tmp_path / "gone", words=1, seed=8, start=900)  # a page deleted before the second run
+    client.upload_file(str(tmp_path / "gone" / "page-00900.txt"), "fms-cluster-test", "fms/raw/page-00900.txt")
 
     assert cli.materialize(url) == 0
-    # Another machine adds a file to a batch that already holds one; this process (its object-store
-    # client and what it cached) goes on running.
+    first = _keys(client, "fms-cluster-test", "fms/reports/")
+    # Other machines add a file to a batch that already holds one and delete another; this process
+    # (its object-store client and what it cached) goes on running.
     client.upload_file(str(raw_files / late), "fms-cluster-test", f"fms/raw/{late}")
+    client.delete_object(Bucket="fms-cluster-test", Key="fms/raw/page-00900.txt")
     assert cli.materialize(url) == 0
 
     keys = _keys(client, "fms-cluster-test", "fms/")
@@ -270,7 +276,7 @@ def test_main_job_on_an_s3_compatible_store(s3_server, raw_files, reference_ware
     buckets = sorted({staging.bucket_of(n) for n in names})
     assert staged == sorted(f"{t}/bucket-{b}.parquet" for t in tables.STAGED_TABLES for b in buckets)
     assert len(buckets) < len(names)  # one object per batch and table, not per file
-    assert all(size > 0 for size, _ in keys.values())
+    assert all(size > 0 for size, *_ in keys.values())
     unexpected = [k for k in keys if not re.match(r"fms/(raw|staging|reports)/|fms/warehouse\.duckdb$", k)]
     assert not unexpected, f"objects left behind: {unexpected}"
 
@@ -281,11 +287,14 @@ def test_main_job_on_an_s3_compatible_store(s3_server, raw_files, reference_ware
 
     with duckdb.connect(str(local), read_only=True) as con:
         document_ids = {r[0] for r in con.execute("SELECT document_id FROM documents").fetchall()}
+        sample_id = con.execute("SELECT document_id FROM documents WHERE source_file = ?", [SAMPLE.name]).fetchone()[0]
     pages = {k.removeprefix("fms/reports/documents/").removesuffix(".html") for k in keys
              if k.startswith("fms/reports/documents/")}
-    assert pages == document_ids
+    assert pages == document_ids  # the deleted page's document page went too
     report = client.get_object(Bucket="fms-cluster-test", Key="fms/reports/report.html")["Body"].read().decode()
     assert all(f"documents/{d}.html" in report for d in document_ids)
+    sample_page = f"fms/reports/documents/{sample_id}.html"
+    assert keys[sample_page] == first[sample_page]  # an unchanged page is not uploaded again
 
     # Nothing new: the run finds the warehouse current (versions of the staged objects read back).
     assert cli.materialize(url) == 0
@@ -319,3 +328,32 @@ def test_one_listing_gives_the_versions_of_every_file(s3_server, tmp_path, monke
         assert rewritten["documents/bucket-07.parquet"] != versions["documents/bucket-07.parquet"]
         assert {k: v for k, v in rewritten.items() if k != "documents/bucket-07.parquet"} == {
             k: v for k, v in versions.items() if k != "documents/bucket-07.parquet"}
+
+
+def test_uploading_a_report_replaces_the_previous_one(s3_server, tmp_path, monkeypatch):
+    """storage.upload_tree leaves the store holding exactly the new folder: a page no longer rendered is
+    removed, an unchanged one is not sent again."""
+    from fms_pipeline import storage
+
+    for name, value in s3_server.env().items():
+        monkeypatch.setenv(name, value)
+    client = s3_server.client()
+    client.create_bucket(Bucket="fms-report-test")
+    dest = storage.as_path("s3://fms-report-test/fms/reports")
+
+    def render(folder: Path, pages: dict[str, str], index: str) -> Path:
+        (folder / "documents").mkdir(parents=True)
+        for name, text in pages.items():
+            (folder / "documents" / f"{name}.html").write_text(text)
+        (folder / "report.html").write_text(index)
+        return folder
+
+    first = storage.upload_tree(render(tmp_path / "one", {"a": "page a", "b": "page b"}, "index 1"), dest)
+    assert first == {"uploaded": 3, "unchanged": 0, "removed": 0}
+    before = _keys(client, "fms-report-test", "fms/reports/")
+    second = storage.upload_tree(render(tmp_path / "two", {"b": "page b", "c": "page c"}, "index 2"), dest)
+    after = _keys(client, "fms-report-test", "fms/reports/")
+    assert sorted(after) == ["fms/reports/documents/b.html", "fms/reports/documents/c.html", "fms/reports/report.html"]
+    assert second == {"uploaded": 2, "unchanged": 1, "removed": 1}
+    assert after["fms/reports/documents/b.html"] == before["fms/reports/documents/b.html"]
+    assert client.get_object(Bucket="fms-report-test", Key="fms/reports/report.html")["Body"].read() == b"index 2"
