@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import dagster as dg
@@ -28,8 +29,29 @@ def built(data_dir: Path, dagster_home: Path, capsys) -> Path:
     return data_dir / "warehouse.duckdb"
 
 
-def test_main_job_builds_the_warehouse(built: Path, capsys):
-    out = capsys.readouterr().out
+@pytest.fixture(scope="module")
+def built_once(tmp_path_factory) -> Iterator[tuple[Path, str]]:
+    """One main-job run over the sample, shared by the tests that only read what it made:
+    (the warehouse, what the run printed). DAGSTER_HOME stays set while the module runs."""
+    import contextlib
+    import io
+    import shutil
+
+    from fms_pipeline_tests.conftest import SAMPLE
+    from fms_pipeline_tests.materialized import dagster_home_env
+
+    root = tmp_path_factory.mktemp("built-once")
+    (root / "data" / "raw").mkdir(parents=True)
+    shutil.copy(SAMPLE, root / "data" / "raw" / SAMPLE.name)
+    with dagster_home_env(root / "dagster_home"):
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            assert cli.materialize(root / "data") == 0
+        yield root / "data" / "warehouse.duckdb", out.getvalue()
+
+
+def test_main_job_builds_the_warehouse(built_once):
+    built, out = built_once
     assert "comments               19  (10 with an author name)" in out
     with warehouse.connect_read_only(built) as con:
         assert con.execute("SELECT count(*), sum(comment_count) FROM documents").fetchall() == [(1, 19)]
@@ -50,7 +72,8 @@ def test_main_job_builds_the_warehouse(built: Path, capsys):
             "SELECT comment_id FROM entity_mentions WHERE text = 'Neurotin'").fetchall()[0][0].endswith(":c18")
 
 
-def test_outcomes_sentiment_and_drugs_reach_the_warehouse(built: Path):
+def test_outcomes_sentiment_and_drugs_reach_the_warehouse(built_once):
+    built, _ = built_once
     with warehouse.connect_read_only(built) as con:
         outcomes = set(con.execute("SELECT drug, outcome FROM drug_outcomes").fetchall())
         assert {("methadone", "access_loss"), ("lorazepam", "access_loss"), ("opioid", "effective"),
@@ -77,7 +100,7 @@ def test_outcomes_sentiment_and_drugs_reach_the_warehouse(built: Path):
         assert "dr. ginevra liptan" in people
 
 
-def test_runs_are_recorded_per_batch_partition(built: Path):
+def test_runs_are_recorded_per_batch_partition(built_once):
     from fms_pipeline import staging
 
     bucket = staging.bucket_of("duke-stanford-opioid-fibromyalgia-study.txt")
@@ -168,7 +191,8 @@ def test_bad_file_is_set_aside_and_good_data_stay(built: Path, data_dir: Path, c
             ("duke-stanford-opioid-fibromyalgia-study.txt", "staged")]
 
 
-def test_ready_queries_run_through_the_query_command(built: Path, data_dir: Path, capsys):
+def test_ready_queries_run_through_the_query_command(built_once, capsys):
+    data_dir = built_once[0].parent
     queries = sorted((Path(__file__).resolve().parents[1] / "queries").glob("*.sql"))
     assert queries
     for query in queries:
@@ -178,7 +202,9 @@ def test_ready_queries_run_through_the_query_command(built: Path, data_dir: Path
     assert cli.main(["--data-dir", str(data_dir), "query", "DROP TABLE comments"]) == 1  # read-only
 
 
-def test_html_report_matches_the_warehouse(built: Path, data_dir: Path):
+def test_html_report_matches_the_warehouse(built_once):
+    built = built_once[0]
+    data_dir = built.parent
     import re
 
     report = (data_dir / "reports" / "report.html").read_text(encoding="utf-8")
