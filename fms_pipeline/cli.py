@@ -204,10 +204,17 @@ def query(warehouse_path: Path, sql: str, max_rows: int) -> int:
             print(f"cannot read the query file {sql[1:]}: {getattr(error, 'strerror', None) or error}",
                   file=sys.stderr)
             return 1
+    from fms_pipeline import storage
+
     try:
-        safe_query.show_query(warehouse_path, sql, max_rows=max_rows)
+        safe_query.read_statement(sql)  # refused before a remote warehouse is downloaded
+        with storage.local_copy(warehouse_path) as local:
+            safe_query.show_query(local, sql, max_rows=max_rows)
     except safe_query.RefusedQuery as error:
         print(error, file=sys.stderr)
+        return 1
+    except OSError as error:  # an object store that cannot be reached, a warehouse not there yet
+        print(f"cannot read {warehouse_path}: {getattr(error, 'strerror', None) or error}", file=sys.stderr)
         return 1
     return 0
 
