@@ -3,6 +3,8 @@
 Sentences are drawn from the sample page's comments and from the PsyTAR sentences; authors
 from first and last names (45% of comments lose theirs, as in the sample); thread lengths
 vary like real ones (a few long threads, many short); 2% of words get a typo.
+With ``page_words`` the pages are small instead, of about that many words each, with a few
+short comments (many small files, as a forum crawl gives them).
 """
 
 from __future__ import annotations
@@ -67,14 +69,48 @@ def page(rng: random.Random, pool: list[str], number: int) -> tuple[str, int]:
     return text, len(text.split())
 
 
-def write_corpus(folder: Path, words: int, seed: int = 7, start: int = 0) -> tuple[int, int]:
-    """Write pages into ``folder`` until about ``words`` words; returns (files, words)."""
+def _sentences_up_to(rng: random.Random, pool: list[str], words: int) -> str:
+    """Sentences until about ``words`` words (at least one sentence)."""
+    out, n = [], 0
+    while not out or n < words:
+        sentence = _sentences(rng, pool, 1)
+        out.append(sentence)
+        n += len(sentence.split())
+    return " ".join(out)
+
+
+def small_page(rng: random.Random, pool: list[str], number: int, words: int) -> tuple[str, int]:
+    """A page of about ``words`` words: title, a short article, byline, 1 to ~words/100 comments
+    (at least one, at most 6) sharing about 60% of the words."""
+    title = f"Pain forum post {number}"
+    body = _sentences_up_to(rng, pool, int(words * 0.4))
+    text = f"{title}\n\n{body}\n\nAuthored by: {rng.choice(FIRST)} {rng.choice(LAST)}\n\nnewest oldest\nNotify of\n"
+    comments = rng.randint(1, max(1, min(6, words // 100)))
+    blocks = []
+    for _ in range(comments):
+        comment = _sentences_up_to(rng, pool, int(words * 0.6 / comments))
+        if rng.random() < 0.45:
+            blocks.append("\n\n" + comment)
+        else:
+            blocks.append(f"{rng.choice(FIRST)} {rng.choice(LAST)}\n\n{comment}")
+    text += "\n\n".join(blocks) + "\n"
+    return text, len(text.split())
+
+
+def write_corpus(folder: Path, words: int, seed: int = 7, start: int = 0,
+                 page_words: int | None = None, files_wanted: int | None = None) -> tuple[int, int]:
+    """Write pages into ``folder`` until about ``words`` words (or exactly ``files_wanted`` pages);
+    returns (files, words). ``page_words``: small pages of about that many words each (default:
+    the varied long threads)."""
     rng = random.Random(seed)
     pool = sentence_pool()
     folder.mkdir(parents=True, exist_ok=True)
     total, files = 0, 0
-    while total < words:
-        text, n = page(rng, pool, start + files)
+    while (files < files_wanted) if files_wanted else (total < words):
+        if page_words:
+            text, n = small_page(rng, pool, start + files, page_words)
+        else:
+            text, n = page(rng, pool, start + files)
         (folder / f"page-{start + files:05d}.txt").write_text(text, encoding="utf-8")
         total += n
         files += 1

@@ -1,16 +1,26 @@
-"""Benchmark: spaCy's tokenizer ceiling, load_nlp(), end to end through Dagster, memory,
-the cost of adding one file, and the warehouse build alone.
+"""Benchmark of the main job (issue 11's figures): spaCy's tokenizer ceiling, load_nlp(), end to
+end through Dagster with one worker and with every core, peak memory, Dagster events per run,
+adding one file, a run with nothing to do, the warehouse build alone; a corpus of many small
+files with the sensor's evaluation; killing a run mid-batch; a Reddit dump; pathological pages.
 
-    uv run --frozen python benchmarks/run.py --sizes 1M,10M
+    uv run --frozen python benchmarks/run.py --sizes 1M,10M --page-words 440     # corpus part
+    uv run --frozen python benchmarks/run.py --parts many-files --many-files 200000
+    uv run --frozen python benchmarks/run.py --parts kill --kill-size 1M
+    uv run --frozen python benchmarks/run.py --parts reddit --reddit-comments 1000000
+    uv run --frozen python benchmarks/run.py --parts pathological --page-sizes 1MB,5MB
 
-Writes the table to benchmarks/RESULTS.md (the measured section is replaced each run).
+Each part replaces its own measured section of benchmarks/RESULTS.md (between
+``<!-- measured:PART -->`` and ``<!-- /measured:PART -->``) unless ``--no-write``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
+import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -22,14 +32,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.corpus import write_corpus  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-RUN_MAIN_JOB = (
-    "import sys, time; from fms_pipeline import cli; t = time.perf_counter(); "
-    "code = cli.main(sys.argv[1:]); print('BENCH', time.perf_counter() - t, flush=True); sys.exit(code)"
-)
+FMS_PIPELINE = Path(sys.executable).parent / "fms-pipeline"  # the installed entry point, as users run it
+# Columns that differ between two runs over the same files (when, and the files' times), left out
+# of the warehouse checksums.
+RUN_DEPENDENT_COLUMNS = {"processed_at", "fingerprint", "seen_at"}
 
 
 def parse_size(text: str) -> int:
-    text = text.strip().upper()
+    """'200K' -> 200000, '1M' -> 1000000, '5MB' -> 5000000."""
+    text = text.strip().upper().removesuffix("B")
     factor = {"K": 1_000, "M": 1_000_000}.get(text[-1], 1)
     return int(float(text.rstrip("KM")) * factor)
 
@@ -76,38 +87,119 @@ def _pss_bytes(pids: list[int]) -> int:
     return total
 
 
-def main_job(data: Path, home: Path, *args: str, workers: int | None = None) -> tuple[float, int]:
-    """Seconds of `fms-pipeline materialize` and the peak memory (PSS) of it and its workers."""
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def _env(home: Path, workers: int | None) -> dict[str, str]:
     env = {**os.environ, "DAGSTER_HOME": str(home)}
+    env.pop("FMS_WORKERS", None)
     if workers is not None:
         env["FMS_WORKERS"] = str(workers)
+    return env
+
+
+def start_cli(data: Path, home: Path, *args: str, workers: int | None = None, out=None) -> subprocess.Popen:
+    return subprocess.Popen([str(FMS_PIPELINE), "--data-dir", str(data), "materialize", *args],
+                            env=_env(home, workers), cwd=REPO, stdout=out or subprocess.DEVNULL,
+                            stderr=subprocess.STDOUT, text=True, start_new_session=True)
+
+
+def main_job(data: Path, home: Path, *args: str, workers: int | None = None) -> tuple[float, int, str]:
+    """Whole-process seconds of `fms-pipeline materialize` (start-up included), the peak memory
+    (PSS) of it and its workers, and what it printed."""
     with tempfile.TemporaryFile("w+") as out:
-        process = subprocess.Popen([sys.executable, "-c", RUN_MAIN_JOB, "--data-dir", str(data), "materialize", *args],
-                                   env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, text=True)
+        started = time.perf_counter()
+        process = start_cli(data, home, *args, workers=workers, out=out)
         peak = 0
         while process.poll() is None:
             peak = max(peak, _pss_bytes(_process_tree(process.pid)))
             time.sleep(0.25)
+        seconds = time.perf_counter() - started
         out.seek(0)
         text = out.read()
     if process.returncode != 0:
         raise RuntimeError(f"the main job failed ({process.returncode}):\n{text[-3000:]}")
-    line = next(l for l in text.splitlines() if l.startswith("BENCH"))
-    return float(line.split()[1]), peak
+    return seconds, peak, text
+
+
+def nothing_to_do(data: Path, home: Path, repeats: int = 5) -> dict:
+    """Whole-process seconds of `fms-pipeline materialize` when every file is processed."""
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        done = subprocess.run([str(FMS_PIPELINE), "--data-dir", str(data), "materialize"], env=_env(home, None),
+                              cwd=REPO, capture_output=True, text=True)
+        times.append(time.perf_counter() - started)
+        if done.returncode != 0 or "nothing to do" not in done.stdout:
+            raise RuntimeError(f"expected nothing to do:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+    return {"median": statistics.median(times), "min": min(times), "max": max(times), "repeats": repeats}
 
 
 def fresh_home(path: Path) -> Path:
+    """An empty DAGSTER_HOME: the CLI writes the project's dagster.yaml into it, as for a user."""
     path.mkdir(parents=True)
-    (path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     return path
 
 
-def measure(words_target: int, work: Path, cores: int) -> dict:
+def dagster_runs(home: Path) -> list[dict]:
+    """Every run recorded in the instance, oldest first, with the number of its event-log entries."""
+    import dagster as dg
+
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        runs = list(reversed(instance.get_runs()))
+        return [{"run_id": r.run_id, "job": r.job_name, "status": r.status.value,
+                 "events": len(instance.all_logs(r.run_id))} for r in runs]
+
+
+def _new_runs(home: Path, before: list[dict]) -> list[dict]:
+    seen = {r["run_id"] for r in before}
+    return [r for r in dagster_runs(home) if r["run_id"] not in seen]
+
+
+def _events(runs: list[dict]) -> str:
+    return ", ".join(f"{r['job']} {r['events']}" for r in runs) + f" (total {sum(r['events'] for r in runs)})"
+
+
+def table_checksums(warehouse_path: Path) -> dict[str, tuple[int, str]]:
+    """{table: (rows, md5 of its sorted row hashes)} over every core and aggregate table, without
+    the columns that differ between two runs over the same files (times, file fingerprints)."""
+    from fms_pipeline import warehouse
+
+    sums = {}
+    with warehouse.connect_read_only(warehouse_path) as con:
+        for table in (*warehouse.CORE_TABLES, *warehouse.AGGREGATE_TABLES):
+            columns = [c for (c,) in con.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
+                [table]).fetchall() if c not in RUN_DEPENDENT_COLUMNS]
+            row = ", ".join(f'"{c}"' for c in columns)
+            sums[table] = tuple(con.execute(
+                f"SELECT count(*), md5(coalesce(string_agg(h, ',' ORDER BY h), '')) "
+                f"FROM (SELECT md5(CAST(ROW({row}) AS VARCHAR)) AS h FROM {table})").fetchone())
+    return sums
+
+
+def _load() -> str:
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def _machine(cores: int) -> str:
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{cores} cores, {memory:.1f} GiB RAM, Python {sys.version.split()[0]}"
+
+
+# --- part: the corpus (issue 11's main figures) -------------------------------------------------
+
+def measure_corpus(words_target: int, work: Path, cores: int, page_words: int | None,
+                   nlp_sample_words: int | None, skip_one_core: bool = False) -> dict:
     from fms_pipeline import warehouse
     from fms_pipeline.nlp import load_nlp
 
     raw = work / f"raw-{words_target}"
-    files, _ = write_corpus(raw, words_target)
+    files, _ = write_corpus(raw, words_target, page_words=page_words)
     texts = texts_of(raw)
     words = sum(len(t.split()) for t in texts)
     nlp = load_nlp()
@@ -115,78 +207,380 @@ def measure(words_target: int, work: Path, cores: int) -> dict:
     for _ in nlp.tokenizer.pipe(texts, batch_size=256):
         pass
     tokenizer = words / (time.perf_counter() - started)
+    if nlp_sample_words:  # load_nlp() over the first texts only: its speed does not depend on the size
+        sample, n = [], 0
+        for t in texts:
+            if n >= nlp_sample_words:
+                break
+            sample.append(t)
+            n += len(t.split())
+    else:
+        sample, n = texts, words
     started = time.perf_counter()
-    for _ in nlp.pipe(texts, batch_size=256):
+    for _ in nlp.pipe(sample, batch_size=256):
         pass
-    pipeline = words / (time.perf_counter() - started)
-    del nlp, texts
+    pipeline = n / (time.perf_counter() - started)
+    del nlp, texts, sample
     runs = {}
     for label, workers in (("one_core", 1), ("all_cores", cores)):
+        if label == "one_core" and skip_one_core:
+            continue
         data = work / f"data-{words_target}-{label}"
         shutil.copytree(raw, data / "raw")
         home = fresh_home(work / f"home-{words_target}-{label}")
-        runs[label] = (data, home, *main_job(data, home, workers=workers))
-    data, home, full_seconds, peak = runs["all_cores"]
-    write_corpus(data / "raw", 1, seed=99, start=files)  # one more page
-    one_file_seconds, _ = main_job(data, home)
+        seconds, peak, _ = main_job(data, home, workers=workers)
+        runs[label] = {"data": data, "home": home, "seconds": seconds, "peak": peak, "runs": dagster_runs(home)}
+    full = runs["all_cores"]
+    data, home = full["data"], full["home"]
+    write_corpus(data / "raw", 1, seed=99, start=files, page_words=page_words)  # one more page
+    before = dagster_runs(home)
+    one_file_seconds, one_file_peak, _ = main_job(data, home)
+    one_file_runs = _new_runs(home, before)
+    idle = nothing_to_do(data, home)
     started = time.perf_counter()
     warehouse.build_warehouse(data / "staging", work / f"alone-{words_target}.duckdb", incremental=False)
     build_alone = time.perf_counter() - started
-    for data, *_ in runs.values():
-        shutil.rmtree(data)
+    for r in runs.values():
+        shutil.rmtree(r["data"])
     shutil.rmtree(raw)
+    one = runs.get("one_core")
     return {"words": words, "files": files, "cores": cores, "tokenizer": tokenizer, "pipeline": pipeline,
-            "end_to_end": words / full_seconds, "full_seconds": full_seconds, "peak_bytes": peak,
-            "end_to_end_one_core": words / runs["one_core"][2], "peak_bytes_one_core": runs["one_core"][3],
-            "one_file_seconds": one_file_seconds, "warehouse_build_seconds": build_alone}
+            "pipeline_sample_words": n, "end_to_end": words / full["seconds"], "full_seconds": full["seconds"],
+            "peak_bytes": full["peak"], "runs_all_cores": full["runs"],
+            "end_to_end_one_core": words / one["seconds"] if one else None,
+            "one_core_seconds": one["seconds"] if one else None,
+            "peak_bytes_one_core": one["peak"] if one else None, "runs_one_core": one["runs"] if one else [],
+            "one_file_seconds": one_file_seconds, "one_file_runs": one_file_runs,
+            "nothing_to_do": idle, "warehouse_build_seconds": build_alone}
 
 
-def table(results: list[dict]) -> str:
-    lines = ["| figure | " + " | ".join(f"{r['words'] / 1e6:.1f}M words ({r['files']} files)" for r in results) + " |",
-             "|---|" + "---|" * len(results)]
+def corpus_table(results: list[dict]) -> str:
+    na = "not run"
+    lines = ["| figure | " + " | ".join(f"{r['words'] / 1e6:.1f}M words ({r['files']:,} files)" for r in results)
+             + " |", "|---|" + "---|" * len(results)]
     rows = [
         ("1. spaCy tokenizer alone, words/s", lambda r: f"{r['tokenizer']:,.0f}"),
-        ("2. load_nlp(), words/s", lambda r: f"{r['pipeline']:,.0f}"),
-        ("3. end to end (raw files → warehouse via Dagster), one NLP process, words/s",
-         lambda r: f"{r['end_to_end_one_core']:,.0f}"),
-        ("3. end to end, one NLP process per core, words/s", lambda r: f"{r['end_to_end']:,.0f}"),
-        ("3. speed-up from using every core", lambda r: f"{r['end_to_end'] / r['end_to_end_one_core']:.2f}×"),
+        ("2. load_nlp(), one process, words/s", lambda r: f"{r['pipeline']:,.0f}"
+         + (f" (first {r['pipeline_sample_words'] / 1e6:.1f}M words)" if r["pipeline_sample_words"] < r["words"]
+            else "")),
+        ("3. end to end (raw files → warehouse and report via Dagster, whole process), FMS_WORKERS=1, words/s",
+         lambda r: f"{r['end_to_end_one_core']:,.0f}" if r["end_to_end_one_core"] else na),
+        ("3. end to end, one worker per core, words/s", lambda r: f"{r['end_to_end']:,.0f}"),
+        ("3. every core / one core", lambda r: f"{r['end_to_end'] / r['end_to_end_one_core']:.2f}×"
+         if r["end_to_end_one_core"] else na),
         ("ratio 2/1 (one core)", lambda r: f"{r['pipeline'] / r['tokenizer']:.2f}"),
-        ("ratio 3/1 (one NLP process)", lambda r: f"{r['end_to_end_one_core'] / r['tokenizer']:.2f}"),
-        ("ratio 3/1 per core (every core)", lambda r: f"{r['end_to_end'] / r['cores'] / r['tokenizer']:.2f}"),
+        ("ratio 3/1, FMS_WORKERS=1", lambda r: f"{r['end_to_end_one_core'] / r['tokenizer']:.3f}"
+         if r["end_to_end_one_core"] else na),
+        ("ratio 3/1 per core (every core; target ≥ 0.15)",
+         lambda r: f"{r['end_to_end'] / r['cores'] / r['tokenizer']:.3f}"),
         ("4. peak memory of 3 (PSS of the job and its workers), every core",
          lambda r: f"{r['peak_bytes'] / 2**20:,.0f} MiB"),
-        ("4. peak memory of 3, one NLP process", lambda r: f"{r['peak_bytes_one_core'] / 2**20:,.0f} MiB"),
+        ("4. peak memory of 3, FMS_WORKERS=1",
+         lambda r: f"{r['peak_bytes_one_core'] / 2**20:,.0f} MiB" if r["peak_bytes_one_core"] else na),
         ("full run (every core), s", lambda r: f"{r['full_seconds']:.1f}"),
+        ("full run, FMS_WORKERS=1, s", lambda r: f"{r['one_core_seconds']:.1f}" if r["one_core_seconds"] else na),
         ("5. adding one file to the processed corpus, s", lambda r: f"{r['one_file_seconds']:.1f}"),
-        ("5. as a share of the full run", lambda r: f"{100 * r['one_file_seconds'] / r['full_seconds']:.1f}%"),
+        ("5. as a share of the full run (target ≤ 5%)",
+         lambda r: f"{100 * r['one_file_seconds'] / r['full_seconds']:.1f}%"),
         ("6. warehouse build from staging alone (full, not incremental), s",
          lambda r: f"{r['warehouse_build_seconds']:.2f}"),
+        ("7. Dagster events per run, full run, every core", lambda r: _events(r["runs_all_cores"])),
+        ("7. Dagster events per run, full run, FMS_WORKERS=1",
+         lambda r: _events(r["runs_one_core"]) if r["runs_one_core"] else na),
+        ("7. Dagster events per run, adding one file", lambda r: _events(r["one_file_runs"])),
+        ("8. a run with nothing to do (whole process), s (target ≤ 3 s)",
+         lambda r: f"{r['nothing_to_do']['median']:.2f} (median of {r['nothing_to_do']['repeats']}; "
+                   f"{r['nothing_to_do']['min']:.2f}–{r['nothing_to_do']['max']:.2f})"),
     ]
     for name, fmt in rows:
         lines.append(f"| {name} | " + " | ".join(fmt(r) for r in results) + " |")
     return "\n".join(lines)
 
 
+# --- part: many small files, the sensor ---------------------------------------------------------
+
+def _evaluate_sensor(data: Path, home: Path) -> dict:
+    import dagster as dg
+
+    from fms_pipeline.defs.automation import raw_files_sensor
+    from fms_pipeline.defs.resources import settings_from_env
+
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        context = dg.build_sensor_context(instance=instance, resources={"settings": settings_from_env(str(data))})
+        started = time.perf_counter()
+        result = raw_files_sensor(context)
+        seconds = time.perf_counter() - started
+    if isinstance(result, dg.SkipReason):
+        return {"seconds": seconds, "skipped": result.skip_message, "cursor_bytes": 0, "run_requests": 0}
+    return {"seconds": seconds, "skipped": None, "cursor_bytes": len((result.cursor or "").encode()),
+            "run_requests": len(result.run_requests or [])}
+
+
+def measure_many_files(files_wanted: int, work: Path, cores: int, page_words: int) -> dict:
+    from fms_pipeline import warehouse
+
+    data = work / f"many-{files_wanted}"
+    started = time.perf_counter()
+    files, _ = write_corpus(data / "raw", 0, page_words=page_words, files_wanted=files_wanted)
+    generate_seconds = time.perf_counter() - started
+    words = sum(len(t.split()) for t in texts_of(data / "raw"))
+    home = fresh_home(work / f"home-many-{files_wanted}")
+    _write_cli_config(home)  # the sensor's instance before the CLI has made one
+    sensor_before = _evaluate_sensor(data, home)
+    seconds, peak, output = main_job(data, home, workers=cores)
+    runs = dagster_runs(home)
+    sensor_after = _evaluate_sensor(data, home)
+    idle = nothing_to_do(data, home, repeats=3)
+    with warehouse.connect_read_only(data / "warehouse.duckdb") as con:
+        counts = dict(con.execute(
+            "SELECT 'source_files', count(*) FROM source_files UNION ALL SELECT 'staged', count(*) FROM source_files "
+            "WHERE status = 'staged' UNION ALL SELECT 'documents', count(*) FROM documents UNION ALL "
+            "SELECT 'comments', count(*) FROM comments").fetchall())
+    staged_objects = sum(1 for _ in (data / "staging").rglob("*.parquet"))
+    shutil.rmtree(data)
+    return {"files": files, "words": words, "generate_seconds": generate_seconds, "seconds": seconds,
+            "peak_bytes": peak, "runs": runs, "sensor_before": sensor_before, "sensor_after": sensor_after,
+            "nothing_to_do": idle, "counts": counts, "staged_objects": staged_objects, "cores": cores,
+            "failed_runs": [r for r in runs if r["status"] != "SUCCESS"]}
+
+
+def _write_cli_config(home: Path) -> None:
+    from fms_pipeline.cli import _DAGSTER_YAML
+
+    (home / "dagster.yaml").write_text(_DAGSTER_YAML, encoding="utf-8")
+
+
+def many_files_table(r: dict) -> str:
+    before, after = r["sensor_before"], r["sensor_after"]
+    rows = [
+        ("files (words)", f"{r['files']:,} ({r['words']:,} words in bodies and comments)"),
+        ("in the warehouse", ", ".join(f"{k} {v:,}" for k, v in r["counts"].items())),
+        ("staged Parquet objects", f"{r['staged_objects']}"),
+        ("main job, one worker per core (whole process), s", f"{r['seconds']:.1f} ({r['words'] / r['seconds']:,.0f} "
+         f"words/s, {r['files'] / r['seconds']:,.0f} files/s)"),
+        ("peak memory (PSS of the job and its workers)", f"{r['peak_bytes'] / 2**20:,.0f} MiB"),
+        ("Dagster runs and events per run", _events(r["runs"])),
+        ("runs that did not succeed", str(len(r["failed_runs"]))),
+        ("sensor evaluation before processing: s, run requests, cursor",
+         f"{before['seconds']:.2f} s, {before['run_requests']} run request(s), cursor {before['cursor_bytes']} bytes"),
+        ("sensor evaluation after processing (nothing new): s",
+         f"{after['seconds']:.2f} s, skipped: {after['skipped']}"),
+        ("a run with nothing to do (whole process), s",
+         f"{r['nothing_to_do']['median']:.2f} (median of {r['nothing_to_do']['repeats']}; "
+         f"{r['nothing_to_do']['min']:.2f}–{r['nothing_to_do']['max']:.2f})"),
+    ]
+    return "| figure | value |\n|---|---|\n" + "\n".join(f"| {a} | {b} |" for a, b in rows)
+
+
+# --- part: killing a run mid-batch --------------------------------------------------------------
+
+def measure_kill(words_target: int, work: Path, cores: int, moments: list[float]) -> dict:
+    """A clean full run; then, on a fresh copy, SIGKILL of the CLI (its process only: workers must
+    die with it) at each moment (a share of the clean run's time), a run to completion, and the
+    checksums of every table against the clean run's."""
+    raw = work / f"raw-kill-{words_target}"
+    files, _ = write_corpus(raw, words_target)
+    clean = work / "kill-clean"
+    shutil.copytree(raw, clean / "raw")
+    clean_seconds, _, _ = main_job(clean, fresh_home(work / "home-kill-clean"), workers=cores)
+    data = work / "kill-killed"
+    shutil.copytree(raw, data / "raw")
+    home = fresh_home(work / "home-kill-killed")
+    kills = []
+    for moment in moments:
+        with tempfile.TemporaryFile("w+") as out:
+            process = start_cli(data, home, workers=cores, out=out)
+            deadline = time.perf_counter() + moment * clean_seconds
+            tree: list[int] = []
+            while process.poll() is None and time.perf_counter() < deadline:
+                tree = _process_tree(process.pid)
+                time.sleep(0.1)
+            finished = process.poll() is not None
+            if not finished:
+                tree = _process_tree(process.pid)
+                os.kill(process.pid, signal.SIGKILL)  # the CLI alone, as `kill -9 PID` or the OOM killer does
+                process.wait()
+            wait_until = time.perf_counter() + 30
+            while time.perf_counter() < wait_until and any(_alive(p) for p in tree if p != process.pid):
+                time.sleep(0.2)
+            left = [p for p in tree if p != process.pid and _alive(p)]
+            try:
+                os.killpg(process.pid, signal.SIGKILL)  # our own processes, should any be left
+            except ProcessLookupError:
+                pass
+            out.seek(0)
+            lines = [l for l in out.read().splitlines() if l.strip()]
+        kills.append({"moment": moment, "finished_before_kill": finished, "processes": len(tree),
+                      "left_running_after_30s": len(left), "last_output": lines[-1][:160] if lines else ""})
+    rerun_seconds, _, _ = main_job(data, home, workers=cores)
+    killed_sums, clean_sums = table_checksums(data / "warehouse.duckdb"), table_checksums(clean / "warehouse.duckdb")
+    runs = dagster_runs(home)
+    shutil.rmtree(raw)
+    shutil.rmtree(clean)
+    shutil.rmtree(data)
+    return {"files": files, "words_target": words_target, "clean_seconds": clean_seconds, "kills": kills,
+            "rerun_seconds": rerun_seconds, "runs": runs, "killed": killed_sums, "clean": clean_sums,
+            "equal": killed_sums == clean_sums}
+
+
+def kill_table(r: dict) -> str:
+    lines = [f"Clean full run: {r['clean_seconds']:.1f} s over {r['files']:,} files. Then, on a fresh copy:", ""]
+    for k in r["kills"]:
+        what = ("the run finished before the kill" if k["finished_before_kill"] else
+                f"SIGKILL of the CLI at {k['moment']:.0%} of the clean run's time ({k['processes']} processes in its "
+                f"tree; {k['left_running_after_30s']} still running 30 s later); last line it printed: "
+                f"`{k['last_output']}`")
+        lines.append(f"- {what}")
+    lines.append(f"- then a run to completion: {r['rerun_seconds']:.1f} s")
+    lines.append(f"- Dagster runs of the killed copy: " + ", ".join(f"{x['job']} {x['status']}" for x in r["runs"]))
+    lines += ["", "| table | rows, killed then rerun | rows, clean | md5 of sorted row hashes equal? |", "|---|---|---|---|"]
+    for table, (rows, digest) in r["killed"].items():
+        clean_rows, clean_digest = r["clean"].get(table, (None, None))
+        lines.append(f"| {table} | {rows:,} | {clean_rows:,} | {'yes' if digest == clean_digest else 'NO'} "
+                     f"(`{digest[:12]}`) |")
+    lines.append("")
+    lines.append(f"Every table equal: **{'yes' if r['equal'] else 'no'}** (columns left out: "
+                 f"{', '.join(sorted(RUN_DEPENDENT_COLUMNS))}).")
+    return "\n".join(lines)
+
+
+# --- part: a Reddit dump ------------------------------------------------------------------------
+
+def measure_reddit(comments: int, work: Path, comments_per_part: int) -> dict:
+    from benchmarks.reddit_dump import measure
+
+    folder = work / f"reddit-{comments}-{comments_per_part}"
+    folder.mkdir()
+    result = measure(comments, folder, comments_per_part=comments_per_part)
+    shutil.rmtree(folder)
+    return {**result, "comments_per_part": comments_per_part}
+
+
+def reddit_table(results: list[dict]) -> str:
+    header = "| figure | " + " | ".join(
+        f"{r['comments']:,} comments, " + (f"assembled in parts of {r['comments_per_part']:,}"
+                                           if r["comments_per_part"] else "assembled at once") for r in results)
+    rows = [
+        ("dump: submissions, uncompressed / .zst bytes",
+         lambda r: f"{r['submissions']:,}, {r['bytes'] / 2**20:,.0f} / {r['compressed_bytes'] / 2**20:,.0f} MiB"),
+        ("read (read_source, record_batches → Parquet), s", lambda r: f"{r['read_seconds']}"),
+        ("assemble threads and write staged Parquet, s", lambda r: f"{r['assemble_seconds']}"),
+        ("total, s (CPU s)", lambda r: f"{r['total_seconds']} ({r['cpu_seconds']})"),
+        ("comments/s, total (reading alone)", lambda r: f"{r['comments_per_second']:,} ({r['read_comments_per_second']:,})"),
+        ("peak RSS of the process: reading / whole", lambda r: f"{r['read_peak_rss_mib']} / {r['peak_rss_mib']} MiB"),
+        ("staged documents, comments", lambda r: f"{r['staged_documents']:,}, {r['staged_comments']:,}"),
+    ]
+    lines = [header + " |", "|---|" + "---|" * len(results)]
+    lines += [f"| {name} | " + " | ".join(fmt(r) for r in results) + " |" for name, fmt in rows]
+    return "\n".join(lines)
+
+
+# --- part: pathological pages (issue 13) --------------------------------------------------------
+
+def measure_pathological(size: int, word: str, work: Path, cores: int) -> dict:
+    from fms_pipeline import warehouse
+
+    data = work / f"patho-{size}-{word}"
+    (data / "raw").mkdir(parents=True)
+    title = f"One word, {size:,} bytes\n\n"
+    body = (word + " ") * ((size - len(title)) // (len(word) + 1))
+    (data / "raw" / f"{word}.txt").write_text(title + body + "\n", encoding="utf-8")
+    seconds, peak, output = main_job(data, fresh_home(work / f"home-patho-{size}-{word}"), workers=cores)
+    with warehouse.connect_read_only(data / "warehouse.duckdb") as con:
+        counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                  for t in ("documents", "sentences", "entity_mentions", "outcome_mentions", "rejected_files")}
+    shutil.rmtree(data)
+    return {"size": size, "word": word, "words": len(body.split()), "seconds": seconds, "peak_bytes": peak,
+            "counts": counts}
+
+
+def pathological_table(results: list[dict]) -> str:
+    lines = ["| page | words | `fms-pipeline materialize` (whole process), s | peak memory (PSS) | "
+             "sentences, entity mentions, outcome mentions, rejected files |", "|---|---|---|---|---|"]
+    for r in results:
+        c = r["counts"]
+        lines.append(f"| {r['size'] / 1e6:g} MB of \"{r['word']}\" | {r['words']:,} | {r['seconds']:.1f} | "
+                     f"{r['peak_bytes'] / 2**20:,.0f} MiB | {c['sentences']:,}, {c['entity_mentions']:,}, "
+                     f"{c['outcome_mentions']:,}, {c['rejected_files']} |")
+    return "\n".join(lines)
+
+
+# --- the report ---------------------------------------------------------------------------------
+
+def write_section(part: str, text: str) -> None:
+    """Replace the part's measured section of RESULTS.md (appended when it has none yet)."""
+    results_file = REPO / "benchmarks" / "RESULTS.md"
+    current = results_file.read_text(encoding="utf-8") if results_file.exists() else "# Benchmark results\n"
+    start, end = f"<!-- measured:{part} -->", f"<!-- /measured:{part} -->"
+    block = f"{start}\n{text}\n{end}"
+    if start in current and end in current:
+        head, _, rest = current.partition(start)
+        _, _, tail = rest.partition(end)
+        current = head + block + tail
+    else:
+        current = current.rstrip("\n") + "\n\n" + block + "\n"
+    results_file.write_text(current, encoding="utf-8")
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="1M,10M", help="corpus sizes in words, comma-separated (default 1M,10M)")
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--parts", default="corpus",
+                        help="comma-separated: corpus, many-files, kill, reddit, pathological (default corpus)")
+    parser.add_argument("--sizes", default="1M,10M", help="corpus sizes in words (default 1M,10M)")
+    parser.add_argument("--page-words", type=int, default=None,
+                        help="corpus pages of about this many words (440 gives ~490: 10M words in ~20,500 files); "
+                             "default: the varied long threads")
+    parser.add_argument("--nlp-sample-words", default=None,
+                        help="measure load_nlp() over the first N words only (e.g. 2M), to save time at 10M")
+    parser.add_argument("--skip-one-core", action="store_true", help="corpus: no FMS_WORKERS=1 run")
+    parser.add_argument("--many-files", type=int, default=200_000, help="files of the many-files part")
+    parser.add_argument("--many-page-words", type=int, default=15,
+                        help="words per page of the many-files part (15 gives ~50: 200k files, ~10M words)")
+    parser.add_argument("--kill-size", default="1M", help="corpus size of the kill part")
+    parser.add_argument("--kill-moments", default="0.3,0.6,0.9",
+                        help="when to SIGKILL the CLI, as shares of the clean run's time (one run each)")
+    parser.add_argument("--reddit-comments", type=int, default=1_000_000)
+    parser.add_argument("--reddit-parts", default="0",
+                        help="comments_per_part values for the dump (0: assembled at once), comma-separated")
+    parser.add_argument("--page-sizes", default="1MB,5MB", help="pathological page sizes")
+    parser.add_argument("--words", default="hello,oxycodone", help="the repeated words of the pathological pages")
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
     args = parser.parse_args()
     cores = len(os.sched_getaffinity(0))
-    with tempfile.TemporaryDirectory(prefix="fms-bench-") as tmp:
-        results = []
-        for size in args.sizes.split(","):
-            print(f"measuring {size} words ...", flush=True)
-            results.append(measure(parse_size(size), Path(tmp), cores))
-    report = (f"Machine: {cores} cores, Python {sys.version.split()[0]}, {time.strftime('%Y-%m-%d')}.\n"
-              f"Command: `uv run --frozen python benchmarks/run.py --sizes {args.sizes}`\n\n" + table(results))
-    print(report)
-    if not args.no_write:
-        results_file = REPO / "benchmarks" / "RESULTS.md"
-        text = results_file.read_text(encoding="utf-8") if results_file.exists() else "# Benchmark results\n"
-        head, marker, _ = text.partition("<!-- measured -->")
-        results_file.write_text(head + "<!-- measured -->\n" + report + "\n", encoding="utf-8")
+    command = "uv run --frozen python benchmarks/run.py " + " ".join(sys.argv[1:])
+    for part in args.parts.split(","):
+        load_before, started = _load(), time.strftime("%Y-%m-%d %H:%M", time.gmtime())
+        with tempfile.TemporaryDirectory(prefix="fms-bench-") as tmp:
+            work = Path(tmp)
+            print(f"{part} ...", flush=True)
+            if part == "corpus":
+                sample = parse_size(args.nlp_sample_words) if args.nlp_sample_words else None
+                results = [measure_corpus(parse_size(s), work, cores, args.page_words, sample, args.skip_one_core)
+                           for s in args.sizes.split(",")]
+                body = corpus_table(results)
+            elif part == "many-files":
+                results = measure_many_files(args.many_files, work, cores, args.many_page_words)
+                body = many_files_table(results)
+            elif part == "kill":
+                results = measure_kill(parse_size(args.kill_size), work, cores,
+                                       [float(m) for m in args.kill_moments.split(",")])
+                body = kill_table(results)
+            elif part == "reddit":
+                results = [measure_reddit(args.reddit_comments, work, int(p)) for p in args.reddit_parts.split(",")]
+                body = reddit_table(results)
+            elif part == "pathological":
+                results = [measure_pathological(parse_size(s), w, work, cores)
+                           for s in args.page_sizes.split(",") for w in args.words.split(",")]
+                body = pathological_table(results)
+            else:
+                raise SystemExit(f"unknown part {part!r}")
+        finished = time.strftime("%H:%M", time.gmtime())
+        report = (f"Machine: {_machine(cores)}; {started}–{finished} UTC; load average (1, 5, 15 min) before "
+                  f"{load_before}, after {_load()}.\nCommand: `{command}`\n\n{body}")
+        print(report, flush=True)
+        print("JSON " + json.dumps(results, default=str), flush=True)
+        if not args.no_write:
+            write_section(part, report)
 
 
 if __name__ == "__main__":
