@@ -5,7 +5,7 @@ import dagster as dg
 from fms_pipeline import storage, tables, warehouse
 from fms_pipeline.defs.metadata import markdown_preview
 from fms_pipeline.defs.resources import PipelineSettings
-from fms_pipeline.reports import charts
+from fms_pipeline.reports import charts, trends
 
 # Build when upstream files were processed, also while some other file is still missing or rejected.
 _build_when_upstream_updates = dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing())
@@ -91,22 +91,11 @@ def _charts(con, table: str) -> dict:
         rows = con.execute("SELECT drug, outcome, mentions FROM drug_outcomes").fetchall()
         if rows:
             return {"chart": dg.MetadataValue.md(charts.as_markdown_image(charts.outcome_chart(rows), "drugs by outcome"))}
-    # The by-month tables hold only dated rows: no rows (copied-text pages only), no trend chart.
-    if table == "mentions_by_month":
-        rows = con.execute(
-            "WITH top AS (SELECT canonical FROM mentions_by_month WHERE label = 'DRUG' GROUP BY canonical "
-            "ORDER BY sum(mentions) DESC, canonical LIMIT 6) "
-            "SELECT canonical, month, mentions FROM mentions_by_month "
-            "WHERE label = 'DRUG' AND canonical IN (SELECT canonical FROM top) ORDER BY month").fetchall()
-        if rows:
-            png = charts.trend_chart(rows, "Mentions of the most mentioned drugs by month")
-            return {"chart": dg.MetadataValue.md(charts.as_markdown_image(png, "drug mentions by month"))}
-    if table == "drug_outcomes_by_month":
-        rows = con.execute("SELECT outcome, month, sum(mentions) FROM drug_outcomes_by_month "
-                           "GROUP BY outcome, month ORDER BY month").fetchall()
-        if rows:
-            png = charts.trend_chart(rows, "What patients say drugs did, by month", colours=charts.OUTCOME_COLOURS)
-            return {"chart": dg.MetadataValue.md(charts.as_markdown_image(png, "outcomes by month"))}
+    # The by-month tables hold only dated rows: none (copied-text pages only), no trend chart.
+    if table == "mentions_by_month" and (png := trends.drug_mentions_png(con)):
+        return {"chart": dg.MetadataValue.md(charts.as_markdown_image(png, "drug mentions by month"))}
+    if table == "drug_outcomes_by_month" and (png := trends.outcomes_png(con)):
+        return {"chart": dg.MetadataValue.md(charts.as_markdown_image(png, "outcomes by month"))}
     return {}
 
 
