@@ -278,7 +278,8 @@ def main(argv: list[str] | None = None) -> int:
         from fms_pipeline.nlp import load_nlp
 
         load_nlp().to_disk(args.path)
-        print(f"wrote {args.path}: load it with `import fms_pipeline.nlp; spacy.load({str(args.path)!r})`")
+        print(f"wrote {args.path}: load it with "
+              f"`import fms_pipeline.nlp; spacy.load({str(args.path)!r})`")
         return 0
     if args.command in ("evaluate", "train-outcomes"):
         from fms_pipeline.nlp import evaluation, outcome_model, shared_nlp

@@ -220,3 +220,19 @@ def test_export_nlp_command_writes_a_loadable_pipeline(tmp_path):
     doc = spacy.load(out)("No pain meds work on me except high dose methadone.")
     assert ("DRUG", "methadone") in {(e.label_, e.ent_id_) for e in doc.ents}
     assert {o.label_ for o in doc.spans["outcomes"]} >= {"ineffective"}
+
+
+def test_only_the_newest_saved_copies_are_kept(tmp_path):
+    from fms_pipeline.nlp import pipeline
+
+    for age in range(6):
+        old = tmp_path / f"nlp-spacy3-old{age}"
+        old.mkdir()
+        os.utime(old, (1_000_000 - age, 1_000_000 - age))
+    (tmp_path / "drug_lexicon-x.json").write_text("{}")
+    current = tmp_path / "nlp-spacy3-current"
+    current.mkdir()
+    pipeline._prune_saved_copies(current)
+    kept = sorted(p.name for p in tmp_path.iterdir())
+    assert kept == ["drug_lexicon-x.json", "nlp-spacy3-current"] + [
+        f"nlp-spacy3-old{age}" for age in range(pipeline.KEEP_SAVED_COPIES - 1)]

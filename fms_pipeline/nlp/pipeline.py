@@ -486,6 +486,20 @@ def shared_nlp() -> Language:
     nlp = load_nlp(model)
     try:
         save_nlp(nlp, path)
+        _prune_saved_copies(path)
     except OSError as error:  # a read-only home still works, just without the saved copy
         log.warning("could not save the pipeline to %s: %s", path, error)
     return nlp
+
+
+# Saved copies kept in the cache folder (about 16 MB each): every change of the rules or the code
+# makes a new one, and checkouts of other versions sharing the folder use theirs.
+KEEP_SAVED_COPIES = 4
+
+
+def _prune_saved_copies(current: Path) -> None:
+    """Remove all but the newest KEEP_SAVED_COPIES saved pipelines beside ``current``."""
+    copies = sorted((p for p in current.parent.glob("nlp-spacy*") if p.is_dir() and p != current),
+                    key=lambda p: p.stat().st_mtime, reverse=True)
+    for stale in copies[KEEP_SAVED_COPIES - 1:]:
+        shutil.rmtree(stale, ignore_errors=True)
