@@ -114,9 +114,13 @@ def test_materialize_everything_from_the_ui(dagster_dev):
         # The asset graph: expand the groups and find the assets by name.
         page.mouse.click(900, 300, button="right")
         page.locator("text=Expand all groups >> visible=true").click()
-        for name in ("source_files", "parsed_comments", "extracted_mentions", "entity_counts", "html_report"):
+        page.wait_for_timeout(1000)
+        page.set_viewport_size({"width": 2200, "height": 1800})  # the six groups fit on one screen
+        page.wait_for_timeout(1500)
+        for name in ("source_files", "parsed_comments", "extracted_mentions", "entity_counts", "mentions_by_month"):
             page.get_by_text(name, exact=True).first.wait_for(timeout=30_000)
         page.screenshot(path=str(ARTIFACTS / "asset-graph.png"))
+        page.set_viewport_size({"width": 1500, "height": 950})
 
         # Launch a materialization of everything from the UI.
         dismiss_community_prompt(page)
