@@ -165,3 +165,15 @@ def test_months_are_utc_whatever_the_sessions_time_zone():
         assert con.execute("SELECT month, mentions FROM drug_outcomes_by_month ORDER BY month").fetchall() == [
             (date(2024, 1, 1), 1), (date(2024, 2, 1), 1)], zone
         con.close()
+
+
+def test_trend_chart_spans_every_month_between_the_first_and_the_last():
+    from fms_pipeline.reports import charts
+
+    assert charts.month_range(date(2023, 11, 1), date(2024, 2, 1)) == [
+        date(2023, 11, 1), date(2023, 12, 1), date(2024, 1, 1), date(2024, 2, 1)]
+    assert charts.month_range(date(2024, 3, 1), date(2024, 3, 1)) == [date(2024, 3, 1)]
+    png = charts.trend_chart([("oxycodone", date(2023, 12, 1), 3), ("gabapentin", date(2024, 2, 1), 1)], "t")
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    with pytest.raises(ValueError, match="at least one"):
+        charts.trend_chart([], "nothing dated")
