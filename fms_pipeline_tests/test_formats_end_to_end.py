@@ -50,16 +50,20 @@ class Fixture:
 
 EXPECTED: dict[str, Fixture] = {
     "html_wordpress_comments.html": Fixture("html_wordpress_comments.html", "html", 0, [
-        Doc(None, "Why I stopped tramadol", "softjoints.example.org", utc(2024, 2, 5, 16, 20), {"tramadol", "amitriptyline"}, [
-            (1, None, "Lena Ortiz", utc(2024, 2, 6, 9, 14), "The interaction with antidepressants", {"tramadol", "gabapentin"}),
-            (2, 1, "Iris Calder", utc(2024, 3, 1, 18, 2), "Thank you Lena. Did gabapentin", {"gabapentin"}),
-            # The pingback between them is not a comment.
-            (1, None, "Anonymous", utc(2024, 4, 10, 7, 30), "My rheumatologist wanted me on oxycodone", {"oxycodone"}),
-        ])]),
+        Doc(None, "Why I stopped tramadol", "softjoints.example.org", utc(2024, 2, 5, 16, 20),
+            {"tramadol", "amitriptyline"}, [
+                (1, None, "Lena Ortiz", utc(2024, 2, 6, 9, 14), "The interaction with antidepressants",
+                 {"tramadol", "gabapentin"}),
+                (2, 1, "Iris Calder", utc(2024, 3, 1, 18, 2), "Thank you Lena. Did gabapentin", {"gabapentin"}),
+                # The pingback between them is not a comment.
+                (1, None, "Anonymous", utc(2024, 4, 10, 7, 30), "My rheumatologist wanted me on oxycodone",
+                 {"oxycodone"}),
+            ])]),
     "wordpress_post.json": Fixture("wordpress_post.json", "wordpress_json", 0, [
         Doc("318", "Living with fibromyalgia in winter – what helped me", "painjournal.example.org",
             utc(2024, 1, 15, 14, 30), {"gabapentin"}, [
-                (1, None, "Ruth P.", utc(2024, 2, 10, 13, 15), "Lyrica helped my fibromyalgia", {"pregabalin", "gabapentin"}),
+                (1, None, "Ruth P.", utc(2024, 2, 10, 13, 15), "Lyrica helped my fibromyalgia",
+                 {"pregabalin", "gabapentin"}),
                 (2, 1, "Maren Holt", utc(2024, 3, 2, 16), "Thank you Ruth – I will ask about Lyrica", {"pregabalin"}),
                 # Spam, held and pingback comments are left out.
                 (1, None, "Anonymous", utc(2024, 2, 21, 0, 40), "Tramadol made me nauseous", {"tramadol"}),
@@ -67,7 +71,8 @@ EXPECTED: dict[str, Fixture] = {
     "wordpress_export.xml": Fixture("wordpress_export.xml", "wordpress_wxr", 0, [
         Doc("41", "Three months on Lyrica", "flarenotes.example.net", utc(2024, 1, 8, 15), {"pregabalin"}, [
             (1, None, "Bea", utc(2024, 2, 3, 14, 12), "Gabapentin gave me the same swelling", {"gabapentin"}),
-            (2, 1, "Tessa Marsh", utc(2024, 3, 1, 13), "Thank you, I will ask about a lower dose of Lyrica", {"pregabalin"}),
+            (2, 1, "Tessa Marsh", utc(2024, 3, 1, 13), "Thank you, I will ask about a lower dose of Lyrica",
+             {"pregabalin"}),
             (1, None, "Do not print my name", utc(2024, 4, 13, 0, 30), "Tramadol and Lyrica together",
              {"tramadol", "pregabalin"}),
         ]),
@@ -96,13 +101,15 @@ EXPECTED: dict[str, Fixture] = {
                  {"low-dose naltrexone"}),
             ])]),
     "RC_2024-01.zst": Fixture("reddit_dump.ndjson", "reddit_ndjson", 1, [  # line 5 is not valid JSON
-        Doc("2d4e6f", "Tapered off oxycodone after 6 years", "ChronicPain", utc(2024, 1, 23, 12), {"oxycodone", "tramadol"}, [
-            (1, None, "nerve_nell", utc(2024, 1, 29, 12), "Good for you. Did the tramadol", {"tramadol"}),
-            (2, 1, "heat_pad_hero", utc(2024, 2, 6, 12), "Same. Oxycodone only took", {"oxycodone"}),
-            (1, None, "orphaned_reply", utc(2024, 3, 7, 12), "Replying to a comment the dump does not hold", set()),
-            # The [removed] comment is left out; the date in 2100 is NULL.
-            (1, None, "time_traveller", None, "A comment dated in 2100", set()),
-        ]),
+        Doc("2d4e6f", "Tapered off oxycodone after 6 years", "ChronicPain", utc(2024, 1, 23, 12),
+            {"oxycodone", "tramadol"}, [
+                (1, None, "nerve_nell", utc(2024, 1, 29, 12), "Good for you. Did the tramadol", {"tramadol"}),
+                (2, 1, "heat_pad_hero", utc(2024, 2, 6, 12), "Same. Oxycodone only took", {"oxycodone"}),
+                (1, None, "orphaned_reply", utc(2024, 3, 7, 12), "Replying to a comment the dump does not hold",
+                 set()),
+                # The [removed] comment is left out; the date in 2100 is NULL.
+                (1, None, "time_traveller", None, "A comment dated in 2100", set()),
+            ]),
         # Its submission is not in the dump: a placeholder document.
         Doc("9z9z9z", None, None, None, set(), [
             (1, None, "fibro_fran", utc(2024, 4, 4, 12), "Lyrica gave me my sleep back", {"pregabalin"}),
@@ -146,7 +153,8 @@ def test_documents_comments_and_mentions_of_each_format(formats_warehouse: Path,
             "SELECT document_id, source_format, title, community, published_at, comment_count FROM documents "
             "WHERE source_file = ? ORDER BY document_id", [raw_name]).fetchall()
         assert sorted(documents) == sorted(
-            (ids.document_id(raw_name, d.key), fixture.source_format, d.title, d.community, d.published_at, len(d.comments))
+            (ids.document_id(raw_name, d.key), fixture.source_format, d.title, d.community, d.published_at,
+             len(d.comments))
             for d in fixture.documents), raw_name
         for doc in fixture.documents:
             document_id = ids.document_id(raw_name, doc.key)
@@ -195,8 +203,8 @@ def test_the_sample_gives_what_it_gives_alone(formats_warehouse: Path, tmp_path:
             "SELECT comment_id, label, canonical, start_char, end_char, negated, hypothetical, historical, experiencer "
             "FROM entity_mentions WHERE document_id = ?", [document_id]).fetchall()
     assert len(comments) == 19 and len(authors) == 10 and authors == EXPECTED_AUTHORS
-    assert comments == staged_comments.select(
-        "comment_id", "position", "depth", "parent_comment_id", "author", "body", "published_at").sort("position").rows()
+    columns = ("comment_id", "position", "depth", "parent_comment_id", "author", "body", "published_at")
+    assert comments == staged_comments.select(columns).sort("position").rows()
     assert _sorted(mentions) == _sorted(staged_mentions.select(
         "comment_id", "label", "canonical", "start_char", "end_char", "negated", "hypothetical", "historical",
         "experiencer").rows())

@@ -147,7 +147,8 @@ def test_months_are_utc_whatever_the_sessions_time_zone():
         con.execute(f"SET TimeZone = '{zone}'")
         con.execute("CREATE TABLE documents (document_id VARCHAR, published_at TIMESTAMPTZ)")
         con.execute("CREATE TABLE comments (comment_id VARCHAR, published_at TIMESTAMPTZ)")
-        con.execute("CREATE TABLE entity_mentions (label VARCHAR, canonical VARCHAR, document_id VARCHAR, comment_id VARCHAR)")
+        con.execute("CREATE TABLE entity_mentions (label VARCHAR, canonical VARCHAR, document_id VARCHAR, "
+                    "comment_id VARCHAR)")
         con.execute("CREATE TABLE outcome_mentions (drug VARCHAR, outcome VARCHAR, document_id VARCHAR, "
                     "comment_id VARCHAR, negated BOOLEAN, hypothetical BOOLEAN)")
         con.execute("INSERT INTO documents VALUES ('d', TIMESTAMPTZ '2024-03-31 23:59:00+00')")
