@@ -219,6 +219,12 @@ def query(warehouse_path: Path, sql: str, max_rows: int) -> int:
     return 0
 
 
+def _as_path(text: str):
+    from fms_pipeline.storage import as_path
+
+    return as_path(text)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="fms-pipeline", description=__doc__)
     parser.add_argument(
@@ -237,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--file", type=Path, default=Path("data/psytar/sentences_dev.tsv"),
                    help="a PsyTAR-format TSV (default: data/psytar/sentences_dev.tsv)")
     sh = sub.add_parser("share", help="write a shareable copy: authors pseudonymised, people masked")
-    sh.add_argument("--out", type=Path, default=None, help="default: DATA_DIR/share/warehouse.duckdb")
+    sh.add_argument("--out", type=_as_path, default=None, help="default: DATA_DIR/share/warehouse.duckdb (a path or s3:// URL)")
     t = sub.add_parser("train-outcomes", help="retrain the outcome classifier from PsyTAR")
     t.add_argument("--file", type=Path, default=Path("data/psytar/sentences_train.tsv"))
     x = sub.add_parser("export-nlp", help="save the spaCy pipeline to a folder that spacy.load reads")
@@ -260,8 +266,13 @@ def main(argv: list[str] | None = None) -> int:
         out = args.out or data_dir / "share" / "warehouse.duckdb"
         try:
             # A warehouse on an object store is read from a local download (never the same file as out).
+            secret = os.environ.get("FMS_SHARE_SECRET", "").encode()
             with storage.local_copy(data_dir / "warehouse.duckdb") as private:
-                counts = privacy.write_shareable_copy(private, out, os.environ.get("FMS_SHARE_SECRET", "").encode())
+                if storage.is_local(out):
+                    counts = privacy.write_shareable_copy(private, out, secret)
+                else:  # written locally, uploaded in one PUT
+                    with storage.atomic_write(out) as tmp:
+                        counts = privacy.write_shareable_copy(private, tmp, secret)
         except privacy.ShareRefused as error:  # no secret, no warehouse, --out is the private warehouse
             print(error, file=sys.stderr)
             return 2

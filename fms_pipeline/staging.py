@@ -90,13 +90,15 @@ def _exists(path: AnyPath) -> bool:
 
 
 def staged_files(staging_dir: AnyPath, table: str) -> list[AnyPath]:
-    """Every bucket's staged Parquet file of a table, in bucket order."""
-    return [p for b in all_buckets() if _exists(p := staged_path(staging_dir, table, b))]
+    """Every bucket's staged Parquet file of a table, in bucket order (one listing)."""
+    listed = storage.file_versions(table_dir(staging_dir, table))
+    return [staged_path(staging_dir, table, b) for b in all_buckets() if f"bucket-{b}.parquet" in listed]
 
 
 def read_state(staging_dir: AnyPath) -> pl.DataFrame:
     """Every raw file's recorded state (``source_files`` of all buckets)."""
-    frames = [read_bucket(staging_dir, "source_files", b) for b in all_buckets()]
+    frames = [read_bucket(staging_dir, "source_files", p.name.removeprefix("bucket-").removesuffix(".parquet"))
+              for p in staged_files(staging_dir, "source_files")]
     return pl.concat(frames) if frames else tables.empty_frame("source_files")
 
 
@@ -111,11 +113,13 @@ def read_staged_sample(staging_dir: AnyPath, table: str, buckets: list[str], lim
 
 
 def bucket_versions(staging_dir: AnyPath) -> dict[str, str]:
-    """{bucket: the versions of its staged files}: it changes when any of them is rewritten."""
+    """{bucket: the versions of its staged files}: it changes when any of them is rewritten.
+    One listing of the staging folder (on an object store a request per file cost ~450)."""
+    listed = storage.file_versions(staging_dir)
     versions: dict[str, str] = {}
     for bucket in all_buckets():
         parts = [f"{t}={v}" for t in tables.STAGED_TABLES
-                 if (v := storage.file_version(staged_path(staging_dir, t, bucket))) is not None]
+                 if (v := listed.get(f"{t}/bucket-{bucket}.parquet")) is not None]
         if parts:
             versions[bucket] = "|".join(parts)
     return versions

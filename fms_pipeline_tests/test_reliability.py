@@ -306,50 +306,6 @@ def test_batches_materialized_in_parallel_runs(data_dir: Path, dagster_home: Pat
     assert summary.row_counts["documents"] == 3 and summary.row_counts["comments"] == 57
 
 
-def test_shareable_copy_hides_authors_and_people(data_dir: Path, dagster_home: Path):
-    (data_dir / "raw" / "second.txt").write_text(
-        "A post\n\nDr. Jane Roe told me about Kathy C and her Lyrica.\n\nNotify of\nAnonymous\n\nKathy C is right.\n"
-        "\nJames McCay\n\nThanks Kathy, and Ginevra too. Debbie, ask Hayden.\n")
-    assert cli.materialize(data_dir) == 0
-    source, shared = data_dir / "warehouse.duckdb", data_dir / "share" / "w.duckdb"
-    privacy.write_shareable_copy(source, shared, b"secret-1")
-    with warehouse.connect_read_only(source) as con:
-        names = {r[0] for r in con.execute(
-            "SELECT author FROM comments WHERE author IS NOT NULL UNION SELECT byline FROM documents "
-            "WHERE byline IS NOT NULL UNION SELECT text FROM entity_mentions WHERE label = 'PERSON'").fetchall()}
-    assert {"Kathy C", "Do not print my name", "Ed Coghlan", "Dr. Ginevra Liptan", "Dr. Jane Roe"} <= names
-    with warehouse.connect_read_only(shared) as con:
-        everything = []
-        for (table,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall():
-            everything += [str(v) for row in con.execute(f"SELECT * FROM {table}").fetchall() for v in row]
-        dump = "\n".join(everything).lower()
-        assert [n for n in names if n.lower() in dump] == []
-        # First names alone, as people address each other, are masked too.
-        left = {"kathy", "ginevra", "debbie", "hayden", "james"} & set(re.findall(r"\w+", dump))
-        assert not left, [line for line in dump.splitlines() if set(re.findall(r"\w+", line)) & left][:5]
-        authors = dict(con.execute("SELECT position, author FROM comments JOIN documents USING (document_id) "
-                                   "WHERE source_file = ?", [SAMPLE.name]).fetchall())
-        assert authors[5] is None  # "Do not print my name"
-        assert authors[4].startswith("person-") and authors[1] != authors[4]
-        # Offsets still cut out their text after masking.
-        for table in ("entity_mentions", "outcome_mentions"):
-            assert con.execute(f"""
-                SELECT count(*) FROM {table} m LEFT JOIN comments c USING (comment_id)
-                JOIN documents d ON d.document_id = m.document_id
-                WHERE substring(CASE WHEN m.comment_id IS NULL THEN d.body ELSE c.body END,
-                                m.start_char + 1, m.end_char - m.start_char) <> m.text""").fetchall()[0][0] == 0
-    # Same secret, same pseudonyms; another secret, other pseudonyms.
-    privacy.write_shareable_copy(source, data_dir / "share" / "again.duckdb", b"secret-1")
-    privacy.write_shareable_copy(source, data_dir / "share" / "other.duckdb", b"secret-2")
-    pseudonyms = {}
-    for name in ("w", "again", "other"):
-        with warehouse.connect_read_only(data_dir / "share" / f"{name}.duckdb") as con:
-            pseudonyms[name] = con.execute("SELECT author FROM comments ORDER BY comment_id").fetchall()
-    assert pseudonyms["w"] == pseudonyms["again"] != pseudonyms["other"]
-    with pytest.raises(privacy.MissingSecret):
-        privacy.write_shareable_copy(source, data_dir / "share" / "x.duckdb", b"")
-
-
 def test_worker_processes_stage_what_one_process_stages(tmp_path, monkeypatch):
     """Parsing and the NLP in two worker processes give the same staged rows as one, and a
     rejected file comes back from a worker with its reason."""

@@ -245,6 +245,8 @@ def build_warehouse(staging_dir: AnyPath, warehouse_path: AnyPath, incremental: 
             documents_removed = [r[0] for r in con.execute(
                 "SELECT document_id FROM replaced_documents EXCEPT SELECT document_id FROM documents ORDER BY 1"
             ).fetchall()] if plan else []
+            for table in STAGED_TABLES:  # the build's views of staging must not be published with it
+                con.execute(f"DROP VIEW IF EXISTS staged_{table}")
             con.execute("CHECKPOINT")
         building.with_name(building.name + ".wal").unlink(missing_ok=True)
     if storage.is_local(warehouse_path):
