@@ -178,3 +178,23 @@ def test_trend_chart_spans_every_month_between_the_first_and_the_last():
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     with pytest.raises(ValueError, match="at least one"):
         charts.trend_chart([], "nothing dated")
+
+
+def test_the_report_shows_trends_and_replies_under_their_parent(trend_warehouse: Path):
+    """The report gets a "By month" section when rows are dated, and a document page indents a
+    reply under the comment it answers, naming it."""
+    reports = trend_warehouse.parent / "reports"
+    report = (reports / "report.html").read_text(encoding="utf-8")
+    assert 'id="trends"' in report and 'alt="Outcomes by month"' in report
+    with warehouse.connect_read_only(trend_warehouse) as con:
+        document_id, position, parent_position, depth = con.execute("""
+            SELECT c.document_id, c.position, p.position, c.depth FROM comments c
+            JOIN comments p ON p.comment_id = c.parent_comment_id
+            ORDER BY c.depth DESC, c.comment_id LIMIT 1""").fetchall()[0]
+    assert depth >= 2
+    page = (reports / "documents" / f"{document_id}.html").read_text(encoding="utf-8")
+    reply = re.search(rf'<div class="comment reply" id="c{position}" style="margin-left: (\d+)rem">(.*?)</span>',
+                      page, re.S)
+    assert reply and int(reply.group(1)) == 2 * (depth - 1)
+    assert f'reply to <a href="#c{parent_position}">#{parent_position}</a>' in reply.group(2)
+    assert re.search(r"20\d\d-\d\d-\d\d \d\d:\d\d UTC", reply.group(2))  # the reply's own date

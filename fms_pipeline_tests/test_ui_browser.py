@@ -44,6 +44,8 @@ def dagster_dev(tmp_path: Path):
     data = tmp_path / "data"
     (data / "raw").mkdir(parents=True)
     shutil.copy(SAMPLE, data / "raw")
+    # A Reddit dump with dates, so the trend charts have months to show.
+    shutil.copy(REPO / "fms_pipeline_tests" / "fixtures" / "trends" / "chronicpain_2024.ndjson", data / "raw")
     shutil.copytree(REPO / "data" / "psytar", data / "psytar")
     home = tmp_path / "dagster_home"
     home.mkdir()
@@ -159,7 +161,7 @@ def test_materialize_everything_from_the_ui(dagster_dev):
         page.get_by_text("Row count").wait_for(timeout=60_000)
         with warehouse.connect_read_only(data / "warehouse.duckdb") as con:
             rows = con.execute("SELECT count(*) FROM entity_counts").fetchall()[0][0]
-            headline = {"comments": con.execute("SELECT count(*) FROM comments").fetchall()[0][0],
+            headline = {"comments": con.execute("SELECT count(*) FROM comments").fetchall()[0][0],  # sample + dump
                         "entity mentions": con.execute("SELECT count(*) FROM entity_mentions").fetchall()[0][0],
                         "documents": con.execute("SELECT count(*) FROM documents").fetchall()[0][0]}
         row_count = page.locator("div", has=page.get_by_text("Row count", exact=True)).last
@@ -173,6 +175,19 @@ def test_materialize_everything_from_the_ui(dagster_dev):
         assert chart.evaluate("img => img.naturalWidth") > 300
         page.wait_for_timeout(1000)  # let the dialog finish fading in
         page.screenshot(path=str(ARTIFACTS / "entity-counts-chart.png"))
+
+        # The trend chart on the by-month asset's page.
+        page.keyboard.press("Escape")
+        page.goto(base + "/assets/warehouse/mentions_by_month")
+        page.get_by_text("Row count").wait_for(timeout=60_000)
+        chart_row = page.locator("tr", has=page.get_by_text("chart", exact=True)).first
+        chart_row.scroll_into_view_if_needed()
+        chart_row.get_by_text("[Show Markdown]").click()
+        trend = page.locator("img[alt='drug mentions by month']").first
+        trend.wait_for(timeout=30_000)
+        assert trend.evaluate("img => img.naturalWidth") > 300
+        page.wait_for_timeout(1000)
+        page.screenshot(path=str(ARTIFACTS / "mentions-by-month-chart.png"))
 
         # The HTML report, offline, agrees with the warehouse.
         report = data / "reports" / "report.html"

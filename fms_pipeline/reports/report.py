@@ -9,6 +9,7 @@ import json
 import os
 import shutil
 from dataclasses import dataclass
+from datetime import UTC
 from importlib import resources
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from jinja2 import Environment, PackageLoader
 from markupsafe import Markup, escape
 
 from fms_pipeline import warehouse
-from fms_pipeline.reports import charts
+from fms_pipeline.reports import charts, trends
 
 # Every template escapes what it is given: titles, names, bodies and file names are written by
 # strangers. (``select_autoescape()`` would not: it goes by extension, and ours end in ``.j2``.)
@@ -106,6 +107,10 @@ def build_report(warehouse_path: Path, out_dir: Path) -> ReportSummary:
         outcomes = con.execute("SELECT drug, outcome, mentions FROM drug_outcomes").fetchall()
         if outcomes:
             images["OUTCOMES"] = charts.as_data_uri(charts.outcome_chart(outcomes))
+        # Trend charts only when rows are dated (copied-text pages carry no dates).
+        for key, png in (("DRUG_TREND", trends.drug_mentions_png(con)), ("OUTCOME_TREND", trends.outcomes_png(con))):
+            if png is not None:
+                images[key] = charts.as_data_uri(png)
         pairs = con.execute("SELECT drug, condition, comments, documents FROM drug_condition_pairs "
                             "ORDER BY comments DESC, drug, condition LIMIT 25").fetchall()
         sentiment = con.execute("SELECT drug, mentions, mean_sentiment FROM drug_sentiment "
@@ -167,7 +172,8 @@ def _document_pages(con, document_ids: list[str]) -> dict[str, str]:
             "WHERE document_id IN (SELECT document_id FROM pages_to_render)").fetchall():
         mentions_of.setdefault(document_id, {}).setdefault(cid, []).append((start, end, label, canonical))
     comments_of: dict[str, list] = {}
-    for row in con.execute("SELECT document_id, comment_id, position, author, body, sentiment FROM comments "
+    for row in con.execute("SELECT document_id, comment_id, position, author, body, sentiment, depth, "
+                           "parent_comment_id, published_at FROM comments "
                            "WHERE document_id IN (SELECT document_id FROM pages_to_render) "
                            "ORDER BY document_id, position").fetchall():
         comments_of.setdefault(row[0], []).append(row[1:])
@@ -176,10 +182,14 @@ def _document_pages(con, document_ids: list[str]) -> dict[str, str]:
             "SELECT document_id, source_file, title, byline, body FROM documents "
             "WHERE document_id IN (SELECT document_id FROM pages_to_render)").fetchall():
         by_owner = mentions_of.get(document_id, {})
+        position_of = {c: p for c, p, *_ in comments_of.get(document_id, [])}
         pages[document_id] = _env.get_template("document.html.j2").render(
             title=title or source_file, source_file=source_file, byline=byline,
             body=highlight(body or "", by_owner.get(None, [])),
-            comments=[{"position": p, "author": a, "sentiment": s, "body": highlight(b, by_owner.get(c, []))}
-                      for c, p, a, b, s in comments_of.get(document_id, [])],
+            comments=[{"position": p, "author": a, "sentiment": s, "body": highlight(b, by_owner.get(c, [])),
+                       # Replies indented under their parent (thread order puts a reply after it); capped.
+                       "indent": min(depth or 1, 8) - 1, "parent": position_of.get(parent),
+                       "published": published.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC") if published else None}
+                      for c, p, a, b, s, depth, parent, published in comments_of.get(document_id, [])],
         )
     return pages
