@@ -188,7 +188,10 @@ def sentence_counts(sentences: list[Span]) -> tuple[sparse.csr_matrix, sparse.cs
     occurrences = sparse.csr_matrix((np.ones(len(token_index)), (sentence_of[texts], token_index.reshape(-1))),
                                     shape=(n, len(unique)))
     chars = (occurrences @ _char_ngrams(strings, unique)).tocsr()
-    per_sentence = lambda flag: np.add.reduceat(np.concatenate([flag, [0]]), bounds[:, 0]) * (bounds[:, 1] > bounds[:, 0])  # noqa: E731
+    def per_sentence(flag: np.ndarray) -> np.ndarray:
+        """Sum of a token flag over each sentence (an empty sentence sums to 0)."""
+        return np.add.reduceat(np.concatenate([flag, [0]]), bounds[:, 0]) * (bounds[:, 1] > bounds[:, 0])
+
     negation = (per_sentence(flags[inverse, 2]) > 0).astype(float)
     symptoms = per_sentence(np.isin(table[:, 2], _SYMPTOM_LABEL_HASHES) & (iob == 3)).astype(float)
     return words, chars, negation, symptoms
@@ -288,6 +291,61 @@ class OutcomeClassifier:
                 data["word_idf"].astype(np.float32), data["char_idf"].astype(np.float32),
                 data["coef"].astype(np.float32), data["intercept"], data["thresholds"],
             )
+
+
+@dataclass
+class SentimentRegressor:
+    """Sentence sentiment (-1..1) as a linear function of the classifier's features and its
+    outcome probabilities, fitted so that a comment's mean follows its writer's rating
+    (``reviews.train_sentiment``, DrugLib reviews)."""
+
+    word_idf: np.ndarray
+    char_idf: np.ndarray
+    coef: np.ndarray  # (2 * N_FEATURES + N_DENSE + len(MODEL_LABELS),)
+    intercept: float
+
+    def __post_init__(self) -> None:
+        word, char = self.coef[:N_FEATURES], self.coef[N_FEATURES:2 * N_FEATURES]
+        self._word = (np.ascontiguousarray((word * self.word_idf)[:, None]), self.word_idf**2)
+        self._char = (np.ascontiguousarray((char * self.char_idf)[:, None]), self.char_idf**2)
+        self._dense = self.coef[2 * N_FEATURES:2 * N_FEATURES + N_DENSE] * CUE_WEIGHT
+        self._outcomes = self.coef[2 * N_FEATURES + N_DENSE:]
+
+    def scores(self, features: SentenceFeatures, outcome_probabilities: np.ndarray) -> np.ndarray:
+        if not len(features):
+            return np.zeros(0)
+        raw = (_tfidf_scores(features.words, *self._word)[:, 0] + _tfidf_scores(features.chars, *self._char)[:, 0]
+               + features.dense @ self._dense + outcome_probabilities @ self._outcomes + self.intercept)
+        return np.clip(raw, -1.0, 1.0)
+
+    def save(self, path: Path, info: dict) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(path, word_idf=self.word_idf.astype(np.float16), char_idf=self.char_idf.astype(np.float16),
+                            coef=self.coef.astype(np.float16), intercept=np.array(self.intercept),
+                            info=np.array(json.dumps(info)))
+
+    @classmethod
+    def load(cls, path: Path) -> SentimentRegressor:
+        with np.load(path) as data:
+            return cls(data["word_idf"].astype(np.float32), data["char_idf"].astype(np.float32),
+                       data["coef"].astype(np.float32), float(data["intercept"]))
+
+
+def sentiment_design(features: SentenceFeatures, outcome_probabilities: np.ndarray, word_idf: np.ndarray,
+                     char_idf: np.ndarray) -> sparse.csr_matrix:
+    """The regressor's input: ``SentimentRegressor.scores`` is this matrix times its coefficients."""
+    return sparse.hstack([design_matrix(features, word_idf, char_idf), sparse.csr_matrix(outcome_probabilities)],
+                         format="csr")
+
+
+def sentiment_model_path() -> Path:
+    return Path(str(resources.files("fms_pipeline.nlp").joinpath("models", "review_sentiment.npz")))
+
+
+@cache
+def load_sentiment_model() -> SentimentRegressor | None:
+    path = sentiment_model_path()
+    return SentimentRegressor.load(path) if path.exists() else None
 
 
 @cache

@@ -47,6 +47,11 @@ def cue_phrases() -> dict[str, list[str]]:
     return {label: [v for v in variants if v != label] for label, variants in read_vocabulary("outcome_cues.tsv").items()}
 
 
+@cache
+def rule_cue_phrases() -> dict[str, list[str]]:
+    return read_vocabulary("outcome_rule_cues.tsv")
+
+
 class DrugOutcomes:
     """The ``fms_outcomes`` pipeline component (after the entity ruler and ``fms_context``)."""
 
@@ -54,22 +59,33 @@ class DrugOutcomes:
         self.nlp = nlp
         self.matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
         self.cue_table: dict[str, list[str]] = {}
+        self.rule_cue_table: dict[str, list[str]] = {}
+        self.rule_matcher = PhraseMatcher(nlp.vocab, attr="LOWER")
         self.classifier: outcome_model.OutcomeClassifier | None = None  # None: no classifier labels, rules only
+        self.sentiment_model: outcome_model.SentimentRegressor | None = None  # None: VADER's compound
         self.context = nlp.get_pipe("fms_context") if "fms_context" in nlp.pipe_names else context.EntityContext(nlp)
 
     # -- data: cue phrases and classifier arrays, from the shipped files or a saved pipeline ---
     def initialize(self, get_examples=None, *, nlp: Language | None = None, cues: dict[str, list[str]] | None = None,
-                   classifier: outcome_model.OutcomeClassifier | None = None) -> None:
-        self._set_cues(cue_phrases() if cues is None else cues)
+                   rule_cues: dict[str, list[str]] | None = None,
+                   classifier: outcome_model.OutcomeClassifier | None = None,
+                   sentiment_model: outcome_model.SentimentRegressor | None = None) -> None:
+        self._set_cues(cue_phrases() if cues is None else cues,
+                       rule_cue_phrases() if rule_cues is None else rule_cues)
         self.classifier = outcome_model.load_classifier() if classifier is None else classifier
+        self.sentiment_model = outcome_model.load_sentiment_model() if sentiment_model is None else sentiment_model
         if not self.context.initialized:  # a context of its own (no fms_context in the pipeline)
             self.context.initialize(nlp=nlp)
 
-    def _set_cues(self, cues: dict[str, list[str]]) -> None:
+    def _set_cues(self, cues: dict[str, list[str]], rule_cues: dict[str, list[str]]) -> None:
         self.cue_table = {label: list(phrases) for label, phrases in cues.items()}
+        self.rule_cue_table = {label: list(phrases) for label, phrases in rule_cues.items()}
         self.matcher = PhraseMatcher(self.nlp.vocab, attr="LOWER")
         for label, phrases in self.cue_table.items():
             self.matcher.add(label, list(self.nlp.tokenizer.pipe(phrases)))
+        self.rule_matcher = PhraseMatcher(self.nlp.vocab, attr="LOWER")
+        for label, phrases in self.rule_cue_table.items():
+            self.rule_matcher.add(label, list(self.nlp.tokenizer.pipe(phrases)))
 
     def to_disk(self, path, *, exclude=()) -> None:
         """``cues.json`` and, when there is a classifier, one ``classifier/<field>.npy`` per array."""
@@ -81,11 +97,13 @@ class DrugOutcomes:
         path = util.ensure_path(path)
         path.mkdir(parents=True, exist_ok=True)
         srsly.write_json(path / "cues.json", self.cue_table)
-        if self.classifier is not None:
-            (path / "classifier").mkdir(exist_ok=True)
-            for field in dataclasses.fields(self.classifier):
-                np.save(path / "classifier" / f"{field.name}.npy", getattr(self.classifier, field.name),
-                        allow_pickle=False)
+        srsly.write_json(path / "rule_cues.json", self.rule_cue_table)
+        for folder, model in (("classifier", self.classifier), ("sentiment_model", self.sentiment_model)):
+            if model is not None:
+                (path / folder).mkdir(exist_ok=True)
+                for field in dataclasses.fields(model):
+                    np.save(path / folder / f"{field.name}.npy", np.asarray(getattr(model, field.name)),
+                            allow_pickle=False)
 
     def from_disk(self, path, *, exclude=()) -> DrugOutcomes:
         import dataclasses
@@ -94,14 +112,23 @@ class DrugOutcomes:
         from spacy import util
 
         path = util.ensure_path(path)
-        self._set_cues(srsly.read_json(path / "cues.json"))
-        arrays = path / "classifier"
-        self.classifier = outcome_model.OutcomeClassifier(**{
-            field.name: np.load(arrays / f"{field.name}.npy", allow_pickle=False)
-            for field in dataclasses.fields(outcome_model.OutcomeClassifier)}) if arrays.is_dir() else None
+        self._set_cues(srsly.read_json(path / "cues.json"), srsly.read_json(path / "rule_cues.json"))
+        def load(folder: str, cls):
+            arrays = path / folder
+            if not arrays.is_dir():
+                return None
+            fields = {f.name: np.load(arrays / f"{f.name}.npy", allow_pickle=False) for f in dataclasses.fields(cls)}
+            return cls(**{k: (v.item() if v.ndim == 0 else v) for k, v in fields.items()})
+
+        self.classifier = load("classifier", outcome_model.OutcomeClassifier)
+        self.sentiment_model = load("sentiment_model", outcome_model.SentimentRegressor)
         if not self.context.initialized:
             self.context.initialize(nlp=self.nlp)
         return self
+
+    def rule_cues(self, doc: Doc) -> list[Span]:
+        """The deciding cue phrases (``vocab/outcome_rule_cues.tsv``) of a doc."""
+        return [Span(doc, s, e, label=doc.vocab.strings[m]) for m, s, e in self.rule_matcher(doc)]
 
     # -- features --------------------------------------------------------------------
     def cues(self, doc: Doc) -> list[Span]:
@@ -164,29 +191,43 @@ class DrugOutcomes:
             sentences = list(doc.sents)
             sentence_cues = by_sentence(sentences, self.cues(doc))
             sentence_ents = by_sentence(sentences, list(doc.ents))
-            per_doc.append((doc, sentences, sentence_cues, sentence_ents))
+            sentence_rule_cues = by_sentence(sentences, self.rule_cues(doc))
+            per_doc.append((doc, sentences, sentence_cues, sentence_ents, sentence_rule_cues))
             all_sentences.extend(sentences)
             all_cues.extend(sentence_cues)
             all_ents.extend(sentence_ents)
         features = self.sentence_features(all_sentences, all_cues, all_ents)
         if self.classifier is not None:
-            predicted = self.classifier.predict(features)
+            probabilities = self.classifier.probabilities(features)
+            predicted = probabilities >= self.classifier.thresholds
         else:
-            predicted = np.zeros((len(all_sentences), len(outcome_model.MODEL_LABELS)), dtype=bool)
-        compound = features.compound.tolist()
+            probabilities = np.zeros((len(all_sentences), len(outcome_model.MODEL_LABELS)))
+            predicted = probabilities.astype(bool)
+        # Sentence sentiment: the rating-trained regressor where there is one, else VADER's compound.
+        if self.sentiment_model is not None and self.classifier is not None:
+            compound = self.sentiment_model.scores(features, probabilities).tolist()
+        else:
+            compound = features.compound.tolist()
         label_sets = [frozenset(outcome_model.MODEL_LABELS[j] for j in np.flatnonzero(r)) for r in predicted]
         row = 0
-        for doc, sentences, sentence_cues, sentence_ents in per_doc:
+        for doc, sentences, sentence_cues, sentence_ents, sentence_rule_cues in per_doc:
             spans: list[Span] = []
             scores = []
-            for sentence, cues, ents in zip(sentences, sentence_cues, sentence_ents):
+            for sentence, cues, ents, rule_cues in zip(sentences, sentence_cues, sentence_ents, sentence_rule_cues):
                 labels = label_sets[row]
-                # Most sentences have no outcome label, no access-loss cue and no negated drug:
+                # Most sentences have no outcome label, no deciding or access-loss cue and no negated drug:
                 # nothing to decide.
-                undecided = labels or any(c.label_ == "access_loss" for c in cues) or any(
+                undecided = labels or rule_cues or any(c.label_ == "access_loss" for c in cues) or any(
                     e.label_ in DRUG_LABELS and e._.negated for e in ents)
-                found = self.outcomes_of(sentence, cues, ents, labels) if undecided else []
-                score = sentiment.adjusted(compound[row], {s.label_ for s in found}) if found else compound[row]
+                found = self.outcomes_of(sentence, cues, ents, labels, rule_cues) if undecided else []
+                if not found:
+                    score = compound[row]
+                elif self.sentiment_model is None or self.classifier is None:
+                    score = sentiment.adjusted(compound[row], {s.label_ for s in found})
+                else:
+                    # The regressor saw the classifier's outcomes; the rules' (access loss, a negated
+                    # drug that does not work) only set the sign.
+                    score = sentiment.signed(compound[row], {s.label_ for s in found} - labels)
                 sentence._.sentiment = score
                 spans.extend(found)
                 scores.append(score)
@@ -195,7 +236,8 @@ class DrugOutcomes:
             doc._.sentiment = float(np.mean(scores)) if scores else 0.0
         return docs
 
-    def outcomes_of(self, sentence: Span, cues: list[Span], ents: list[Span], labels: set[str]) -> list[Span]:
+    def outcomes_of(self, sentence: Span, cues: list[Span], ents: list[Span], labels: set[str],
+                    rule_cues: list[Span] = ()) -> list[Span]:
         doc = sentence.doc
         drugs = [e for e in ents if e.label_ in DRUG_LABELS]
         labels = set(labels)
@@ -209,6 +251,8 @@ class DrugOutcomes:
                 exceptions = [d for d in drugs if d.start > exception_at and not d._.negated]
                 if exceptions:
                     labels.add("effective")
+        # "I received no benefit", "Cymbalta did nothing for my pain": phrases that say it outright.
+        labels |= {c.label_ for c in rule_cues if not self.context.assess(c).hypothetical}
         access_cues = [c for c in cues if c.label_ == "access_loss"]
         if access_cues and (drugs or any(t.lower_ in TREATMENT_WORDS for t in sentence)):
             labels.add("access_loss")
@@ -236,8 +280,9 @@ class DrugOutcomes:
                     span._.symptom = nearest.ent_id_ if nearest is not None else None
                 found_context = self.context.assess(span)
                 # Negation is what "ineffective" is made of; it does not cancel it.
-                span._.negated = found_context.negated and label not in ("ineffective", "access_loss") and target is not None and not (
-                    label == "effective" and target in exceptions)
+                # "No side effects." names no drug and is still negated.
+                span._.negated = found_context.negated and label not in ("ineffective", "access_loss") and not (
+                    label == "effective" and target is not None and target in exceptions)
                 span._.hypothetical = found_context.hypothetical or (target is not None and target._.hypothetical)
                 out.append(span)
         return out

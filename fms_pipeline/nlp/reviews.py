@@ -1,0 +1,205 @@
+"""Patient drug reviews with the reviewers' own ratings (DrugLib.com, CC BY 4.0; Gräßer et al. 2018):
+what the pipeline's sentiment and outcomes say about them, and a rating-trained sentiment model.
+
+A review has three texts (benefits, side effects, comments) and the reviewer's 1-10 rating,
+effectiveness label and side-effect label. Measured on the held-back part of the training split
+(``HELD_BACK``: reviews whose id is divisible by 5; the rest trains the sentiment model):
+
+* Spearman's correlation between the pipeline's comment sentiment of the whole review and its rating;
+* in reviews rated "Ineffective", how often an ``ineffective`` and an ``effective`` outcome is found;
+* how often an ``adverse_effect`` outcome is found in side-effect texts rated "No Side Effects",
+  and in those rated "Severe" or "Extremely Severe".
+
+An outcome counts as the warehouse's ``drug_outcomes`` counts it: not negated, not hypothetical.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+COLUMNS = ("reviewID", "urlDrugName", "rating", "effectiveness", "sideEffects", "condition", "benefitsReview",
+           "sideEffectsReview", "commentsReview")
+HELD_BACK_EVERY = 5  # reviews whose id is divisible by this are held back for measuring
+SEVERE = ("Severe Side Effects", "Extremely Severe Side Effects")
+NO_SIDE_EFFECTS = "No Side Effects"
+
+
+@dataclass(frozen=True)
+class Review:
+    review_id: int
+    drug: str
+    rating: int
+    effectiveness: str
+    side_effects: str
+    condition: str
+    benefits: str
+    side_effects_text: str
+    comments: str
+
+    @property
+    def text(self) -> str:
+        """The review as one comment: its three texts, one paragraph each."""
+        return "\n\n".join(t for t in (self.benefits, self.side_effects_text, self.comments) if t)
+
+    @property
+    def held_back(self) -> bool:
+        return self.review_id % HELD_BACK_EVERY == 0
+
+
+def read_druglib(path: Path) -> list[Review]:
+    """The reviews of a DrugLib TSV (tab-separated, quoted fields may span lines)."""
+    with path.open(newline="", encoding="utf-8") as f:
+        reader = csv.DictReader(f, delimiter="\t")
+        missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ValueError(f"{path}: not a DrugLib review file, missing column(s) {', '.join(missing)}")
+        reviews = []
+        for number, row in enumerate(reader, start=2):
+            try:
+                rating, review_id = int(row["rating"]), int(row["reviewID"])
+            except (TypeError, ValueError):
+                raise ValueError(f"{path} record {number}: reviewID and rating must be whole numbers") from None
+            if not 1 <= rating <= 10:
+                raise ValueError(f"{path} record {number}: rating {rating} is outside 1-10")
+            reviews.append(Review(review_id, row["urlDrugName"], rating, row["effectiveness"], row["sideEffects"],
+                                  row["condition"] or "", *((row[c] or "").strip() for c in COLUMNS[6:])))
+    return reviews
+
+
+def split(reviews: list[Review]) -> tuple[list[Review], list[Review]]:
+    """(reviews to train on, reviews held back for measuring)."""
+    return [r for r in reviews if not r.held_back], [r for r in reviews if r.held_back]
+
+
+def counted_outcomes(doc) -> set[str]:
+    """Outcome labels found in a doc, as ``drug_outcomes`` counts them (not negated, not hypothetical)."""
+    return {s.label_ for s in doc.spans["outcomes"] if not s._.negated and not s._.hypothetical}
+
+
+def spearman(a, b) -> float:
+    from scipy.stats import spearmanr
+
+    return float(spearmanr(a, b).statistic)
+
+
+def measure(nlp, reviews: list[Review]) -> dict:
+    """The review figures (module docstring) of the pipeline on these reviews."""
+    docs = list(nlp.pipe([r.text for r in reviews], batch_size=64))
+    sentiments = np.array([d._.sentiment for d in docs])
+    ineffective_reviews = [d for d, r in zip(docs, reviews) if r.effectiveness == "Ineffective"]
+    side_texts = [r for r in reviews if r.side_effects_text]
+    side_docs = dict(zip([r.review_id for r in side_texts],
+                         nlp.pipe([r.side_effects_text for r in side_texts], batch_size=64)))
+    none = [side_docs[r.review_id] for r in side_texts if r.side_effects == NO_SIDE_EFFECTS]
+    severe = [side_docs[r.review_id] for r in side_texts if r.side_effects in SEVERE]
+
+    def share(docs, label: str) -> float:
+        return float(np.mean([label in counted_outcomes(d) for d in docs])) if docs else 0.0
+
+    return {
+        "reviews": len(reviews),
+        "spearman_sentiment_rating": spearman(sentiments, [r.rating for r in reviews]),
+        "spearman_vader_rating": spearman([_vader_mean(d) for d in docs], [r.rating for r in reviews]),
+        "ineffective_reviews": len(ineffective_reviews),
+        "ineffective_in_ineffective": share(ineffective_reviews, "ineffective"),
+        "effective_in_ineffective": share(ineffective_reviews, "effective"),
+        "no_side_effect_texts": len(none),
+        "adverse_in_no_side_effects": share(none, "adverse_effect"),
+        "severe_texts": len(severe),
+        "adverse_in_severe": share(severe, "adverse_effect"),
+    }
+
+
+def _vader_mean(doc) -> float:
+    from fms_pipeline.nlp.sentiment import polarities
+
+    sentences = [s.text for s in doc.sents]
+    return float(polarities(sentences)[:, 3].mean()) if sentences else 0.0
+
+
+# --- the rating-trained sentence sentiment -----------------------------------------------
+
+RIDGE_ALPHAS = (0.03, 0.1, 0.3, 1.0)
+
+
+def sentence_features(nlp, texts: list[str]):
+    """(classifier features of every sentence, its outcome probabilities, each sentence's text
+    number) of texts run through the pipeline up to the outcome component."""
+    from fms_pipeline.nlp.outcomes import by_sentence
+
+    component = nlp.get_pipe("fms_outcomes")
+    sentences, cues, owner = [], [], []
+    for number, doc in enumerate(nlp.pipe(texts, disable=["fms_outcomes"], batch_size=64)):
+        doc_sentences = list(doc.sents)
+        sentences += doc_sentences
+        cues += by_sentence(doc_sentences, component.cues(doc))
+        owner += [number] * len(doc_sentences)
+    features = component.sentence_features(sentences, cues, [list(s.ents) for s in sentences])
+    probabilities = component.classifier.probabilities(features)
+    return features, probabilities, np.array(owner, dtype=np.int64)
+
+
+def rating_target(ratings) -> np.ndarray:
+    """A 1-10 rating on the sentiment scale, -1..1."""
+    return (np.asarray(ratings, dtype=float) - 5.5) / 4.5
+
+
+def _fit_ridge(features, probabilities, owner, n_texts: int, target: np.ndarray, alpha: float):
+    from scipy import sparse
+    from sklearn.linear_model import Ridge
+
+    from fms_pipeline.nlp import outcome_model
+
+    word_idf, char_idf = outcome_model.idf_of(features.words), outcome_model.idf_of(features.chars)
+    X = outcome_model.sentiment_design(features, probabilities, word_idf, char_idf)
+    # A comment's sentiment is the mean of its sentences', so fit the mean of their features.
+    mean = sparse.csr_matrix((1.0 / np.bincount(owner, minlength=n_texts).clip(1)[owner],
+                              (owner, np.arange(len(owner)))), shape=(n_texts, len(owner)))
+    model = Ridge(alpha=alpha, solver="auto").fit(mean @ X, target)
+    return outcome_model.SentimentRegressor(word_idf, char_idf, model.coef_.astype(np.float32), float(model.intercept_))
+
+
+def comment_scores(model, features, probabilities, owner, n_texts: int) -> np.ndarray:
+    """Each text's mean sentence score (what the pipeline's comment sentiment is before outcomes shift it)."""
+    scores = model.scores(features, probabilities)
+    return np.bincount(owner, weights=scores, minlength=n_texts) / np.bincount(owner, minlength=n_texts).clip(1)
+
+
+def train_sentiment(nlp, druglib_file: Path, model_file: Path, folds: int = 5) -> dict:
+    """Fit the sentence sentiment regressor on the DrugLib reviews not held back; the ridge
+    penalty is the one with the best cross-validated Spearman correlation there."""
+    from fms_pipeline.nlp import outcome_model
+
+    train, _ = split(read_druglib(druglib_file))
+    features, probabilities, owner = sentence_features(nlp, [r.text for r in train])
+    target = rating_target([r.rating for r in train])
+    fold_of = np.arange(len(train)) % folds
+    cv = {}
+    for alpha in RIDGE_ALPHAS:
+        predicted = np.zeros(len(train))
+        for k in range(folds):
+            fit_texts = np.flatnonzero(fold_of != k)
+            rows = np.flatnonzero(fold_of[owner] != k)
+            test_rows = np.flatnonzero(fold_of[owner] == k)
+            renumber = np.full(len(train), -1)
+            renumber[fit_texts] = np.arange(len(fit_texts))
+            model = _fit_ridge(outcome_model.subset(features, rows), probabilities[rows], renumber[owner[rows]],
+                               len(fit_texts), target[fit_texts], alpha)
+            test_texts = np.flatnonzero(fold_of == k)
+            renumber[test_texts] = np.arange(len(test_texts))
+            predicted[test_texts] = comment_scores(model, outcome_model.subset(features, test_rows),
+                                                   probabilities[test_rows], renumber[owner[test_rows]],
+                                                   len(test_texts))
+        cv[alpha] = spearman(predicted, target)
+    alpha = max(cv, key=cv.get)
+    model = _fit_ridge(features, probabilities, owner, len(train), target, alpha)
+    info = {"trained_on": druglib_file.name, "reviews": len(train), "ridge_alpha": alpha,
+            "cross_validated_spearman": {str(a): round(v, 4) for a, v in cv.items()},
+            "data_credit": "Drug Review Dataset (Druglib.com), Gräßer et al., DH '18, UCI ML Repository, CC BY 4.0"}
+    model.save(model_file, info)
+    outcome_model.load_sentiment_model.cache_clear()
+    return info

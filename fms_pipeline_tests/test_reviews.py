@@ -1,0 +1,88 @@
+"""DrugLib reviews: reading them, the rating-trained sentiment, and outcomes in reviewers' words."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fms_pipeline.nlp import evaluation, outcome_model, reviews
+
+REPO = Path(__file__).resolve().parents[1]
+DRUGLIB = REPO / "data" / "druglib" / "reviews_train.tsv"
+
+
+@pytest.fixture(scope="module")
+def druglib():
+    return reviews.read_druglib(DRUGLIB)
+
+
+def test_reads_every_review_and_holds_back_a_fifth(druglib):
+    train, held_back = reviews.split(druglib)
+    assert len(druglib) == 3107
+    assert len(held_back) == sum(1 for r in druglib if r.review_id % 5 == 0)
+    assert 0.18 < len(held_back) / len(druglib) < 0.22
+    assert {r.rating for r in druglib} == set(range(1, 11))
+    multiline = next(r for r in druglib if r.review_id == 2202)
+    assert "\n" in multiline.benefits and multiline.text.startswith(multiline.benefits)
+
+
+def test_a_file_that_is_not_druglib_is_refused_with_its_name(tmp_path):
+    path = tmp_path / "other.tsv"
+    path.write_text("sentences\tADR\nhello\t1\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"other\.tsv.*missing column"):
+        reviews.read_druglib(path)
+    bad = tmp_path / "bad.tsv"
+    record = "1\tx\t11\tIneffective\tNo Side Effects\tc\tb\ts\tc"
+    bad.write_text("\t".join(reviews.COLUMNS) + "\n" + record + "\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"bad\.tsv record 2: rating 11"):
+        reviews.read_druglib(bad)
+
+
+def test_comment_sentiment_follows_the_rating_on_held_back_reviews(nlp, druglib):
+    _, held_back = reviews.split(druglib)
+    figures = reviews.measure(nlp, held_back)
+    assert figures["spearman_sentiment_rating"] >= 0.5
+    assert figures["spearman_sentiment_rating"] > figures["spearman_vader_rating"] + 0.15
+    assert figures["adverse_in_severe"] >= 0.85
+
+
+def test_shipped_sentiment_model_is_reproducible_from_the_repository(nlp, druglib):
+    """Refitting on the reviews not held back, with the shipped penalty, gives the shipped scores."""
+    shipped = outcome_model.load_sentiment_model()
+    info = evaluation.model_info(outcome_model.sentiment_model_path())
+    train, held_back = reviews.split(druglib)
+    features, probabilities, owner = reviews.sentence_features(nlp, [r.text for r in train])
+    refit = reviews._fit_ridge(features, probabilities, owner, len(train),
+                               reviews.rating_target([r.rating for r in train]), info["ridge_alpha"])
+    test_features, test_probabilities, _ = reviews.sentence_features(nlp, [r.text for r in held_back[:150]])
+    difference = refit.scores(test_features, test_probabilities) - shipped.scores(test_features, test_probabilities)
+    assert np.abs(difference).max() < 0.02
+
+
+def counted(doc) -> set[str]:
+    return reviews.counted_outcomes(doc)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["I received no benefit from the medication.", "Cymbalta did nothing for my pain.",
+     "This medicine never helped my headaches.", "It stopped working after a month."],
+)
+def test_phrases_that_say_it_outright_are_ineffective(nlp, text):
+    assert "ineffective" in counted(nlp(text))
+
+
+def test_a_hypothetical_deciding_phrase_is_not_counted(nlp):
+    assert "ineffective" not in counted(nlp("If it did nothing, I would ask for another drug."))
+
+
+@pytest.mark.parametrize("text", ["No side effects.", "I had no side effects at all.",
+                                  "There were not any side effects."])
+def test_no_side_effects_is_not_an_adverse_effect(nlp, text):
+    assert "adverse_effect" not in counted(nlp(text))
+
+
+def test_side_effects_reported_are_adverse_effects(nlp):
+    assert "adverse_effect" in counted(nlp("Severe nausea and headaches, I could not sleep for weeks."))
