@@ -104,6 +104,18 @@ def dismiss_community_prompt(page, wait_ms: int = 0) -> None:
         skip.click()
 
 
+def open_chart(page, image: str, screenshot: str) -> None:
+    """Open the asset page's "chart" metadata and check the image it shows is a real chart."""
+    chart_row = page.locator("tr", has=page.get_by_text("chart", exact=True)).first
+    chart_row.scroll_into_view_if_needed()
+    chart_row.get_by_text("[Show Markdown]").click()
+    chart = page.locator(image).first
+    chart.wait_for(timeout=30_000)
+    assert chart.evaluate("img => img.naturalWidth") > 300
+    page.wait_for_timeout(1000)  # let the dialog finish fading in
+    page.screenshot(path=str(ARTIFACTS / screenshot))
+
+
 def test_materialize_everything_from_the_ui(dagster_dev):
     base, data = dagster_dev
     ARTIFACTS.mkdir(exist_ok=True)
@@ -167,27 +179,13 @@ def test_materialize_everything_from_the_ui(dagster_dev):
         row_count = page.locator("div", has=page.get_by_text("Row count", exact=True)).last
         assert str(rows) in row_count.inner_text()
         page.screenshot(path=str(ARTIFACTS / "entity-counts-page.png"))
-        chart_row = page.locator("tr", has=page.get_by_text("chart", exact=True)).first
-        chart_row.scroll_into_view_if_needed()
-        chart_row.get_by_text("[Show Markdown]").click()
-        chart = page.locator("img[src^='data:image/png']").first
-        chart.wait_for(timeout=30_000)
-        assert chart.evaluate("img => img.naturalWidth") > 300
-        page.wait_for_timeout(1000)  # let the dialog finish fading in
-        page.screenshot(path=str(ARTIFACTS / "entity-counts-chart.png"))
+        open_chart(page, "img[src^='data:image/png']", "entity-counts-chart.png")
 
         # The trend chart on the by-month asset's page.
         page.keyboard.press("Escape")
         page.goto(base + "/assets/warehouse/mentions_by_month")
         page.get_by_text("Row count").wait_for(timeout=60_000)
-        chart_row = page.locator("tr", has=page.get_by_text("chart", exact=True)).first
-        chart_row.scroll_into_view_if_needed()
-        chart_row.get_by_text("[Show Markdown]").click()
-        trend = page.locator("img[alt='drug mentions by month']").first
-        trend.wait_for(timeout=30_000)
-        assert trend.evaluate("img => img.naturalWidth") > 300
-        page.wait_for_timeout(1000)
-        page.screenshot(path=str(ARTIFACTS / "mentions-by-month-chart.png"))
+        open_chart(page, "img[alt='drug mentions by month']", "mentions-by-month-chart.png")
 
         # The HTML report, offline, agrees with the warehouse.
         report = data / "reports" / "report.html"
