@@ -236,3 +236,17 @@ def test_only_the_newest_saved_copies_are_kept(tmp_path):
     kept = sorted(p.name for p in tmp_path.iterdir())
     assert kept == ["drug_lexicon-x.json", "nlp-spacy3-current"] + [
         f"nlp-spacy3-old{age}" for age in range(pipeline.KEEP_SAVED_COPIES - 1)]
+
+
+def test_rulers_load_without_their_saved_tokens_as_span_rulers_do(saved, expected, tmp_path):
+    """The saved phrase tokens only spare re-tokenizing: without them the patterns are tokenized again."""
+    import shutil
+
+    from fms_pipeline.nlp.pipeline import load_saved_nlp
+
+    copy = tmp_path / "nlp"
+    shutil.copytree(saved, copy)
+    for name in ("fms_entity_ruler", "fms_case_ruler"):
+        assert (copy / name / "phrase_tokens").is_file()
+        (copy / name / "phrase_tokens").unlink()
+    assert summary(load_saved_nlp(copy), texts()[:1]) == expected[:1]

@@ -323,8 +323,10 @@ RULER_PATTERN_SETS = {"any_case": 0, "as_written": 1}
 
 class VocabularyRuler(SpanRuler):
     """spaCy's span ruler whose ``initialize`` loads one of the shipped pattern sets of
-    ``ruler_patterns()`` (``pattern_set``) unless patterns are passed; saved and loaded as the
-    span ruler is (``patterns.jsonl``)."""
+    ``ruler_patterns()`` (``pattern_set``) unless patterns are passed; saved as the span ruler
+    is (``patterns``, JSON lines) plus the tokens of its phrase patterns (``phrase_tokens``,
+    msgpack), so that loading makes their docs from those tokens instead of running the
+    tokenizer over ~43,000 names again (the bulk of the span ruler's load time)."""
 
     def __init__(self, nlp: Language, name: str, *, pattern_set: str, **config):
         if pattern_set not in RULER_PATTERN_SETS:
@@ -337,6 +339,39 @@ class VocabularyRuler(SpanRuler):
         if patterns is None:
             patterns = list(ruler_patterns()[RULER_PATTERN_SETS[self.pattern_set]])
         super().initialize(get_examples or (lambda: []), nlp=nlp, patterns=patterns)
+
+    def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
+        super().to_disk(path, exclude=exclude)
+        docs = self.nlp.tokenizer.pipe(p["pattern"] for p in self.patterns if isinstance(p["pattern"], str))
+        tokens = [[[t.text for t in doc], [bool(t.whitespace_) for t in doc]] for doc in docs]
+        srsly.write_msgpack(util.ensure_path(path) / "phrase_tokens", tokens)
+
+    def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> VocabularyRuler:
+        path = util.ensure_path(path)
+        if not (path / "phrase_tokens").is_file():
+            return super().from_disk(path, exclude=exclude)  # saved by spaCy's own span ruler
+        self.clear()
+        patterns = list(srsly.read_jsonl(path / "patterns"))
+        tokens = srsly.read_msgpack(path / "phrase_tokens")
+        phrases = [p for p in patterns if isinstance(p.get("pattern"), str)]
+        if len(tokens) != len(phrases):
+            raise ValueError(f"{path}: {len(tokens)} tokenized phrases for {len(phrases)} phrase patterns")
+        # What SpanRuler.add_patterns does, with each phrase's doc made from its saved tokens.
+        strings = self.nlp.vocab.strings
+        for entry in patterns:
+            label = repr((entry["label"], entry.get("id", "")))
+            self._match_label_id_map[strings.as_int(label)] = {"label": entry["label"], "id": entry.get("id", "")}
+            if isinstance(entry["pattern"], list):
+                self.matcher.add(label, [entry["pattern"]])
+            elif not isinstance(entry["pattern"], str):
+                raise ValueError(f"{path / 'patterns'}: a pattern is a string or a list of token patterns, "
+                                 f"not {entry['pattern']!r}")
+            self._patterns.append(entry)
+        vocab = self.nlp.vocab
+        for entry, (words, spaces) in zip(phrases, tokens):
+            self.phrase_matcher.add(repr((entry["label"], entry.get("id", ""))),
+                                    [Doc(vocab, words=words, spaces=spaces)])
+        return self
 
 
 @Language.factory(
