@@ -250,3 +250,17 @@ def test_rulers_load_without_their_saved_tokens_as_span_rulers_do(saved, expecte
         assert (copy / name / "phrase_tokens").is_file()
         (copy / name / "phrase_tokens").unlink()
     assert summary(load_saved_nlp(copy), texts()[:1]) == expected[:1]
+
+
+def test_save_keeps_the_copy_another_process_saved_first(tmp_path):
+    import spacy
+
+    from fms_pipeline.nlp.pipeline import save_nlp
+
+    first, second = spacy.blank("en"), spacy.blank("en")
+    first.add_pipe("sentencizer")
+    path = tmp_path / "nlp-spacy-key"
+    save_nlp(first, path)
+    save_nlp(second, path)  # the rename loses the race: no error, the first copy stays
+    assert spacy.load(path).pipe_names == ["sentencizer"]
+    assert [p.name for p in tmp_path.iterdir()] == ["nlp-spacy-key"]
