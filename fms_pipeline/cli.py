@@ -239,12 +239,14 @@ def main(argv: list[str] | None = None) -> int:
     q = sub.add_parser("query", help="run a read-only SQL query against the warehouse")
     q.add_argument("sql", help="the query, or @file.sql to read it from a file")
     q.add_argument("--max-rows", type=int, default=40)
-    e = sub.add_parser("evaluate", help="score the outcome labels against PsyTAR sentences (P/R/F1 per label)")
+    e = sub.add_parser("evaluate", help="PsyTAR outcome F1 per label, DrugLib review figures, DRUG/CONDITION "
+                                        "precision and recall, misspelling recall")
     e.add_argument("--file", type=Path, default=Path("data/psytar/sentences_dev.tsv"),
                    help="a PsyTAR-format TSV (default: data/psytar/sentences_dev.tsv)")
     sh = sub.add_parser("share", help="write a shareable copy: authors pseudonymised, people masked")
     sh.add_argument("--out", type=_as_path, default=None, help="default: DATA_DIR/share/warehouse.duckdb (a path or s3:// URL)")
-    t = sub.add_parser("train-outcomes", help="retrain the outcome classifier from PsyTAR")
+    t = sub.add_parser("train-outcomes", help="retrain the outcome classifier (PsyTAR) and the sentiment "
+                                              "regressor (data/druglib)")
     t.add_argument("--file", type=Path, default=Path("data/psytar/sentences_train.tsv"))
     x = sub.add_parser("export-nlp", help="save the spaCy pipeline to a folder that spacy.load reads")
     x.add_argument("path", type=Path, help="the folder to write (created; files in it are replaced)")
@@ -299,10 +301,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{args.file}: no such file", file=sys.stderr)
             return 1
         if args.command == "train-outcomes":
-            info = evaluation.train(shared_nlp(), args.file, outcome_model.model_path())
-            print(f"wrote {outcome_model.model_path()}\n" + json.dumps(info, indent=2))
+            info = evaluation.train_models(shared_nlp(), args.file)
+            print(f"wrote {outcome_model.model_path()} and {outcome_model.sentiment_model_path()}\n"
+                  + json.dumps(info, indent=2))
             return 0
-        print(evaluation.format_report(evaluation.evaluate(shared_nlp(), args.file)))
+        print(evaluation.full_report(shared_nlp(), args.file))
         return 0
     return query(data_dir / "warehouse.duckdb", args.sql, args.max_rows)
 

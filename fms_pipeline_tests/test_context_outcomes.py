@@ -148,17 +148,6 @@ def test_shipped_classifier_is_reproducible_from_the_repository(nlp):
     assert np.mean(refit.predict(dev) == shipped.predict(dev)) > 0.995
 
 
-def test_evaluation_command_prints_scores_per_label(capsys):
-    from fms_pipeline import cli
-
-    assert cli.main(["evaluate", "--file", str(REPO / "data" / "psytar" / "sentences_dev.tsv")]) == 0
-    out = capsys.readouterr().out
-    for label in ("effective", "ineffective", "adverse_effect", "withdrawal"):
-        line = next(l for l in out.splitlines() if l.startswith(label))
-        assert float(line.split()[3]) > 0.4  # F1 column
-    assert "words/s" in out
-
-
 def test_psytar_reader_handles_quoted_multiline_sentences(tmp_path):
     path = tmp_path / "s.tsv"
     path.write_text('sentences\tADR\tWD\tEF\tINF\tSSI\tDI\n"line one\nline two"\t1\t0\t0\t0\t0\t0\nplain\t0\t0\t1\t0\t0\t0\n')

@@ -1,4 +1,7 @@
-"""Train and evaluate the outcome labels on PsyTAR sentences (CC BY 4.0, Zolnoori et al. 2019).
+"""Train and evaluate the outcome labels on PsyTAR sentences (CC BY 4.0, Zolnoori et al. 2019), and
+everything ``fms-pipeline evaluate`` prints (``full_report``): PsyTAR F1 per label, the DrugLib review
+figures (``reviews.measure``), DRUG and CONDITION precision and recall on ``data/evaluation/entities.tsv``,
+and the misspelling figures of ``spelling_evaluation``.
 
 Evaluation runs the whole ``load_nlp()`` pipeline: a sentence counts as labelled with an
 outcome when any outcome span of that label lies in it, exactly as the warehouse sees it.
@@ -102,3 +105,136 @@ def format_report(report: dict) -> str:
 def model_info(model_file: Path) -> dict:
     with np.load(model_file) as data:
         return json.loads(str(data["info"]))
+
+
+# --- everything `fms-pipeline evaluate` prints -----------------------------------------
+
+REPO_DATA = Path(__file__).resolve().parents[2] / "data"
+DRUGLIB_FILE = REPO_DATA / "druglib" / "reviews_train.tsv"
+ENTITIES_FILE = REPO_DATA / "evaluation" / "entities.tsv"
+ENTITY_LABELS = ("DRUG", "CONDITION")
+REVIEW_TARGETS = {"spearman": 0.5, "ineffective_ratio": 2.0, "adverse_in_none": 0.15, "adverse_in_severe": 0.85}
+
+
+def read_entities(path: Path = ENTITIES_FILE) -> list[dict]:
+    """Rows of the annotated entity file: {source, text, DRUG: set, CONDITION: set}."""
+    import csv
+
+    with path.open(newline="", encoding="utf-8") as f:
+        lines = [line for line in f if not line.startswith("#")]
+    reader = csv.DictReader(lines, delimiter="\t", quoting=csv.QUOTE_NONE)
+    missing = [c for c in ("source", "text", *ENTITY_LABELS) if c not in (reader.fieldnames or [])]
+    if missing:
+        raise ValueError(f"{path}: missing column(s) {', '.join(missing)}")
+    rows = []
+    for number, row in enumerate(reader, start=2):
+        if not (row["text"] or "").strip():
+            raise ValueError(f"{path} row {number}: empty text")
+        rows.append({"source": row["source"], "text": row["text"],
+                     **{label: {c.strip() for c in (row[label] or "").split("|") if c.strip()}
+                        for label in ENTITY_LABELS}})
+    return rows
+
+
+def entity_scores(nlp: Language, path: Path = ENTITIES_FILE) -> dict:
+    """Precision and recall of DRUG and CONDITION per sentence: a (label, canonical) found in a
+    sentence is right when the annotation has it there."""
+    rows = read_entities(path)
+    counts = {label: {"tp": 0, "fp": 0, "fn": 0, "misses": [], "wrong": []} for label in ENTITY_LABELS}
+    for row, doc in zip(rows, nlp.pipe([r["text"] for r in rows])):
+        for label in ENTITY_LABELS:
+            found = {e.ent_id_ for e in doc.ents if e.label_ == label}
+            gold = row[label]
+            c = counts[label]
+            c["tp"] += len(found & gold)
+            c["fp"] += len(found - gold)
+            c["fn"] += len(gold - found)
+            c["misses"] += sorted(gold - found)
+            c["wrong"] += sorted(found - gold)
+    out = {"file": str(path), "sentences": len(rows)}
+    for label, c in counts.items():
+        p = c["tp"] / (c["tp"] + c["fp"]) if c["tp"] + c["fp"] else 0.0
+        r = c["tp"] / (c["tp"] + c["fn"]) if c["tp"] + c["fn"] else 0.0
+        out[label] = {"precision": p, "recall": r, "mentions": c["tp"] + c["fn"], "misses": c["misses"],
+                      "false_positives": c["wrong"]}
+    return out
+
+
+def format_entity_report(scores: dict) -> str:
+    lines = [f"{scores['file']}: {scores['sentences']} annotated sentences (the sample page's and written ones)",
+             f"{'label':<16}{'precision':>10}{'recall':>8}{'mentions':>10}"]
+    for label in ENTITY_LABELS:
+        s = scores[label]
+        lines.append(f"{label:<16}{s['precision']:>10.3f}{s['recall']:>8.3f}{s['mentions']:>10}")
+        if s["misses"]:
+            lines.append(f"  missed: {', '.join(s['misses'])}")
+        if s["false_positives"]:
+            lines.append(f"  wrongly found: {', '.join(s['false_positives'])}")
+    return "\n".join(lines)
+
+
+def review_figures(nlp: Language, path: Path = DRUGLIB_FILE) -> dict:
+    from fms_pipeline.nlp import reviews
+
+    _, held_back = reviews.split(reviews.read_druglib(path))
+    return {"file": str(path), **reviews.measure(nlp, held_back)}
+
+
+def format_review_report(f: dict) -> str:
+    t = REVIEW_TARGETS
+
+    def mark(ok: bool) -> str:
+        return "ok" if ok else "below"
+
+    effective, ineffective = f["effective_in_ineffective"], f["ineffective_in_ineffective"]
+    ratio = ineffective / effective if effective else float("inf")
+    spearman = f["spearman_sentiment_rating"]
+    none, severe = f["adverse_in_no_side_effects"], f["adverse_in_severe"]
+    return "\n".join([
+        f"{f['file']}: {f['reviews']} held-back reviews (id divisible by 5; DrugLib, CC BY 4.0)",
+        f"  comment sentiment vs rating, Spearman   {spearman:.3f}  (VADER alone "
+        f"{f['spearman_vader_rating']:.3f}; target >= {t['spearman']})  {mark(spearman >= t['spearman'])}",
+        f"  reviews rated Ineffective ({f['ineffective_reviews']}): ineffective found in {ineffective:.0%}, "
+        f"effective in {effective:.0%} (target ineffective >= {t['ineffective_ratio']:.0f}x effective)  "
+        f"{mark(ratio >= t['ineffective_ratio'])}",
+        f"  adverse_effect in 'No Side Effects' texts ({f['no_side_effect_texts']}): {none:.0%} "
+        f"(target <= {t['adverse_in_none']:.0%})  {mark(none <= t['adverse_in_none'])}",
+        f"  adverse_effect in severe side-effect texts ({f['severe_texts']}): {severe:.0%} "
+        f"(target >= {t['adverse_in_severe']:.0%})  {mark(severe >= t['adverse_in_severe'])}",
+    ])
+
+
+def misspelling_report(nlp: Language) -> str:
+    """The other NLP evaluation's misspelling figures, or why they are left out."""
+    try:
+        from fms_pipeline.nlp import spelling_evaluation
+    except ImportError:
+        return "misspellings: skipped (no fms_pipeline.nlp.spelling_evaluation module)"
+    if not spelling_evaluation.MISSPELLINGS.exists():
+        return f"misspellings: skipped ({spelling_evaluation.MISSPELLINGS} is missing)"
+    return spelling_evaluation.report(spelling_evaluation.evaluate_spelling(nlp))
+
+
+def full_report(nlp: Language, psytar_file: Path, druglib_file: Path = DRUGLIB_FILE,
+                entities_file: Path = ENTITIES_FILE) -> str:
+    """What ``fms-pipeline evaluate`` prints: PsyTAR F1 per label, the DrugLib review figures,
+    DRUG and CONDITION precision and recall, and the misspelling recall and false positives."""
+    parts = [format_report(evaluate(nlp, psytar_file))]
+    for name, file, run, fmt in (("reviews", druglib_file, review_figures, format_review_report),
+                                 ("entities", entities_file, entity_scores, format_entity_report)):
+        parts.append(fmt(run(nlp, file)) if file.exists() else f"{name}: skipped ({file} is missing)")
+    parts.append(misspelling_report(nlp))
+    return "\n\n".join(parts)
+
+
+def train_models(nlp: Language, psytar_file: Path, druglib_file: Path = DRUGLIB_FILE) -> dict:
+    """Retrain the outcome classifier (PsyTAR), then the sentiment regressor (DrugLib), which
+    takes the new classifier's probabilities as inputs."""
+    from fms_pipeline.nlp import reviews
+
+    info = {"outcome_classifier": train(nlp, psytar_file, outcome_model.model_path())}
+    nlp.get_pipe("fms_outcomes").classifier = outcome_model.load_classifier()
+    if druglib_file.exists():
+        info["review_sentiment"] = reviews.train_sentiment(nlp, druglib_file, outcome_model.sentiment_model_path())
+        nlp.get_pipe("fms_outcomes").sentiment_model = outcome_model.load_sentiment_model()
+    return info
