@@ -264,3 +264,33 @@ def test_save_keeps_the_copy_another_process_saved_first(tmp_path):
     save_nlp(second, path)  # the rename loses the race: no error, the first copy stays
     assert spacy.load(path).pipe_names == ["sentencizer"]
     assert [p.name for p in tmp_path.iterdir()] == ["nlp-spacy-key"]
+
+
+def test_nlp_initialize_loads_every_component_from_the_shipped_data(expected):
+    """spaCy's own way: add the factories, then nlp.initialize() (no arguments) loads their data."""
+    import spacy
+
+    from fms_pipeline.nlp import pipeline
+
+    nlp = spacy.blank("en")
+    pipeline.split_joined_words(nlp)
+    pipeline._add_fms_components(nlp)
+    nlp.initialize()
+    assert summary(nlp, texts()[:1]) == expected[:1]
+
+
+def test_a_pipeline_with_a_statistical_model_underneath_saves_and_loads(tmp_path):
+    import spacy
+
+    from fms_pipeline.nlp import load_nlp
+
+    base = spacy.blank("en")
+    base.add_pipe("ner").add_label("PERSON")
+    base.initialize()
+    base.to_disk(tmp_path / "model")
+    layered = load_nlp(model=str(tmp_path / "model"))
+    layered.to_disk(tmp_path / "saved")
+    loaded = spacy.load(tmp_path / "saved")
+    assert loaded.pipe_names == layered.pipe_names and "ner" in loaded.pipe_names
+    text = "My doctor Vicodin? No, Dr. Liptan put me on OxyContin for my fibro, and it helped."
+    assert summary(loaded, [text]) == summary(layered, [text])

@@ -68,8 +68,10 @@ class DrugOutcomes:
     # -- data: cue phrases and classifier arrays, from the shipped files or a saved pipeline ---
     def initialize(self, get_examples=None, *, nlp: Language | None = None, cues: dict[str, list[str]] | None = None,
                    rule_cues: dict[str, list[str]] | None = None,
-                   classifier: outcome_model.OutcomeClassifier | None = None,
-                   sentiment_model: outcome_model.SentimentRegressor | None = None) -> None:
+                   classifier=None, sentiment_model=None) -> None:
+        # classifier (an outcome_model.OutcomeClassifier) and sentiment_model (a SentimentRegressor) are
+        # unannotated: nlp.initialize() validates these settings with pydantic, which cannot resolve
+        # "outcome_model.X" from here.
         self._set_cues(cue_phrases() if cues is None else cues,
                        rule_cue_phrases() if rule_cues is None else rule_cues)
         self.classifier = outcome_model.load_classifier() if classifier is None else classifier
