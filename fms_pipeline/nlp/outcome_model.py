@@ -23,7 +23,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -203,9 +203,21 @@ class SentenceFeatures:
     chars: sparse.csr_matrix  # (n, N_FEATURES) hashed character 2-5-gram counts
     dense: np.ndarray  # (n, N_DENSE) cue counts, symptom count, negation, VADER
     compound: np.ndarray | None = None  # (n,) VADER's compound score, float64 (dense holds it as float32)
+    _logged: dict = field(default_factory=dict, repr=False, compare=False)
 
     def __len__(self) -> int:
         return self.dense.shape[0]
+
+    def logged(self, name: str) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
+        """log(1 + count) of the "words" or "chars" counts and its square, computed once for
+        every model that scores these features."""
+        if name not in self._logged:
+            logged = getattr(self, name).tocsr(copy=True).astype(np.float32)
+            logged.data = np.log1p(logged.data)
+            squared = logged.copy()
+            squared.data **= 2
+            self._logged[name] = (logged, squared)
+        return self._logged[name]
 
 
 def _tfidf(counts: sparse.csr_matrix, idf: np.ndarray) -> sparse.csr_matrix:
@@ -234,16 +246,15 @@ def idf_of(counts: sparse.csr_matrix) -> np.ndarray:
     return (np.log((1 + n) / (1 + df)) + 1).astype(np.float32)
 
 
-def _tfidf_scores(counts: sparse.csr_matrix, idf_times_coef: np.ndarray, idf_squared: np.ndarray) -> np.ndarray:
+def _tfidf_scores(logged: tuple[sparse.csr_matrix, sparse.csr_matrix], idf_times_coef: np.ndarray,
+                  idf_squared: np.ndarray) -> np.ndarray:
     """``_tfidf(counts, idf) @ coef.T`` without building the weighted matrix: the idf is folded
-    into the coefficients and the row norms come from the squared idf."""
-    logged = counts.tocsr(copy=True).astype(np.float32)
-    logged.data = np.log1p(logged.data)
-    squared = logged.copy()
-    squared.data **= 2
+    into the coefficients and the row norms come from the squared idf (``logged``: the counts'
+    log(1 + count) and its square, ``SentenceFeatures.logged``)."""
+    values, squared = logged
     norms = np.sqrt(squared @ idf_squared)
     norms[norms == 0] = 1.0
-    return (logged @ idf_times_coef) / norms[:, None]
+    return (values @ idf_times_coef) / norms[:, None]
 
 
 @dataclass
@@ -266,8 +277,8 @@ class OutcomeClassifier:
         if not len(features):
             return np.zeros((0, len(MODEL_LABELS)))
         scores = (
-            _tfidf_scores(features.words, *self._word)
-            + _tfidf_scores(features.chars, *self._char)
+            _tfidf_scores(features.logged("words"), *self._word)
+            + _tfidf_scores(features.logged("chars"), *self._char)
             + features.dense @ self._dense
             + self.intercept
         )
@@ -314,7 +325,8 @@ class SentimentRegressor:
     def scores(self, features: SentenceFeatures, outcome_probabilities: np.ndarray) -> np.ndarray:
         if not len(features):
             return np.zeros(0)
-        raw = (_tfidf_scores(features.words, *self._word)[:, 0] + _tfidf_scores(features.chars, *self._char)[:, 0]
+        raw = (_tfidf_scores(features.logged("words"), *self._word)[:, 0]
+               + _tfidf_scores(features.logged("chars"), *self._char)[:, 0]
                + features.dense @ self._dense + outcome_probabilities @ self._outcomes + self.intercept)
         return np.clip(raw, -1.0, 1.0)
 

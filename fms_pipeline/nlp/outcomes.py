@@ -210,7 +210,11 @@ class DrugOutcomes:
             compound = self.sentiment_model.scores(features, probabilities).tolist()
         else:
             compound = features.compound.tolist()
-        label_sets = [frozenset(outcome_model.MODEL_LABELS[j] for j in np.flatnonzero(r)) for r in predicted]
+        # Each row's labels, from the row's bits: one set per distinct combination, not per sentence.
+        codes = predicted.astype(np.int64) @ (1 << np.arange(predicted.shape[1]))
+        by_code = {int(c): frozenset(outcome_model.MODEL_LABELS[j] for j in range(predicted.shape[1]) if c >> j & 1)
+                   for c in np.unique(codes)}
+        label_sets = [by_code[c] for c in codes.tolist()]
         row = 0
         for doc, sentences, sentence_cues, sentence_ents, sentence_rule_cues in per_doc:
             spans: list[Span] = []
@@ -275,17 +279,22 @@ class DrugOutcomes:
             for target in targets:
                 span = Span(doc, anchor.start, anchor.end, label=label,
                             span_id=target.ent_id_ if target is not None else "")
-                span._.drug = target.ent_id_ if target is not None else None
+                # Attributes are set only where they differ from their defaults (None, False):
+                # each extension write costs more than the rest of this loop.
+                if target is not None:
+                    span._.drug = target.ent_id_
                 if label == "adverse_effect":
-                    symptoms = [e for e in ents if e.label_ in ("SYMPTOM", "CONDITION")]
-                    nearest = _nearest(symptoms, anchor)
-                    span._.symptom = nearest.ent_id_ if nearest is not None else None
+                    nearest = _nearest([e for e in ents if e.label_ in ("SYMPTOM", "CONDITION")], anchor)
+                    if nearest is not None:
+                        span._.symptom = nearest.ent_id_
                 found_context = self.context.assess(span)
                 # Negation is what "ineffective" is made of; it does not cancel it.
                 # "No side effects." names no drug and is still negated.
-                span._.negated = found_context.negated and label not in ("ineffective", "access_loss") and not (
-                    label == "effective" and target is not None and target in exceptions)
-                span._.hypothetical = found_context.hypothetical or (target is not None and target._.hypothetical)
+                if found_context.negated and label not in ("ineffective", "access_loss") and not (
+                        label == "effective" and target is not None and target in exceptions):
+                    span._.negated = True
+                if found_context.hypothetical or (target is not None and target._.hypothetical):
+                    span._.hypothetical = True
                 out.append(span)
         return out
 
