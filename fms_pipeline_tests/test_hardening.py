@@ -44,8 +44,10 @@ def write_report_warehouse(path: Path, payload: str) -> None:
         con.execute("INSERT INTO documents VALUES ('d1', ?, ?, ?, ?, 1, true)",
                     [f"{payload}.txt", f"Title {payload}", f"By {payload}", body])
         con.execute("CREATE TABLE comments (comment_id VARCHAR, document_id VARCHAR, position INTEGER, author VARCHAR, "
-                    "body VARCHAR, author_is_anonymous BOOLEAN, sentiment DOUBLE)")
-        con.execute("INSERT INTO comments VALUES ('c1', 'd1', 1, ?, ?, false, 0.5)", [f"Author {payload}", body])
+                    "body VARCHAR, author_is_anonymous BOOLEAN, sentiment DOUBLE, depth INTEGER, "
+                    "parent_comment_id VARCHAR, published_at TIMESTAMPTZ)")
+        con.execute("INSERT INTO comments VALUES ('c1', 'd1', 1, ?, ?, false, 0.5, 1, NULL, NULL)",
+                    [f"Author {payload}", body])
         con.execute("CREATE TABLE entity_mentions (mention_id VARCHAR, document_id VARCHAR, comment_id VARCHAR, "
                     "label VARCHAR, text VARCHAR, canonical VARCHAR, start_char INTEGER, end_char INTEGER)")
         # One mention around the payload itself, so the highlighted span carries it too.

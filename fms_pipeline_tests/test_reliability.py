@@ -290,6 +290,10 @@ def test_batches_materialized_in_parallel_runs(data_dir: Path, dagster_home: Pat
         if staging.bucket_of(name) not in {staging.bucket_of(f) for f in names}:
             shutil.copy(SAMPLE, raw / name)
             names.append(name)
+    import dagster as dg
+
+    with dg.DagsterInstance.get():  # the instance's SQLite files exist before three processes open them
+        pass
     env = {**os.environ, "FMS_DATA_DIR": str(data_dir)}
     runs = [
         subprocess.Popen([str(Path(sys.executable).parent / "dg"), "launch", "--assets", "group:ingest or group:nlp",
