@@ -10,7 +10,8 @@ files with the sensor's evaluation; killing a run mid-batch; a Reddit dump; path
     uv run --frozen python benchmarks/run.py --parts pathological --page-sizes 1MB,5MB
 
 Each part replaces its own measured section of benchmarks/RESULTS.md (between
-``<!-- measured:PART -->`` and ``<!-- /measured:PART -->``) unless ``--no-write``.
+``<!-- measured:PART -->`` and ``<!-- /measured:PART -->``, ``PART-LABEL`` with ``--label``)
+unless ``--no-write``; the last line printed is the figures as JSON.
 """
 
 from __future__ import annotations
@@ -604,8 +605,8 @@ def main() -> None:
                         help="measure load_nlp() over the first N words only (e.g. 2M), to save time at 10M")
     parser.add_argument("--skip-one-core", action="store_true", help="corpus: no FMS_WORKERS=1 run")
     parser.add_argument("--many-files", type=int, default=200_000, help="files of the many-files part")
-    parser.add_argument("--many-page-words", type=int, default=15,
-                        help="words per page of the many-files part (15 gives ~50: 200k files, ~10M words)")
+    parser.add_argument("--many-page-words", type=int, default=28,
+                        help="words per page of the many-files part (28 gives ~50 in bodies and comments: 200k files, ~10M words)")
     parser.add_argument("--kill-size", default="1M", help="corpus size of the kill part")
     parser.add_argument("--kill-moments", default="0.3,0.6,0.9",
                         help="when to SIGKILL the CLI, as shares of the clean run's time (one run each)")
@@ -614,6 +615,8 @@ def main() -> None:
                         help="comments_per_part values for the dump (0: assembled at once), comma-separated")
     parser.add_argument("--page-sizes", default="1MB,5MB", help="pathological page sizes")
     parser.add_argument("--words", default="hello,oxycodone", help="the repeated words of the pathological pages")
+    parser.add_argument("--label", default="", help="a suffix of the sections' names, so runs of one part at "
+                        "different sizes keep their own sections (e.g. --label 10M writes measured:corpus-10M)")
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
     args = parser.parse_args()
     cores = len(os.sched_getaffinity(0))
@@ -650,7 +653,7 @@ def main() -> None:
         print(report, flush=True)
         print("JSON " + json.dumps(results, default=str), flush=True)
         if not args.no_write:
-            write_section(part, report)
+            write_section(f"{part}-{args.label}" if args.label else part, report)
 
 
 if __name__ == "__main__":
