@@ -175,9 +175,26 @@ def dagster_runs(home: Path) -> list[dict]:
     import dagster as dg
 
     with dg.DagsterInstance.from_config(str(home)) as instance:
-        runs = list(reversed(instance.get_runs()))
-        return [{"run_id": r.run_id, "job": r.job_name, "status": r.status.value,
-                 "events": len(instance.all_logs(r.run_id))} for r in runs]
+        out = []
+        for run in reversed(instance.get_runs()):
+            logs = instance.all_logs(run.run_id)
+            starts, steps = {}, {}
+            for entry in logs:
+                event = entry.dagster_event
+                if event is None or entry.step_key is None:
+                    continue
+                if event.event_type_value == "STEP_START":
+                    starts[entry.step_key] = entry.timestamp
+                elif event.event_type_value in ("STEP_SUCCESS", "STEP_FAILURE") and entry.step_key in starts:
+                    steps[entry.step_key] = entry.timestamp - starts[entry.step_key]
+            out.append({"run_id": run.run_id, "job": run.job_name, "status": run.status.value,
+                        "events": len(logs), "steps": steps})
+        return out
+
+
+def _steps(runs: list[dict]) -> str:
+    """Seconds per step of the runs, as Dagster recorded them (start to success)."""
+    return "; ".join(f"{k} {v:.1f}" for r in runs for k, v in r["steps"].items())
 
 
 def _new_runs(home: Path, before: list[dict]) -> list[dict]:
@@ -313,6 +330,10 @@ def corpus_table(results: list[dict]) -> str:
         ("7. Dagster events per run, full run, FMS_WORKERS=1",
          lambda r: _events(r["runs_one_core"]) if r["runs_one_core"] else na),
         ("7. Dagster events per run, adding one file", lambda r: _events(r["one_file_runs"])),
+        ("seconds per Dagster step, full run, every core", lambda r: _steps(r["runs_all_cores"])),
+        ("seconds per Dagster step, full run, FMS_WORKERS=1",
+         lambda r: _steps(r["runs_one_core"]) if r["runs_one_core"] else na),
+        ("seconds per Dagster step, adding one file", lambda r: _steps(r["one_file_runs"])),
         ("8. a run with nothing to do (whole process), s (target ≤ 3 s)",
          lambda r: f"{r['nothing_to_do']['median']:.2f} (median of {r['nothing_to_do']['repeats']}; "
                    f"{r['nothing_to_do']['min']:.2f}–{r['nothing_to_do']['max']:.2f})"),
@@ -348,7 +369,6 @@ def measure_many_files(files_wanted: int, work: Path, cores: int, page_words: in
     started = time.perf_counter()
     files, _ = write_corpus(data / "raw", 0, page_words=page_words, files_wanted=files_wanted)
     generate_seconds = time.perf_counter() - started
-    words = sum(len(t.split()) for t in texts_of(data / "raw"))
     home = fresh_home(work / f"home-many-{files_wanted}")
     _write_cli_config(home)  # the sensor's instance before the CLI has made one
     sensor_before = _evaluate_sensor(data, home)
@@ -361,6 +381,9 @@ def measure_many_files(files_wanted: int, work: Path, cores: int, page_words: in
             "SELECT 'source_files', count(*) FROM source_files UNION ALL SELECT 'staged', count(*) FROM source_files "
             "WHERE status = 'staged' UNION ALL SELECT 'documents', count(*) FROM documents UNION ALL "
             "SELECT 'comments', count(*) FROM comments").fetchall())
+        words = con.execute(  # words of bodies and comments, as texts_of counts them
+            "SELECT sum(len(string_split_regex(trim(body), '\\s+'))) FROM "
+            "(SELECT body FROM documents UNION ALL SELECT body FROM comments) WHERE trim(body) <> ''").fetchone()[0]
     staged_objects = sum(1 for _ in (data / "staging").rglob("*.parquet"))
     shutil.rmtree(data)
     return {"files": files, "words": words, "generate_seconds": generate_seconds, "seconds": seconds,
@@ -385,6 +408,7 @@ def many_files_table(r: dict) -> str:
          f"words/s, {r['files'] / r['seconds']:,.0f} files/s)"),
         ("peak memory (PSS of the job and its workers)", f"{r['peak_bytes'] / 2**20:,.0f} MiB"),
         ("Dagster runs and events per run", _events(r["runs"])),
+        ("seconds per Dagster step", _steps(r["runs"])),
         ("runs that did not succeed", str(len(r["failed_runs"]))),
         ("sensor evaluation before processing: s, run requests, cursor",
          f"{before['seconds']:.2f} s, {before['run_requests']} run request(s), cursor {before['cursor_bytes']} bytes"),
@@ -578,9 +602,8 @@ def pathological_table(results: list[dict]) -> str:
 
 # --- the report ---------------------------------------------------------------------------------
 
-def write_section(part: str, text: str) -> None:
+def write_section(results_file: Path, part: str, text: str) -> None:
     """Replace the part's measured section of RESULTS.md (appended when it has none yet)."""
-    results_file = REPO / "benchmarks" / "RESULTS.md"
     current = results_file.read_text(encoding="utf-8") if results_file.exists() else "# Benchmark results\n"
     start, end = f"<!-- measured:{part} -->", f"<!-- /measured:{part} -->"
     block = f"{start}\n{text}\n{end}"
@@ -617,6 +640,9 @@ def main() -> None:
     parser.add_argument("--words", default="hello,oxycodone", help="the repeated words of the pathological pages")
     parser.add_argument("--label", default="", help="a suffix of the sections' names, so runs of one part at "
                         "different sizes keep their own sections (e.g. --label 10M writes measured:corpus-10M)")
+    parser.add_argument("--results", type=Path, default=REPO / "benchmarks" / "RESULTS.md",
+                        help="the file the sections are written to (default benchmarks/RESULTS.md)")
+    parser.add_argument("--code", default="", help="what code was measured, for the report (e.g. a commit)")
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
     args = parser.parse_args()
     cores = len(os.sched_getaffinity(0))
@@ -649,11 +675,12 @@ def main() -> None:
                 raise SystemExit(f"unknown part {part!r}")
         finished = time.strftime("%H:%M", time.gmtime())
         report = (f"Machine: {_machine(cores)}; {started}–{finished} UTC; load average (1, 5, 15 min) before "
-                  f"{load_before}, after {_load()}.\nCommand: `{command}`\n\n{body}")
+                  f"{load_before}, after {_load()}.\n" + (f"Code: {args.code}.\n" if args.code else "")
+                  + f"Command: `{command}`\n\n{body}")
         print(report, flush=True)
         print("JSON " + json.dumps(results, default=str), flush=True)
         if not args.no_write:
-            write_section(f"{part}-{args.label}" if args.label else part, report)
+            write_section(args.results, f"{part}-{args.label}" if args.label else part, report)
 
 
 if __name__ == "__main__":
