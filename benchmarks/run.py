@@ -362,16 +362,34 @@ def _evaluate_sensor(data: Path, home: Path) -> dict:
             "run_requests": len(result.run_requests or [])}
 
 
-def measure_many_files(files_wanted: int, work: Path, cores: int, page_words: int) -> dict:
+def _plan(data: Path) -> dict:
+    """The CLI's planning alone (scan, recorded state, plan, run groups), timed."""
+    from fms_pipeline import batches
+    from fms_pipeline.defs.resources import settings_from_env
+
+    settings = settings_from_env(str(data))
+    started = time.perf_counter()
+    scan, plans = batches.plan_from_storage(settings.raw_dir, settings.staging_dir)
+    groups = batches.run_groups(plans, settings.buckets_per_run)
+    return {"seconds": time.perf_counter() - started, "files": len(scan), "runs": len(groups),
+            "batches_with_work": sum(p.has_work for p in plans.values())}
+
+
+def measure_many_files(files_wanted: int, work: Path, cores: int, page_words: int, plan_only: bool = False) -> dict:
     from fms_pipeline import warehouse
 
     data = work / f"many-{files_wanted}"
     started = time.perf_counter()
-    files, _ = write_corpus(data / "raw", 0, page_words=page_words, files_wanted=files_wanted)
+    files, file_words = write_corpus(data / "raw", 0, page_words=page_words, files_wanted=files_wanted)
     generate_seconds = time.perf_counter() - started
     home = fresh_home(work / f"home-many-{files_wanted}")
     _write_cli_config(home)  # the sensor's instance before the CLI has made one
     sensor_before = _evaluate_sensor(data, home)
+    if plan_only:
+        plan = _plan(data)
+        shutil.rmtree(data)
+        return {"files": files, "file_words": file_words, "generate_seconds": generate_seconds,
+                "sensor_before": sensor_before, "plan": plan, "plan_only": True}
     seconds, peak, output = main_job(data, home, workers=cores)
     runs = dagster_runs(home)
     sensor_after = _evaluate_sensor(data, home)
@@ -399,6 +417,18 @@ def _write_cli_config(home: Path) -> None:
 
 
 def many_files_table(r: dict) -> str:
+    if r.get("plan_only"):
+        before, plan = r["sensor_before"], r["plan"]
+        rows = [
+            ("files (words in the files)", f"{r['files']:,} ({r['file_words']:,} words, titles and bylines included)"),
+            ("sensor evaluation, nothing processed yet: s, run requests, cursor",
+             f"{before['seconds']:.2f} s, {before['run_requests']} run request(s), cursor {before['cursor_bytes']} bytes"),
+            ("the CLI's planning (scan, state, plan, run groups): s",
+             f"{plan['seconds']:.2f} s: {plan['files']:,} files, {plan['batches_with_work']} batches with work, "
+             f"{plan['runs']} run(s)"),
+            ("processed", "not in this run (planned only)"),
+        ]
+        return "| figure | value |\n|---|---|\n" + "\n".join(f"| {a} | {b} |" for a, b in rows)
     before, after = r["sensor_before"], r["sensor_after"]
     rows = [
         ("files (words)", f"{r['files']:,} ({r['words']:,} words in bodies and comments)"),
@@ -630,6 +660,8 @@ def main() -> None:
     parser.add_argument("--many-files", type=int, default=200_000, help="files of the many-files part")
     parser.add_argument("--many-page-words", type=int, default=28,
                         help="words per page of the many-files part (28 gives ~50 in bodies and comments: 200k files, ~10M words)")
+    parser.add_argument("--plan-only", action="store_true",
+                        help="many-files: generate the files and evaluate the sensor and the plan, process nothing")
     parser.add_argument("--kill-size", default="1M", help="corpus size of the kill part")
     parser.add_argument("--kill-moments", default="0.3,0.6,0.9",
                         help="when to SIGKILL the CLI, as shares of the clean run's time (one run each)")
@@ -646,7 +678,9 @@ def main() -> None:
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
     args = parser.parse_args()
     cores = len(os.sched_getaffinity(0))
-    command = "uv run --frozen python benchmarks/run.py " + " ".join(sys.argv[1:])
+    shown = [a for i, a in enumerate(sys.argv[1:], 1)  # where the report goes and its note are not the measure
+             if a not in ("--results", "--code") and sys.argv[i - 1] not in ("--results", "--code")]
+    command = "uv run --frozen python benchmarks/run.py " + " ".join(shown)
     for part in args.parts.split(","):
         load_before, started = _load(), time.strftime("%Y-%m-%d %H:%M", time.gmtime())
         with tempfile.TemporaryDirectory(prefix="fms-bench-") as tmp:
@@ -658,7 +692,7 @@ def main() -> None:
                            for s in args.sizes.split(",")]
                 body = corpus_table(results)
             elif part == "many-files":
-                results = measure_many_files(args.many_files, work, cores, args.many_page_words)
+                results = measure_many_files(args.many_files, work, cores, args.many_page_words, args.plan_only)
                 body = many_files_table(results)
             elif part == "kill":
                 results = measure_kill(parse_size(args.kill_size), work, cores,
