@@ -87,6 +87,37 @@ def _terminate_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, interrupt)
 
 
+def _owner_tags() -> dict[str, str]:
+    """Which process runs a run in-process: if it is killed, the next CLI can tell its runs are dead."""
+    import socket
+
+    return {"fms/cli_host": socket.gethostname(), "fms/cli_pid": str(os.getpid())}
+
+
+def fail_abandoned_runs(instance) -> list[str]:
+    """Runs a `fms-pipeline materialize` on this machine started and that are still recorded as
+    running although its process is gone (SIGKILL, a crash): marked failed, their claims on the
+    concurrency pool freed. Left alone, the killed build's slot of the warehouse writers' pool
+    (limit 1) would make every later build wait for ever."""
+    import socket
+
+    import dagster as dg
+
+    from fms_pipeline.storage import process_alive
+
+    abandoned = []
+    host = socket.gethostname()
+    unfinished = [dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.STARTING, dg.DagsterRunStatus.NOT_STARTED,
+                  dg.DagsterRunStatus.CANCELING]
+    for run in instance.get_runs(filters=dg.RunsFilter(statuses=unfinished, tags={"fms/cli_host": host})):
+        pid = run.tags.get("fms/cli_pid", "")
+        if pid.isdigit() and int(pid) != os.getpid() and not process_alive(int(pid)):
+            instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)
+            instance.report_run_failed(run, f"the fms-pipeline process that ran it (pid {pid}) is gone")
+            abandoned.append(run.run_id)
+    return abandoned
+
+
 def materialize(data_dir: Path | str, full: bool = False) -> int:
     """Process new, changed and outdated files in ``data_dir/raw`` (every file with ``full``),
     drop deleted ones and rebuild the warehouse and the report, as Dagster runs recorded in
@@ -120,15 +151,18 @@ def materialize(data_dir: Path | str, full: bool = False) -> int:
     progress.listen(progress.Reporter())
     try:
         with dg.DagsterInstance.get() as instance:
+            for run_id in fail_abandoned_runs(instance):
+                print(f"run {run_id} of a killed fms-pipeline process: marked failed, its writer slot freed",
+                      file=sys.stderr)
             for group in groups:
-                tags = partition_tags(batches.bucket_range(group))
+                tags = {**partition_tags(batches.bucket_range(group)), **_owner_tags()}
                 if full:
                     tags["fms/full"] = "true"
                 result = defs.resolve_job_def(process_files_job.name).execute_in_process(
                     instance=instance, tags=tags, run_config=_QUIET, raise_on_error=False)
                 _raise_on_failure(result, f"processing batches {group[0]}..{group[-1]}")
             result = defs.resolve_job_def(build_warehouse_job.name).execute_in_process(
-                instance=instance, run_config=_QUIET, raise_on_error=False)
+                instance=instance, tags=_owner_tags(), run_config=_QUIET, raise_on_error=False)
             _raise_on_failure(result, "the warehouse build")
             build = next((e.materialization.metadata for e in result.get_asset_materialization_events()
                           if e.asset_key == dg.AssetKey(["warehouse", "documents"])), {})

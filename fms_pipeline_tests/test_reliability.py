@@ -503,3 +503,50 @@ def test_first_names_skip_titles_single_words_and_non_names():
     text = "Thanks Kathy! kathy and KATHY are words here, Kathyanne is another name."
     pattern = privacy._first_name_pattern({"Kathy"})
     assert [m.group() for m in pattern.finditer(text)] == ["Kathy"]
+
+
+KILLED_IN_BUILD = textwrap.dedent("""
+    import sys, time
+    import dagster as dg
+    from fms_pipeline import cli, warehouse
+    from fms_pipeline.definitions import build_definitions
+
+    def stalled(*args, **kwargs):
+        print("building", flush=True)
+        time.sleep(300)
+
+    warehouse.build_warehouse = stalled
+    defs = build_definitions(sys.argv[1])
+    with dg.DagsterInstance.get() as instance:
+        defs.resolve_job_def("build_warehouse").execute_in_process(instance=instance, tags=cli._owner_tags())
+""")
+
+
+def test_a_cli_killed_during_the_build_does_not_lock_the_next_one_out(data_dir: Path, dagster_home: Path):
+    """The build holds the warehouse writers' pool slot (limit 1); SIGKILL leaves its run
+    'started' with the slot claimed. The next materialize marks it failed, frees the slot and builds."""
+    (dagster_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\nconcurrency:\n  pools:\n    default_limit: 1\n")
+    assert cli.materialize(data_dir) == 0
+    killed = subprocess.Popen([sys.executable, "-c", KILLED_IN_BUILD, str(data_dir)], cwd=REPO, text=True,
+                              stdout=subprocess.PIPE, env={**os.environ, "DAGSTER_HOME": str(dagster_home)})
+    try:
+        assert killed.stdout.readline().strip() == "building"
+        killed.send_signal(signal.SIGKILL)
+    finally:
+        killed.wait(timeout=30)
+    import dagster as dg
+
+    with dg.DagsterInstance.get() as instance:
+        [stuck] = [r for r in instance.get_runs() if not r.is_finished]
+        assert instance.event_log_storage.get_concurrency_info("fms_warehouse_writer").claimed_slots
+    (data_dir / "raw" / "second.txt").write_text(THREAD)
+    # In a process with a time bound: without the fix it waits for the dead run's slot for ever.
+    done = subprocess.run([str(Path(sys.executable).parent / "fms-pipeline"), "--data-dir", str(data_dir),
+                           "materialize"], env={**os.environ, "DAGSTER_HOME": str(dagster_home)}, cwd=data_dir.parent,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert f"run {stuck.run_id} of a killed fms-pipeline process" in done.stderr
+    with dg.DagsterInstance.get() as instance:
+        assert instance.get_run_by_id(stuck.run_id).status == dg.DagsterRunStatus.FAILURE
+    with warehouse.connect_read_only(data_dir / "warehouse.duckdb") as con:
+        assert con.execute("SELECT count(*) FROM comments").fetchall()[0][0] == 20
