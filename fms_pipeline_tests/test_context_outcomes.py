@@ -142,7 +142,7 @@ def test_shipped_classifier_is_reproducible_from_the_repository(nlp):
     shipped = outcome_model.load_classifier()
     texts, labels = outcome_model.read_psytar(REPO / "data" / "psytar" / "sentences_train.tsv")
     features = evaluation.featurize(nlp, texts)
-    refit = outcome_model.fit(features, labels, shipped.thresholds)
+    refit = outcome_model.fit(features, labels, shipped.thresholds, shipped.regularisation)
     dev_texts, _ = outcome_model.read_psytar(REPO / "data" / "psytar" / "sentences_dev.tsv")
     dev = evaluation.featurize(nlp, dev_texts)
     assert np.mean(refit.predict(dev) == shipped.predict(dev)) > 0.995

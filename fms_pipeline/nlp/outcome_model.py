@@ -40,7 +40,7 @@ MODEL_LABELS = tuple(PSYTAR_LABELS.values())
 CUE_LABELS = ("effective", "ineffective", "adverse_effect", "withdrawal", "access_loss")
 N_FEATURES = 2**18
 CUE_WEIGHT = 3.0
-REGULARISATION_C = 10.0
+REGULARISATION_C = 10.0  # liblinear's C when none is chosen per label
 NEGATIONS = frozenset(
     {"no", "not", "never", "nothing", "none", "without", "nor", "cannot", "n't", "nt", "hardly", "dont", "didnt",
      "doesnt", "isnt", "wasnt", "wont", "cant", "couldnt", "wouldnt", "havent", "hasnt", "arent", "werent"}
@@ -264,6 +264,7 @@ class OutcomeClassifier:
     coef: np.ndarray  # (labels, features)
     intercept: np.ndarray
     thresholds: np.ndarray
+    regularisation: np.ndarray  # liblinear's C per label, chosen by cross-validation
 
     def __post_init__(self) -> None:
         word, char = self.coef[:, :N_FEATURES], self.coef[:, N_FEATURES:2 * N_FEATURES]
@@ -292,7 +293,7 @@ class OutcomeClassifier:
         np.savez_compressed(
             path, word_idf=self.word_idf.astype(np.float16), char_idf=self.char_idf.astype(np.float16),
             coef=self.coef.astype(np.float16), intercept=self.intercept, thresholds=self.thresholds,
-            info=np.array(json.dumps(info)),
+            regularisation=self.regularisation, info=np.array(json.dumps(info)),
         )
 
     @classmethod
@@ -301,6 +302,8 @@ class OutcomeClassifier:
             return cls(
                 data["word_idf"].astype(np.float32), data["char_idf"].astype(np.float32),
                 data["coef"].astype(np.float32), data["intercept"], data["thresholds"],
+                data["regularisation"] if "regularisation" in data
+                else np.full(len(data["thresholds"]), REGULARISATION_C),
             )
 
 
@@ -380,20 +383,23 @@ def read_psytar(path: Path) -> tuple[list[str], np.ndarray]:
     return texts, labels
 
 
-def fit(features: SentenceFeatures, labels: np.ndarray, thresholds: Sequence[float] | None = None) -> OutcomeClassifier:
+def fit(features: SentenceFeatures, labels: np.ndarray, thresholds: Sequence[float] | None = None,
+        regularisation: Sequence[float] | None = None) -> OutcomeClassifier:
     from sklearn.linear_model import LogisticRegression
 
     word_idf, char_idf = idf_of(features.words), idf_of(features.chars)
     X = design_matrix(features, word_idf, char_idf)
     coefs, intercepts = [], []
     for j in range(labels.shape[1]):
-        model = LogisticRegression(C=REGULARISATION_C, max_iter=3000, class_weight="balanced", solver="liblinear")
+        C = float(regularisation[j]) if regularisation is not None else REGULARISATION_C
+        model = LogisticRegression(C=C, max_iter=3000, class_weight="balanced", solver="liblinear")
         model.fit(X, labels[:, j])
         coefs.append(model.coef_[0])
         intercepts.append(model.intercept_[0])
     return OutcomeClassifier(
         word_idf, char_idf, np.array(coefs, dtype=np.float32), np.array(intercepts),
         np.array(thresholds if thresholds is not None else [0.5] * labels.shape[1]),
+        np.array(regularisation if regularisation is not None else [REGULARISATION_C] * labels.shape[1], dtype=float),
     )
 
 
