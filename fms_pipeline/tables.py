@@ -79,7 +79,7 @@ _TABLES = [
     Table(
         "comments", "core",
         "One row per comment in thread order: position (1..n), parent_comment_id and depth (1 = top level), "
-        "author (or NULL), published_at, score, body, sentiment.",
+        "author (or NULL), published_at, score, body, sentiment and tone (means of its sentences').",
         staged_schema={
             "comment_id": pl.String(),
             "document_id": pl.String(),
@@ -140,7 +140,8 @@ _TABLES = [
     ),
     Table(
         "sentences", "core",
-        "One row per sentence with its domain-corrected VADER sentiment.",
+        "One row per sentence: sentiment (-1..1, a regressor over VADER and the outcome classifier trained on "
+        "DrugLib review ratings) and tone (VADER corrected for the domain, readable sentence by sentence).",
         staged_schema={
             "document_id": pl.String(),
             "comment_id": pl.String(),
@@ -148,6 +149,7 @@ _TABLES = [
             "start_char": pl.Int32(),
             "end_char": pl.Int32(),
             "sentiment": pl.Float64(),
+            "tone": pl.Float64(),
         },
         per_document=True,
         upstream=("extracted_mentions",),

@@ -38,6 +38,10 @@ TREATMENT_WORDS = frozenset(
 for _name in ("drug", "symptom"):
     extensions.register(_name, None)
 extensions.register("sentiment", 0.0)
+# The sentence's tone as VADER reads it, corrected for the domain (drug names neutral, the
+# sentence's outcomes setting the sign): readable sentence by sentence, where the rating-trained
+# ``sentiment`` is calibrated for whole comments.
+extensions.register("tone", 0.0)
 if not Doc.has_extension("sentiment"):
     Doc.set_extension("sentiment", default=0.0)
 
@@ -210,6 +214,7 @@ class DrugOutcomes:
             compound = self.sentiment_model.scores(features, probabilities).tolist()
         else:
             compound = features.compound.tolist()
+        vader_compound = features.compound.tolist()
         # Each row's labels, from the row's bits: one set per distinct combination, not per sentence.
         codes = predicted.astype(np.int64) @ (1 << np.arange(predicted.shape[1]))
         by_code = {int(c): frozenset(outcome_model.MODEL_LABELS[j] for j in range(predicted.shape[1]) if c >> j & 1)
@@ -235,6 +240,8 @@ class DrugOutcomes:
                     # drug that does not work) only set the sign.
                     score = sentiment.signed(compound[row], {s.label_ for s in found} - labels)
                 sentence._.sentiment = score
+                sentence._.tone = (sentiment.adjusted(vader_compound[row], {s.label_ for s in found}) if found
+                                   else vader_compound[row])
                 spans.extend(found)
                 scores.append(score)
                 row += 1

@@ -448,13 +448,24 @@ def load_nlp(model: str | None = None) -> Language:
         _add_fms_components(nlp)
     _initialize_fms_components(nlp)
     nlp.max_length = MAX_TEXT_LENGTH
+    _freeze_long_lived_objects()
     return nlp
+
+
+def _freeze_long_lived_objects() -> None:
+    """The pipeline's ~10^5 long-lived objects leave the garbage collector's scans, which
+    otherwise revisit them on every collection during nlp.pipe (1M words: 0.30 -> 0.35 of the
+    tokenizer's speed on one core)."""
+    import gc
+
+    gc.freeze()
 
 
 def load_saved_nlp(path: str | Path) -> Language:
     """A pipeline saved by ``nlp.to_disk`` (``fms-pipeline export-nlp``), as ``load_nlp`` returns it."""
     nlp = spacy.load(path)
     nlp.max_length = MAX_TEXT_LENGTH
+    _freeze_long_lived_objects()
     return nlp
 
 

@@ -56,6 +56,7 @@ def doc_rows(doc, doc_id: str, cid: str | None, char_offset: int = 0, sentence_o
             "start_char": sentence.start_char + o,
             "end_char": sentence.end_char + o,
             "sentiment": sentence._.sentiment,
+            "tone": sentence._.tone if sentence.has_extension("tone") else None,
         }
         for number, sentence in enumerate(doc.sents)
     ]
