@@ -49,6 +49,9 @@ class FileResult:
     skipped_records: int = 0
     words: int = 0
     parts: dict[str, list[str]] = field(default_factory=dict)  # table -> local Parquet part files
+    # A one-page file's staged rows, in memory until its chunk writes them (with the other files'
+    # of its bucket) to one part file: a Parquet round trip per small file cost more than parsing it.
+    frames: dict[str, pl.DataFrame] = field(default_factory=dict)
 
 
 @dataclass
@@ -99,8 +102,33 @@ def parse_buckets(raw_dir: AnyPath, staging_dir: AnyPath, plans: dict[str, Bucke
 
 
 def _parse_chunk(job) -> list[FileResult]:
+    """Parse a chunk of files; the one-page files' rows go to one part file per bucket and table
+    (more when they exceed PART_ROWS), not one per file."""
     raw_dir, work, items = job
-    return [parse_file(raw_dir, work, *item) for item in items]
+    results = [parse_file(raw_dir, work, *item) for item in items]
+    pending: dict[str, list[FileResult]] = {}
+
+    def write(bucket: str) -> None:
+        group = pending.pop(bucket, [])
+        if not group:
+            return
+        folder = Path(tempfile.mkdtemp(prefix=f"chunk-{bucket}-", dir=work))
+        for table in tables.PARSE_TABLES:
+            path = folder / f"{table}.parquet"
+            pl.concat([r.frames[table] for r in group]).write_parquet(path)
+            for r in group:
+                r.parts[table] = [str(path)]
+        for r in group:
+            r.frames = {}
+
+    for r in results:
+        if r.frames:
+            pending.setdefault(r.bucket, []).append(r)
+            if sum(len(x.frames["comments"]) + len(x.frames["documents"]) for x in pending[r.bucket]) >= PART_ROWS:
+                write(r.bucket)
+    for bucket in list(pending):
+        write(bucket)
+    return results
 
 
 def parse_file(raw_dir: AnyPath, work: Path, source_file: str, bucket: str, fingerprint: str, size: int,
@@ -150,6 +178,9 @@ def _parse_into(result: FileResult, raw_dir: AnyPath, work: Path, known_sha: str
         def open_for_parse():
             return io.BytesIO(data)
 
+    if not fmt.streaming:
+        _parse_page_in_memory(result, sources, fmt, open_for_parse)
+        return
     folder = work / hashlib.sha256(source_file.encode("utf-8", "surrogateescape")).hexdigest()[:16]
     folder.mkdir(parents=True, exist_ok=True)
     document_parts: list[Path] = []
@@ -171,29 +202,65 @@ def _parse_into(result: FileResult, raw_dir: AnyPath, work: Path, known_sha: str
         raise raw_files.RejectedFile(source_file, f"cannot read the file: {error}") from None
     if hashing is not None:
         result.sha256 = hashing.sha256.hexdigest()
-    if not document_parts and not comment_parts:
-        reason = "no documents or comments found in the file"
-        raise raw_files.RejectedFile(source_file, reason + (f" ({len(skipped)} records skipped, e.g. {skipped[0]})"
-                                                            if skipped else ""))
+    _no_records_is_a_rejection(source_file, bool(document_parts or comment_parts), skipped)
     documents = pl.scan_parquet(document_parts) if document_parts else pl.LazyFrame(schema=SOURCE_DOCUMENT_SCHEMA)
     comments = pl.scan_parquet(comment_parts) if comment_parts else pl.LazyFrame(schema=SOURCE_COMMENT_SCHEMA)
     spill = folder / "spill"  # a dump's thread tree is built a part at a time, in bounded memory
     spill.mkdir(exist_ok=True)
     staged_documents, staged_comments = assemble_threads(source_file, documents, comments, source_format=fmt.name,
-                                                         spill_dir=spill if fmt.streaming else None)
+                                                         spill_dir=spill)
     doc_path, comment_path = folder / "documents.parquet", folder / "comments.parquet"
     tables.conform("documents", staged_documents).sink_parquet(doc_path)
     tables.conform("comments", staged_comments).sink_parquet(comment_path)
-    words = r"\S+"
-    doc_counts = pl.scan_parquet(doc_path).select(pl.len(), pl.col("body").str.count_matches(words).sum()).collect().row(0)
-    comment_counts = pl.scan_parquet(comment_path).select(
-        pl.len(), pl.col("body").str.count_matches(words).sum()).collect().row(0)
+    doc_counts = pl.scan_parquet(doc_path).select(pl.len(), _WORDS.sum()).collect().row(0)
+    comment_counts = pl.scan_parquet(comment_path).select(pl.len(), _WORDS.sum()).collect().row(0)
     result.documents, result.comments = doc_counts[0], comment_counts[0]
     result.words = int(doc_counts[1] or 0) + int(comment_counts[1] or 0)
+    _note_skipped(result, skipped)
+    result.parts = {"documents": [str(doc_path)], "comments": [str(comment_path)]}
+
+
+_WORDS = pl.col("body").str.count_matches(r"\S+")
+
+
+def _no_records_is_a_rejection(source_file: str, found: bool, skipped: list[str]) -> None:
+    if not found:
+        reason = "no documents or comments found in the file"
+        raise raw_files.RejectedFile(source_file, reason + (f" ({len(skipped)} records skipped, e.g. {skipped[0]})"
+                                                            if skipped else ""))
+
+
+def _note_skipped(result: FileResult, skipped: list[str]) -> None:
     result.skipped_records = len(skipped)
     if skipped:
         result.reason = f"{len(skipped)} record(s) skipped, the rest kept; first: {skipped[0]}"
-    result.parts = {"documents": [str(doc_path)], "comments": [str(comment_path)]}
+
+
+def _parse_page_in_memory(result: FileResult, sources, fmt, open_for_parse) -> None:
+    """A one-page format: records, thread assembly and the staged rows all in memory."""
+    from fms_pipeline.parsing.threads import assemble_threads, record_batches
+
+    source_file = result.source_file
+    documents, comments, skipped = [], [], []
+    try:
+        for docs, coms, skipped_now in record_batches(sources.read_source(fmt, open_for_parse, source_file),
+                                                      fmt.name, PART_ROWS):
+            skipped.extend(f"{r.where}: {r.reason}" for r in skipped_now)
+            documents.append(docs)
+            comments.append(coms)
+    except sources.RejectedSource as error:
+        raise raw_files.RejectedFile(source_file, str(error)) from None
+    documents_frame, comments_frame = pl.concat(documents), pl.concat(comments)
+    _no_records_is_a_rejection(source_file, bool(len(documents_frame) or len(comments_frame)), skipped)
+    staged_documents, staged_comments = assemble_threads(source_file, documents_frame.lazy(), comments_frame.lazy(),
+                                                         source_format=fmt.name)
+    staged_documents, staged_comments = pl.collect_all([tables.conform("documents", staged_documents),
+                                                        tables.conform("comments", staged_comments)])
+    result.documents, result.comments = len(staged_documents), len(staged_comments)
+    result.words = int(staged_documents.select(_WORDS.sum()).item() or 0) + int(
+        staged_comments.select(_WORDS.sum()).item() or 0)
+    _note_skipped(result, skipped)
+    result.frames = {"documents": staged_documents, "comments": staged_comments}
 
 
 def _publish_parsed(staging_dir: AnyPath, bucket: str, plan: BucketPlan, state: pl.DataFrame,
@@ -207,7 +274,7 @@ def _publish_parsed(staging_dir: AnyPath, bucket: str, plan: BucketPlan, state: 
     replaced_docs = set(old_documents.filter(pl.col("source_file").is_in(sorted(replaced_files)))["document_id"])
     if replaced_files:
         for table in tables.PARSE_TABLES:
-            parts = [p for r in staged for p in r.parts.get(table, [])]
+            parts = sorted({p for r in staged for p in r.parts.get(table, [])})  # a chunk's part serves many files
             staging.replace_rows(staging_dir, table, bucket, replaced_docs, parts)
         for table in tables.NLP_TABLES:  # re-parsed documents get their NLP again; no stale offsets meanwhile
             if replaced_docs:
