@@ -87,6 +87,20 @@ def _terminate_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, interrupt)
 
 
+def _report_is_current(settings) -> bool:
+    """The report was rendered after the warehouse was published (a run killed between the two
+    published the warehouse only: then the build job runs again and renders the report)."""
+    from fms_pipeline import storage
+
+    report, built = settings.reports_path / "report.html", settings.warehouse_path
+    if not storage.is_local(report) or not storage.is_local(built):
+        return storage.file_version(report) is not None
+    try:
+        return Path(report).stat().st_mtime_ns >= Path(built).stat().st_mtime_ns
+    except FileNotFoundError:
+        return False
+
+
 def _owner_tags() -> dict[str, str]:
     """Which process runs a run in-process: if it is killed, the next CLI can tell its runs are dead."""
     import socket
@@ -137,7 +151,7 @@ def materialize(data_dir: Path | str, full: bool = False) -> int:
           f"{counts['deleted']} deleted, {counts['outdated']} made by older rules; "
           f"{counts['to_process'] + counts['nlp_pending']} to process in {counts['buckets_with_work']} batch(es), "
           f"{len(groups)} run(s)")
-    if not groups and warehouse.is_current(settings.staging_dir, settings.warehouse_path):
+    if not groups and warehouse.is_current(settings.staging_dir, settings.warehouse_path) and _report_is_current(settings):
         print("nothing to do: the warehouse is up to date")
         print_summary(settings.warehouse_path, warehouse)
         return 0

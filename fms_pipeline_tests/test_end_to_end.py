@@ -142,6 +142,11 @@ def test_rerun_is_idempotent_and_changes_replace_rows(built: Path, data_dir: Pat
     assert cli.materialize(data_dir) == 0
     assert "nothing to do: the warehouse is up to date" in capsys.readouterr().out  # no run at all
     assert table_digest(built) == first
+    # A run killed after publishing the warehouse but before the report: the next one renders it.
+    report = data_dir / "reports" / "report.html"
+    report.unlink()
+    assert cli.materialize(data_dir) == 0
+    assert "nothing to do" not in capsys.readouterr().out and report.exists()
     assert cli.materialize(data_dir, full=True) == 0
     assert "1 to process in 1 batch(es)" in capsys.readouterr().out
     assert table_digest(built) == first
