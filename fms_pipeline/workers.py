@@ -48,16 +48,6 @@ def _context():
     return context
 
 
-def start_early(workers: int, items: int) -> None:
-    """Start the fork server now if this many items will use workers: it loads the pipeline
-    while this process does other work."""
-    if usable_workers(workers, items) > 1:
-        from multiprocessing import forkserver
-
-        _context()
-        forkserver.ensure_running()
-
-
 def _die_with(run_pid: int) -> None:
     """Worker initializer: exit as soon as the process that asked for the work (the run) is gone,
     even when it was SIGKILLed; Ctrl-C is the run's to handle, not ours.

@@ -21,8 +21,6 @@ build that cache and to describe codes for the warehouse.
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 import re
 from collections.abc import Callable, Iterable
 from functools import cache
@@ -36,6 +34,7 @@ from spacy.tokens import Doc
 from wordfreq import zipf_frequency
 
 from fms_pipeline.nlp import extensions
+from fms_pipeline.nlp.disk_cache import cached_json
 from fms_pipeline.nlp.drug_lexicon import COMMON_WORD_ZIPF, _vocab_text
 
 extensions.register("icd10", None)
@@ -43,7 +42,7 @@ extensions.register("icd10", None)
 CODED_LABELS = frozenset({"CONDITION", "SYMPTOM"})
 EXCLUDED_CHAPTER_LETTERS = "STVWXYZ"  # injuries, poisonings, external causes, health-status factors
 MAX_NAME_WORDS = 4
-_NAMES_FORMAT = 1  # bump when the rules below change: the names are cached on disk (reading the code set takes ~20 s)
+_NAMES_FORMAT = 2  # bump when the rules below change: the names are cached on disk (reading the code set takes ~20 s)
 _NAME_SHAPE = re.compile(r"^[a-z][a-z' -]*[a-z]$")
 _QUALIFIER = re.compile(r"\s+(?:without|with|due to|in|of|not elsewhere classified|nos)\b.*$")
 _BRACKETS = re.compile(r"\s*(?:\([^)]*\)|\[[^\]]*\])")
@@ -90,34 +89,27 @@ def _name_of(description: str) -> str | None:
     return head
 
 
-def _cache_path() -> Path:
+def _cache_name() -> str:
     mapping = hashlib.sha256(_vocab_text("condition_codes.tsv").encode()).hexdigest()[:12]
-    key = f"{metadata.version('simple-icd-10-cm')}-{_NAMES_FORMAT}-{mapping}"
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "fms_pipeline" / f"icd10_names-{key}.json"
+    return f"icd10_names-{metadata.version('simple-icd-10-cm')}-{_NAMES_FORMAT}-{mapping}.json"
 
 
 @cache
+def _code_set() -> dict:
+    """{"names": {name: (label, canonical, code)}, "descriptions": {code: description}}, read from
+    the disk cache: the code set is imported (~20 s) only to build it, not by every warehouse build."""
+    return cached_json(_cache_name(), _build_code_set,
+                       decode=lambda v: {"names": {n: tuple(r) for n, r in v["names"].items()},
+                                         "descriptions": v["descriptions"]})
+
+
 def description_names() -> dict[str, tuple[str, str, str]]:
     """{lower-case name as written: (label, canonical, code)} from the code set's descriptions; the
     most general code (the shortest) of a name wins; "sickle cell disease" also without its hyphen."""
-    path = _cache_path()
-    try:
-        return {name: tuple(row) for name, row in json.loads(path.read_text(encoding="utf-8")).items()}
-    except (OSError, ValueError, TypeError):
-        pass
-    names = _build_description_names()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(names), encoding="utf-8")
-        tmp.replace(path)
-    except OSError:
-        pass  # a read-only home still works, just without the cache
-    return names
+    return _code_set()["names"]
 
 
-def _build_description_names() -> dict[str, tuple[str, str, str]]:
+def _build_code_set() -> dict:
     import simple_icd_10_cm as icd
 
     check_curated_codes()
@@ -133,7 +125,8 @@ def _build_description_names() -> dict[str, tuple[str, str, str]]:
             current = names.get(variant)
             if current is None or len(code) < len(current[2]):
                 names[variant] = (label, name, code)
-    return names
+    codes = {code for _, _, code in names.values()} | set(curated_codes().values())
+    return {"names": names, "descriptions": {code: icd.get_description(code) for code in sorted(codes)}}
 
 
 @cache
@@ -149,13 +142,12 @@ def code_of(canonical: str) -> str | None:
 
 def condition_reference(names: list[str]) -> list[dict]:
     """Rows of the warehouse ``conditions`` table: the ICD-10-CM code and its description per condition."""
-    import simple_icd_10_cm as icd
-
+    descriptions = _code_set()["descriptions"]
     rows = []
     for name in sorted(set(names)):
         code = code_of(name)
         rows.append({"condition": name, "icd10_code": code,
-                     "icd10_description": icd.get_description(code) if code else None})
+                     "icd10_description": descriptions.get(code) if code else None})
     return rows
 
 

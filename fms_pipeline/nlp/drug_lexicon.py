@@ -25,16 +25,15 @@ from __future__ import annotations
 
 import bz2
 import hashlib
-import json
-import os
 import pickle
 import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import metadata, resources
-from pathlib import Path
 
 from wordfreq import zipf_frequency
+
+from fms_pipeline.nlp.disk_cache import cached_json
 
 _DICTIONARY_PACKAGE = "drug_named_entity_recognition"
 _DICTIONARY_FILE = "drug_ner_dictionary.pkl.bz2"
@@ -190,37 +189,23 @@ def _build_lexicon() -> dict[str, DrugEntry]:
             for name, e in lexicon.items()}
 
 
-def _cache_path() -> Path:
+def _cache_name() -> str:
     vocab_hash = hashlib.sha256(
         "".join(_vocab_text(name) for name in (*CURATED_FILES, "drug_name_denylist.txt")).encode()
     ).hexdigest()[:12]
-    key = f"{metadata.version('drug-named-entity-recognition')}-{_LEXICON_FORMAT}-{vocab_hash}"
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "fms_pipeline" / f"drug_lexicon-{key}.json"
+    return f"drug_lexicon-{metadata.version('drug-named-entity-recognition')}-{_LEXICON_FORMAT}-{vocab_hash}.json"
 
 
 @cache
 def drug_lexicon() -> dict[str, DrugEntry]:
     """{lower-case name: DrugEntry} for every drug name the pipeline tags."""
-    path = _cache_path()
-    try:
-        rows = json.loads(path.read_text(encoding="utf-8"))
-        return {name: DrugEntry(canonical, drugbank, mesh, tuple(ingredients))
-                for name, (canonical, drugbank, mesh, ingredients) in rows.items()}
-    except (OSError, ValueError, TypeError):
-        pass
-    lexicon = _build_lexicon()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(
-            json.dumps({n: [e.canonical, e.drugbank_id, e.mesh_id, list(e.ingredients)] for n, e in lexicon.items()}),
-            encoding="utf-8",
-        )
-        tmp.replace(path)
-    except OSError:
-        pass  # a read-only home still works, just without the cache
-    return lexicon
+    return cached_json(
+        _cache_name(), _build_lexicon,
+        encode=lambda lexicon: {n: [e.canonical, e.drugbank_id, e.mesh_id, list(e.ingredients)]
+                                for n, e in lexicon.items()},
+        decode=lambda rows: {name: DrugEntry(canonical, drugbank, mesh, tuple(ingredients))
+                             for name, (canonical, drugbank, mesh, ingredients) in rows.items()},
+    )
 
 
 @cache

@@ -495,8 +495,9 @@ def saved_pipeline_key(model: str | None = None) -> str:
 
 
 def saved_pipeline_dir(model: str | None = None) -> Path:
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return base / "fms_pipeline" / f"nlp-spacy{spacy.__version__}-{saved_pipeline_key(model)}"
+    from fms_pipeline.nlp.disk_cache import cache_dir
+
+    return cache_dir() / f"nlp-spacy{spacy.__version__}-{saved_pipeline_key(model)}"
 
 
 def save_nlp(nlp: Language, path: str | Path) -> None:
