@@ -32,6 +32,17 @@ def dagster_home_env(home: Path) -> Iterator[Path]:
             os.environ["DAGSTER_HOME"] = before
 
 
+def raw_folder(root: Path, *files: Path) -> Path:
+    """``root/data/raw`` made, holding copies of ``files``; returns the raw folder."""
+    import shutil
+
+    raw = root / "data" / "raw"
+    raw.mkdir(parents=True)
+    for file in files:
+        shutil.copy(file, raw / file.name)
+    return raw
+
+
 def materialize_folder(data_dir: Path) -> Path:
     """Run ``fms-pipeline materialize`` over ``data_dir/raw``; the warehouse's path."""
     assert cli.materialize(data_dir) == 0, f"materialize failed for {data_dir}"

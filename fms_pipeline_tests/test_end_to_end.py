@@ -35,14 +35,12 @@ def built_once(tmp_path_factory) -> Iterator[tuple[Path, str]]:
     (the warehouse, what the run printed). DAGSTER_HOME stays set while the module runs."""
     import contextlib
     import io
-    import shutil
 
     from fms_pipeline_tests.conftest import SAMPLE
-    from fms_pipeline_tests.materialized import dagster_home_env
+    from fms_pipeline_tests.materialized import dagster_home_env, raw_folder
 
     root = tmp_path_factory.mktemp("built-once")
-    (root / "data" / "raw").mkdir(parents=True)
-    shutil.copy(SAMPLE, root / "data" / "raw" / SAMPLE.name)
+    raw_folder(root, SAMPLE)
     with dagster_home_env(root / "dagster_home"):
         out = io.StringIO()
         with contextlib.redirect_stdout(out):

@@ -19,7 +19,7 @@ import pytest
 
 from fms_pipeline import ids, warehouse
 from fms_pipeline_tests.conftest import SAMPLE, stage_folder
-from fms_pipeline_tests.materialized import dagster_home_env, latest_metadata, materialize_folder
+from fms_pipeline_tests.materialized import dagster_home_env, latest_metadata, materialize_folder, raw_folder
 from fms_pipeline_tests.test_parsing import EXPECTED_AUTHORS
 from fms_pipeline_tests.test_sources import FIXTURES, _zst
 
@@ -122,9 +122,7 @@ FIBROMYALGIA = re.compile(r"\b(fibromyalgia|fibro)\b", re.IGNORECASE)
 @pytest.fixture(scope="module")
 def formats_warehouse(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("formats")
-    raw = root / "data" / "raw"
-    raw.mkdir(parents=True)
-    shutil.copy(SAMPLE, raw / SAMPLE.name)
+    raw = raw_folder(root, SAMPLE)
     for raw_name, fixture in EXPECTED.items():
         if raw_name.endswith(".zst"):
             _zst((FIXTURES / fixture.source).read_bytes(), raw, raw_name)

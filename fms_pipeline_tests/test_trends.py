@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from collections import Counter, defaultdict
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -18,7 +17,7 @@ import duckdb
 import pytest
 
 from fms_pipeline import cli, ids, warehouse
-from fms_pipeline_tests.materialized import dagster_home_env, latest_metadata, materialize_folder
+from fms_pipeline_tests.materialized import dagster_home_env, latest_metadata, materialize_folder, raw_folder
 
 TREND_FIXTURE = Path(__file__).parent / "fixtures" / "trends" / "chronicpain_2024.ndjson"
 MONTHS = [date(2024, 1, 1), date(2024, 2, 1), date(2024, 3, 1), date(2024, 4, 1)]
@@ -56,9 +55,7 @@ def _fixture_months() -> tuple[dict[str, date | None], dict[str | None, date | N
 @pytest.fixture(scope="module")
 def trend_warehouse(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("trends")
-    raw = root / "data" / "raw"
-    raw.mkdir(parents=True)
-    shutil.copy(TREND_FIXTURE, raw / TREND_FIXTURE.name)
+    raw_folder(root, TREND_FIXTURE)
     with dagster_home_env(root / "dagster_home"):
         yield materialize_folder(root / "data")
 
