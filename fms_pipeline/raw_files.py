@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from fms_pipeline import storage
+from fms_pipeline import limits, storage
 from fms_pipeline.storage import AnyPath
 
 # A blog page with its comments is well under a megabyte; 20 MB leaves room for huge threads
 # while a wrong file is refused with a reason instead of stalling a run. Dump formats (Reddit
-# NDJSON) are streamed and exempt.
-MAX_PAGE_BYTES = 20 * 1024 * 1024
-SNIFF_BYTES = 64 * 1024
+# NDJSON) are streamed and exempt. (All bounds: fms_pipeline/limits.py.)
+MAX_PAGE_BYTES = limits.MAX_PAGE_BYTES
+SNIFF_BYTES = limits.SNIFF_BYTES
 
 
 class RejectedFile(Exception):
@@ -195,8 +195,15 @@ def opener(raw_dir: AnyPath, source_file: str) -> Callable[[], BinaryIO]:
 
 
 def read_head(open_binary: Callable[[], BinaryIO]) -> bytes:
+    """The file's first bytes as stored: ``SNIFF_BYTES``, or up to ``limits.COMPRESSED_SNIFF_BYTES``
+    of a compressed file (whose format is sniffed on its decompressed start)."""
+    from fms_pipeline.parsing.sources.compression import compression_of
+
     with open_binary() as f:
-        return f.read(SNIFF_BYTES)
+        head = f.read(SNIFF_BYTES)
+        if compression_of(head):
+            head += f.read(limits.COMPRESSED_SNIFF_BYTES - len(head))
+        return head
 
 
 def read_page_bytes(open_binary: Callable[[], BinaryIO], source_file: str, size_hint: int) -> bytes:

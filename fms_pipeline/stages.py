@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -26,12 +27,14 @@ from pathlib import Path
 
 import polars as pl
 
-from fms_pipeline import progress, raw_files, staging, storage, tables, workers
+from fms_pipeline import limits, progress, raw_files, staging, storage, tables, workers
 from fms_pipeline.batches import BucketPlan
 from fms_pipeline.storage import AnyPath
 
 # Rows held in memory before they go to a part file (a dump of millions of comments streams).
 PART_ROWS = 50_000
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -88,7 +91,7 @@ def parse_buckets(raw_dir: AnyPath, staging_dir: AnyPath, plans: dict[str, Bucke
     progress.start("parse", len(items), sum(i[3] for i in items))
     with tempfile.TemporaryDirectory(prefix="fms-parse-") as work:
         results: list[FileResult] = workers.map_chunks(
-            _parse_chunk, items, n_workers, raw_dir, Path(work),
+            _parse_chunk, items, n_workers, raw_dir, Path(work), limits.PARSE_SECONDS_PER_FILE,
             per_worker_min=workers.PARSE_ITEMS_PER_WORKER_MIN, describe=lambda item: item[0],
             on_done=lambda chunk: progress.advance(len(chunk), sum(r.words for r in chunk),
                                                    sum(r.size_bytes for r in chunk)))
@@ -104,8 +107,8 @@ def parse_buckets(raw_dir: AnyPath, staging_dir: AnyPath, plans: dict[str, Bucke
 def _parse_chunk(job) -> list[FileResult]:
     """Parse a chunk of files; the one-page files' rows go to one part file per bucket and table
     (more when they exceed PART_ROWS), not one per file."""
-    raw_dir, work, items = job
-    results = [parse_file(raw_dir, work, *item) for item in items]
+    raw_dir, work, seconds_per_file, items = job
+    results = [parse_file(raw_dir, work, *item, seconds_per_file=seconds_per_file) for item in items]
     pending: dict[str, list[FileResult]] = {}
 
     def write(bucket: str) -> None:
@@ -131,16 +134,41 @@ def _parse_chunk(job) -> list[FileResult]:
     return results
 
 
+def parse_seconds(size_bytes: int, seconds_per_file: float | None = None) -> float:
+    """The wall-clock limit for parsing a file of ``size_bytes`` (a dump streams for longer)."""
+    base = limits.PARSE_SECONDS_PER_FILE if seconds_per_file is None else seconds_per_file
+    return base + size_bytes / limits.PARSE_MIN_BYTES_PER_SECOND
+
+
 def parse_file(raw_dir: AnyPath, work: Path, source_file: str, bucket: str, fingerprint: str, size: int,
-               known_sha: str | None = None, problem: str | None = None) -> FileResult:
-    """Read, detect and parse one raw file into part files under ``work``; never raises for bad input."""
+               known_sha: str | None = None, problem: str | None = None, *,
+               seconds_per_file: float | None = None) -> FileResult:
+    """Read, detect and parse one raw file into part files under ``work``; never raises for bad input.
+
+    A file that cannot be used is ``rejected`` with the reason; so is one whose parsing takes longer
+    than its time limit (``parse_seconds``: "took longer than N s"), and, as a last resort, one whose
+    parsing failed in a way no reader foresaw (the reason names the error; its traceback is logged)."""
     result = FileResult(source_file, bucket, fingerprint, size, "staged")
+    seconds = parse_seconds(size, seconds_per_file)
     try:
-        if problem:
-            raise raw_files.RejectedFile(source_file, problem)
-        _parse_into(result, raw_dir, work, known_sha)
+        with workers.time_limit(seconds):
+            if problem:
+                raise raw_files.RejectedFile(source_file, problem)
+            _parse_into(result, raw_dir, work, known_sha)
     except raw_files.RejectedFile as rejected:
-        result.status, result.reason, result.parts = "rejected", rejected.reason, {}
+        result.status, result.reason, result.parts, result.frames = "rejected", rejected.reason, {}, {}
+    except OSError as error:
+        result.status, result.parts, result.frames = "rejected", {}, {}
+        result.reason = f"cannot read the file: {error.strerror or error}"
+    except workers.TookTooLong as error:
+        result.status, result.parts, result.frames = "rejected", {}, {}
+        result.reason = f"{error}: set aside (a runaway file; the limit is in fms_pipeline/limits.py)"
+    except Exception as error:  # noqa: BLE001 - the last resort: one file, never the run
+        log.error("parsing %s failed", source_file, exc_info=True)
+        from fms_pipeline.parsing.sources.common import reason_of
+
+        result.status, result.parts, result.frames = "rejected", {}, {}
+        result.reason = f"could not be parsed ({reason_of(error)}); nothing of it was kept"
     return result
 
 

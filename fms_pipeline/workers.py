@@ -9,6 +9,7 @@ or interrupted call stops the other workers at once.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import select
@@ -127,3 +128,36 @@ def _stop(pool: ProcessPoolExecutor) -> None:
             process.kill()
     for process in processes:
         process.join(timeout=5)
+
+
+# ---------------------------------------------------------------- a time limit per item
+
+
+class TookTooLong(BaseException):
+    """Raised inside the work on one item when its time limit passed (a BaseException, so that the
+    readers' per-record isolation, which catches Exception, does not take it for a bad record)."""
+
+    def __init__(self, seconds: float):
+        super().__init__(f"took longer than {seconds:g} s")
+        self.seconds = seconds
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float | None):
+    """Raise TookTooLong in the body once ``seconds`` of wall-clock time have passed (SIGALRM: the
+    body is interrupted the next time it runs Python code). Without a limit, or outside the main
+    thread (where no signal can be handled), the body runs unlimited."""
+    if not seconds or seconds <= 0 or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expired(_signum, _frame):
+        raise TookTooLong(seconds)
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)

@@ -453,8 +453,8 @@ def test_detection_is_by_content_not_by_extension(tmp_path: Path):
             detect_format(name, b"" if name != "nothing.zst" else zstandard.ZstdCompressor().compress(b"\n \n"))
     with pytest.raises(RejectedSource, match="^named .zst but not zstd-compressed data$"):
         detect_format("dump.zst", b'{"id": "x"}\n')
-    with pytest.raises(RejectedSource, match="only dumps may be compressed"):
-        detect_format("post.json.zst", zstandard.ZstdCompressor().compress(wp))
+    # Any format may be compressed (issue 19): the content is sniffed once decompressed.
+    assert detect_format("post.json.zst", zstandard.ZstdCompressor().compress(wp)).name == "wordpress_json"
 
 
 def test_json_of_the_wrong_shape_is_rejected_with_a_reason(tmp_path: Path):

@@ -263,7 +263,7 @@ def _json_ld(tree: LexborHTMLParser) -> Iterator[_Comment]:
     for script in tree.css('script[type="application/ld+json"]'):
         try:
             yield from walk(json.loads(script.text() or "null"), None)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):  # a block nested too deep to read is no comments
             continue
 
 
