@@ -81,7 +81,7 @@ def detect_format(name: str, head: bytes) -> SourceFormat:
         try:
             head = compression.decompressed_head(compressed, head, HEAD_BYTES)
         except compression.DamagedStream as error:
-            raise RejectedSource(f"{error}, at its start") from None
+            raise RejectedSource(f"{error}, before any of its content") from None
         if b"ustar" in head[257:263]:
             raise RejectedSource(f"unrecognised format: a tar archive ({compression.label(compressed)}-compressed); "
                                  "unpack it into the raw folder")

@@ -242,7 +242,7 @@ def _zstd_reason(error: zstandard.ZstdError) -> str:
 def decompressed_head(name: str, head: bytes, limit: int = limits.SNIFF_BYTES) -> bytes:
     """The decompressed start (at most ``limit`` bytes) of a compressed file given its stored start
     (the rest missing is fine). Decompresses no more than it returns. Raises DamagedStream when
-    nothing can be decompressed because the data is damaged."""
+    nothing can be decompressed (the data is damaged, or cut before its first block)."""
     got: list[bytes] = []
     size = 0
     try:
@@ -251,9 +251,7 @@ def decompressed_head(name: str, head: bytes, limit: int = limits.SNIFF_BYTES) -
             size += len(chunk)
             if size >= limit:
                 break
-    except TruncatedStream:
-        pass  # only the start was given
-    except DamagedStream:
+    except DamagedStream:  # only the start was given: truncated is expected once something came out
         if not got:
             raise
     return b"".join(got)[:limit]

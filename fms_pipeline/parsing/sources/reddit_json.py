@@ -73,14 +73,18 @@ def _thread(top: dict, submission_key: str | None) -> Iterator[Record]:
         replies = data.get("replies")
         if replies in (None, ""):  # Reddit writes "" for no replies
             return []
-        if isinstance(replies, TooDeep):
+        listing = replies.get("data") if isinstance(replies, dict) else None
+        children = listing.get("children") if isinstance(listing, dict) else None
+        if any(isinstance(v, TooDeep) for v in (replies, listing, children)) or (isinstance(children, list) and any(
+                isinstance(c, TooDeep) or isinstance(c, dict) and isinstance(c.get("data"), TooDeep)
+                for c in children)):
             raise BadRecord(f"replies nested deeper than {limits.MAX_JSON_DEPTH:,} levels of JSON: not read")
         if not isinstance(replies, dict):
             raise BadRecord(f"replies is {kind_of(replies)}, not a Listing")
-        listing = replies.get("data")
         if not isinstance(listing, dict):
             raise BadRecord(f"replies.data is {kind_of(listing)}, not an object")
-        children = listing.get("children") or []
+        if children is None:
+            return []
         if not isinstance(children, list):
             raise BadRecord(f"replies.data.children is {kind_of(children)}, not a list")
         return children
