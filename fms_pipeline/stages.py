@@ -93,6 +93,7 @@ def parse_buckets(raw_dir: AnyPath, staging_dir: AnyPath, plans: dict[str, Bucke
         results: list[FileResult] = workers.map_chunks(
             _parse_chunk, items, n_workers, raw_dir, Path(work), limits.PARSE_SECONDS_PER_FILE,
             per_worker_min=workers.PARSE_ITEMS_PER_WORKER_MIN, describe=lambda item: item[0],
+            recover=lambda chunks: _set_runaways_aside(Path(work), chunks),
             on_done=lambda chunk: progress.advance(len(chunk), sum(r.words for r in chunk),
                                                    sum(r.size_bytes for r in chunk)))
         progress.finish()
@@ -104,11 +105,28 @@ def parse_buckets(raw_dir: AnyPath, staging_dir: AnyPath, plans: dict[str, Bucke
                 for bucket in states}
 
 
+def _set_runaways_aside(work: Path, chunks: list[list[tuple]]) -> tuple[list[list[tuple]], list[FileResult]] | None:
+    """After a parse worker died: the files its Watchdog killed it on become rejected results and
+    leave the chunks still to do (None when no Watchdog explains the death)."""
+    killed = workers.runaways(work)
+    if not killed:
+        return None
+    results = [FileResult(item[0], item[1], item[2], item[3], "rejected", source_format=None,
+                          reason=f"took longer than {killed[item[0]]:g} s and could not be interrupted: set aside "
+                                 "(a runaway file; its worker was replaced)")
+               for chunk in chunks for item in chunk if item[0] in killed]
+    return [[item for item in chunk if item[0] not in killed] for chunk in chunks], results
+
+
 def _parse_chunk(job) -> list[FileResult]:
     """Parse a chunk of files; the one-page files' rows go to one part file per bucket and table
     (more when they exceed PART_ROWS), not one per file."""
     raw_dir, work, seconds_per_file, items = job
-    results = [parse_file(raw_dir, work, *item, seconds_per_file=seconds_per_file) for item in items]
+    watchdog = workers.Watchdog(work)  # past the limit and a grace, where no signal gets through: the worker dies
+    results = []
+    for item in items:
+        with watchdog.watch(item[0], parse_seconds(item[3], seconds_per_file) + limits.PARSE_KILL_GRACE_SECONDS):
+            results.append(parse_file(raw_dir, work, *item, seconds_per_file=seconds_per_file))
     pending: dict[str, list[FileResult]] = {}
 
     def write(bucket: str) -> None:

@@ -474,6 +474,50 @@ def test_a_dtd_that_pushes_the_root_past_the_sniff_window_is_recognised():
 
 # ---------------------------------------------------------------- workers
 
+def _chunk_stuck_on_3(job):
+    """A chunk function whose item 3 hangs where no signal gets through (as C code of a library)."""
+    import signal
+
+    marker_dir, chunk = job
+    watchdog = workers.Watchdog(marker_dir)
+    out = []
+    for item in chunk:
+        with watchdog.watch(f"item {item}", 1.0):
+            if item == 3:
+                signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM, signal.SIGINT})
+                time.sleep(600)
+            out.append(item * 10)
+    return out
+
+
+def test_a_worker_stuck_on_one_item_is_killed_and_replaced(tmp_path: Path):
+    def recover(chunks):
+        killed = workers.runaways(tmp_path)
+        if not killed:
+            return None
+        return [[i for i in c if f"item {i}" not in killed] for c in chunks], [("set aside", *kv) for kv in killed.items()]
+
+    started = time.monotonic()
+    out = workers.map_chunks(_chunk_stuck_on_3, list(range(8)), 2, tmp_path, per_worker_min=1, recover=recover)
+    assert time.monotonic() - started < 300
+    assert sorted(x for x in out if isinstance(x, int)) == [0, 10, 20, 40, 50, 60, 70]
+    assert [x for x in out if isinstance(x, tuple)] == [("set aside", "item 3", 1.0)]
+    # Without a way to recover, a dead worker fails the call, naming what it was on.
+    with pytest.raises(workers.WorkerFailed, match="a worker process failed on 3: BrokenProcessPool"):
+        workers.map_chunks(_chunk_stuck_on_3, list(range(8)), 2, tmp_path, per_worker_min=1)
+
+
+def test_parse_sets_a_runaway_file_aside_and_keeps_the_others_of_its_chunk(tmp_path: Path):
+    (tmp_path / f"runaway-{os.getpid()}.txt").write_text("b.html\n150\n")
+    chunks = [[("a.txt", "00", "f", 10, None, None), ("b.html", "00", "f", 20, None, None)],
+              [("c.txt", "01", "f", 30, None, None)]]
+    new_chunks, results = stages._set_runaways_aside(tmp_path, chunks)
+    assert new_chunks == [[chunks[0][0]], chunks[1]]
+    (result,) = results
+    assert (result.source_file, result.bucket, result.status) == ("b.html", "00", "rejected")
+    assert result.reason.startswith("took longer than 150 s and could not be interrupted")
+    assert stages._set_runaways_aside(tmp_path, chunks) is None  # the marker was read once
+
 def test_time_limit_does_nothing_outside_the_main_thread():
     import threading
 
@@ -488,3 +532,85 @@ def test_time_limit_does_nothing_outside_the_main_thread():
     thread.start()
     thread.join()
     assert done == [True]
+
+
+# ---------------------------------------------------------------- every trigger beside the sample, one run
+
+def _post_list_with_embedded_list() -> bytes:
+    posts = [json.loads((FIXTURES / "wordpress_post.json").read_text()) for _ in range(2)]
+    posts[1]["id"] = 999
+    posts[1]["_embedded"] = []
+    for c in posts[1]["comments"]:
+        c["post"] = 999
+    return json.dumps(posts).encode()
+
+
+def _dump_with(bad_line: str) -> bytes:
+    return "\n".join([DUMP_LINES[1], bad_line, DUMP_LINES[2]]).encode()
+
+
+# raw file name -> (its bytes, the first skipped record's place and reason as source_files.reason shows it)
+TRIGGERS: dict[str, tuple] = {
+    "score-nan.ndjson": (lambda: _dump_with(DUMP_LINES[0].replace('"score":8', '"score":NaN')),
+                         "line 2: score is a number (nan), not a whole number"),
+    "score-1e999.ndjson": (lambda: _dump_with(DUMP_LINES[0].replace('"score":8', '"score":1e999')),
+                           "line 2: score is a number (inf), not a whole number"),
+    "body-number.ndjson": (lambda: _dump_with(_line(body=12345)), "line 2: body is a number (12345), not text"),
+    "body-list.ndjson": (lambda: _dump_with(_line(body=["a"])), "line 2: body is a list, not text"),
+    "author-number.ndjson": (lambda: _dump_with(_line(author=7)), "line 2: author is a number (7), not text"),
+    "author-list.ndjson": (lambda: _dump_with(_line(author=["x", "y"])), "line 2: author is a list, not text"),
+    "subreddit-object.ndjson": (lambda: "\n".join([DUMP_LINES[0], _line(1, subreddit={"a": 1}), DUMP_LINES[2]])
+                                .encode(), "line 2: subreddit is an object, not text"),
+    "replies-data-list.json": (lambda: _reddit_thread(3, replies_data=[1]),
+                               "replies of comment t1_c3: replies.data is a list, not an object"),
+    "embedded-list.json": (_post_list_with_embedded_list, "post 999: _embedded is a list, not an object"),
+    "comment-id-superscript.xml": (lambda: _with_comment_ids("²").encode(),
+                                   "comment ²: comment_id '²' is not a WordPress id (a whole number)"),
+    "comment-id-5000-digits.xml": (lambda: _with_comment_ids("9" * 5000).encode(),
+                                   "is not a WordPress id (a whole number)"),
+    "deep-thread.json": (lambda: _reddit_thread(250), None),  # read whole: nothing to skip
+    "deep-json-ld.html": (lambda: (FIXTURES / "html_wordpress_comments.html").read_text().replace(
+        "</head>", '<script type="application/ld+json">' + "[" * 100_000 + "]" * 100_000 + "</script></head>")
+        .encode(), None),
+    "bomb.ndjson.zst": (lambda: zstandard.ZstdCompressor(level=1).compress(
+        (DUMP_LINES[0] + "\n").encode() + b"a" * (64 << 20)), "line 2: a line of 67,108,864 bytes"),
+}
+
+
+@pytest.fixture(scope="module")
+def triggers_warehouse(tmp_path_factory) -> Path:
+    from fms_pipeline_tests.conftest import SAMPLE
+    from fms_pipeline_tests.materialized import dagster_home_env, materialize_folder, raw_folder
+
+    root = tmp_path_factory.mktemp("triggers")
+    raw = raw_folder(root, SAMPLE)
+    for name, (make, _reason) in TRIGGERS.items():
+        (raw / name).write_bytes(make())
+    with dagster_home_env(root / "dagster_home"):
+        yield materialize_folder(root / "data")
+
+
+@pytest.mark.parametrize("name", list(TRIGGERS))
+def test_every_trigger_beside_the_sample_in_one_run(triggers_warehouse: Path, name: str, monkeypatch):
+    """Issue 22's triggers, each a file beside the sample, one ``materialize``: the run ends, the sample
+    and each file's good records are in the warehouse, the bad record is a skipped record named by its
+    file (the row) and its line or item (the reason)."""
+    from fms_pipeline import warehouse
+    from fms_pipeline_tests.conftest import SAMPLE
+
+    expected_reason = TRIGGERS[name][1]
+    with warehouse.connect_read_only(triggers_warehouse) as con:
+        assert con.execute("SELECT count(*) FROM comments JOIN documents USING (document_id) WHERE source_file = ?",
+                           [SAMPLE.name]).fetchone()[0] == 19
+        status, skipped, reason = con.execute(
+            "SELECT status, skipped_records, reason FROM source_files WHERE source_file = ?", [name]).fetchone()
+        comments = con.execute("SELECT count(*) FROM comments JOIN documents USING (document_id) "
+                               "WHERE source_file = ?", [name]).fetchone()[0]
+    assert status == "staged" and comments > 0
+    if expected_reason is None:
+        assert skipped == 0 and reason is None
+    else:
+        assert skipped == 1 and reason.startswith("1 record(s) skipped, the rest kept; first: ")
+        assert expected_reason in reason
+    if name == "deep-thread.json":
+        assert comments == 250
