@@ -219,31 +219,24 @@ class Watchdog:
 
     def __init__(self, marker_dir: Path):
         self.marker_dir = Path(marker_dir)
-        self._current: tuple[str, float, float] | None = None
-        self._thread: threading.Thread | None = None
 
     @contextlib.contextmanager
     def watch(self, name: str, seconds: float):
         if not IN_WORKER:
             yield
             return
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="runaway-watchdog", daemon=True)
-            self._thread.start()
-        self._current = (name, time.monotonic() + seconds, seconds)
+        timer = threading.Timer(seconds, self._kill, args=(name, seconds))
+        timer.daemon = True
+        timer.start()
         try:
             yield
         finally:
-            self._current = None
+            timer.cancel()
 
-    def _run(self) -> None:
-        while True:
-            time.sleep(0.2)
-            current = self._current
-            if current is not None and time.monotonic() > current[1]:
-                marker = self.marker_dir / f"runaway-{os.getpid()}.txt"
-                marker.write_text(f"{current[0]}\n{current[2]:g}\n", encoding="utf-8", errors="surrogateescape")
-                os._exit(RUNAWAY_EXIT_CODE)
+    def _kill(self, name: str, seconds: float) -> None:
+        marker = self.marker_dir / f"runaway-{os.getpid()}.txt"
+        marker.write_text(f"{name}\n{seconds:g}\n", encoding="utf-8", errors="surrogateescape")
+        os._exit(RUNAWAY_EXIT_CODE)
 
 
 def runaways(marker_dir: Path) -> dict[str, float]:
