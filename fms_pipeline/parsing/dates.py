@@ -3,8 +3,8 @@ read with ``dateparser`` (a maintained parser that knows some 200 languages and 
 
 * The page's language (``<html lang>``) chooses the language and, where the day and the month could
   be either way round ("03/05/2019"), their order: month first for US English (and English without
-  a region, as most such sites are American), day first for the other English regions and as each
-  other language writes it.
+  a region, as most such sites are American), day first for the other English regions and the
+  other languages, year first for Chinese, Japanese, Korean, Hungarian, Lithuanian and Mongolian.
 * A relative date ("Gestern, 14:05", "2 hours ago") or one without a year ("March 5") is anchored on
   the page's own date, the one it was saved on or else published on (``page_anchor``), never on
   today: without an anchor such a date is None. A date is taken to depend on the anchor when it reads
@@ -27,6 +27,8 @@ EARLIEST = datetime(1995, 1, 1, tzinfo=UTC)
 _PROBES = (datetime(2001, 1, 1, 12), datetime(2011, 6, 15, 12))
 # English regions that write the day first; English without a region is read month first.
 _DAY_FIRST_ENGLISH = {"gb", "uk", "ie", "au", "nz", "in", "za", "sg", "mt", "ng", "ke", "pk", "hk"}
+# Languages that write the year first (the others than English write the day first).
+_YEAR_FIRST = {"zh", "ja", "ko", "hu", "lt", "mn"}
 # Words pages put before a date ("answered Feb 19, 2015", "Posted on", "le 3 mars 2019"): tried without them.
 _LEADING_WORD = re.compile(r"^\s*[^\W\d]+[.:,]?\s+(?=\S)")
 _MAX_TEXT = 80  # a date is a short text; longer ones are sentences, not dates
@@ -42,7 +44,8 @@ def language_settings(lang: str | None) -> tuple[list[str] | None, str | None]:
         return None, None
     if language == "en":
         return ["en"], "DMY" if len(parts) > 1 and parts[1] in _DAY_FIRST_ENGLISH else "MDY"
-    return [language, "en"], None  # English too: forums in other languages keep English month names in places
+    # English too: forums in other languages keep English month names in places.
+    return [language, "en"], "YMD" if language in _YEAR_FIRST else "DMY"
 
 
 def parse_written_date(text: str | None, *, lang: str | None = None, anchor: datetime | None = None) -> datetime | None:

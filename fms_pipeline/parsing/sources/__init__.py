@@ -16,10 +16,12 @@ from typing import BinaryIO
 
 from fms_pipeline.parsing.decode import UndecodableFile, decode_page
 from fms_pipeline.parsing.sources import (
+    discourse_json,
     disqus_xml,
     html_page,
     reddit_json,
     reddit_ndjson,
+    stackexchange_dump,
     text,
     wordpress_json,
     wordpress_wxr,
@@ -41,8 +43,11 @@ __all__ = [
 
 # Tried in this order: the specific shapes first, the copied-text format last.
 _MODULES: tuple[ModuleType, ...] = (
-    wordpress_wxr, disqus_xml, html_page, reddit_json, reddit_ndjson, wordpress_json, text,
+    wordpress_wxr, disqus_xml, stackexchange_dump, html_page, reddit_json, reddit_ndjson, discourse_json,
+    wordpress_json, text,
 )
+# Formats that are archives: asked before a ZIP is turned away as "a ZIP archive".
+_ARCHIVE_MODULES: tuple[ModuleType, ...] = (stackexchange_dump,)
 _BY_NAME = {module.FORMAT.name: module for module in _MODULES}
 FORMATS: tuple[SourceFormat, ...] = tuple(module.FORMAT for module in _MODULES)
 
@@ -78,6 +83,9 @@ def detect_format(name: str, head: bytes) -> SourceFormat:
         head = zstd_head(head)
     if not head.strip():
         raise RejectedSource("the file is empty or holds only white space")
+    for module in _ARCHIVE_MODULES:
+        if not compressed and module.sniff_archive(lower, head):
+            return module.FORMAT
     for magic, what in _MAGIC.items():
         if head.startswith(magic):
             raise RejectedSource(f"unrecognised format: {what}")

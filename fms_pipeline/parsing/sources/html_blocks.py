@@ -31,6 +31,22 @@ class Block:
     written: str | None = None  # the date as the page writes it, read when ``published`` is missing or does not parse
 
 
+def unique(nodes: list[LexborNode]) -> list[LexborNode]:
+    """``nodes`` without repeats (lexbor gives a node once per alternative of a selector list it matches)."""
+    seen: set[int] = set()
+    return [n for n in nodes if not (n.mem_id in seen or seen.add(n.mem_id))]
+
+
+def first_match(root: LexborNode | LexborHTMLParser | None, selector: str) -> LexborNode | None:
+    """The first match of the first alternative of ``selector`` that matches (not the first in page order)."""
+    if root is None or not selector:
+        return None
+    for alternative in selector.split(","):
+        if (found := root.css_first(alternative.strip())) is not None:
+            return found
+    return None
+
+
 def text_of(node: LexborNode | None) -> str | None:
     if node is None:
         return None
@@ -56,8 +72,8 @@ class Comments:
 
     def __init__(self, root: LexborNode | LexborHTMLParser, nodes: list[LexborNode]):
         self.root = root
-        self.nodes = nodes
-        self.ids = {n.mem_id for n in nodes}
+        self.nodes = unique(nodes)
+        self.ids = {n.mem_id for n in self.nodes}
         self._first: dict[str, dict[int, LexborNode]] = {}
         self._below: set[int] | None = None
 

@@ -1,7 +1,10 @@
-"""A saved HTML page (a blog post with its comments, as a browser or a crawler saves it).
+"""A saved HTML page (a blog post with its comments, a forum thread, a Q&A page, as a browser or a
+crawler saves it).
 
-The article (title, byline, publication date, main text) comes from trafilatura, made for
-main-text extraction. The comments come from the markup, by the first of these that finds any:
+A forum thread or Q&A page (phpBB, vBulletin, XenForo, Discourse, Stack Exchange: ``forums.py``) is
+read as its posts, each a comment. Any other page is an article with comments: the article (title,
+byline, publication date, main text) comes from trafilatura, made for main-text extraction; the
+comments come from the markup, from the extractor below that finds the most (ties: the first):
 
 1. wpDiscuz (``div.wpd-comment``; id ``wpd-comm-<id>_<parent id>``, ``.wpd-comment-author``,
    ``.wpd-comment-date[title]``, ``.wpd-comment-text``; replies nested inside their parent);
@@ -9,9 +12,18 @@ main-text extraction. The comments come from the markup, by the first of these t
    ``time[datetime]``, ``.comment-content``; replies in ``ul.children``);
 3. schema.org ``Comment`` in microdata (``itemtype=".../Comment"``, ``itemprop`` author/name,
    dateCreated, text), then in JSON-LD (``"@type": "Comment"``, nested ``comment`` for replies);
-4. a structural fallback for other comment systems: a list of repeated sibling blocks (same tag
-   and class) each holding an author (an element whose class names an author, user or name,
-   or ``<cite>``), a date (``<time>`` or a date written out) and text.
+4. what comment systems share (any plugin or theme): blocks whose id is ``comment-NNN``/``post-NNN``
+   or that carry a ``data-comment-id`` (or like) attribute, the most common kind of them (the outer
+   one when two are as common), a block nested in another replying to it;
+and, when none finds any, a structural fallback: a list of repeated sibling blocks (same tag and
+class) each holding an author (an element whose class names an author, user or name, or ``<cite>``),
+a date (``<time>`` or a date written out) and text.
+
+A date is the machine-readable one (``datetime``, ``title``) when it parses, else the date as the
+page writes it (``parsing/dates.py``: in the page's ``<html lang>``, relative dates counted from
+the page's saved or published date). Comments are found in time linear in the page
+(``html_blocks.py``); on a page over ``trim_comments_over_chars`` the article is read from the page
+without its comments (trafilatura's metadata search is slow on huge comment lists).
 
 Pingbacks and trackbacks are not comments. A page without a comment section is the article
 alone. A page that is not an article (a login form, no main text) is rejected.
@@ -31,7 +43,7 @@ from urllib.parse import urlsplit
 import trafilatura
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from fms_pipeline.parsing.dates import page_anchor, parse_written_date
+from fms_pipeline.parsing.dates import page_anchor
 from fms_pipeline.parsing.sources import forums
 from fms_pipeline.parsing.sources.common import (
     author_fields,
@@ -68,7 +80,7 @@ def read(open_binary: Callable[[], BinaryIO], source_file: str) -> Iterator[Reco
     lang = (root.attributes.get("lang") or root.attributes.get("xml:lang")) if root is not None else None
     thread = forums.thread(tree)
     if thread is not None:
-        document, comments = forums.document(page, tree, thread), thread.posts
+        document, comments = forums.document(page, tree, thread, lang), thread.posts
     else:
         comments = _comments(tree)
         if len(page) > r["trim_comments_over_chars"] and comments:
@@ -78,9 +90,7 @@ def read(open_binary: Callable[[], BinaryIO], source_file: str) -> Iterator[Reco
     anchor = page_anchor(page, document.published_at)
     for c in comments:
         author, anonymous = author_fields(c.author, anonymous=c.anonymous)
-        published = parse_timestamp(c.published) if c.published else None
-        if published is None:
-            published = parse_written_date(c.written or c.published, lang=lang, anchor=anchor)
+        published = forums.block_date(c, lang, anchor)
         yield SourceComment(
             document_key=None, key=c.key, parent_key=c.parent_key, author=author, author_is_anonymous=anonymous,
             body=c.body, published_at=published, score=c.score,
