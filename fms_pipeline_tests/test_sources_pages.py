@@ -83,3 +83,79 @@ def test_an_unknown_wxr_version_is_not_taken_for_wordpress(tmp_path: Path):
     path.write_text(text)
     with pytest.raises(RejectedSource, match=r"^unrecognised format: markup with root element <rss>"):
         read(path)
+
+
+# ---------------------------------------------------------------- dates written as text (parsing/dates.py)
+
+from fms_pipeline.parsing.dates import language_settings, page_anchor, parse_written_date, saved_date  # noqa: E402
+
+ANCHOR = utc(2019, 3, 7, 9, 12, 33)
+
+
+@pytest.mark.parametrize(("text", "lang", "anchor", "expected"), [
+    ("16. March, 2023 at 16:59", "en-US", None, utc(2023, 3, 16, 16, 59)),
+    ("March 10, 2017 at 12:20 AM", "en", None, utc(2017, 3, 10, 0, 20)),
+    ("5. März 2019", "de", None, utc(2019, 3, 5)),
+    ("05.03.2019, 14:05", "de-DE", None, utc(2019, 3, 5, 14, 5)),
+    ("03/05/2019", "en-US", None, utc(2019, 3, 5)),  # month first in US English
+    ("03/05/2019", "en-GB", None, utc(2019, 5, 3)),  # day first in British English
+    ("03/05/2019", "fr", None, utc(2019, 5, 3)),
+    ("answered Feb 19, 2015 at 15:22", "en", None, utc(2015, 2, 19, 15, 22)),  # a leading word left out
+    ("le 3 mars 2019 à 18h30", "fr", None, utc(2019, 3, 3, 18, 30)),
+    ("Gestern, 14:05", "de", ANCHOR, utc(2019, 3, 6, 14, 5)),
+    ("Gestern, 14:05", "de", None, None),  # relative, and no page date: never counted from today
+    ("2 hours ago", "en", ANCHOR, utc(2019, 3, 7, 7, 12, 33)),
+    ("March 5", "en", None, None),  # no year and no page date
+    ("March 5", "en", ANCHOR, utc(2019, 3, 5)),
+    ("comment_date", "en", None, None),
+    ("Reply", "en", None, None),
+    ("March 3, 1987", "en", None, None),  # before the web: implausible
+    ("", "en", None, None),
+    ("I took 50 mg of tramadol on March 3, 2019 and then another dose in the evening, which did not help", "en", None, None),
+])
+def test_written_dates(text, lang, anchor, expected):
+    assert parse_written_date(text, lang=lang, anchor=anchor) == expected
+
+
+def test_language_settings_and_the_page_date():
+    assert language_settings("en") == (["en"], "MDY") and language_settings("en_AU") == (["en"], "DMY")
+    assert language_settings("de-AT") == (["de", "en"], "DMY") and language_settings("ja") == (["ja", "en"], "YMD")
+    assert language_settings(None) == (None, None) and language_settings("x-klingon") == (None, None)
+    head = ("<!DOCTYPE html>\n<!--\n Page saved with SingleFile \n url: https://forum.example/t/1 \n"
+            " saved date: Thu Mar 07 2019 10:12:33 GMT+0100 (Central European Standard Time)\n-->\n<html>")
+    assert saved_date(head) == ANCHOR
+    assert page_anchor(head, utc(2018, 1, 1)) == ANCHOR and page_anchor("<html>", utc(2018, 1, 1)) == utc(2018, 1, 1)
+
+
+# ---------------------------------------------------------------- linear-time comment extraction (issue 22)
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks.html_threads import flat_page, nested_page  # noqa: E402
+
+
+def _read_page(tmp_path: Path, page: str):
+    path = tmp_path / "page.html"
+    path.write_text(page)
+    fmt, records = read(path)
+    return records[0], records[1:]
+
+
+def test_a_deeply_nested_wordpress_thread_keeps_every_parent(tmp_path: Path):
+    # The time is measured by benchmarks/html_threads.py; here the structure of a 400-deep thread.
+    _, comments = _read_page(tmp_path, nested_page(400))
+    assert len(comments) == 400
+    assert [(c.key, c.parent_key) for c in comments[:3]] == [("1", None), ("2", "1"), ("3", "2")]
+    assert all(c.parent_key == str(int(c.key) - 1) for c in comments[1:])
+    assert all(c.body.startswith(f"Comment {c.key}: gabapentin") and "Reply" not in c.body for c in comments)
+    assert comments[399].author == f"Reader {400 % 97}" and comments[399].published_at == utc(2024, 3, 1 + 400 % 28, 10, 400 % 60)
+
+
+def test_a_huge_comment_list_reads_the_article_without_its_comments(tmp_path: Path, monkeypatch):
+    from fms_pipeline.parsing.sources import html_page
+
+    page = flat_page(300)
+    monkeypatch.setitem(html_page.rules(), "trim_comments_over_chars", len(page) // 2)
+    document, comments = _read_page(tmp_path, page)
+    assert len(comments) == 300 and all(c.parent_key is None for c in comments)
+    assert document.title == "Living with it" and document.published_at == utc(2024, 3, 1, 9)
+    assert document.body.startswith("I have lived with fibromyalgia") and "gabapentin" not in document.body

@@ -107,15 +107,16 @@ def detect_format(name: str, head: bytes) -> SourceFormat:
 def _describe(extension: str, head_text: str) -> str:
     start = head_text.lstrip()[:1]
     if start in ("{", "["):
-        return ("JSON that is neither WordPress REST (a post or comments with content.rendered) nor a Reddit "
-                "thread (Listings) or dump (one submission or comment a line)")
+        return ("JSON that is neither WordPress REST (a post or comments with content.rendered), a Discourse "
+                "topic (post_stream) nor a Reddit thread (Listings) or dump (one submission or comment a line)")
     if start == "<":
         root = _XML_ROOT.search(re.sub(r"<[?!][^>]*>", "", head_text[:4096]))
         return (f"markup with root element <{root.group(1) if root else '?'}>, neither an HTML page nor a "
                 "WordPress (WXR) or Disqus export")
     what = f"a {extension} file" if extension else "a file without an extension"
     return (f"{what}; readable formats are copied page text (.txt), saved HTML pages, WordPress REST JSON "
-            "or WXR exports, Disqus exports and Reddit JSON or NDJSON (.zst)")
+            "or WXR exports, Disqus exports, Discourse topic JSON, the Stack Exchange dump (.zip) and Reddit "
+            "JSON or NDJSON (.zst)")
 
 
 def read_source(fmt: SourceFormat, open_binary: Callable[[], BinaryIO], source_file: str) -> Iterator[Record]:

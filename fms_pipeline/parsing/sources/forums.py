@@ -64,12 +64,17 @@ def document(page: str, tree: LexborHTMLParser, found: Thread, lang: str | None)
             url = node.attributes.get(attribute)
             break
     first = found.posts[0]
-    anchor = saved_date(page) or parse_timestamp(_meta(tree, "article:published_time"))
     return SourceDocument(
         key=None, title=found.title, byline=first.author, body="", url=url,
         community=urlsplit(url).hostname if url else None,
-        published_at=block_date(first, lang, anchor), has_comment_section=True,
+        published_at=block_date(first, lang, page_date(page, tree)), has_comment_section=True,
     )
+
+
+def page_date(page: str, tree: LexborHTMLParser):
+    """The date a thread page's relative dates count from: the day it was saved, else the date the page
+    says it was published on (never its first post's: "yesterday" is the day before the page was shown)."""
+    return saved_date(page) or parse_timestamp(_meta(tree, "article:published_time"))
 
 
 def block_date(block: Block, lang: str | None, anchor) -> object:

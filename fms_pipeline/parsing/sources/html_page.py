@@ -87,7 +87,7 @@ def read(open_binary: Callable[[], BinaryIO], source_file: str) -> Iterator[Reco
             page = _without_comments(tree, comments)  # trafilatura's metadata search is slow on huge comment lists
         document = _article(page, tree, has_comments=bool(comments), is_login=is_login, has_section=section)
     yield document
-    anchor = page_anchor(page, document.published_at)
+    anchor = forums.page_date(page, tree) if thread is not None else page_anchor(page, document.published_at)
     for c in comments:
         author, anonymous = author_fields(c.author, anonymous=c.anonymous)
         published = forums.block_date(c, lang, anchor)
