@@ -43,7 +43,7 @@ def test_phpbb_thread():
         ("18874", None, "Moderator Ann", utc(2019, 3, 2, 11, 40)),
         ("18881", "18870", "tired_teacher", utc(2019, 3, 4, 20, 5))]
     # The signature and the quoted text are not the post's text; the user card is not its author.
-    assert posts[0].body == ("I have been on pregabalin (Lyrica) for six months and put on nearly a stone.\n\n"
+    assert posts[0].body == ("I have been on pregabalin (Lyrica) for six months and put on nearly a stone.\n"
                              "Has anyone found a way to stop the weight gain without coming off it?")
     assert posts[2].body == "Cutting out sugar helped me a bit, and walking after meals. The cravings on Lyrica are real."
 
@@ -221,3 +221,14 @@ def test_a_forum_page_without_posts_is_not_taken_for_a_thread(tmp_path: Path):
                     "</ul></div></body></html>")
     with pytest.raises(RejectedSource, match=r"^not an article: no main text \(\d+ words\) and no comments$"):
         read(page)
+
+
+def test_a_post_anchored_post_nnn_is_not_its_own_comment(tmp_path: Path):
+    page = (FIXTURES / "html_wordpress_comments.html").read_text()
+    start, end = page.index('<div id="comments"'), page.index("</main>")
+    alone = tmp_path / "post.html"  # article#post-87.hentry, no comments; then without WordPress's post classes
+    for text in (page[:start] + page[end:], (page[:start] + page[end:]).replace(" hentry", "").replace(
+            " type-post status-publish", "")):
+        alone.write_text(text)
+        _, doc, comments = _records(alone)
+        assert comments == [] and doc.body.startswith("For two years tramadol")

@@ -159,3 +159,20 @@ def test_a_huge_comment_list_reads_the_article_without_its_comments(tmp_path: Pa
     assert len(comments) == 300 and all(c.parent_key is None for c in comments)
     assert document.title == "Living with it" and document.published_at == utc(2024, 3, 1, 9)
     assert document.body.startswith("I have lived with fibromyalgia") and "gabapentin" not in document.body
+
+
+def test_own_text_leaves_out_nested_comments_and_named_nodes_and_keeps_inline_markup():
+    from selectolax.lexbor import LexborHTMLParser
+
+    from fms_pipeline.parsing.sources.html_blocks import Comments
+
+    tree = LexborHTMLParser(
+        '<div class="c" id="a"><div class="t"><span class="who">Ann</span> I took <b>Lyrica</b> today.'
+        '<p>Second <i>paragraph</i>.</p><div class="c" id="b"><div class="t">A reply.</div></div></div></div>')
+    comments = Comments(tree, tree.css("div.c"))
+    outer, inner = comments.nodes
+    text = comments.own(outer, ".t")
+    assert comments.own(inner, ".t").text() == "A reply."
+    assert comments.own_text(text, [comments.own(outer, ".who")]) == "I took Lyrica today.\n\nSecond paragraph."
+    assert comments.own_text(text) == "Ann I took Lyrica today.\n\nSecond paragraph."
+    assert comments.enclosing(inner) is not None and comments.enclosing(inner).attributes["id"] == "a"

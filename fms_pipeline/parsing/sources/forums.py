@@ -51,7 +51,8 @@ def thread(tree: LexborHTMLParser) -> Thread | None:
         posts = _stack_exchange(tree, spec) if platform == "stack_exchange" else _posts(tree, spec)
         posts = [p for p in posts if p.body]
         if posts:
-            title = _first_text(tree, spec.get("title", "")) or _meta(tree, "og:title") or text_of(tree.css_first("title"))
+            title = (_first_text(tree, spec.get("title", "")) or _meta(tree, "og:title")
+                     or text_of(tree.css_first("title")))
             return Thread(platform, title, posts)
     return None
 
@@ -131,7 +132,7 @@ def _posts(tree: LexborHTMLParser, spec: dict) -> list[Block]:
             if quoted is not None and quoted != key and quoted in known:
                 parent = quoted
                 break
-        leave_out = {n.mem_id for n in comments.all_own(node, spec["not_text"])}
+        leave_out = comments.all_own(node, spec["not_text"])
         text_node = comments.own(node, spec["text"])
         posts.append(Block(node, key, parent, author, published, comments.own_text(text_node, leave_out),
                            written=written))

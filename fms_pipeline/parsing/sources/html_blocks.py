@@ -120,8 +120,10 @@ class Comments:
             self._first[key] = table
         return table.get(comment.mem_id, [])  # type: ignore[return-value]
 
-    def own_html(self, node: LexborNode, leave_out: set[int] = frozenset()) -> str:  # type: ignore[assignment]
-        """The markup of ``node`` without the comments nested in it (and without the nodes in ``leave_out``)."""
+    def own_html(self, node: LexborNode, leave_out: list[LexborNode] = ()) -> str:  # type: ignore[assignment]
+        """The markup of ``node`` without the comments nested in it (and without the nodes ``leave_out``).
+        Only the elements on the way to what is left out are rebuilt (by their tag name); the rest is
+        copied as it is."""
         if self._below is None:
             below: set[int] = set()
             for comment in self.nodes:
@@ -130,23 +132,38 @@ class Comments:
                     below.add(ancestor.mem_id)
                     ancestor = ancestor.parent
             self._below = below
-        if node.mem_id not in self._below and not leave_out:
+        skip = {n.mem_id for n in leave_out}
+        holding: set[int] = set()  # the ancestors of a left-out node, up to ``node``
+        for left in leave_out:  # the walk up stops at ``node`` or at a comment (then ``left`` is not in node)
+            path: list[int] = []
+            ancestor = left.parent
+            while (ancestor is not None and ancestor.mem_id != node.mem_id and ancestor.mem_id not in self.ids
+                   and ancestor.mem_id not in holding):
+                path.append(ancestor.mem_id)
+                ancestor = ancestor.parent
+            if ancestor is not None and (ancestor.mem_id == node.mem_id or ancestor.mem_id in holding):
+                holding.update(path)
+        return self._rebuilt(node, skip, holding)
+
+    def _rebuilt(self, node: LexborNode, skip: set[int], holding: set[int]) -> str:
+        assert self._below is not None
+        if node.mem_id not in self._below and node.mem_id not in holding and not skip:
             return node.html or ""
         parts: list[str] = []
         child = node.child
         while child is not None:
-            if child.mem_id in self.ids or child.mem_id in leave_out:
+            if child.mem_id in self.ids or child.mem_id in skip:
                 pass
             elif not child.is_element_node:
                 if child.tag == "-text":
                     parts.append(html.escape(child.text_content or ""))
-            elif child.mem_id in self._below or leave_out:
-                parts.append(f"<div>{self.own_html(child, leave_out)}</div>")
+            elif child.mem_id in self._below or child.mem_id in holding:
+                parts.append(f"<{child.tag}>{self._rebuilt(child, skip, holding)}</{child.tag}>")
             else:
                 parts.append(child.html or "")
             child = child.next
         return "".join(parts)
 
-    def own_text(self, node: LexborNode | None, leave_out: set[int] = frozenset()) -> str:  # type: ignore[assignment]
-        """Plain text of ``node`` (paragraphs kept) without nested comments or ``leave_out``."""
+    def own_text(self, node: LexborNode | None, leave_out: list[LexborNode] = ()) -> str:  # type: ignore[assignment]
+        """Plain text of ``node`` (paragraphs kept) without nested comments or the nodes ``leave_out``."""
         return html_to_text(self.own_html(node, leave_out)) if node is not None else ""

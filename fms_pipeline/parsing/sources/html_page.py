@@ -283,8 +283,9 @@ def _anchored(tree: LexborHTMLParser) -> Iterator[Block]:
         return
     id_pattern = re.compile(r["id"], re.I)
     groups: dict[tuple, list[tuple[LexborNode, str]]] = {}
+    not_posts = set(r["not_post_classes"])
     for node in body.css(r["candidates"]):
-        if node.tag in r["not_blocks"]:
+        if node.tag in r["not_blocks"] or not_posts & set((node.attributes.get("class") or "").split()):
             continue
         key = _id_number(node.attributes.get("id"), id_pattern.pattern) if node.attributes.get("id") else None
         if key is None:
@@ -300,6 +301,9 @@ def _anchored(tree: LexborHTMLParser) -> Iterator[Block]:
     for group in tied[1:]:  # the outer kind: its first block holds the other's first block
         if _is_ancestor(group[0][0], chosen[0][0]):
             chosen = group
+    chosen = [(node, key) for node, key in chosen if node.css_first("h1") is None]  # a page's own heading
+    if not chosen:
+        return
     keys = {node.mem_id: key for node, key in chosen}
     comments = Comments(body, [node for node, _ in chosen])
     for node in comments.nodes:
@@ -318,8 +322,7 @@ def _anchored(tree: LexborHTMLParser) -> Iterator[Block]:
         if date_node is not None:
             published = date_node.attributes.get("datetime") or date_node.attributes.get("data-time")
             written = date_node.attributes.get("title") or text_of(date_node)
-        leave_out = {n.mem_id for n in (author, date_node) if n is not None}
-        leave_out |= {n.mem_id for n in comments.all_own(node, r["not_text"])}
+        leave_out = [n for n in (author, date_node) if n is not None] + comments.all_own(node, r["not_text"])
         text_node = comments.own(node, r["text"]) or node
         text = comments.own_text(text_node, leave_out)
         if written is None:
@@ -374,9 +377,9 @@ def _structural(tree: LexborHTMLParser) -> Iterator[Block]:
         time = comments.own(block, "time")
         date = time.attributes.get("datetime") if time is not None else None
         text_node = comments.own(block, r["text"])
-        leave_out: set[int] = set()
+        leave_out: list[LexborNode] = []
         if text_node is None:  # the text sits beside the author and the date: take those out
-            leave_out = {n.mem_id for n in (author_node, time) if n is not None}
+            leave_out = [n for n in (author_node, time) if n is not None]
             text_node = block
         text = comments.own_text(text_node, leave_out)
         written = text_of(time)
