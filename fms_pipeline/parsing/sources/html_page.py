@@ -301,7 +301,13 @@ def _anchored(tree: LexborHTMLParser) -> Iterator[Block]:
     for group in tied[1:]:  # the outer kind: its first block holds the other's first block
         if _is_ancestor(group[0][0], chosen[0][0]):
             chosen = group
-    chosen = [(node, key) for node, key in chosen if node.css_first("h1") is None]  # a page's own heading
+    holding_heading: set[int] = set()  # a block holding the page's own heading is the page, not a comment
+    for heading in body.css("h1"):
+        ancestor = heading.parent
+        while ancestor is not None:
+            holding_heading.add(ancestor.mem_id)
+            ancestor = ancestor.parent
+    chosen = [(node, key) for node, key in chosen if node.mem_id not in holding_heading]
     if not chosen:
         return
     keys = {node.mem_id: key for node, key in chosen}
