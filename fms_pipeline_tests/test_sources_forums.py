@@ -71,6 +71,15 @@ def test_a_relative_date_without_the_page_date_stays_unknown(tmp_path: Path):
     assert [p.published_at for p in posts] == [utc(2019, 3, 5, 8, 30), None, utc(2019, 3, 5, 19, 45)]
 
 
+def test_vbulletin_3_thread():
+    _, doc, posts = _records("forum_vbulletin3.html")  # tables, ISO-8859-1 declared by http-equiv
+    assert (doc.title, doc.byline) == ("Tilidin und Müdigkeit", "Hagebutte")
+    assert _rows(posts) == [("10021", None, "Hagebutte", utc(2011, 2, 12, 21, 14)),
+                            ("10030", "10021", "Distel", utc(2011, 2, 13, 7, 50))]
+    assert posts[0].body == "Seit ich Tilidin nehme, bin ich tagsüber ständig müde. Ist das normal?"
+    assert posts[1].body == "Ja, das geht meist nach zwei bis drei Wochen vorbei. Sprich sonst mit deinem Arzt."
+
+
 def test_xenforo_thread():
     _, doc, posts = _records("forum_xenforo.html")
     assert (doc.title, doc.byline, doc.published_at) == (
@@ -232,3 +241,16 @@ def test_a_post_anchored_post_nnn_is_not_its_own_comment(tmp_path: Path):
         alone.write_text(text)
         _, doc, comments = _records(alone)
         assert comments == [] and doc.body.startswith("For two years tramadol")
+
+
+def test_older_phpbb_and_xenforo_markup():
+    # phpBB 3.0: the date only as text after "»"; a quote without a post id is no reply link.
+    _, doc, posts = _records("forum_phpbb30.html")
+    assert (doc.title, doc.url) == ("TENS machines - worth it?", None)
+    assert _rows(posts) == [("2210", None, "bramble", utc(2013, 1, 8, 22, 42)), ("2216", None, "Old Oak", utc(2013, 1, 9, 8, 3))]
+    assert posts[1].body == "Yes. Mine cost less than a month of physio and I use it every evening."
+    # XenForo 1: the date in a title (older posts) or as Unix seconds (data-time); AttributionLink to the quoted post.
+    _, doc, posts = _records("forum_xenforo1.html")
+    assert (doc.title, doc.community) == ("TENS or acupuncture?", "painchat.example.org")
+    assert _rows(posts) == [("5501", None, "pebble", utc(2014, 1, 9, 21)), ("5507", "5501", "Heron Lane", utc(2014, 1, 10, 8))]
+    assert "Well-Known Member" not in posts[1].body and "Click to expand" not in posts[1].body
