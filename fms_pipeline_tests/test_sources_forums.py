@@ -186,6 +186,15 @@ def test_stack_exchange_posts_alone_and_wrong_shapes(tmp_path: Path):
         read(FIXTURES / "stackexchange_dump" / "Comments.xml")
     with pytest.raises(RejectedSource, match=r"^a Stack Exchange dump archive without Posts.xml \(it holds comments.xml, users.xml\)"):
         read(_dump(tmp_path, ["Comments.xml", "Users.xml"]))
+    cut = tmp_path / "cut.zip"
+    cut.write_bytes(_dump(tmp_path, ["Posts.xml", "Comments.xml"]).read_bytes()[:-100])  # no central directory
+    with pytest.raises(RejectedSource, match=r"^a ZIP archive that cannot be read: "):
+        read(cut)
+    wrong = tmp_path / "wrong.zip"
+    with zipfile.ZipFile(wrong, "w") as archive:
+        archive.write(FIXTURES / "stackexchange_dump" / "Users.xml", "Posts.xml")
+    with pytest.raises(RejectedSource, match=r"^Posts.xml is not the dump's Posts.xml: its root element is <users>$"):
+        read(wrong)
     other = tmp_path / "photos.zip"
     with zipfile.ZipFile(other, "w") as archive:
         archive.writestr("cat.txt", "not a dump")

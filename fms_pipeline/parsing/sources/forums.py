@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
@@ -72,13 +73,14 @@ def document(page: str, tree: LexborHTMLParser, found: Thread, lang: str | None)
     )
 
 
-def page_date(page: str, tree: LexborHTMLParser):
+def page_date(page: str, tree: LexborHTMLParser) -> datetime | None:
     """The date a thread page's relative dates count from: the day it was saved, else the date the page
     says it was published on (never its first post's: "yesterday" is the day before the page was shown)."""
     return saved_date(page) or parse_timestamp(_meta(tree, "article:published_time"))
 
 
-def block_date(block: Block, lang: str | None, anchor) -> object:
+def block_date(block: Block, lang: str | None, anchor: datetime | None) -> datetime | None:
+    """A post's date: its machine-readable date when that parses, else the date its text writes."""
     published = parse_timestamp(block.published) if block.published else None
     if published is None:
         published = parse_written_date(block.written or block.published, lang=lang, anchor=anchor)

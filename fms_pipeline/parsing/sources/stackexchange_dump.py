@@ -25,6 +25,7 @@ import re
 import shutil
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
@@ -85,25 +86,32 @@ def read(open_binary: Callable[[], BinaryIO], source_file: str) -> Iterator[Reco
             archive = zipfile.ZipFile(spooled)
         except zipfile.BadZipFile as error:
             raise RejectedSource(f"a ZIP archive that cannot be read: {error}") from None
-        with archive:
-            members = {posixpath.basename(n).lower(): n for n in archive.namelist() if not n.endswith("/")}
-            if "posts.xml" not in members:
-                raise RejectedSource("a Stack Exchange dump archive without Posts.xml (it holds "
-                                     f"{', '.join(sorted(members)) or 'no files'})")
-            users: dict[str, str] = {}
-            if "users.xml" in members:
-                with archive.open(members["users.xml"]) as f:
-                    for where, row in _rows(f, "Users.xml", "users"):
-                        if isinstance(row, SkippedRecord):
-                            yield row
-                        elif row.get("Id") and row.get("DisplayName"):
-                            users[row["Id"]] = row["DisplayName"]
-            question_of: dict[str, str] = {}
-            with archive.open(members["posts.xml"]) as f:
-                yield from _posts(_rows(f, "Posts.xml", "posts"), host, users, question_of)
-            if "comments.xml" in members:
-                with archive.open(members["comments.xml"]) as f:
-                    yield from _comments(_rows(f, "Comments.xml", "comments"), users, question_of)
+        try:
+            with archive:
+                yield from _read_archive(archive, host)
+        except (zipfile.BadZipFile, zlib.error, EOFError) as error:
+            raise RejectedSource(f"a damaged ZIP archive: {error}") from None
+
+
+def _read_archive(archive: zipfile.ZipFile, host: str | None) -> Iterator[Record]:
+    members = {posixpath.basename(n).lower(): n for n in archive.namelist() if not n.endswith("/")}
+    if "posts.xml" not in members:
+        raise RejectedSource("a Stack Exchange dump archive without Posts.xml (it holds "
+                             f"{', '.join(sorted(members)) or 'no files'})")
+    users: dict[str, str] = {}
+    if "users.xml" in members:
+        with archive.open(members["users.xml"]) as f:
+            for item in _rows(f, "Users.xml", "users"):
+                if isinstance(item, SkippedRecord):
+                    yield item
+                elif item[1].get("Id") and item[1].get("DisplayName"):
+                    users[item[1]["Id"]] = item[1]["DisplayName"]
+    question_of: dict[str, str] = {}
+    with archive.open(members["posts.xml"]) as f:
+        yield from _posts(_rows(f, "Posts.xml", "posts"), host, users, question_of)
+    if "comments.xml" in members:
+        with archive.open(members["comments.xml"]) as f:
+            yield from _comments(_rows(f, "Comments.xml", "comments"), users, question_of)
 
 
 class _Joined:
