@@ -144,10 +144,13 @@ def _comments(tree: LexborHTMLParser) -> list[Block]:
     """The comments of the extractor that finds the most (ties: the earlier one, the more specific);
     the structural fallback only when none finds any."""
     best: list[Block] = []
-    for extract in (_wpdiscuz, _wordpress, _microdata, _json_ld, _anchored):
+    for extract in (_wpdiscuz, _wordpress, _microdata, _json_ld):
         found = [c for c in extract(tree) if c.body]
         if len(found) > len(best):
             best = found
+    found = [c for c in _anchored(tree, more_than=len(best)) if c.body]
+    if len(found) > len(best):
+        best = found
     return best or [c for c in _structural(tree) if c.body]
 
 
@@ -271,12 +274,13 @@ _WRITTEN_DATE = re.compile(
 )
 
 
-def _anchored(tree: LexborHTMLParser) -> Iterator[Block]:
+def _anchored(tree: LexborHTMLParser, more_than: int = 0) -> Iterator[Block]:
     """Comment blocks by what comment systems share rather than by one plugin's names: an element whose
     id is ``comment-NNN`` / ``post-NNN`` (and the like) or that carries a ``data-comment-id`` (and the
     like) attribute, repeated, each with text. The blocks of the most common kind (tag and first class)
     are the comments; of two kinds as common, the outer one (it holds the replies); a block nested in
-    another replies to it."""
+    another replies to it. Nothing when there are no more such blocks than ``more_than`` (the comments
+    another extractor found: the tie goes to it)."""
     r = rules()["anchored"]
     body = tree.body
     if body is None:
@@ -308,7 +312,8 @@ def _anchored(tree: LexborHTMLParser) -> Iterator[Block]:
             holding_heading.add(ancestor.mem_id)
             ancestor = ancestor.parent
     chosen = [(node, key) for node, key in chosen if node.mem_id not in holding_heading]
-    if not chosen:
+    if len(chosen) <= more_than:  # cannot find more comments than another extractor found
+        return
         return
     keys = {node.mem_id: key for node, key in chosen}
     comments = Comments(body, [node for node, _ in chosen])
