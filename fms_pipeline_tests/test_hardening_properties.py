@@ -175,6 +175,27 @@ def test_wordpress_comment_wrong_value_in_any_field(which: int, field: str, valu
     assert APPROVED - {str(POST["comments"][which]["id"])} <= keys(out, SourceComment)
 
 
+# ---------------------------------------------------------------- JSON: a Discourse topic
+
+TOPIC = json.loads((FIXTURES / "discourse_topic.json").read_text())
+TOPIC_POST_FIELDS = ["post_number", "cooked", "username", "created_at", "reply_to_post_number", "actions_summary",
+                     "post_type", "deleted_at", "hidden", "id"]
+TOPIC_COMMENTS = keys(run((FIXTURES / "discourse_topic.json").read_bytes(), "topic.json")[0], SourceComment)
+
+
+@EXAMPLES
+@given(which=st.integers(0, len(TOPIC["post_stream"]["posts"]) - 1), field=st.sampled_from(TOPIC_POST_FIELDS),
+       value=WRONG)
+def test_discourse_post_wrong_value_in_any_field(which: int, field: str, value):
+    topic = copy.deepcopy(TOPIC)
+    topic["post_stream"]["posts"][which][field] = value
+    result = run(json.dumps(topic, allow_nan=True).encode("utf-8", "surrogatepass"), "topic.json")
+    assert result is not None
+    out, _docs, _coms = result
+    own = str(TOPIC["post_stream"]["posts"][which]["post_number"])
+    assert TOPIC_COMMENTS - {own} <= keys(out, SourceComment)
+
+
 # ---------------------------------------------------------------- XML: WordPress export and Disqus
 
 XML_TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc")), max_size=30) | st.sampled_from(
@@ -268,7 +289,7 @@ def test_disqus_export_wrong_field(which: int, shape: str, text: str):
 
 
 @pytest.mark.parametrize("name", ["reddit_dump.ndjson", "reddit_thread.json", "wordpress_post.json",
-                                  "wordpress_export.xml", "disqus_export.xml"])
+                                  "discourse_topic.json", "wordpress_export.xml", "disqus_export.xml"])
 def test_the_fixtures_themselves_read_cleanly(name: str):
     """The property tests' starting points read with no skipped record but the dump's deliberate one."""
     out, docs, coms = run((FIXTURES / name).read_bytes(), name)

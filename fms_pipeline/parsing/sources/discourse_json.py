@@ -13,14 +13,20 @@ post's like count.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 from selectolax.lexbor import LexborHTMLParser
 
-from fms_pipeline.parsing.sources.common import author_fields, html_to_text, parse_timestamp, read_all
+from fms_pipeline.parsing.sources.common import (
+    author_fields,
+    html_to_text,
+    isolated,
+    load_json,
+    parse_timestamp,
+    read_all,
+)
 from fms_pipeline.parsing.sources.model import (
     Record,
     RejectedSource,
@@ -43,10 +49,7 @@ def sniff(extension: str, head: str) -> bool:
 
 
 def read(open_binary: Callable[[], BinaryIO], source_file: str) -> Iterator[Record]:
-    try:
-        topic = json.loads(read_all(open_binary))
-    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as error:
-        raise RejectedSource(f"not valid JSON: {error}") from None
+    topic = load_json(read_all(open_binary))
     stream = topic.get("post_stream") if isinstance(topic, dict) else None
     posts = stream.get("posts") if isinstance(stream, dict) else None
     if not isinstance(posts, list):
@@ -55,12 +58,13 @@ def read(open_binary: Callable[[], BinaryIO], source_file: str) -> Iterator[Reco
     kept: list[SourceComment] = []
     skipped: list[SkippedRecord] = []
     numbers = {p.get("post_number") for p in posts if isinstance(p, dict)}
-    for index, post in enumerate(posts, start=1):
+
+    def read_post(item: tuple[int, object]) -> SourceComment | SkippedRecord | None:
+        index, post = item
         if not isinstance(post, dict) or not isinstance(post.get("post_number"), int):
-            skipped.append(SkippedRecord(f"post {index}", "not a post (no post_number)"))
-            continue
+            return SkippedRecord(f"post {index}", "not a post (no post_number)")
         if post.get("post_type") == _SMALL_ACTION or post.get("deleted_at") or post.get("hidden"):
-            continue
+            return None
         number = post["post_number"]
         cooked = post.get("cooked") if isinstance(post.get("cooked"), str) else ""
         body, quoted = _body_and_quote(cooked)
@@ -70,11 +74,15 @@ def read(open_binary: Callable[[], BinaryIO], source_file: str) -> Iterator[Reco
         author, anonymous = author_fields(post.get("username") if isinstance(post.get("username"), str) else None)
         likes = next((a.get("count") for a in post.get("actions_summary") or []
                       if isinstance(a, dict) and a.get("id") == _LIKE and isinstance(a.get("count"), int)), None)
-        kept.append(SourceComment(
+        return SourceComment(
             document_key=key, key=str(number), parent_key=str(parent) if parent and parent != number else None,
             author=author, author_is_anonymous=anonymous, body=body,
             published_at=parse_timestamp(post.get("created_at")), score=likes,
-        ))
+        )
+
+    # One post that cannot be read is a skipped record, never the topic (common.isolated).
+    for record in isolated(enumerate(posts, start=1), read_post, lambda _n, item: f"post {item[0]}"):
+        (kept if isinstance(record, SourceComment) else skipped).append(record)
     if not kept:
         raise RejectedSource(f"a Discourse topic with no readable posts ({len(posts)} in post_stream)")
     title = topic.get("title") or topic.get("fancy_title")
