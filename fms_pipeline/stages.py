@@ -187,7 +187,8 @@ def _parse_into(result: FileResult, raw_dir: AnyPath, work: Path, known_sha: str
     comment_parts: list[Path] = []
     skipped: list[str] = []
     try:
-        records = sources.read_source(fmt, open_for_parse, source_file)
+        records = sources.read_source(fmt, open_for_parse, source_file,
+                                      lambda name: raw_files.read_companion(raw_dir, source_file, name))
         for n, (documents, comments, skipped_now) in enumerate(record_batches(records, fmt.name, PART_ROWS)):
             skipped.extend(f"{r.where}: {r.reason}" for r in skipped_now)
             for frame, parts, kind in ((documents, document_parts, "documents"), (comments, comment_parts, "comments")):

@@ -446,8 +446,9 @@ def test_detection_is_by_content_not_by_extension(tmp_path: Path):
         detect_format("export.json", json.dumps({"users": [{"name": "x"}]}).encode())
     with pytest.raises(RejectedSource, match="^unrecognised format: a PDF document"):
         detect_format("paper.txt", b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n")
-    with pytest.raises(RejectedSource, match="^unrecognised format: a .csv file"):
-        detect_format("drugs.csv", b"drug,count\ngabapentin,3\n")
+    with pytest.raises(RejectedSource, match="^unrecognised format: a .dat file"):
+        detect_format("drugs.dat", b"drug,count\ngabapentin,3\n")
+    assert detect_format("drugs.csv", b"drug,count\ngabapentin,3\n").name == "table"  # test_sources_tabular.py
     for name in ("empty.json", "blank.txt", "nothing.zst"):
         with pytest.raises(RejectedSource, match="^the file is empty or holds only white space$"):
             detect_format(name, b"" if name != "nothing.zst" else zstandard.ZstdCompressor().compress(b"\n \n"))

@@ -39,10 +39,15 @@ DOCUMENT_SCHEMA = {
     "community": pl.String, "published_at": UTC_MICROS, "title": pl.String, "byline": pl.String,
     "body": pl.String, "comment_count": pl.Int32, "has_comment_section": pl.Boolean,
 }
+# What a review table's row states (tables only; NULL for other sources): SourceComment's last fields.
+REVIEW_FIELDS = {
+    "stated_drug": pl.String, "stated_condition": pl.String, "rating": pl.Float64,
+    "ratings": pl.List(pl.Struct({"name": pl.String, "value": pl.Float64, "label": pl.String})),
+}
 COMMENT_SCHEMA = {
     "comment_id": pl.String, "document_id": pl.String, "position": pl.Int32, "parent_comment_id": pl.String,
     "depth": pl.Int32, "author": pl.String, "author_is_anonymous": pl.Boolean, "published_at": UTC_MICROS,
-    "score": pl.Int32, "body": pl.String,
+    "score": pl.Int32, "body": pl.String, **REVIEW_FIELDS,
 }
 _STREAMING = {f.name for f in FORMATS if f.streaming}
 
@@ -55,7 +60,7 @@ SOURCE_DOCUMENT_SCHEMA = {
 SOURCE_COMMENT_SCHEMA = {
     "document_key": pl.String, "key": pl.String, "parent_key": pl.String, "author": pl.String,
     "author_is_anonymous": pl.Boolean, "body": pl.String, "published_at": UTC_MICROS, "score": pl.Int32,
-    "arrival": pl.Int64,
+    **REVIEW_FIELDS, "arrival": pl.Int64,
 }
 
 

@@ -20,6 +20,7 @@ from fms_pipeline.parsing.sources import (
     html_page,
     reddit_json,
     reddit_ndjson,
+    tabular,
     text,
     wordpress_json,
     wordpress_wxr,
@@ -41,7 +42,7 @@ __all__ = [
 
 # Tried in this order: the specific shapes first, the copied-text format last.
 _MODULES: tuple[ModuleType, ...] = (
-    wordpress_wxr, disqus_xml, html_page, reddit_json, reddit_ndjson, wordpress_json, text,
+    wordpress_wxr, disqus_xml, html_page, reddit_json, reddit_ndjson, tabular, wordpress_json, text,
 )
 _BY_NAME = {module.FORMAT.name: module for module in _MODULES}
 FORMATS: tuple[SourceFormat, ...] = tuple(module.FORMAT for module in _MODULES)
@@ -78,17 +79,20 @@ def detect_format(name: str, head: bytes) -> SourceFormat:
         head = zstd_head(head)
     if not head.strip():
         raise RejectedSource("the file is empty or holds only white space")
+    extension = posixpath.splitext(posixpath.basename(lower))[1]
+    for module in _MODULES:  # binary formats (Parquet, workbooks) before the magic numbers below
+        if not compressed and hasattr(module, "sniff_bytes") and module.sniff_bytes(extension, head):
+            return module.FORMAT
     for magic, what in _MAGIC.items():
         if head.startswith(magic):
             raise RejectedSource(f"unrecognised format: {what}")
-    extension = posixpath.splitext(posixpath.basename(lower))[1]
     head_text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
     for module in _MODULES:
         if (module.FORMAT.streaming or not compressed) and module.sniff(extension, head_text):
             return module.FORMAT
     if compressed:
-        raise RejectedSource("unrecognised format: a .zst file that does not hold a Reddit NDJSON dump "
-                             "(only dumps may be compressed)")
+        raise RejectedSource("unrecognised format: a .zst file that does not hold a Reddit NDJSON dump or a "
+                             "table (only dumps may be compressed: Reddit NDJSON, .csv, .tsv, .jsonl)")
     try:
         decode_page(head)
     except UndecodableFile as error:
@@ -107,14 +111,19 @@ def _describe(extension: str, head_text: str) -> str:
                 "WordPress (WXR) or Disqus export")
     what = f"a {extension} file" if extension else "a file without an extension"
     return (f"{what}; readable formats are copied page text (.txt), saved HTML pages, WordPress REST JSON "
-            "or WXR exports, Disqus exports and Reddit JSON or NDJSON (.zst)")
+            "or WXR exports, Disqus exports, Reddit JSON or NDJSON (.zst) and tables (.csv, .tsv, .jsonl, "
+            ".ndjson, .parquet, .xlsx)")
 
 
-def read_source(fmt: SourceFormat, open_binary: Callable[[], BinaryIO], source_file: str) -> Iterator[Record]:
+def read_source(fmt: SourceFormat, open_binary: Callable[[], BinaryIO], source_file: str,
+                read_companion: Callable[[str], bytes | None] | None = None) -> Iterator[Record]:
     """Documents, comments and skipped records of one file, as ``fmt`` reads it.
 
     One-page formats read the whole file (the caller checked its size) and yield each document
     followed by its comments in thread order. Streaming formats read ``open_binary()`` as a
     stream (``.read(n)`` only) and yield records as they come. Raises RejectedSource when the
-    file as a whole is unusable."""
+    file as a whole is unusable. ``read_companion(name)``: the bytes of the file ``name`` in the same
+    folder, or None (a table's mapping file, ``tabular.MAPPING_SUFFIX``)."""
+    if fmt.name == tabular.FORMAT.name:
+        return tabular.read(open_binary, source_file, read_companion)
     return _BY_NAME[fmt.name].read(open_binary, source_file)
