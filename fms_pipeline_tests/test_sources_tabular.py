@@ -355,3 +355,17 @@ def test_druglib_training_table_is_one_comment_per_review(druglib):
     assert set(ratings["name"]) == {"effectiveness", "sideEffects"}
     assert "Highly Effective" in ratings["label"].to_list() and ratings["value"].null_count() == len(ratings)
     assert documents["comment_count"].sum() == 3107
+
+
+# ---------------------------------------------------------------- the stated drug in the NLP
+
+def test_stated_drug_is_the_subject_of_outcomes_naming_no_other_drug(nlp):
+    text = "Weight gain was awful. Cymbalta gave me nausea."
+    plain = nlp(text)
+    assert [(s.label_, s._.drug) for s in plain.spans["outcomes"]] == [
+        ("adverse_effect", None), ("adverse_effect", "duloxetine")]
+    doc = nlp.make_doc(text)
+    doc._.stated_drug = "pregabalin"  # a review of Lyrica (stages._nlp_of_bucket sets it from the row)
+    doc = nlp(doc)
+    assert [(s.label_, s._.drug, s.id_) for s in doc.spans["outcomes"]] == [
+        ("adverse_effect", "pregabalin", "pregabalin"), ("adverse_effect", "duloxetine", "duloxetine")]
