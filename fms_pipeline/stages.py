@@ -213,8 +213,9 @@ def _parse_into(result: FileResult, raw_dir: AnyPath, work: Path, known_sha: str
     doc_path, comment_path = folder / "documents.parquet", folder / "comments.parquet"
     tables.conform("documents", staged_documents).sink_parquet(doc_path)
     tables.conform("comments", staged_comments).sink_parquet(comment_path)
-    doc_counts = pl.scan_parquet(doc_path).select(pl.len(), _WORDS.sum()).collect().row(0)
-    comment_counts = pl.scan_parquet(comment_path).select(pl.len(), _WORDS.sum()).collect().row(0)
+    # Streamed: the bodies of a dump or a big table are never in memory at once.
+    doc_counts = pl.scan_parquet(doc_path).select(pl.len(), _WORDS.sum()).collect(engine="streaming").row(0)
+    comment_counts = pl.scan_parquet(comment_path).select(pl.len(), _WORDS.sum()).collect(engine="streaming").row(0)
     result.documents, result.comments = doc_counts[0], comment_counts[0]
     result.words = int(doc_counts[1] or 0) + int(comment_counts[1] or 0)
     _note_skipped(result, skipped)

@@ -531,8 +531,8 @@ def test_assemble_threads_in_parts_gives_the_same_tables(tmp_path: Path):
     spill = tmp_path / "spill"
     spill.mkdir()
     parts = [f.collect() for f in assemble_threads(path.name, documents.lazy(), comments.lazy(),
-                                                   spill_dir=spill, comments_per_part=4)]
-    assert len(list(spill.glob("comments-*.parquet"))) == 3
+                                                   spill_dir=spill, comments_per_part=4, spill_rows=3)]
+    assert len(list(spill.glob("comments-*.parquet"))) == 4  # 10 comments, 3 a file
     assert whole[0].equals(parts[0])
     assert whole[1].sort("comment_id").equals(parts[1].sort("comment_id"))
     assert whole[1].height == 10 and whole[0]["comment_count"].sum() == 10

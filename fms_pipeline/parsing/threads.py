@@ -111,6 +111,7 @@ def assemble_threads(
     source_format: str | None = None,
     spill_dir: Path | None = None,
     comments_per_part: int = 1_000_000,
+    spill_rows: int = 100_000,
 ) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     """(documents, comments) with exactly the columns of DOCUMENT_SCHEMA and COMMENT_SCHEMA.
 
@@ -120,8 +121,11 @@ def assemble_threads(
 
     Memory: the thread tree of the whole file is computed at once (about 300 bytes a comment at its
     peak) unless ``spill_dir`` is given: then the comments are split by document into parts of about
-    ``comments_per_part``, each part's tree is computed and its staged comments written to
-    ``spill_dir`` (which must outlive the returned frames), and the comments frame scans those files.
+    ``comments_per_part``, each part's tree is computed (its place in the thread kept: 17 bytes a
+    comment), and the staged comments are written to ``spill_dir`` (which must outlive the returned
+    frames) ``spill_rows`` at a time in the order they came, each slice read from ``comments`` by its
+    ``arrival`` range (Parquet parts written in arrival order are skipped by their statistics), so the
+    bodies pass a slice at a time and are never joined whole; the comments frame scans those files.
     """
     documents = documents.with_columns(
         pl.col("key").cast(pl.String), pl.col("published_at").cast(UTC_MICROS), pl.col("arrival").cast(pl.Int64)
@@ -155,19 +159,23 @@ def assemble_threads(
     streaming = source_format in _STREAMING
     counts: list[pl.DataFrame] = []
     part_frames: list[pl.LazyFrame] = []
+    placements: list[pl.DataFrame] = []
     for part in range(parts):
         part_kept = kept if parts == 1 else kept.filter(
             pl.col("document_key").fill_null("").hash(seed=1) % parts == part)
         tree = _thread_tree(part_kept, streaming=streaming)
         counts.append(tree.group_by("document_key").agg(pl.len().cast(pl.Int32).alias("comment_count")))
-        staged = _staged_comments(part_kept, tree.select("arrival", "position", "depth", "has_parent"), doc_ids)
+        placement = tree.select("arrival", "position", "depth", "has_parent")
+        del tree
         if spill_dir is None:
-            part_frames.append(staged)
+            part_frames.append(_staged_comments(part_kept, placement, doc_ids))
         else:
-            path = Path(spill_dir) / f"comments-{part:05d}.parquet"
-            staged.sink_parquet(path)
-            part_frames.append(pl.scan_parquet(path))
-    staged_comments = part_frames[0] if len(part_frames) == 1 else pl.concat(part_frames)
+            placements.append(placement)
+    if spill_dir is not None:
+        part_frames = _spill_staged_comments(kept, pl.concat(placements).sort("arrival"), doc_ids, Path(spill_dir),
+                                             spill_rows)
+    staged_comments = (part_frames[0] if len(part_frames) == 1 else pl.concat(part_frames)) if part_frames else (
+        pl.LazyFrame(schema=COMMENT_SCHEMA))
     comment_counts = pl.concat(counts).lazy()
 
     placeholders = (
@@ -194,6 +202,21 @@ def assemble_threads(
         .select([pl.col(name).cast(dtype) for name, dtype in DOCUMENT_SCHEMA.items()])
     )
     return staged_documents, staged_comments
+
+
+def _spill_staged_comments(kept: pl.LazyFrame, placement: pl.DataFrame, doc_ids: pl.LazyFrame, spill_dir: Path,
+                           rows: int) -> list[pl.LazyFrame]:
+    """The staged comments written to ``spill_dir`` ``rows`` at a time, in arrival order: each slice of
+    ``placement`` (sorted by arrival) joined with the comments of its arrival range alone."""
+    frames = []
+    for number, start in enumerate(range(0, placement.height, rows)):
+        piece = placement.slice(start, rows)
+        first, last = piece["arrival"][0], piece["arrival"][-1]
+        path = spill_dir / f"comments-{number:05d}.parquet"
+        _staged_comments(kept.filter(pl.col("arrival").is_between(first, last)), piece, doc_ids).collect(
+        ).write_parquet(path)
+        frames.append(pl.scan_parquet(path))
+    return frames
 
 
 def _staged_comments(kept: pl.LazyFrame, tree: pl.DataFrame, doc_ids: pl.LazyFrame) -> pl.LazyFrame:
