@@ -151,6 +151,7 @@ def _parse_into(result: FileResult, raw_dir: AnyPath, work: Path, known_sha: str
         SOURCE_DOCUMENT_SCHEMA,
         assemble_threads,
         record_batches,
+        review_ratings,
     )
 
     source_file = result.source_file
@@ -209,17 +210,20 @@ def _parse_into(result: FileResult, raw_dir: AnyPath, work: Path, known_sha: str
     spill = folder / "spill"  # a dump's thread tree is built a part at a time, in bounded memory
     spill.mkdir(exist_ok=True)
     staged_documents, staged_comments = assemble_threads(source_file, documents, comments, source_format=fmt.name,
-                                                         spill_dir=spill)
+                                                         spill_dir=spill, carry=("ratings",))
     doc_path, comment_path = folder / "documents.parquet", folder / "comments.parquet"
+    ratings_path = folder / "review_ratings.parquet"
     tables.conform("documents", staged_documents).sink_parquet(doc_path)
     tables.conform("comments", staged_comments).sink_parquet(comment_path)
+    tables.conform("review_ratings", review_ratings(staged_comments)).sink_parquet(ratings_path)
     # Streamed: the bodies of a dump or a big table are never in memory at once.
     doc_counts = pl.scan_parquet(doc_path).select(pl.len(), _WORDS.sum()).collect(engine="streaming").row(0)
     comment_counts = pl.scan_parquet(comment_path).select(pl.len(), _WORDS.sum()).collect(engine="streaming").row(0)
     result.documents, result.comments = doc_counts[0], comment_counts[0]
     result.words = int(doc_counts[1] or 0) + int(comment_counts[1] or 0)
     _note_skipped(result, skipped)
-    result.parts = {"documents": [str(doc_path)], "comments": [str(comment_path)]}
+    result.parts = {"documents": [str(doc_path)], "comments": [str(comment_path)],
+                    "review_ratings": [str(ratings_path)]}
 
 
 _WORDS = pl.col("body").str.count_matches(r"\S+")
@@ -262,7 +266,9 @@ def _parse_page_in_memory(result: FileResult, sources, fmt, open_for_parse) -> N
     result.words = int(staged_documents.select(_WORDS.sum()).item() or 0) + int(
         staged_comments.select(_WORDS.sum()).item() or 0)
     _note_skipped(result, skipped)
-    result.frames = {"documents": staged_documents, "comments": staged_comments}
+    # Pages have no ratings (review_ratings come from tables, a streaming format).
+    result.frames = {"documents": staged_documents, "comments": staged_comments,
+                     "review_ratings": tables.empty_frame("review_ratings")}
 
 
 def _publish_parsed(staging_dir: AnyPath, bucket: str, plan: BucketPlan, state: pl.DataFrame,

@@ -28,7 +28,7 @@ from fms_pipeline.parsing.sources import (
     read_source,
     tabular,
 )
-from fms_pipeline.parsing.threads import assemble_threads, record_batches
+from fms_pipeline.parsing.threads import COMMENT_SCHEMA, assemble_threads, record_batches, review_ratings
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sources"
 DRUGLIB = Path("/work/shared/corpus/druglib/reviews_train.tsv")
@@ -62,8 +62,9 @@ def staged(path: Path, name: str | None = None, data: bytes | None = None):
     fmt = detect_format(name, data[:65536])
     batches = list(record_batches(read_source(fmt, lambda: io.BytesIO(data), name), fmt.name))
     docs, coms = assemble_threads(name, pl.concat([b[0] for b in batches]).lazy(),
-                                  pl.concat([b[1] for b in batches]).lazy(), source_format=fmt.name)
-    return docs.collect(), coms.collect()
+                                  pl.concat([b[1] for b in batches]).lazy(), source_format=fmt.name, carry=("ratings",))
+    coms = coms.collect()
+    return docs.collect(), coms.select(list(COMMENT_SCHEMA)), review_ratings(coms.lazy()).collect()
 
 
 # ---------------------------------------------------------------- CSV, TSV, JSON Lines
@@ -88,7 +89,8 @@ def test_forum_csv_reads_threads_dates_authors_and_reports_bad_rows_by_line():
 
 
 def test_forum_csv_staged_threads():
-    documents, comments = staged(FIXTURES / "table_forum.csv")
+    documents, comments, ratings = staged(FIXTURES / "table_forum.csv")
+    assert ratings.is_empty()
     assert documents["comment_count"].to_list() == [3, 2]
     by_key = {cid.rsplit(":", 1)[1]: row for cid, row in zip(comments["comment_id"], comments.iter_rows(named=True))}
     assert by_key["103"]["depth"] == 3 and by_key["103"]["parent_comment_id"].endswith(":102")
@@ -342,7 +344,7 @@ def druglib():
 
 
 def test_druglib_training_table_is_one_comment_per_review(druglib):
-    documents, comments = druglib
+    documents, comments, ratings = druglib
     assert len(comments) == 3107  # every review (its README: 3,107)
     assert comments["comment_id"].n_unique() == 3107
     assert comments["rating"].is_between(1, 10).all()
@@ -351,9 +353,12 @@ def test_druglib_training_table_is_one_comment_per_review(druglib):
     assert lyrica["stated_drug"].item() == "mefenamic acid" and lyrica["rating"].item() == 10
     # Reviews of Lyrica are pregabalin's whether or not their text names it.
     assert comments.filter(pl.col("stated_drug") == "pregabalin").height > 0
-    ratings = comments.select(pl.col("ratings").explode().struct.unnest()).unique().sort("name", "label")
-    assert set(ratings["name"]) == {"effectiveness", "sideEffects"}
-    assert "Highly Effective" in ratings["label"].to_list() and ratings["value"].null_count() == len(ratings)
+    # DrugLib's two further ratings, as the categories written, for every review.
+    assert ratings.group_by("name").len().sort("name").rows() == [("effectiveness", 3107), ("sideEffects", 3107)]
+    assert set(ratings.filter(pl.col("name") == "effectiveness")["label"]) == {
+        "Highly Effective", "Considerably Effective", "Moderately Effective", "Marginally Effective", "Ineffective"}
+    assert ratings["value"].null_count() == len(ratings)
+    assert set(ratings["comment_id"]) == set(comments["comment_id"])
     assert documents["comment_count"].sum() == 3107
 
 
@@ -369,3 +374,50 @@ def test_stated_drug_is_the_subject_of_outcomes_naming_no_other_drug(nlp):
     doc = nlp(doc)
     assert [(s.label_, s._.drug, s.id_) for s in doc.spans["outcomes"]] == [
         ("adverse_effect", "pregabalin", "pregabalin"), ("adverse_effect", "duloxetine", "duloxetine")]
+
+
+# ---------------------------------------------------------------- through the pipeline into the warehouse
+
+@pytest.fixture(scope="module")
+def tables_warehouse(tmp_path_factory) -> Path:
+    from fms_pipeline_tests.materialized import dagster_home_env, materialize_folder, raw_folder
+
+    root = tmp_path_factory.mktemp("tables")
+    raw = raw_folder(root, FIXTURES / "table_reviews.tsv", FIXTURES / "table_survey.csv",
+                     FIXTURES / "table_survey.csv.mapping.yml")
+    (raw / "orphan.csv.mapping.yml").write_text("text: body\n")
+    with dagster_home_env(root / "dagster_home"):
+        yield materialize_folder(root / "data")
+
+
+@pytest.mark.slow
+def test_review_tables_in_the_warehouse(tables_warehouse):
+    from fms_pipeline import warehouse
+
+    with warehouse.connect_read_only(tables_warehouse) as con:
+        files = dict(con.execute("SELECT source_file, status || ' ' || coalesce(source_format, '') || ' ' || "
+                                 "comments || ' ' || skipped_records FROM source_files").fetchall())
+        # The mapping file is part of its table, not a file of its own; one without its table is rejected.
+        assert files == {"table_reviews.tsv": "staged table 4 1", "table_survey.csv": "staged table 2 1",
+                         "orphan.csv.mapping.yml": "rejected  0 0"}
+        rows = con.execute("""
+            SELECT split_part(comment_id, ':', 2), stated_drug, stated_condition, rating FROM comments
+            JOIN documents USING (document_id) WHERE source_file = 'table_reviews.tsv' ORDER BY 1""").fetchall()
+        assert rows == [("9001", "pregabalin", "fibromyalgia", 8.0), ("9002", "duloxetine", "fibromyalgia", 3.0),
+                        ("9003", "tramadol", "chronic back pain", 10.0),
+                        ("9005", "pregabalin", "fibromyalgia and neuropathy", 6.0)]
+        assert con.execute("""
+            SELECT split_part(comment_id, ':', 2), name, value, label FROM review_ratings
+            WHERE comment_id LIKE '%:9001'""").fetchall() == [
+            ("9001", "effectiveness", None, "Considerably Effective"),
+            ("9001", "sideEffects", None, "Moderate Side Effects")]
+        # Review 9001 never names Lyrica: its adverse effect is still pregabalin's (the row's drug).
+        outcomes = con.execute("""
+            SELECT o.outcome, o.drug FROM outcome_mentions o WHERE o.comment_id LIKE '%:9001'
+            AND o.outcome = 'adverse_effect'""").fetchall()
+        assert outcomes and all(drug == "pregabalin" for _, drug in outcomes)
+        assert con.execute("SELECT count(*) FROM entity_mentions WHERE comment_id LIKE '%:9001' "
+                           "AND canonical = 'pregabalin'").fetchone() == (0,)
+        # The README's query over a review table runs.
+        query = (Path(__file__).resolve().parents[1] / "queries" / "review_ratings_by_drug.sql").read_text()
+        assert con.execute(query.replace(">= 20", ">= 1")).fetchall()[0][:3] == ("tramadol", 1, 10.0)

@@ -3,7 +3,7 @@
 import dagster as dg
 
 from fms_pipeline import storage, tables, warehouse
-from fms_pipeline.defs.metadata import markdown_preview
+from fms_pipeline.defs.metadata import declared_schema, markdown_preview
 from fms_pipeline.defs.resources import PipelineSettings
 from fms_pipeline.reports import charts, trends
 
@@ -26,12 +26,13 @@ WAREHOUSE_TABLES = tables.CORE_TABLES + tables.AGGREGATE_TABLES
     specs=[
         dg.AssetSpec(
             ["warehouse", name],
-            description=tables.TABLES[name].description,
+            description=f"{tables.TABLES[name].description}\n\nGrain: {tables.TABLES[name].grain}.",
             deps=[asset_key(u) for u in tables.TABLES[name].upstream],
             group_name="warehouse",
             kinds={"duckdb"},
             owners=["team:fms-pipeline"],
             tags={"layer": tables.TABLES[name].layer},
+            metadata={"dagster/column_schema": declared_schema(name)},
             automation_condition=_build_when_upstream_updates,
         )
         for name in WAREHOUSE_TABLES
@@ -54,7 +55,7 @@ def warehouse_tables(context: dg.AssetExecutionContext, settings: PipelineSettin
                     "dagster/row_count": summary.row_counts[table],
                     "dagster/uri": str(settings.warehouse_path),
                     "dagster/table_name": table,
-                    "dagster/column_schema": _column_schema(con, table),
+                    "dagster/column_schema": declared_schema(table),
                     "preview": _preview(con, table),
                     "build": "incremental" if summary.incremental else "full",
                     "batches_rebuilt": len(summary.buckets_changed),
@@ -63,14 +64,6 @@ def warehouse_tables(context: dg.AssetExecutionContext, settings: PipelineSettin
                     **_charts(con, table),
                 },
             )
-
-
-def _column_schema(con, table: str) -> dg.TableSchema:
-    rows = con.execute(
-        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
-        [table],
-    ).fetchall()
-    return dg.TableSchema(columns=[dg.TableColumn(name, dtype) for name, dtype in rows])
 
 
 def _preview(con, table: str) -> dg.MetadataValue:

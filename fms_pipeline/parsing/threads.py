@@ -28,27 +28,21 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from fms_pipeline import ids
+from fms_pipeline import ids, tables
 from fms_pipeline.parsing.sources import FORMATS, SkippedRecord, SourceComment, SourceDocument
 
 UTC_MICROS = pl.Datetime("us", "UTC")
 REMOVED_BODIES = ("", "[removed]", "[deleted]")
 
-DOCUMENT_SCHEMA = {
-    "document_id": pl.String, "source_file": pl.String, "source_format": pl.String, "url": pl.String,
-    "community": pl.String, "published_at": UTC_MICROS, "title": pl.String, "byline": pl.String,
-    "body": pl.String, "comment_count": pl.Int32, "has_comment_section": pl.Boolean,
-}
+# The staged tables' columns, as the table contract declares them (warehouse/sql/core/*.yml).
+DOCUMENT_SCHEMA = tables.staged_schema("documents")
+COMMENT_SCHEMA = tables.staged_schema("comments")
+# A review table's further ratings as SourceComment.ratings holds them: review_ratings' columns per comment.
+RATINGS_TYPE = pl.List(pl.Struct({name: dtype for name, dtype in tables.staged_schema("review_ratings").items()
+                                  if name in ("name", "value", "label")}))
 # What a review table's row states (tables only; NULL for other sources): SourceComment's last fields.
-REVIEW_FIELDS = {
-    "stated_drug": pl.String, "stated_condition": pl.String, "rating": pl.Float64,
-    "ratings": pl.List(pl.Struct({"name": pl.String, "value": pl.Float64, "label": pl.String})),
-}
-COMMENT_SCHEMA = {
-    "comment_id": pl.String, "document_id": pl.String, "position": pl.Int32, "parent_comment_id": pl.String,
-    "depth": pl.Int32, "author": pl.String, "author_is_anonymous": pl.Boolean, "published_at": UTC_MICROS,
-    "score": pl.Int32, "body": pl.String, **REVIEW_FIELDS,
-}
+REVIEW_FIELDS = {**{name: COMMENT_SCHEMA[name] for name in ("stated_drug", "stated_condition", "rating")},
+                 "ratings": RATINGS_TYPE}
 _STREAMING = {f.name for f in FORMATS if f.streaming}
 
 # What read_source's records become as frames (the input of assemble_threads).
@@ -112,8 +106,10 @@ def assemble_threads(
     spill_dir: Path | None = None,
     comments_per_part: int = 1_000_000,
     spill_rows: int = 100_000,
+    carry: tuple[str, ...] = (),
 ) -> tuple[pl.LazyFrame, pl.LazyFrame]:
-    """(documents, comments) with exactly the columns of DOCUMENT_SCHEMA and COMMENT_SCHEMA.
+    """(documents, comments) with exactly the columns of DOCUMENT_SCHEMA and COMMENT_SCHEMA (and after
+    them the source comments' columns named in ``carry``, e.g. ``ratings`` for ``review_ratings``).
 
     ``documents``: the SourceDocument fields, ``source_format`` and ``arrival`` (order in the file);
     ``comments``: the SourceComment fields and ``arrival``. ``source_format`` names the file's format
@@ -168,14 +164,14 @@ def assemble_threads(
         placement = tree.select("arrival", "position", "depth", "has_parent")
         del tree
         if spill_dir is None:
-            part_frames.append(_staged_comments(part_kept, placement, doc_ids))
+            part_frames.append(_staged_comments(part_kept, placement, doc_ids, carry))
         else:
             placements.append(placement)
     if spill_dir is not None:
         part_frames = _spill_staged_comments(kept, pl.concat(placements).sort("arrival"), doc_ids, Path(spill_dir),
-                                             spill_rows)
+                                             spill_rows, carry)
     staged_comments = (part_frames[0] if len(part_frames) == 1 else pl.concat(part_frames)) if part_frames else (
-        pl.LazyFrame(schema=COMMENT_SCHEMA))
+        pl.LazyFrame(schema={**COMMENT_SCHEMA, **{c: SOURCE_COMMENT_SCHEMA[c] for c in carry}}))
     comment_counts = pl.concat(counts).lazy()
 
     placeholders = (
@@ -205,7 +201,7 @@ def assemble_threads(
 
 
 def _spill_staged_comments(kept: pl.LazyFrame, placement: pl.DataFrame, doc_ids: pl.LazyFrame, spill_dir: Path,
-                           rows: int) -> list[pl.LazyFrame]:
+                           rows: int, carry: tuple[str, ...]) -> list[pl.LazyFrame]:
     """The staged comments written to ``spill_dir`` ``rows`` at a time, in arrival order: each slice of
     ``placement`` (sorted by arrival) joined with the comments of its arrival range alone."""
     frames = []
@@ -213,13 +209,14 @@ def _spill_staged_comments(kept: pl.LazyFrame, placement: pl.DataFrame, doc_ids:
         piece = placement.slice(start, rows)
         first, last = piece["arrival"][0], piece["arrival"][-1]
         path = spill_dir / f"comments-{number:05d}.parquet"
-        _staged_comments(kept.filter(pl.col("arrival").is_between(first, last)), piece, doc_ids).collect(
+        _staged_comments(kept.filter(pl.col("arrival").is_between(first, last)), piece, doc_ids, carry).collect(
         ).write_parquet(path)
         frames.append(pl.scan_parquet(path))
     return frames
 
 
-def _staged_comments(kept: pl.LazyFrame, tree: pl.DataFrame, doc_ids: pl.LazyFrame) -> pl.LazyFrame:
+def _staged_comments(kept: pl.LazyFrame, tree: pl.DataFrame, doc_ids: pl.LazyFrame,
+                     carry: tuple[str, ...] = ()) -> pl.LazyFrame:
     """The kept comments with their place in the thread and their ids. The wide columns (bodies) stream
     past the small tree (four numbers a comment); rows stay in file order (position is thread order)."""
     return (
@@ -235,8 +232,15 @@ def _staged_comments(kept: pl.LazyFrame, tree: pl.DataFrame, doc_ids: pl.LazyFra
             .then(pl.concat_str(pl.col("document_id"), pl.lit(":"), pl.col("parent_key")))
             .alias("parent_comment_id"),
         )
-        .select([pl.col(name).cast(dtype) for name, dtype in COMMENT_SCHEMA.items()])
+        .select([pl.col(name).cast(dtype) for name, dtype in COMMENT_SCHEMA.items()] + [pl.col(c) for c in carry])
     )
+
+
+def review_ratings(comments: pl.LazyFrame) -> pl.LazyFrame:
+    """The staged ``review_ratings`` rows of staged comments that carry ``ratings``: one per comment and rating."""
+    return (comments.select("comment_id", "document_id", "ratings")
+            .filter(pl.col("ratings").list.len() > 0)
+            .explode("ratings").unnest("ratings"))
 
 
 def _thread_tree(kept: pl.LazyFrame, *, streaming: bool) -> pl.DataFrame:

@@ -730,7 +730,8 @@ def _read_xlsx(path: str, mapping: Mapping | None) -> Iterator[Record]:
     without_text = []
     read_any = False
     for name in names:
-        frame = _as_text(workbook.load_sheet(name).to_polars())
+        # Types from every row (a text after the first thousand numbers stays text), then all as text.
+        frame = _as_text(workbook.load_sheet(name, schema_sample_rows=None).to_polars())
         if not frame.columns:
             continue
         try:
