@@ -324,6 +324,8 @@ class _Table:
             elif self.group_by_drug:
                 document_key = stated_drug or self.table_key
             if document_key not in self.documents_seen:
+                if len(self.documents_seen) >= 100_000:  # bounded: a repeated document is dropped by assemble_threads
+                    self.documents_seen.clear()
                 self.documents_seen.add(document_key)
                 yield self._document(document_key, stated_drug if self.group_by_drug else
                                      _value(row, one.get("document_title")))
