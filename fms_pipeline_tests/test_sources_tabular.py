@@ -161,8 +161,6 @@ def test_reader_streams_in_blocks_with_line_numbers_across_blocks(monkeypatch):
             return out
 
     fmt = detect_format("big.csv", data[:65536])
-    monkeypatch.setattr("fms_pipeline.parsing.sources.common.raw_chunks",
-                        lambda stream, chunk_size=1 << 20: iter(lambda: stream.read(1024), b""))
     monkeypatch.setattr(tabular, "raw_chunks", lambda stream: iter(lambda: stream.read(1024), b""))
     records = read_source(fmt, lambda: Counting(data), "big.csv")
     first = next(r for r in records if isinstance(r, SourceComment))
