@@ -36,13 +36,13 @@ def column_schema(table: str) -> dg.TableSchema:
     ])
 
 
-def declared_schema(table: str) -> dg.TableSchema:
+def declared_schema(table: tables.Table) -> dg.TableSchema:
     """A warehouse table's declared columns (the build verifies the built ones equal them)."""
     return dg.TableSchema(columns=[
         dg.TableColumn(c.name, c.type, description=c.description,
                        constraints=dg.TableColumnConstraints(nullable=("not_null", None) not in c.tests,
                                                              unique=("unique", None) in c.tests))
-        for c in tables.TABLES[table].columns
+        for c in table.columns
     ])
 
 

@@ -22,24 +22,25 @@ def asset_key(name: str) -> dg.AssetKey:
 WAREHOUSE_TABLES = tables.CORE_TABLES + tables.AGGREGATE_TABLES
 
 
-@dg.multi_asset(
-    specs=[
+def asset_specs(catalog: dict[str, tables.Table] | None = None) -> list[dg.AssetSpec]:
+    """One asset per declared table: description, grain, lineage and described columns from its declaration."""
+    return [
         dg.AssetSpec(
-            ["warehouse", name],
-            description=f"{tables.TABLES[name].description}\n\nGrain: {tables.TABLES[name].grain}.",
-            deps=[asset_key(u) for u in tables.TABLES[name].upstream],
+            ["warehouse", table.name],
+            description=f"{table.description}\n\nGrain: {table.grain}. Declared in `{table.sql_file[:-4]}.yml`.",
+            deps=[asset_key(u) for u in table.upstream],
             group_name="warehouse",
             kinds={"duckdb"},
             owners=["team:fms-pipeline"],
-            tags={"layer": tables.TABLES[name].layer},
-            metadata={"dagster/column_schema": declared_schema(name)},
+            tags={"layer": table.layer},
+            metadata={"dagster/column_schema": declared_schema(table)},
             automation_condition=_build_when_upstream_updates,
         )
-        for name in WAREHOUSE_TABLES
-    ],
-    can_subset=False,
-    pool=WRITER_POOL,
-)
+        for table in (catalog or tables.TABLES).values()
+    ]
+
+
+@dg.multi_asset(specs=asset_specs(), can_subset=False, pool=WRITER_POOL)
 def warehouse_tables(context: dg.AssetExecutionContext, settings: PipelineSettings):
     """Build the warehouse from staging (only the changed batches' rows when few changed) and
     publish the file atomically."""
@@ -55,7 +56,7 @@ def warehouse_tables(context: dg.AssetExecutionContext, settings: PipelineSettin
                     "dagster/row_count": summary.row_counts[table],
                     "dagster/uri": str(settings.warehouse_path),
                     "dagster/table_name": table,
-                    "dagster/column_schema": declared_schema(table),
+                    "dagster/column_schema": declared_schema(tables.TABLES[table]),
                     "preview": _preview(con, table),
                     "build": "incremental" if summary.incremental else "full",
                     "batches_rebuilt": len(summary.buckets_changed),

@@ -126,7 +126,7 @@ def _register_condition_reference(con: duckdb.DuckDBPyConnection) -> None:
     """ICD-10-CM code and description of every condition and symptom mentioned, as ``condition_reference``."""
     import polars as pl
 
-    from fms_pipeline.nlp.conditions import condition_reference
+    from fms_pipeline.nlp.icd10 import condition_reference
 
     names = [r[0] for r in con.execute(
         "SELECT DISTINCT canonical FROM entity_mentions WHERE label IN ('CONDITION', 'SYMPTOM')").fetchall()]

@@ -107,3 +107,45 @@ def comment_statements(table: Table) -> list[str]:
         statements.append(f"COMMENT ON COLUMN {_ident(table.name)}.{_ident(column.name)} IS "
                           f"{_quote_literal(column.description)}")
     return statements
+
+
+README_START = "<!-- tables: generated from the declarations by `python -m fms_pipeline.warehouse.contract` -->"
+README_END = "<!-- end of tables -->"
+
+
+def _cell(text: str) -> str:
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def readme_tables(catalog: dict[str, Table] | None = None) -> str:
+    """The README's table reference: per table its grain and description, per column its type,
+    privacy class and description."""
+    from fms_pipeline import tables as declared
+
+    parts = [README_START, ""]
+    for table in (catalog or declared.TABLES).values():
+        parts += [f"#### `{table.name}`", "", f"One row: {_cell(table.grain)}. {_cell(table.description)}", "",
+                  "| column | type | share copy | description |", "|---|---|---|---|"]
+        parts += [f"| `{c.name}` | {c.type} | {c.privacy} | {_cell(c.description)} |" for c in table.columns]
+        parts.append("")
+    parts.append(README_END)
+    return "\n".join(parts)
+
+
+def write_readme(readme_path) -> bool:
+    """Replace the README's generated block (True when it changed)."""
+    from pathlib import Path
+
+    path = Path(readme_path)
+    text = path.read_text(encoding="utf-8")
+    start, end = text.index(README_START), text.index(README_END) + len(README_END)
+    new = text[:start] + readme_tables() + text[end:]
+    path.write_text(new, encoding="utf-8")
+    return new != text
+
+
+if __name__ == "__main__":
+    from pathlib import Path
+
+    readme = Path(__file__).resolve().parents[2] / "README.md"
+    print(f"{readme}: {'updated' if write_readme(readme) else 'already up to date'}")
