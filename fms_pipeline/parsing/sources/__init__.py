@@ -22,6 +22,7 @@ from fms_pipeline.parsing.sources import (
     reddit_json,
     reddit_ndjson,
     stackexchange_dump,
+    tabular,
     text,
     wordpress_json,
     wordpress_wxr,
@@ -46,7 +47,7 @@ __all__ = [
 # Tried in this order: the specific shapes first, the copied-text format last.
 _MODULES: tuple[ModuleType, ...] = (
     wordpress_wxr, disqus_xml, stackexchange_dump, html_page, reddit_json, reddit_ndjson, discourse_json,
-    wordpress_json, text,
+    tabular, wordpress_json, text,
 )
 # Formats that are archives: asked before a ZIP is turned away as "a ZIP archive".
 _ARCHIVE_MODULES: tuple[ModuleType, ...] = (stackexchange_dump,)
@@ -92,13 +93,16 @@ def detect_format(name: str, head: bytes) -> SourceFormat:
                                  "unpack it into the raw folder")
     if not head.strip():
         raise RejectedSource("the file is empty or holds only white space")
+    extension = posixpath.splitext(posixpath.basename(lower))[1]
     for module in _ARCHIVE_MODULES:
         if not compressed and module.sniff_archive(lower, head):
+            return module.FORMAT
+    for module in _MODULES:  # binary formats (Parquet, workbooks) before the magic numbers below
+        if not compressed and hasattr(module, "sniff_bytes") and module.sniff_bytes(extension, head):
             return module.FORMAT
     for magic, what in _MAGIC.items():
         if head.startswith(magic):
             raise RejectedSource(f"unrecognised format: {what}")
-    extension = posixpath.splitext(posixpath.basename(lower))[1]
     head_text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
     for module in _MODULES:
         if module.sniff(extension, head_text):
@@ -121,18 +125,23 @@ def _describe(extension: str, head_text: str) -> str:
                 "WordPress (WXR) or Disqus export")
     what = f"a {extension} file" if extension else "a file without an extension"
     return (f"{what}; readable formats are copied page text (.txt), saved HTML pages, WordPress REST JSON "
-            "or WXR exports, Disqus exports, Discourse topic JSON, the Stack Exchange dump (.zip) and Reddit "
-            "JSON or NDJSON, each but the .zip also compressed (.zst, .gz, .bz2, .xz)")
+            "or WXR exports, Disqus exports, Discourse topic JSON, the Stack Exchange dump (.zip), Reddit "
+            "JSON or NDJSON and tables (.csv, .tsv, .jsonl, .ndjson, .parquet, .xlsx), each but the .zip, "
+            ".parquet and .xlsx also compressed (.zst, .gz, .bz2, .xz)")
 
 
-def read_source(fmt: SourceFormat, open_binary: Callable[[], BinaryIO], source_file: str) -> Iterator[Record]:
+def read_source(fmt: SourceFormat, open_binary: Callable[[], BinaryIO], source_file: str,
+                read_companion: Callable[[str], bytes | None] | None = None) -> Iterator[Record]:
     """Documents, comments and skipped records of one file, as ``fmt`` reads it.
 
     One-page formats read the whole file (the caller checked its size) and yield each document
     followed by its comments in thread order. Streaming formats read ``open_binary()`` as a
     stream (``.read(n)`` only) and yield records as they come. Raises RejectedSource when the
-    file as a whole is unusable.
+    file as a whole is unusable. ``read_companion(name)``: the bytes of the file ``name`` in the same
+    folder, or None (a table's mapping file, ``tabular.MAPPING_SUFFIX``).
 
     A compressed file (zstd, gzip, bzip2, xz) is read decompressed, as a stream; one bad record is
     a SkippedRecord and a reader's failure a RejectedSource naming the cause (``common.guarded``)."""
+    if fmt.name == tabular.FORMAT.name:
+        return guarded(tabular.read(compression.decompressing(open_binary), source_file, read_companion), fmt.name)
     return guarded(_BY_NAME[fmt.name].read(compression.decompressing(open_binary), source_file), fmt.name)
