@@ -135,6 +135,7 @@ class Communities:
         self.contained = sorted(k for k in contained if len(k) >= 5 and k not in self.words)
         self.whole = {k for k in whole if len(k) >= 3 and k not in self.words}
         self.platforms = tuple(pii.blog_platforms())
+        self._seen: dict[str, bool] = {}  # name -> names a person (a column repeats few values many times)
 
     def _given_and_surname(self, letters: str) -> bool:
         given, surnames = pii.census_names()
@@ -142,9 +143,11 @@ class Communities:
                    for i in range(3, len(letters) - 2))
 
     def names_a_person(self, name: str) -> bool:
-        letters = _letters(name)
-        return bool(letters) and (letters in self.whole or any(k in letters for k in self.contained)
-                                  or self._given_and_surname(letters))
+        if name not in self._seen:
+            letters = _letters(name)
+            self._seen[name] = bool(letters) and (letters in self.whole or any(k in letters for k in self.contained)
+                                                  or self._given_and_surname(letters))
+        return self._seen[name]
 
     def _platform(self, host: str) -> str | None:
         return next((p for p in self.platforms if host == p or host.endswith("." + p)), None)
