@@ -138,6 +138,8 @@ class Communities:
         self._seen: dict[str, bool] = {}  # name -> names a person (a column repeats few values many times)
 
     def _given_and_surname(self, letters: str) -> bool:
+        if len(letters) > 40:  # longer than any given name and surname together
+            return False
         given, surnames = pii.census_names()
         return any(letters[:i] in given and letters[i:] in surnames and not {letters[:i], letters[i:]} & self.words
                    for i in range(3, len(letters) - 2))
