@@ -177,6 +177,7 @@ MASKED = [
     ("jane(at)gmail(dot)com, jane [at] gmail [dot] com. Then", "[EMAIL], [EMAIL]. Then"),
     ("write jane at gmail dot com or jane at yahoo.co.uk", "write [EMAIL] or [EMAIL]"),
     ("@painwarrior_kate, /u/Name_Like_This's thread and u/BrightMeadow_77", "@[USER], /u/[USER]'s thread and u/[USER]"),
+    ("her profile r/u_SomeoneElse99, or u_SomeoneElse99", "her profile r/u_[USER], or u_[USER]"),
     ("PATRICIA KOWALCZYK and Wojciech Nowakowski, Oluwaseun Johnson", "[PERSON] and [PERSON], [PERSON]"),
     ("Dr. Przybylski saw Kovalenko", "[PERSON] saw [PERSON]"),
     # What is not to be masked: shouting, doses, spans of years, subreddits, "at" and "dot" as words.
