@@ -257,7 +257,7 @@ class NameFinder:
     def _shouted_names(self, text: str, words: list[tuple[int, str]]) -> list[tuple[int, int]]:
         """Names in ALL-CAPITALS text: a run of two or more telling names with a given name among
         them ("PATRICIA KOWALCZYK", not "HINT HINT" or "DRUG SEEKER"), or a known person's name
-        alone ("TOMASZ", "DOE")."""
+        alone unless it is a word here ("TOMASZ", "DOE"; not "PAIN" of the author Pain Warrior)."""
         found = []
         i = 0
         while i < len(words):
@@ -282,7 +282,7 @@ class NameFinder:
                     end += 1
                 names = titled[k:end + 1]
                 if (len(names) > 1 and any(w.lower() in self.given for w in names)) or any(
-                        w.lower() in self.known for w in names):
+                        w.lower() in self.known and not self._word(w) for w in names):
                     masked[k:end + 1] = [True] * len(names)
                 k = end + 1
             found += _runs_of(run, masked)

@@ -197,12 +197,12 @@ def test_identifiers_in_text_are_masked(text: str, expected: str):
 
 
 def test_an_authors_name_and_its_parts_are_masked_where_they_recur():
-    authors = {"MargaretHolloway1961", "sunny_side_sam", "Tomasz Lewandowski"}
+    authors = {"MargaretHolloway1961", "sunny_side_sam", "Tomasz Lewandowski", "Pain Warrior"}
     texts = ["Margaret said so, and MARGARET agreed; so did margaretholloway1961. Side effects: none. Sam? TOMASZ! "
-             "Lewandowski too.", "the side of it"]
+             "Lewandowski too. NO PAIN MEDS WORK.", "the side of it, the pain of it, more pain"]
     masked = privacy.Masker(authors, texts, set()).mask(texts[0])[0]
     assert masked == ("[PERSON] said so, and [PERSON] agreed; so did [PERSON]. Side effects: none. [PERSON]? "
-                      "[PERSON]! [PERSON] too.")
+                      "[PERSON]! [PERSON] too. NO PAIN MEDS WORK.")
 
 
 @pytest.mark.parametrize("secret", [b"x", b"fifteen-bytes!!"])
