@@ -25,7 +25,7 @@ import yaml
 
 UTC_TIME = pl.Datetime("us", "UTC")
 LAYERS = ("core", "aggregates")
-PRIVACY_CLASSES = ("kept", "pseudonymised", "masked", "file", "host")
+PRIVACY_CLASSES = ("kept", "pseudonymised", "masked", "file", "host", "community")
 COLUMN_TESTS = ("not_null", "unique", "accepted_values", "relationships")
 TABLE_TESTS = ("unique_combination",)
 _TABLE_KEYS = {"name", "grain", "description", "per_document", "staged_by", "python_views", "tests", "columns"}
