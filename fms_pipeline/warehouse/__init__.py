@@ -114,6 +114,23 @@ def _register_condition_reference(con: duckdb.DuckDBPyConnection) -> None:
 _REFERENCES = {"drugs": _register_drug_reference, "conditions": _register_condition_reference}
 
 
+def _register_signal_statistics(con: duckdb.DuckDBPyConnection) -> None:
+    from fms_pipeline.signals import build
+
+    build.register_drug_event_statistics(con)
+
+
+def _register_trend_breaks(con: duckdb.DuckDBPyConnection) -> None:
+    from fms_pipeline.signals import build
+
+    build.register_trend_breaks(con)
+
+
+# Statistics computed in Python from the counts some aggregate SQL files read (registered just
+# before the file runs; drug_event_signals registers drug_event_signals_by_month's input too).
+_AGGREGATE_INPUTS = {"drug_event_signals": _register_signal_statistics, "trend_breaks": _register_trend_breaks}
+
+
 def check_staging(
     staging_dir: AnyPath, names: list[str] | None = None, buckets: set[str] | None = None
 ) -> dict[str, list[tuple[str, str]]]:
@@ -234,7 +251,10 @@ def build_warehouse(staging_dir: AnyPath, warehouse_path: AnyPath, incremental: 
             if failures:
                 raise WarehouseCheckFailed(failures)
             for _, sql in sql_files("aggregates"):
-                con.execute(f"DROP TABLE IF EXISTS {_table_of(sql)}")
+                table = _table_of(sql)
+                if table in _AGGREGATE_INPUTS:
+                    _AGGREGATE_INPUTS[table](con)
+                con.execute(f"DROP TABLE IF EXISTS {table}")
                 con.execute(sql)
             _write_manifest(con, versions, changed, removed, incremental=bool(plan))
             counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in CORE_TABLES + AGGREGATE_TABLES}
