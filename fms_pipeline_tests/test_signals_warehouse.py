@@ -194,3 +194,16 @@ def test_trend_breaks_only_on_long_series(con):
     rows = con.execute("SELECT kind, method, months, significant FROM trend_breaks").fetchall()
     assert all(kind in ("drug", "drug_class", "outcome") and method in ("pelt", "its") and months >= 24
                for kind, method, months, _ in rows)
+
+
+@pytest.mark.parametrize("declaration", [
+    "core/09_drug_events.yml", "aggregates/00_activity_by_month.yml", "aggregates/10_drug_event_signals.yml",
+    "aggregates/11_drug_event_signals_by_month.yml", "aggregates/12_trend_breaks.yml"])
+def test_declared_columns_are_the_built_ones(con, declaration):
+    import yaml
+
+    spec = yaml.safe_load((Path(warehouse.__file__).parent / "sql" / declaration).read_text(encoding="utf-8"))
+    built = con.execute("SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? "
+                        "ORDER BY ordinal_position", [spec["name"]]).fetchall()
+    assert built == [(c["name"], c["type"]) for c in spec["columns"]]
+    assert all(c["description"] and c["privacy"] == "kept" for c in spec["columns"])
