@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dagster as dg
 
+from fms_pipeline import tables
+
 from fms_pipeline.defs.automation import (
     build_warehouse_job,
     daily_refresh_schedule,
@@ -11,7 +13,12 @@ from fms_pipeline.defs.automation import (
     raw_files_sensor,
     warehouse_automation_sensor,
 )
-from fms_pipeline.defs.checks import entity_counts_add_up, extracted_mentions_checks, parsed_comments_checks
+from fms_pipeline.defs.checks import (
+    entity_counts_add_up,
+    extracted_mentions_checks,
+    new_drug_event_signals,
+    parsed_comments_checks,
+)
 from fms_pipeline.defs.ingest import parsed_sources
 from fms_pipeline.defs.models import outcome_label_quality
 from fms_pipeline.defs.nlp import extracted_mentions
@@ -25,7 +32,10 @@ def build_definitions(data_dir: str | None = None) -> dg.Definitions:
     return dg.Definitions(
         assets=[parsed_sources, extracted_mentions, warehouse_tables, outcome_label_quality, shareable_warehouse,
                 html_report],
-        asset_checks=[parsed_comments_checks, extracted_mentions_checks, entity_counts_add_up],
+        asset_checks=[parsed_comments_checks, extracted_mentions_checks, entity_counts_add_up,
+                      # Only once the table catalogue declares drug_event_signals (else Dagster would
+                      # invent an external asset for the check).
+                      *([new_drug_event_signals] if "drug_event_signals" in tables.TABLES else [])],
         jobs=[process_files_job, build_warehouse_job],
         sensors=[raw_files_sensor, warehouse_automation_sensor],
         schedules=[daily_refresh_schedule],

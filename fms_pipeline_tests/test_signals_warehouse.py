@@ -207,3 +207,43 @@ def test_declared_columns_are_the_built_ones(con, declaration):
                         "ORDER BY ordinal_position", [spec["name"]]).fetchall()
     assert built == [(c["name"], c["type"]) for c in spec["columns"]]
     assert all(c["description"] and c["privacy"] == "kept" for c in spec["columns"])
+
+
+def test_report_shows_signals_and_marked_trend_charts(built, tmp_path):
+    from fms_pipeline.reports import report
+
+    summary = report.build_report(built, tmp_path / "reports")
+    html = summary.path.read_text(encoding="utf-8")
+    assert 'id="signals"' in html and 'alt="Reporting odds ratios of the top pairs" src="data:image/png;base64,' in html
+    table = html.split('id="signals-drug"', 1)[1].split("</table>", 1)[0]
+    rows = [r.split("<td>")[1:3] for r in table.split("<tr>")[2:]]
+    top = {(d.removesuffix("</td>"), e.removesuffix("</td>")) for d, e in rows[:3]}
+    assert top == PLANTED_DRUG_SIGNALS  # sorted by IC025: the planted pairs first
+    assert 'id="trend-breaks"' in html and "change points found" in html
+
+
+def test_check_warns_with_the_pairs_that_became_signals(tmp_path):
+    import dagster as dg
+
+    from fms_pipeline.defs.checks import SIGNALS_KEY, new_drug_event_signals
+
+    found = {"pairs": ["drug/comment: duloxetine – nausea: IC025>0"]}
+
+    @dg.asset(key=SIGNALS_KEY)
+    def drug_event_signals():
+        return dg.MaterializeResult(metadata={"signal_pairs": dg.MetadataValue.json(found["pairs"])})
+
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
+        def run():
+            result = dg.materialize([drug_event_signals, new_drug_event_signals], instance=instance)
+            (evaluation,) = result.get_asset_check_evaluations()
+            return evaluation
+
+        first = run()
+        assert not first.passed and first.severity == dg.AssetCheckSeverity.WARN
+        assert first.metadata["new_signals"].value == 1
+        assert run().passed  # nothing new since
+        found["pairs"] = ["drug/comment: duloxetine – nausea: IC025>0", "drug/comment: pregabalin – weight gain: Evans"]
+        third = run()
+        assert not third.passed and third.metadata["new_signals"].value == 1
+        assert "pregabalin" in third.metadata["new"].value and "duloxetine" not in third.metadata["new"].value

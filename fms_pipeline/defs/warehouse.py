@@ -6,6 +6,7 @@ from fms_pipeline import storage, tables, warehouse
 from fms_pipeline.defs.metadata import markdown_preview
 from fms_pipeline.defs.resources import PipelineSettings
 from fms_pipeline.reports import charts, trends
+from fms_pipeline.signals import build as signals_build
 
 # Build when upstream files were processed, also while some other file is still missing or rejected.
 _build_when_upstream_updates = dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing())
@@ -96,7 +97,17 @@ def _charts(con, table: str) -> dict:
         return {"chart": dg.MetadataValue.md(charts.as_markdown_image(png, "drug mentions by month"))}
     if table == "drug_outcomes_by_month" and (png := trends.outcomes_png(con)):
         return {"chart": dg.MetadataValue.md(charts.as_markdown_image(png, "outcomes by month"))}
+    if table == "activity_by_month" and (png := trends.activity_png(con)):
+        return {"chart": dg.MetadataValue.md(charts.as_markdown_image(png, "comments by month"))}
+    if table == "drug_event_signals":
+        found = {"signal_pairs": dg.MetadataValue.json(signals_build.signal_pairs(con))}
+        if png := trends.signals_forest_png(con):
+            found["chart"] = dg.MetadataValue.md(charts.as_markdown_image(png, "reporting odds ratios"))
+        return found
+    if table == "trend_breaks" and (pngs := trends.break_pngs(con)):
+        return {"chart": dg.MetadataValue.md("\n\n".join(charts.as_markdown_image(png, title) for title, png in pngs))}
     return {}
+
 
 
 __all__ = ["warehouse_tables"]

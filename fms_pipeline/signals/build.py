@@ -101,3 +101,14 @@ def register_trend_breaks(con) -> None:
     """Register ``trend_break_estimates`` (from the by-month aggregates and the policy dates)."""
     series = con.sql(query("trend_series.sql")).pl()
     con.register("trend_break_estimates", trend_break_rows(series, trends.policy_dates()).to_arrow())
+
+
+def signal_pairs(con) -> list[str]:
+    """Every (grouping, unit, drug, event, criterion) met, as "grouping/unit: drug – event: criterion"
+    strings: recorded on each materialization of drug_event_signals, so that its check can tell which
+    pairs became signals since the previous one."""
+    rows = con.execute(
+        "SELECT grouping, unit, drug, event, signal_evans, signal_ror, signal_ic, signal_ebgm FROM drug_event_signals "
+        "WHERE criteria_met > 0 ORDER BY grouping, unit, ic025 DESC, drug, event").fetchall()
+    names = ("Evans", "ROR025>1", "IC025>0", "EB05>=2")
+    return [f"{g}/{u}: {d} – {e}: {name}" for g, u, d, e, *flags in rows for name, met in zip(names, flags) if met]
