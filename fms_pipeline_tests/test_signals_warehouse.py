@@ -247,3 +247,13 @@ def test_check_warns_with_the_pairs_that_became_signals(tmp_path):
         third = run()
         assert not third.passed and third.metadata["new_signals"].value == 1
         assert "pregabalin" in third.metadata["new"].value and "duloxetine" not in third.metadata["new"].value
+
+
+def test_ready_queries(con):
+    queries = Path(__file__).resolve().parents[1] / "queries"
+    top = con.execute((queries / "drug_event_signals.sql").read_text(encoding="utf-8")).fetchall()
+    assert {(r[0], r[1]) for r in top} == PLANTED_DRUG_SIGNALS
+    first = con.execute((queries / "when_signals_appeared.sql").read_text(encoding="utf-8")).fetchall()
+    assert {(r[0], r[1]) for r in first} == PLANTED_DRUG_SIGNALS and all(r[3] for r in first)
+    for name in ("drug_rates_by_month.sql", "trend_breaks_at_policy_dates.sql"):
+        assert con.execute((queries / name).read_text(encoding="utf-8")).fetchall(), name
