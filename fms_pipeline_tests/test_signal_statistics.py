@@ -185,3 +185,29 @@ def test_false_alarm_rate_on_null_series():
 def test_short_series_are_not_analysed():
     rng = np.random.default_rng(3)
     assert trends.breaks(MONTHS[:23], _series(rng)[:23], trends.policy_dates(extra="")) == []
+
+
+# --- the reference set and the ranking measure ----------------------------------------------
+
+def test_reference_set_names_known_drugs_and_events():
+    from fms_pipeline.nlp.drug_lexicon import drug_lexicon, read_vocabulary
+    from fms_pipeline.signals import evaluation
+
+    rows = evaluation.reference_set()
+    canonicals = {e.canonical for e in drug_lexicon().values()}
+    events = set(read_vocabulary("symptoms.tsv"))
+    assert rows and all(d in canonicals and e in events for d, e, _ in rows)
+    assert len({(d, e) for d, e, _ in rows}) == len(rows)  # no pair both known and a control
+    assert {k for _, _, k in rows} == {True, False}
+    assert evaluation.generic_name("effexor-xr") == "venlafaxine"
+    assert evaluation.generic_name("adipex-p") == "phentermine"
+    assert evaluation.generic_name("no-such-drug") is None
+
+
+def test_auc():
+    from fms_pipeline.signals.evaluation import auc
+
+    assert auc([3, 2], [1, 0]) == 1.0
+    assert auc([0], [1]) == 0.0
+    assert auc([1, 1], [1, 1]) == 0.5
+    assert auc([2, 0.5], [1]) == 0.5
