@@ -62,9 +62,9 @@ class Report:
 
 
 def _m(i: int) -> date:
-    """The i-th month from January 2016 (36 months, cycling)."""
-    i %= 36
-    return date(2016 + i // 12, i % 12 + 1, 1)
+    """The i-th month from July 2015 (36 months, cycling: to June 2018)."""
+    i = i % 36 + 6
+    return date(2015 + i // 12, i % 12 + 1, 1)
 
 
 NOISE = "I also take ibuprofen most days."
@@ -111,6 +111,8 @@ _NOTHING: tuple[Report, ...] = (
     Report("nia", _m(11), (), body="Hang in there everyone, I also take ibuprofen most days."),
     Report("pat", _m(26), (), body="Ibuprofen is what I reach for first."),
     Report("ros", _m(30), (), body="Tramadol didn't help my pain at all."),
+    # the noise drug named every month, so that its monthly rate is a series to look for breaks in
+    *(Report(f"regular{i:02d}", _m(i), (), body="Ibuprofen and a heat pad, that is my routine.") for i in range(36)),
 )
 
 

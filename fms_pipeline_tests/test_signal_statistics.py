@@ -211,3 +211,18 @@ def test_auc():
     assert auc([0], [1]) == 0.0
     assert auc([1, 1], [1, 1]) == 0.5
     assert auc([2, 0.5], [1]) == 0.5
+
+
+def test_ebgm_screen_never_drops_a_table_that_reaches_the_criterion():
+    rng = np.random.default_rng(5)
+    a = rng.integers(0, 40, 3000).astype(float)
+    b, c = rng.integers(0, 200, 3000).astype(float), rng.integers(0, 200, 3000).astype(float)
+    d = np.full(3000, 5000.0)
+    priors = dp.GpsPriors(0.2, 0.06, 1.4, 1.8, 0.1)
+    _, eb05 = dp.ebgm(a, b, c, d, priors)
+    kept = dp.may_reach_eb05(a, dp.expected_count(a, b, c, d), priors, 2.0)
+    assert (eb05 >= 2).any() and not (eb05[~kept] >= 2).any()
+    assert kept.mean() < 0.8  # it does screen
+    screened = dp.statistics(a, b, c, d, priors, screen_ebgm=True)
+    assert np.array_equal(screened["signal_ebgm"], eb05 >= 2)
+    assert np.allclose(screened["eb05"][kept], eb05[kept], rtol=1e-12) and np.isnan(screened["eb05"][~kept]).all()

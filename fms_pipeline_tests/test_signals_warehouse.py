@@ -191,9 +191,13 @@ def test_activity_and_rates(con):
 
 
 def test_trend_breaks_only_on_long_series(con):
-    rows = con.execute("SELECT kind, method, months, significant FROM trend_breaks").fetchall()
-    assert all(kind in ("drug", "drug_class", "outcome") and method in ("pelt", "its") and months >= 24
-               for kind, method, months, _ in rows)
+    rows = con.execute("SELECT kind, series, method, month, months, significant FROM trend_breaks").fetchall()
+    # Only the noise drug (named every month), its class and the adverse effects are mentioned in 24
+    # months or more; the corpus (2015-07 .. 2018-06) has 8 months before the 2016 CDC guideline.
+    assert {(k, s) for k, s, *_ in rows} == {("drug", "ibuprofen"), ("drug_class", "nsaid"), ("outcome", "adverse_effect")}
+    its = [r for r in rows if r[2] == "its"]
+    assert its and all(r[3] == date(2016, 3, 1) and r[4] == 36 for r in its)
+    assert not any(r[5] for r in rows)  # a steady mention rate: no break
 
 
 @pytest.mark.parametrize("declaration", [

@@ -117,7 +117,7 @@ def build_report(warehouse_path: Path, out_dir: Path) -> ReportSummary:
         breaks = [(title, charts.as_data_uri(png)) for title, png in trends.break_pngs(con)]
         break_rows = con.execute(
             "SELECT kind, series, method, month, policy, rate_before, rate_after, level_change, level_lower, "
-            "level_upper, level_p FROM trend_breaks WHERE significant ORDER BY kind, series, month"
+            "level_upper, level_p FROM trend_breaks ORDER BY significant DESC, kind, series, month LIMIT 60"
         ).fetchall() if trends.has_table(con, "trend_breaks") else []
         pairs = con.execute("SELECT drug, condition, comments, documents FROM drug_condition_pairs "
                             "ORDER BY comments DESC, drug, condition LIMIT 25").fetchall()

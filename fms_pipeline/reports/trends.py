@@ -79,14 +79,14 @@ def signals_forest_png(con, grouping: str = "drug", unit: str = "comment", limit
 
 def break_pngs(con, limit: int = 4) -> list[tuple[str, bytes]]:
     """[(title, PNG)]: the monthly rate of the series with a detected change point or a significant
-    policy-date level change (most comments first), policy dates and change points marked."""
+    policy-date level change first, then the longest, policy dates and change points marked."""
     if not has_table(con, "trend_breaks"):
         return []
     from fms_pipeline.signals import build, trends
 
     chosen = con.execute(
-        "SELECT kind, series FROM trend_breaks WHERE significant GROUP BY kind, series "
-        "ORDER BY max(months) DESC, kind, series LIMIT ?", [limit]).fetchall()
+        "SELECT kind, series FROM trend_breaks GROUP BY kind, series "
+        "ORDER BY bool_or(significant) DESC, max(months) DESC, kind, series LIMIT ?", [limit]).fetchall()
     if not chosen:
         return []
     series = con.sql(build.query("trend_series.sql")).pl()

@@ -30,8 +30,9 @@ def query(name: str) -> str:
     return resources.files(__package__).joinpath("sql").joinpath(name).read_text(encoding="utf-8")
 
 
-def _statistics_frame(frame: pl.DataFrame, priors: dp.GpsPriors | None) -> pl.DataFrame:
-    values = dp.statistics(*(frame[x].to_numpy().astype(np.float64) for x in "abcd"), priors=priors)
+def _statistics_frame(frame: pl.DataFrame, priors: dp.GpsPriors | None, screen_ebgm: bool = False) -> pl.DataFrame:
+    values = dp.statistics(*(frame[x].to_numpy().astype(np.float64) for x in "abcd"), priors=priors,
+                           screen_ebgm=screen_ebgm)
     return frame.with_columns(
         *[pl.Series(name, values[name], dtype=pl.Float64).fill_nan(None) for name in dp.STATISTICS],
         *[pl.Series(name, values[name], dtype=pl.Boolean) for name in dp.FLAGS],
@@ -53,8 +54,8 @@ def signal_statistics(counts: pl.DataFrame, by_month: pl.DataFrame) -> tuple[pl.
             pl.lit(None if priors is None else ", ".join(f"{v:.6g}" for v in priors.as_array()),
                    dtype=pl.String).alias("gps_priors")))
         months = by_month.filter((pl.col("grouping") == grouping) & (pl.col("unit") == unit))
-        for _, month_part in months.group_by("month", maintain_order=True):
-            month_parts.append(_statistics_frame(month_part, priors))
+        if len(months):  # every month at once: the statistics are per row (EBGM under the build's priors)
+            month_parts.append(_statistics_frame(months, priors, screen_ebgm=True))
     overall = pl.concat(overall_parts) if overall_parts else _empty(dict(counts.schema)).with_columns(
         pl.lit(None, dtype=pl.String).alias("gps_priors"))
     monthly = pl.concat(month_parts) if month_parts else _empty(dict(by_month.schema))
@@ -88,9 +89,13 @@ TREND_SCHEMA = {
 
 
 def trend_break_rows(series: pl.DataFrame, policies: list[trends.PolicyDate]) -> pl.DataFrame:
-    """``trend_breaks`` rows of every (kind, series) of the monthly series frame (kind, series, month, rate)."""
+    """``trend_breaks`` rows of every (kind, series) of the monthly series frame (kind, series, month,
+    comments, rate) mentioned in at least ``trends.MIN_MONTHS`` months (a drug named once in 2014 and
+    once in 2023 has no trend to break)."""
     rows = []
     for (kind, name), part in series.sort(["kind", "series", "month"]).group_by(["kind", "series"], maintain_order=True):
+        if (part["comments"] > 0).sum() < trends.MIN_MONTHS:
+            continue
         months, rates = part["month"].to_list(), part["rate"].to_numpy()
         for row in trends.breaks(months, rates, policies):
             rows.append({"kind": kind, "series": name, **row, "months": len(months)})

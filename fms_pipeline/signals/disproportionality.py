@@ -118,64 +118,88 @@ def expected_count(a, b, c, d) -> np.ndarray:
 
 def information_component(a, expected) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(IC, IC025, IC975): the shrunk log2 observed-to-expected ratio and its 95% credibility interval."""
+    from scipy import special
+
     a = np.atleast_1d(np.asarray(a, dtype=np.float64))
     expected = np.atleast_1d(np.asarray(expected, dtype=np.float64))
     ic = np.log2((a + 0.5) / (expected + 0.5))
-    scale = 1.0 / (expected + 0.5)
-    return (ic, np.log2(stats.gamma.ppf(0.025, a + 0.5, scale=scale)),
-            np.log2(stats.gamma.ppf(0.975, a + 0.5, scale=scale)))
+    # Gamma(shape a+0.5, rate E+0.5)'s quantile is the standard gamma's divided by the rate, and the
+    # standard gamma's depends on the count alone: computed once per distinct count.
+    shapes, index = np.unique(a + 0.5, return_inverse=True)
+    low, high = special.gammaincinv(shapes, 0.025)[index], special.gammaincinv(shapes, 0.975)[index]
+    return ic, np.log2(low / (expected + 0.5)), np.log2(high / (expected + 0.5))
 
 
-def _gps(a, product_margin, event_margin, n: float, priors: GpsPriors | None):
+def _gps(a, expected, priors: GpsPriors | None):
+    """vigipy's GPS on pairs given by their count and expected count. Its posterior (and, with
+    truncation, its prior fit) depend on each pair's n and E alone, so the pairs are handed over with
+    N = 1 and margins (E, 1), which makes vigipy's Mantel–Haenszel E = n1j·ni1/N the given E: one call
+    scores pairs of different tables (all the months of a build) at once."""
     import pandas as pd
     import vigipy
 
     a = np.asarray(a, dtype=np.float64)
     data = pd.DataFrame({
         "product_name": np.arange(len(a)), "ae_name": np.arange(len(a)), "events": a,
-        "product_aes": np.asarray(product_margin, dtype=np.float64),
-        "count_across_brands": np.asarray(event_margin, dtype=np.float64),
+        "product_aes": np.asarray(expected, dtype=np.float64), "count_across_brands": np.ones(len(a)),
     })
-    container = vigipy.DataContainer(data=data, N=n)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # vigipy warns about its own optimiser's steps
-        return vigipy.gps(container, min_events=1, decision_metric="rank", decision_thres=0.0,
+        return vigipy.gps(vigipy.DataContainer(data=data, N=1), min_events=1, decision_metric="rank",
+                          decision_thres=0.0, truncate=True,
                           prior_param=None if priors is None else list(priors.as_array()))
 
 
 def fit_gps_priors(a, b, c, d) -> GpsPriors | None:
     """The GPS hyperparameters fitted by maximum likelihood (vigipy, truncated at a ≥ 1) over all pairs
-    of one analysis (all share one N); None when there are fewer than 2 pairs to fit on."""
+    of one analysis; None when there are fewer than 2 pairs to fit on."""
     a, b, c, d = _cells(a, b, c, d)
     if len(a) < 2:
         return None
-    result = _gps(a, a + b, a + c, float((a + b + c + d)[0]), None)
+    result = _gps(a, expected_count(a, b, c, d), None)
     return GpsPriors(*(float(x) for x in result.params["prior_param"]))
 
 
-def ebgm(a, b, c, d, priors: GpsPriors | None) -> tuple[np.ndarray, np.ndarray]:
-    """(EBGM, EB05) under the given priors (NaN without priors). Every row's N must be the same."""
+def may_reach_eb05(a, expected, priors: GpsPriors, threshold: float) -> np.ndarray:
+    """False where EB05 < ``threshold`` is certain, cheaply (no quantile search). The posterior of a
+    pair's relative risk is Q·G1 + (1 − Q)·G2, G_k = Gamma(alpha_k + a, beta_k + E); its CDF at the
+    threshold is at least min(G1, G2) there, and EB05 ≥ threshold needs that CDF ≤ 0.05."""
+    from scipy import special
+
+    a, expected = np.asarray(a, dtype=np.float64), np.asarray(expected, dtype=np.float64)
+    g1 = special.gdtr(priors.beta1 + expected, priors.alpha1 + a, threshold)
+    g2 = special.gdtr(priors.beta2 + expected, priors.alpha2 + a, threshold)
+    return np.minimum(g1, g2) <= 0.05
+
+
+def ebgm(a, b, c, d, priors: GpsPriors | None, only=None) -> tuple[np.ndarray, np.ndarray]:
+    """(EBGM, EB05) under the given priors (NaN without priors, and outside ``only``, a boolean mask
+    of the tables to score when given)."""
     a, b, c, d = _cells(a, b, c, d)
-    if priors is None or len(a) == 0:
-        return np.full(len(a), np.nan), np.full(len(a), np.nan)
-    n = a + b + c + d
-    if np.any(n != n[0]):
-        raise ValueError("ebgm: every 2×2 table of one analysis must have the same N")
-    result = _gps(a, a + b, a + c, float(n[0]), priors).all_signals
+    out_ebgm, out_eb05 = np.full(len(a), np.nan), np.full(len(a), np.nan)
+    rows = np.arange(len(a)) if only is None else np.flatnonzero(only)
+    if priors is None or len(rows) == 0:
+        return out_ebgm, out_eb05
+    result = _gps(a[rows], expected_count(a, b, c, d)[rows], priors).all_signals
     order = np.argsort(result["Product"].to_numpy())
-    return result["EBGM"].to_numpy()[order], result["LowerBound"].to_numpy()[order]
+    out_ebgm[rows], out_eb05[rows] = result["EBGM"].to_numpy()[order], result["LowerBound"].to_numpy()[order]
+    return out_ebgm, out_eb05
 
 
-def statistics(a, b, c, d, priors: GpsPriors | None = None, criteria: Criteria = CRITERIA) -> dict[str, np.ndarray]:
+def statistics(a, b, c, d, priors: GpsPriors | None = None, criteria: Criteria = CRITERIA,
+               screen_ebgm: bool = False) -> dict[str, np.ndarray]:
     """Every statistic and signal flag of each 2×2 table, as arrays (see the module text).
-    ``priors``: the GPS hyperparameters (EBGM/EB05 are NaN without)."""
+    ``priors``: the GPS hyperparameters (EBGM/EB05 are NaN without). ``screen_ebgm``: EBGM and EB05
+    only for the tables whose EB05 may reach the criterion (``may_reach_eb05``), NaN for the others,
+    which saves the quantile search of the many tables that cannot be signals by it."""
     a, b, c, d = _cells(a, b, c, d)
     out: dict[str, np.ndarray] = {"expected": expected_count(a, b, c, d)}
     out["prr"], out["prr_lower"], out["prr_upper"] = prr(a, b, c, d)
     out["chi2"] = chi2_yates(a, b, c, d)
     out["ror"], out["ror_lower"], out["ror_upper"] = ror(a, b, c, d)
     out["ic"], out["ic025"], out["ic975"] = information_component(a, out["expected"])
-    out["ebgm"], out["eb05"] = ebgm(a, b, c, d, priors)
+    only = may_reach_eb05(a, out["expected"], priors, criteria.eb05_min) if screen_ebgm and priors else None
+    out["ebgm"], out["eb05"] = ebgm(a, b, c, d, priors, only=only)
     out.update(signal_flags(a, out, criteria))
     return out
 

@@ -4,7 +4,8 @@ A series is a rate per 1,000 comments by calendar month (months with no comment 
 are left out; the months keep their calendar distance in the regressions).
 
 * **Change points**: PELT (Killick et al. 2012) on the rate with a least-squares cost (a change in
-  mean), ``ruptures.Pelt(model="l2")``. The penalty is the modified BIC's (Zhang & Siegmund 2007; the
+  mean): ``ruptures.KernelCPD(kernel="linear")``, ruptures' C implementation of penalised PELT with
+  that cost (the same breaks as ``ruptures.Pelt(model="l2")``, ~500× faster). The penalty is the modified BIC's (Zhang & Siegmund 2007; the
   default of R's ``changepoint``) for a Gaussian change in mean, ``PENALTY_FACTOR``·σ²·ln n with
   factor 3 (plain BIC's 2 flagged 15% of simulated null series, 3 flags 5.5%), σ estimated robustly
   from the month-to-month differences (MAD/0.6745/√2) so that a step does not inflate it. Segments are
@@ -111,7 +112,7 @@ def change_points(rates, min_segment: int = MIN_SEGMENT, penalty_factor: float =
         if sigma == 0.0:
             return []
     penalty = penalty_factor * sigma ** 2 * np.log(n)
-    ends = ruptures.Pelt(model="l2", min_size=min_segment, jump=1).fit(y.reshape(-1, 1)).predict(pen=penalty)
+    ends = ruptures.KernelCPD(kernel="linear", min_size=min_segment, jump=1).fit(y.reshape(-1, 1)).predict(pen=penalty)
     return [int(e) for e in ends[:-1]]
 
 

@@ -7,7 +7,8 @@
 -- (vigipy's GPS, hyperparameters fitted once per build per grouping and unit: gps_priors).
 -- signal_evans: PRR >= 2, χ² >= 4, a >= 3; signal_ror: ROR025 > 1; signal_ic: IC025 > 0;
 -- signal_ebgm: EB05 >= 2; criteria_met: how many of the four; first_month_<criterion>: the first
--- month the pair met it on the reports dated up to then (drug_event_signals_by_month).
+-- month the pair met it on the reports dated up to then (drug_event_signals_by_month: pairs with at
+-- least 3 dated reports; NULL for the others).
 CREATE TABLE drug_event_signals AS
 SELECT s.grouping, s.unit, s.drug, s.event, k.event_code,
        s.a, s.b, s.c, s.d, s.expected,

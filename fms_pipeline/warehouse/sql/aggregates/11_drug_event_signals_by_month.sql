@@ -1,8 +1,10 @@
--- drug_event_signals cumulated month by month ("when would we have known"): for each pair, grouping
--- and unit, each month from the pair's first dated report on (months with a dated report in the
+-- drug_event_signals cumulated month by month ("when would we have known"): for each pair reported
+-- by at least 3 dated units (comments or authors), grouping and unit, each month from the pair's
+-- first dated report on (months with a dated report in the
 -- grouping and unit), the 2×2 table over the units dated up to that month's end and every statistic
 -- and flag on it (computed by fms_pipeline.signals with the build's GPS hyperparameters, registered
 -- as drug_event_statistics_by_month before drug_event_signals is built). Undated reports are left out.
+-- ebgm and eb05 are NULL where EB05 >= 2 is impossible (disproportionality.may_reach_eb05).
 CREATE TABLE drug_event_signals_by_month AS
 SELECT grouping, unit, drug, event, month,
        a, b, c, d, expected,

@@ -1,5 +1,5 @@
 -- Breaks in the monthly rate (comments mentioning it per 1,000 comments that month) of every drug,
--- drug class and outcome series with at least 24 months (fms_pipeline/signals/sql/trend_series.sql),
+-- drug class and outcome series mentioned in at least 24 months (fms_pipeline/signals/sql/trend_series.sql),
 -- computed by fms_pipeline.signals.trends and registered as trend_break_estimates before this file runs.
 -- method 'pelt': a change point (ruptures PELT, modified-BIC penalty): month is the first month of the
 --   new level, rate_before/rate_after the segments' mean rates, level_change their difference;
