@@ -39,7 +39,7 @@ from fms_pipeline import staging, tables, warehouse  # noqa: E402
 from fms_pipeline.nlp.drug_lexicon import read_vocabulary  # noqa: E402
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
-SIGNAL_FILES = {"09_drug_events.sql", "10_drug_event_signals.sql", "11_drug_event_signals_by_month.sql",
+SIGNAL_FILES = {"07_drug_events.sql", "10_drug_event_signals.sql", "11_drug_event_signals_by_month.sql",
                 "12_trend_breaks.sql"}
 END_TO_END_WORDS_PER_S = 38_505  # RESULTS.md, session 3: 9.7M words on 2 cores
 FILLERS = ["Hang in there everyone, the weather has been rough on my joints this week.",
@@ -173,14 +173,14 @@ def timed_build(staging_dir: Path, out: Path, with_signals: bool) -> tuple[float
 
 
 def drug_events_seconds(path: Path) -> float:
-    """Seconds of 09_drug_events.sql alone, run again on a copy of the built warehouse."""
+    """Seconds of 07_drug_events.sql alone, run again on a copy of the built warehouse."""
     import shutil
 
     import duckdb
 
     copy = path.with_name("copy.duckdb")
     shutil.copyfile(path, copy)
-    sql = dict(warehouse.sql_files("core"))["09_drug_events.sql"]
+    sql = dict(warehouse.sql_files("aggregates"))["07_drug_events.sql"]
     with duckdb.connect(str(copy)) as con:
         con.execute("DROP TABLE drug_events")
         t = time.perf_counter()

@@ -230,8 +230,7 @@ def write_shareable_copy(warehouse_path: Path, out_path: Path, secret: bytes) ->
                 con.execute(f"CREATE TABLE {name} AS SELECT * FROM incoming")
                 con.unregister("incoming")
             # Aggregates are recomputed from the masked tables with the warehouse's own SQL.
-            for _, sql in warehouse.sql_files("aggregates"):
-                con.execute(sql)
+            warehouse.build_aggregates(con)
             counts = {name: con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]
                       for name in (*tables, *warehouse.AGGREGATE_TABLES)}
             con.execute("CHECKPOINT")

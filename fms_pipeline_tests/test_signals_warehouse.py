@@ -201,7 +201,7 @@ def test_trend_breaks_only_on_long_series(con):
 
 
 @pytest.mark.parametrize("declaration", [
-    "core/09_drug_events.yml", "aggregates/00_activity_by_month.yml", "aggregates/10_drug_event_signals.yml",
+    "aggregates/07_drug_events.yml", "aggregates/00_activity_by_month.yml", "aggregates/10_drug_event_signals.yml",
     "aggregates/11_drug_event_signals_by_month.yml", "aggregates/12_trend_breaks.yml"])
 def test_declared_columns_are_the_built_ones(con, declaration):
     import yaml

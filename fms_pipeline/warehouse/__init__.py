@@ -131,6 +131,18 @@ def _register_trend_breaks(con: duckdb.DuckDBPyConnection) -> None:
 _AGGREGATE_INPUTS = {"drug_event_signals": _register_signal_statistics, "trend_breaks": _register_trend_breaks}
 
 
+def build_aggregates(con: duckdb.DuckDBPyConnection) -> None:
+    """(Re)build every aggregate table from the core tables on ``con``, in file order, registering
+    the Python-computed inputs some of them read just before they run (the warehouse build and the
+    shareable copy both use this)."""
+    for _, sql in sql_files("aggregates"):
+        table = _table_of(sql)
+        if table in _AGGREGATE_INPUTS:
+            _AGGREGATE_INPUTS[table](con)
+        con.execute(f"DROP TABLE IF EXISTS {table}")
+        con.execute(sql)
+
+
 def check_staging(
     staging_dir: AnyPath, names: list[str] | None = None, buckets: set[str] | None = None
 ) -> dict[str, list[tuple[str, str]]]:
@@ -250,12 +262,7 @@ def build_warehouse(staging_dir: AnyPath, warehouse_path: AnyPath, incremental: 
             failures = run_checks(con)
             if failures:
                 raise WarehouseCheckFailed(failures)
-            for _, sql in sql_files("aggregates"):
-                table = _table_of(sql)
-                if table in _AGGREGATE_INPUTS:
-                    _AGGREGATE_INPUTS[table](con)
-                con.execute(f"DROP TABLE IF EXISTS {table}")
-                con.execute(sql)
+            build_aggregates(con)
             _write_manifest(con, versions, changed, removed, incremental=bool(plan))
             counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in CORE_TABLES + AGGREGATE_TABLES}
             documents_changed = [r[0] for r in con.execute(
