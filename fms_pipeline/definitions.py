@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import dagster as dg
 
-from fms_pipeline import tables
-
 from fms_pipeline.defs.automation import (
     build_warehouse_job,
     daily_refresh_schedule,
@@ -14,10 +12,10 @@ from fms_pipeline.defs.automation import (
     warehouse_automation_sensor,
 )
 from fms_pipeline.defs.checks import (
+    STAGED_CHECKS,
     entity_counts_add_up,
-    extracted_mentions_checks,
     new_drug_event_signals,
-    parsed_comments_checks,
+    warehouse_contract_tests,
 )
 from fms_pipeline.defs.ingest import parsed_sources
 from fms_pipeline.defs.models import outcome_label_quality
@@ -32,10 +30,7 @@ def build_definitions(data_dir: str | None = None) -> dg.Definitions:
     return dg.Definitions(
         assets=[parsed_sources, extracted_mentions, warehouse_tables, outcome_label_quality, shareable_warehouse,
                 html_report],
-        asset_checks=[parsed_comments_checks, extracted_mentions_checks, entity_counts_add_up,
-                      # Only once the table catalogue declares drug_event_signals (else Dagster would
-                      # invent an external asset for the check).
-                      *([new_drug_event_signals] if "drug_event_signals" in tables.TABLES else [])],
+        asset_checks=[*STAGED_CHECKS, entity_counts_add_up, warehouse_contract_tests, new_drug_event_signals],
         jobs=[process_files_job, build_warehouse_job],
         sensors=[raw_files_sensor, warehouse_automation_sensor],
         schedules=[daily_refresh_schedule],

@@ -142,7 +142,7 @@ def _series(rng, shift_at: date | None = None, comments: int = 2000, p: float = 
 
 
 def test_policy_dates_shipped_and_added(tmp_path, monkeypatch):
-    shipped = trends.policy_dates(extra="")
+    shipped = trends.policy_dates(extra=[])
     assert [d.day for d in shipped] == [date(2016, 3, 15), date(2019, 4, 9), date(2022, 11, 4)]
     assert all(d.source for d in shipped)
     extra = tmp_path / "mine.csv"
@@ -157,7 +157,7 @@ def test_policy_dates_shipped_and_added(tmp_path, monkeypatch):
 def test_planted_level_shift_is_found_at_the_policy_month():
     rng = np.random.default_rng(11)
     rates = _series(rng, shift_at=CDC_2016)
-    rows = trends.breaks(MONTHS, rates, trends.policy_dates(extra=""))
+    rows = trends.breaks(MONTHS, rates, trends.policy_dates(extra=[]))
     pelt = [r for r in rows if r["method"] == "pelt"]
     assert len(pelt) == 1 and abs(trends.month_number(pelt[0]["month"]) - trends.month_number(CDC_2016)) <= 1
     its = {r["policy"]: r for r in rows if r["method"] == "its"}
@@ -168,7 +168,7 @@ def test_planted_level_shift_is_found_at_the_policy_month():
 
 def test_false_alarm_rate_on_null_series():
     rng = np.random.default_rng(2026)
-    policies = trends.policy_dates(extra="")
+    policies = trends.policy_dates(extra=[])
     pelt_alarms = its_alarms = its_tests = 0
     for _ in range(200):
         rows = trends.breaks(MONTHS, _series(rng), policies)
@@ -184,7 +184,7 @@ def test_false_alarm_rate_on_null_series():
 
 def test_short_series_are_not_analysed():
     rng = np.random.default_rng(3)
-    assert trends.breaks(MONTHS[:23], _series(rng)[:23], trends.policy_dates(extra="")) == []
+    assert trends.breaks(MONTHS[:23], _series(rng)[:23], trends.policy_dates(extra=[])) == []
 
 
 # --- the reference set and the ranking measure ----------------------------------------------

@@ -6,18 +6,18 @@ own buckets again when it starts, so a backfill launched by hand does the same w
 """
 
 import hashlib
-import os
 
 import dagster as dg
 
 from fms_pipeline import batches
 from fms_pipeline.defs.resources import PipelineSettings
+from fms_pipeline.settings import Settings
 
 PER_FILE_GROUPS = ("ingest", "nlp")
 
 # FMS_AUTOMATION=stopped starts the sensors and the schedule switched off (they can be switched
 # on in the UI); useful on a machine that should only run what a person launches.
-_STOPPED = os.environ.get("FMS_AUTOMATION") == "stopped"
+_STOPPED = Settings.from_env().automation_stopped
 _DEFAULT_SENSOR_STATUS = dg.DefaultSensorStatus.STOPPED if _STOPPED else dg.DefaultSensorStatus.RUNNING
 _DEFAULT_SCHEDULE_STATUS = dg.DefaultScheduleStatus.STOPPED if _STOPPED else dg.DefaultScheduleStatus.RUNNING
 

@@ -70,8 +70,13 @@ def signal_statistics(counts: pl.DataFrame, by_month: pl.DataFrame) -> tuple[pl.
     return overall, monthly.sort([*KEYS, "month"])
 
 
-def register_drug_event_statistics(con) -> None:
-    """Register ``drug_event_statistics`` and ``drug_event_statistics_by_month`` (from ``drug_events``)."""
+def register_drug_event_statistics(con, unless_registered: str | None = None) -> None:
+    """Register ``drug_event_statistics`` and ``drug_event_statistics_by_month`` (from ``drug_events``),
+    both from one computation (the GPS hyperparameters are fitted once); nothing when
+    ``unless_registered`` names a relation the connection already has (the other view's call did it)."""
+    if unless_registered is not None and con.execute(
+            "SELECT count(*) FROM duckdb_views() WHERE view_name = ? AND temporary", [unless_registered]).fetchone()[0]:
+        return
     con.execute(query("signal_units.sql"))
     counts = con.sql(query("drug_event_2x2.sql")).pl()
     by_month = con.sql(query("drug_event_2x2_by_month.sql")).pl()

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from dataclasses import dataclass
 from datetime import date
 from importlib import resources
@@ -71,13 +70,15 @@ def _read_policy_csv(text: str, origin: str) -> list[PolicyDate]:
     return out
 
 
-def policy_dates(extra: str | None = None) -> list[PolicyDate]:
-    """The shipped policy dates and the user's (``extra``, else ``$FMS_POLICY_DATES``: paths separated by
-    ``os.pathsep``), by date; a date given twice with the same name is kept once."""
+def policy_dates(extra: list[str] | None = None) -> list[PolicyDate]:
+    """The shipped policy dates and the user's (the CSV files ``extra``, else those of
+    ``FMS_POLICY_DATES``, see fms_pipeline.settings), by date; a date given twice with the same name is
+    kept once."""
+    from fms_pipeline.settings import Settings
+
     shipped = resources.files(__package__).joinpath("policy_dates.csv")
     dates = _read_policy_csv(shipped.read_text(encoding="utf-8"), str(shipped))
-    extra = os.environ.get(POLICY_DATES_ENV, "") if extra is None else extra
-    for path in filter(None, extra.split(os.pathsep)):
+    for path in Settings.policy_date_files() if extra is None else extra:
         p = Path(path)
         if not p.is_file():
             raise ValueError(f"{path}: no such policy-dates file ({POLICY_DATES_ENV})")
