@@ -261,3 +261,32 @@ def test_ready_queries(con):
     assert {(r[0], r[1]) for r in first} == PLANTED_DRUG_SIGNALS and all(r[3] for r in first)
     for name in ("drug_rates_by_month.sql", "trend_breaks_at_policy_dates.sql"):
         assert con.execute((queries / name).read_text(encoding="utf-8")).fetchall(), name
+
+
+@pytest.mark.slow
+def test_dagster_shows_the_signals_and_warns_about_new_ones(tmp_path):
+    """One `materialize` of the corpus: the asset pages carry the charts and the signal pairs, and the
+    check warns (never blocks) listing the pairs that became signals (all, on a first build)."""
+    import dagster as dg
+
+    from fms_pipeline.defs.checks import SIGNALS_KEY
+    from fms_pipeline_tests.materialized import dagster_home_env, latest_metadata, materialize_folder
+
+    (tmp_path / "data" / "raw").mkdir(parents=True)
+    (tmp_path / "data" / "raw" / "fibromyalgia_signals.ndjson").write_text(reddit_dump(), encoding="utf-8")
+    with dagster_home_env(tmp_path / "dagster_home"):
+        materialize_folder(tmp_path / "data")
+        metadata = latest_metadata(["warehouse", "drug_event_signals"])
+        pairs = metadata["signal_pairs"].value
+        assert {p.split(": ")[1] for p in pairs if p.startswith("drug/comment")} == {
+            f"{d} – {e}" for d, e in PLANTED_DRUG_SIGNALS}
+        assert metadata["chart"].value.startswith("![reporting odds ratios](data:image/png;base64,")
+        for table in ("activity_by_month", "mentions_by_month", "drug_outcomes_by_month", "trend_breaks"):
+            assert "data:image/png;base64," in latest_metadata(["warehouse", table])["chart"].value, table
+        with dg.DagsterInstance.get() as instance:
+            record = instance.get_latest_asset_check_evaluation_record(
+                dg.AssetCheckKey(SIGNALS_KEY, "new_drug_event_signals"))
+        evaluation = record.event.dagster_event.event_specific_data
+        assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.WARN
+        assert evaluation.metadata["new_signals"].value == len(pairs) == 48  # 3 pairs x 4 criteria x 4 analyses
+        assert "duloxetine – nausea" in evaluation.metadata["new"].value
