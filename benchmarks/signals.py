@@ -39,8 +39,7 @@ from fms_pipeline import staging, tables, warehouse  # noqa: E402
 from fms_pipeline.nlp.drug_lexicon import read_vocabulary  # noqa: E402
 
 RESULTS = Path(__file__).with_name("RESULTS.md")
-SIGNAL_FILES = {"07_drug_events.sql", "10_drug_event_signals.sql", "11_drug_event_signals_by_month.sql",
-                "12_trend_breaks.sql"}
+SIGNAL_TABLES = {"drug_events", "drug_event_signals", "drug_event_signals_by_month", "trend_breaks"}
 END_TO_END_WORDS_PER_S = 38_505  # RESULTS.md, session 3: 9.7M words on 2 cores
 FILLERS = ["Hang in there everyone, the weather has been rough on my joints this week.",
            "My doctor wants to see me again next month.", "Has anyone tried swimming for the stiffness?",
@@ -138,15 +137,13 @@ def write_staging(staging_dir: Path, comments: int, seed: int = 18) -> int:
 
 
 def timed_build(staging_dir: Path, out: Path, with_signals: bool) -> tuple[float, dict[str, float]]:
-    """Seconds of a full build, and the seconds of each signal step when they run."""
-    from fms_pipeline.signals import build
-
+    """Seconds of a full build (without the signal tables: from a catalogue without them), and the
+    seconds of each signal step (its Python view) when they run."""
     steps: dict[str, float] = {}
-    original_files, original_inputs = warehouse.sql_files, dict(warehouse._AGGREGATE_INPUTS)
-
-    def files(layer):
-        chosen = original_files(layer)
-        return chosen if with_signals else [(n, s) for n, s in chosen if n not in SIGNAL_FILES]
+    catalog = None if with_signals else {n: t for n, t in tables.TABLES.items() if n not in SIGNAL_TABLES}
+    original = dict(warehouse.PYTHON_VIEWS)
+    names = {"drug_event_statistics": "2x2 SQL + statistics (drug_event_signals and by month)",
+             "trend_break_estimates": "monthly series SQL + change points + ITS (trend_breaks)"}
 
     def timing(name, fn):
         def run(con):
@@ -155,20 +152,14 @@ def timed_build(staging_dir: Path, out: Path, with_signals: bool) -> tuple[float
             steps[name] = steps.get(name, 0.0) + time.perf_counter() - t
         return run
 
-    warehouse.sql_files = files
-    warehouse._AGGREGATE_INPUTS.update({
-        "drug_event_signals": timing("2x2 SQL + statistics (drug_event_signals, by month)",
-                                     build.register_drug_event_statistics),
-        "trend_breaks": timing("monthly series SQL + change points + ITS (trend_breaks)", build.register_trend_breaks),
-    })
+    warehouse.PYTHON_VIEWS.update({view: timing(label, original[view]) for view, label in names.items()})
     try:
         t = time.perf_counter()
-        warehouse.build_warehouse(staging_dir, out, incremental=False)
+        warehouse.build_warehouse(staging_dir, out, incremental=False, catalog=catalog)
         total = time.perf_counter() - t
     finally:
-        warehouse.sql_files = original_files
-        warehouse._AGGREGATE_INPUTS.clear()
-        warehouse._AGGREGATE_INPUTS.update(original_inputs)
+        warehouse.PYTHON_VIEWS.clear()
+        warehouse.PYTHON_VIEWS.update(original)
     return total, steps
 
 

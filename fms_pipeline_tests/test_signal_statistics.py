@@ -226,3 +226,44 @@ def test_ebgm_screen_never_drops_a_table_that_reaches_the_criterion():
     screened = dp.statistics(a, b, c, d, priors, screen_ebgm=True)
     assert np.array_equal(screened["signal_ebgm"], eb05 >= 2)
     assert np.allclose(screened["eb05"][kept], eb05[kept], rtol=1e-12) and np.isnan(screened["eb05"][~kept]).all()
+
+
+def test_two_by_two_cells_partition_the_reports_about_a_drug():
+    """On random reports (several drugs and events per comment, prolific authors), the SQL's 2×2 cells are
+    counts of disjoint sets of (report, drug) units, equal to a brute-force count."""
+    import duckdb
+    import polars as pl
+
+    from fms_pipeline.signals import build
+
+    rng = np.random.default_rng(9)
+    rows = []
+    for comment in range(400):
+        author = f"u{rng.integers(0, 60)}"
+        for drug in rng.choice(["d1", "d2", "d3", "d4"], size=rng.integers(1, 3), replace=False):
+            for event in rng.choice(["e1", "e2", "e3", "e4", "e5"], size=rng.integers(1, 3), replace=False):
+                rows.append((f"c{comment}", author, str(drug), str(event)))
+    frame = pl.DataFrame(rows, schema=["comment_id", "author", "drug", "event"], orient="row").unique()
+    with duckdb.connect() as con:
+        con.register("drug_events", frame.select(
+            "comment_id", pl.lit("doc").alias("document_id"), "drug", pl.lit("DRUG").alias("drug_label"),
+            pl.lit("x").alias("drug_class"), "event", pl.lit(None, dtype=pl.Date).alias("month")).to_arrow())
+        con.register("documents", pl.DataFrame({"document_id": ["doc"], "community": ["c"], "byline": [None]},
+                                               schema={"document_id": pl.String, "community": pl.String,
+                                                       "byline": pl.String}).to_arrow())
+        con.register("comments", frame.select("comment_id", "author", pl.lit(False).alias("author_is_anonymous"))
+                     .unique().to_arrow())
+        con.execute(build.query("signal_units.sql"))
+        counts = con.sql(build.query("drug_event_2x2.sql")).pl().filter(pl.col("grouping") == "drug")
+    for unit, key in (("comment", "comment_id"), ("author", "author")):
+        reports: dict = {}
+        for r in frame.iter_rows(named=True):
+            reports.setdefault((r[key], r["drug"]), set()).add(r["event"])
+        part = counts.filter(pl.col("unit") == unit)
+        for drug, event, a, b, c, d in part.select("drug", "event", "a", "b", "c", "d").iter_rows():
+            expected = (sum(dr == drug and event in ev for (_, dr), ev in reports.items()),
+                        sum(dr == drug and event not in ev for (_, dr), ev in reports.items()),
+                        sum(dr != drug and event in ev for (_, dr), ev in reports.items()),
+                        sum(dr != drug and event not in ev for (_, dr), ev in reports.items()))
+            assert (a, b, c, d) == expected, (unit, drug, event)
+        assert set((part["a"] + part["b"] + part["c"] + part["d"]).to_list()) == {len(reports)}

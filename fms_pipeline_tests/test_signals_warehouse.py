@@ -44,7 +44,9 @@ def con(built):
 # --- the hand computation, from the design --------------------------------------------------
 
 def _units(grouping: str, unit: str, until: date | None = None) -> dict:
-    """unit -> the set of (drug or class, event) it reports (reports up to ``until``'s month)."""
+    """The units the 2×2 tables count, each a report about one drug (a comment's, or an author's, drug):
+    (comment or author, drug or class) -> the set of (drug or class, event) it names (reports up to
+    ``until``'s month)."""
     units: dict = defaultdict(set)
     for i, report in enumerate(REPORTS):
         if until is not None and report.month > until:
@@ -53,7 +55,7 @@ def _units(grouping: str, unit: str, until: date | None = None) -> dict:
             if grouping == "drug" and drug in CLASS_WORDS:
                 continue
             key = drug if grouping == "drug" else CLASSES[drug]
-            units[report.author if unit == "author" else i].add((key, event))
+            units[(report.author if unit == "author" else i, key)].add((key, event))
     return units
 
 
@@ -62,9 +64,9 @@ def _two_by_two(units: dict) -> dict[tuple[str, str], tuple[int, int, int, int]]
     out = {}
     for pair in {p for pairs in units.values() for p in pairs}:
         a = sum(pair in pairs for pairs in units.values())
-        with_drug = sum(any(k == pair[0] for k, _ in pairs) for pairs in units.values())
-        with_event = sum(any(e == pair[1] for _, e in pairs) for pairs in units.values())
-        out[pair] = (a, with_drug - a, with_event - a, n - with_drug - with_event + a)
+        about_drug = sum(drug == pair[0] for _, drug in units)
+        naming_event = sum(any(e == pair[1] for _, e in pairs) for pairs in units.values())
+        out[pair] = (a, about_drug - a, naming_event - a, n - about_drug - naming_event + a)
     return out
 
 

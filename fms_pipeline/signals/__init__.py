@@ -7,6 +7,9 @@ Plain statistics, no Dagster and no warehouse:
 ``trends``              change points in a monthly rate (ruptures, PELT) and interrupted-time-series
                         estimates at policy dates (statsmodels), with the policy dates in
                         ``policy_dates.csv``;
-``tables``              the warehouse hook: reads the 2×2 counts and monthly series that DuckDB SQL
-                        (``sql/``) computes and registers the statistics for the aggregate SQL files.
+``build``               the warehouse's Python views: reads the 2×2 counts and monthly series that
+                        DuckDB SQL (``sql/``) computes and registers the statistics the aggregate
+                        SQL files read (``python_views`` in their declarations);
+``evaluation``          the AUC of IC025 over a reference set of label adverse reactions and negative
+                        controls (``reference/``) on the DrugLib reviews.
 """

@@ -1,8 +1,9 @@
-"""The warehouse hook: statistics DuckDB cannot compute, registered for the aggregate SQL files.
+"""The warehouse's Python views: statistics DuckDB cannot compute, registered for the aggregate SQL files.
 
 The counts stay in SQL (``sql/``: the units each 2×2 table counts, the 2×2 tables overall and
 cumulated by month, the monthly rate series); this module reads them, computes the statistics with
-``disproportionality`` and ``trends`` and registers the results on the connection as Arrow tables:
+``disproportionality`` and ``trends`` and registers the results on the connection as Arrow tables
+(``warehouse.PYTHON_VIEWS``, named by the tables' ``python_views``):
 
 ``drug_event_statistics``           read by ``sql/aggregates/10_drug_event_signals.sql``
 ``drug_event_statistics_by_month``  read by ``sql/aggregates/11_drug_event_signals_by_month.sql``

@@ -1,6 +1,7 @@
 -- The 2×2 table of every drug–event pair reported at least once, per grouping and unit, over the
--- units that report any drug–event pair (signal_units): a = units reporting the pair, b = the drug
--- with other events only, c = the event with other drugs only, d = neither.
+-- reports about a drug (signal_units: a comment's, or an author's, report about one drug): a = reports
+-- about the drug naming the event, b = about the drug without it, c = about other drugs naming it,
+-- d = about other drugs without it.
 WITH n AS (
     SELECT grouping, unit, count(DISTINCT unit_id) AS n FROM signal_units GROUP BY ALL
 ),

@@ -1,7 +1,8 @@
 -- Disproportionality of every drug–event pair reported at least once (drug_events), per grouping
 -- ('drug': generic drugs; 'drug_class') and unit ('comment': reports; 'author': people, one prolific
--- poster counting once). a, b, c, d: the 2×2 table over the units that report any drug–event pair
--- (counted in DuckDB: fms_pipeline/signals/sql/); the statistics and flags are computed in Python by
+-- poster counting once). a, b, c, d: the 2×2 table over the reports about a drug (a comment's, or an
+-- author's, report about one drug: a comment about two drugs is two reports), counted in DuckDB
+-- (fms_pipeline/signals/sql/); the statistics and flags are computed in Python by
 -- fms_pipeline.signals and registered as drug_event_statistics just before this file runs:
 -- PRR (95% CI) and Yates' χ², ROR (95% CI), IC and its 95% credibility interval, EBGM and EB05
 -- (vigipy's GPS, hyperparameters fitted once per build per grouping and unit: gps_priors).
