@@ -159,6 +159,7 @@ def materialize(data_dir: Path | str | None = None, full: bool = False, settings
 
     from fms_pipeline.definitions import build_definitions
     from fms_pipeline.defs.automation import build_warehouse_job, partition_tags, process_files_job
+    from fms_pipeline.defs.ingest import FULL_TAG
 
     defs = build_definitions(settings.data_dir)
     progress.listen(progress.Reporter())
@@ -170,7 +171,7 @@ def materialize(data_dir: Path | str | None = None, full: bool = False, settings
             for group in groups:
                 tags = {**partition_tags(batches.bucket_range(group)), **_owner_tags()}
                 if full:
-                    tags["fms/full"] = "true"
+                    tags[FULL_TAG] = "true"
                 result = defs.resolve_job_def(process_files_job.name).execute_in_process(
                     instance=instance, tags=tags, run_config=_QUIET, raise_on_error=False)
                 _raise_on_failure(result, f"processing batches {group[0]}..{group[-1]}")

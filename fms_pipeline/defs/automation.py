@@ -10,6 +10,7 @@ import hashlib
 import dagster as dg
 
 from fms_pipeline import batches
+from fms_pipeline.defs.ingest import FULL_TAG
 from fms_pipeline.defs.resources import PipelineSettings
 from fms_pipeline.settings import Settings
 
@@ -52,7 +53,7 @@ def planned_runs(settings: PipelineSettings, full: bool = False) -> tuple[dict, 
         dg.RunRequest(
             job_name=process_files_job.name,
             run_key=batches.run_key(plans, group),
-            tags={**partition_tags(batches.bucket_range(group)), **({"fms/full": "true"} if full else {})},
+            tags={**partition_tags(batches.bucket_range(group)), **({FULL_TAG: "true"} if full else {})},
         )
         for group in batches.run_groups(plans, settings.buckets_per_run)
     ]

@@ -16,10 +16,12 @@ from typing import BinaryIO
 
 from fms_pipeline.parsing.decode import UndecodableFile, decode_page
 from fms_pipeline.parsing.sources import (
+    discourse_json,
     disqus_xml,
     html_page,
     reddit_json,
     reddit_ndjson,
+    stackexchange_dump,
     text,
     wordpress_json,
     wordpress_wxr,
@@ -41,8 +43,11 @@ __all__ = [
 
 # Tried in this order: the specific shapes first, the copied-text format last.
 _MODULES: tuple[ModuleType, ...] = (
-    wordpress_wxr, disqus_xml, html_page, reddit_json, reddit_ndjson, wordpress_json, text,
+    wordpress_wxr, disqus_xml, stackexchange_dump, html_page, reddit_json, reddit_ndjson, discourse_json,
+    wordpress_json, text,
 )
+# Formats that are archives: asked before a ZIP is turned away as "a ZIP archive".
+_ARCHIVE_MODULES: tuple[ModuleType, ...] = (stackexchange_dump,)
 _BY_NAME = {module.FORMAT.name: module for module in _MODULES}
 FORMATS: tuple[SourceFormat, ...] = tuple(module.FORMAT for module in _MODULES)
 
@@ -78,6 +83,9 @@ def detect_format(name: str, head: bytes) -> SourceFormat:
         head = zstd_head(head)
     if not head.strip():
         raise RejectedSource("the file is empty or holds only white space")
+    for module in _ARCHIVE_MODULES:
+        if not compressed and module.sniff_archive(lower, head):
+            return module.FORMAT
     for magic, what in _MAGIC.items():
         if head.startswith(magic):
             raise RejectedSource(f"unrecognised format: {what}")
@@ -99,15 +107,16 @@ def detect_format(name: str, head: bytes) -> SourceFormat:
 def _describe(extension: str, head_text: str) -> str:
     start = head_text.lstrip()[:1]
     if start in ("{", "["):
-        return ("JSON that is neither WordPress REST (a post or comments with content.rendered) nor a Reddit "
-                "thread (Listings) or dump (one submission or comment a line)")
+        return ("JSON that is neither WordPress REST (a post or comments with content.rendered), a Discourse "
+                "topic (post_stream) nor a Reddit thread (Listings) or dump (one submission or comment a line)")
     if start == "<":
         root = _XML_ROOT.search(re.sub(r"<[?!][^>]*>", "", head_text[:4096]))
         return (f"markup with root element <{root.group(1) if root else '?'}>, neither an HTML page nor a "
                 "WordPress (WXR) or Disqus export")
     what = f"a {extension} file" if extension else "a file without an extension"
     return (f"{what}; readable formats are copied page text (.txt), saved HTML pages, WordPress REST JSON "
-            "or WXR exports, Disqus exports and Reddit JSON or NDJSON (.zst)")
+            "or WXR exports, Disqus exports, Discourse topic JSON, the Stack Exchange dump (.zip) and Reddit "
+            "JSON or NDJSON (.zst)")
 
 
 def read_source(fmt: SourceFormat, open_binary: Callable[[], BinaryIO], source_file: str) -> Iterator[Record]:

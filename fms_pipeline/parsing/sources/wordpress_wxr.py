@@ -1,8 +1,9 @@
 """WordPress's export (Tools > Export: WXR, an RSS file with ``wp:`` elements): every published post or
 page (``<item>`` with ``wp:post_type`` post or page and ``wp:status`` publish) with its approved
 comments (``<wp:comment>``: ``comment_approved`` 1; spam, trash, held comments, pingbacks and
-trackbacks left out). The post's text is ``content:encoded`` as WordPress stores it (blank lines
-are paragraphs).
+trackbacks left out). Versions 1.0 to 1.2, the namespace in its http or https form (WordPress.com);
+1.0 has no ``wp:author`` list, so the byline is then the ``dc:creator`` login. The post's text is
+``content:encoded`` as WordPress stores it (blank lines are paragraphs).
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from fms_pipeline.parsing.sources.xml_common import child_text, children, local_
 
 FORMAT = SourceFormat("wordpress_wxr", streaming=False)
 EXTENSIONS = {".xml", ".wxr", ".txt", ""}
-_WXR = re.compile(r"<rss\b[^>]*xmlns:wp=\"http://wordpress\.org/export/", re.DOTALL)
+# Every WXR version WordPress has written (1.0, 1.1, 1.2), with the namespace in either scheme: WordPress.com
+# writes xmlns:wp="https://wordpress.org/export/1.2/", self-hosted WordPress the http form.
+_WXR = re.compile(r"<rss\b[^>]*xmlns:wp=[\"']https?://wordpress\.org/export/1\.[0-2]/[\"']", re.DOTALL)
 _PUBLISHED_TYPES = {"post", "page"}
 
 
