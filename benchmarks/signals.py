@@ -205,6 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         "added_share_of_build": round(added / without, 3),
         "added_share_of_materialize_estimate": round(added / end_to_end, 4),
         "steps_s": {k: round(v, 2) for k, v in steps.items()}, "rows": rows,
+        "steps_share_of_build": round(sum(steps.values()) / without, 3),
         "cpu": os.cpu_count(), "load_average": os.getloadavg()[0], "python": platform.python_version(),
     }
     print(f"{args.comments:,} comments, {words:,} words (staging generated in {generated:.1f} s)")
@@ -214,6 +215,9 @@ def main(argv: list[str] | None = None) -> int:
           f"{END_TO_END_WORDS_PER_S:,} words/s)")
     for name, seconds in steps.items():
         print(f"  {name}: {seconds:.1f} s")
+    print(f"the signal steps timed inside the build: {sum(steps.values()):.1f} s = "
+          f"{100 * sum(steps.values()) / without:.1f}% of the build without them (the difference of two builds "
+          "is only meaningful on an idle machine)")
     print("rows: " + ", ".join(f"{k} {v:,}" for k, v in rows.items()))
     if not args.no_write:
         _write_results(figures)
