@@ -90,6 +90,17 @@ def _charts(con, table: str) -> dict:
         return {"chart": dg.MetadataValue.md(charts.as_markdown_image(png, "drug mentions by month"))}
     if table == "drug_outcomes_by_month" and (png := trends.outcomes_png(con)):
         return {"chart": dg.MetadataValue.md(charts.as_markdown_image(png, "outcomes by month"))}
+    if table == "activity_by_month" and (png := trends.activity_png(con)):
+        return {"chart": dg.MetadataValue.md(charts.as_markdown_image(png, "comments by month"))}
+    if table == "drug_event_signals":
+        from fms_pipeline.signals import build as signals_build
+
+        found = {"signal_pairs": dg.MetadataValue.json(signals_build.signal_pairs(con))}
+        if png := trends.signals_forest_png(con):
+            found["chart"] = dg.MetadataValue.md(charts.as_markdown_image(png, "reporting odds ratios"))
+        return found
+    if table == "trend_breaks" and (pngs := trends.break_pngs(con)):
+        return {"chart": dg.MetadataValue.md("\n\n".join(charts.as_markdown_image(png, title) for title, png in pngs))}
     return {}
 
 

@@ -134,8 +134,32 @@ def _register_condition_reference(con: duckdb.DuckDBPyConnection) -> None:
     con.register("condition_reference", pl.DataFrame(condition_reference(names), schema=schema).to_arrow())
 
 
+def _register_signal_statistics(con: duckdb.DuckDBPyConnection) -> None:
+    from fms_pipeline.signals import build
+
+    build.register_drug_event_statistics(con)
+
+
+def _register_signal_statistics_by_month(con: duckdb.DuckDBPyConnection) -> None:
+    from fms_pipeline.signals import build
+
+    build.register_drug_event_statistics(con, unless_registered="drug_event_statistics_by_month")
+
+
+def _register_trend_breaks(con: duckdb.DuckDBPyConnection) -> None:
+    from fms_pipeline.signals import build
+
+    build.register_trend_breaks(con)
+
+
 # Views the build registers from Python before a SQL file that declares them (``python_views``) runs.
-PYTHON_VIEWS = {"drug_reference": _register_drug_reference, "condition_reference": _register_condition_reference}
+PYTHON_VIEWS = {
+    "drug_reference": _register_drug_reference, "condition_reference": _register_condition_reference,
+    # Statistics of fms_pipeline.signals (one computation registers both drug_event_statistics views).
+    "drug_event_statistics": _register_signal_statistics,
+    "drug_event_statistics_by_month": _register_signal_statistics_by_month,
+    "trend_break_estimates": _register_trend_breaks,
+}
 
 
 def check_staging(
