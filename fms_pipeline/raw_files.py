@@ -175,7 +175,7 @@ def _scan_object_store(raw_dir) -> dict[str, RawEntry]:
     return found
 
 
-class HashingReader:
+class HashingReader(storage.WrappedReader):
     """A binary stream that hashes what is read through it (a dump is hashed while it is parsed)."""
 
     def __init__(self, raw: BinaryIO):
@@ -193,19 +193,6 @@ class HashingReader:
         data = self.read(len(buffer))
         buffer[: len(data)] = data
         return len(data)
-
-    def readable(self) -> bool:
-        return True
-
-    def close(self) -> None:
-        self._raw.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
 
 
 def opener(raw_dir: AnyPath, source_file: str) -> Callable[[], BinaryIO]:

@@ -68,6 +68,7 @@ def test_every_sql_file_has_its_declaration_and_every_declaration_its_sql():
     yml = {p.relative_to(SQL_ROOT).with_suffix("") for layer in tables.LAYERS for p in (SQL_ROOT / layer).glob("*.yml")}
     assert sql == yml and len(sql) == len(tables.TABLES)
     assert {Path(t.sql_file).with_suffix("") for t in tables.TABLES.values()} == sql
+    assert tables.lineage_errors(tables.TABLES) == []
 
 
 def test_built_columns_equal_the_declared_ones_and_carry_their_descriptions(built: Path):

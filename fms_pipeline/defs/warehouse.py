@@ -24,6 +24,7 @@ WAREHOUSE_TABLES = tables.CORE_TABLES + tables.AGGREGATE_TABLES
 
 def asset_specs(catalog: dict[str, tables.Table] | None = None) -> list[dg.AssetSpec]:
     """One asset per declared table: description, grain, lineage and described columns from its declaration."""
+    tables.lineage_errors(catalog or tables.TABLES, raise_first=True)
     return [
         dg.AssetSpec(
             ["warehouse", table.name],

@@ -25,6 +25,7 @@ from typing import BinaryIO
 import zstandard
 
 from fms_pipeline import limits
+from fms_pipeline.storage import WrappedReader
 
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 GZIP_MAGIC = b"\x1f\x8b"
@@ -257,7 +258,7 @@ def decompressed_head(name: str, head: bytes, limit: int = limits.SNIFF_BYTES) -
     return b"".join(got)[:limit]
 
 
-class DecompressingReader:
+class DecompressingReader(WrappedReader):
     """A binary stream (``read(n)``) of the decompressed content of ``raw`` (itself read in bounded chunks)."""
 
     def __init__(self, name: str, raw: BinaryIO):
@@ -289,22 +290,12 @@ class DecompressingReader:
         self._position += len(data)
         return data
 
-    def readable(self) -> bool:
-        return True
-
     def close(self) -> None:
         self._chunks.close()
-        self._raw.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
+        super().close()
 
 
-class _Prefixed:
+class _Prefixed(WrappedReader):
     """A raw stream whose first bytes were already read (to look at the magic number)."""
 
     def __init__(self, head: bytes, raw: BinaryIO):
@@ -320,18 +311,6 @@ class _Prefixed:
             return data
         return self._raw.read(n)
 
-    def readable(self) -> bool:
-        return True
-
-    def close(self) -> None:
-        self._raw.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
 
 
 def _raw_chunks(stream: BinaryIO, chunk_size: int = 1 << 20) -> Iterator[bytes]:
