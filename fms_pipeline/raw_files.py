@@ -23,7 +23,6 @@ from fms_pipeline.storage import AnyPath
 # while a wrong file is refused with a reason instead of stalling a run. Dump formats (Reddit
 # NDJSON) are streamed and exempt. (All bounds: fms_pipeline/limits.py.)
 MAX_PAGE_BYTES = limits.MAX_PAGE_BYTES
-SNIFF_BYTES = limits.SNIFF_BYTES
 
 
 class RejectedFile(Exception):
@@ -224,12 +223,12 @@ def opener(raw_dir: AnyPath, source_file: str) -> Callable[[], BinaryIO]:
 
 
 def read_head(open_binary: Callable[[], BinaryIO]) -> bytes:
-    """The file's first bytes as stored: ``SNIFF_BYTES``, or up to ``limits.COMPRESSED_SNIFF_BYTES``
+    """The file's first bytes as stored: ``limits.SNIFF_BYTES``, or up to ``limits.COMPRESSED_SNIFF_BYTES``
     of a compressed file (whose format is sniffed on its decompressed start)."""
     from fms_pipeline.parsing.sources.compression import compression_of
 
     with open_binary() as f:
-        head = f.read(SNIFF_BYTES)
+        head = f.read(limits.SNIFF_BYTES)
         if compression_of(head):
             head += f.read(limits.COMPRESSED_SNIFF_BYTES - len(head))
         return head

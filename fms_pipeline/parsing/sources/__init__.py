@@ -41,7 +41,7 @@ from fms_pipeline.parsing.sources.model import (
 
 __all__ = [
     "FORMATS", "Record", "RejectedSource", "SkippedRecord", "SourceComment", "SourceDocument", "SourceFormat",
-    "detect_format", "format_named", "read_source",
+    "detect_format", "read_source",
 ]
 
 # Tried in this order: the specific shapes first, the copied-text format last.
@@ -54,8 +54,6 @@ _ARCHIVE_MODULES: tuple[ModuleType, ...] = (stackexchange_dump,)
 _BY_NAME = {module.FORMAT.name: module for module in _MODULES}
 FORMATS: tuple[SourceFormat, ...] = tuple(module.FORMAT for module in _MODULES)
 
-HEAD_BYTES = 1 << 16  # how much of a file's content detect_format looks at (limits.SNIFF_BYTES)
-
 # Files people may drop in by mistake, named by their magic number for a clear reason.
 _MAGIC = {
     b"%PDF": "a PDF document",
@@ -66,10 +64,6 @@ _MAGIC = {
     b"Rar!\x1a\x07": "a RAR archive",
 }
 _XML_ROOT = re.compile(r"<([A-Za-z_][\w.:-]*)")
-
-
-def format_named(name: str) -> SourceFormat:
-    return _BY_NAME[name].FORMAT
 
 
 def detect_format(name: str, head: bytes) -> SourceFormat:
@@ -85,7 +79,7 @@ def detect_format(name: str, head: bytes) -> SourceFormat:
         lower = posixpath.splitext(lower)[0]
     if compressed:
         try:
-            head = compression.decompressed_head(compressed, head, HEAD_BYTES)
+            head = compression.decompressed_head(compressed, head)
         except compression.DamagedStream as error:
             raise RejectedSource(f"{error}, before any of its content") from None
         if b"ustar" in head[257:263]:

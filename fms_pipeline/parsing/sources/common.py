@@ -258,11 +258,6 @@ def split_lines(chunks: Iterable[bytes], max_line: int = limits.MAX_LINE_BYTES) 
         yield b"".join(parts)
 
 
-def zstd_head(head: bytes, limit: int = limits.SNIFF_BYTES) -> bytes:
-    """The decompressed start of a zstd stream given its first bytes (``compression.decompressed_head``)."""
-    return compression.decompressed_head("zstd", head, limit)
-
-
 # ---------------------------------------------------------------- JSON
 
 class TooDeep:
