@@ -1,0 +1,469 @@
+"""Access loss: a medication lost against the patient's will, as a first-class event (issue 23).
+
+The ``fms_access_loss`` component (after ``fms_outcomes``) finds, sentence by sentence, cue phrases
+of a loss ("cut me off", "won't fill", "no doctor in town will write it", "the clinic closed") and
+decides with dependency-free context rules (no parser is needed) whether the sentence reports one.
+Each event (``doc.spans["access"]``, label ``access_loss``; one span per drug) carries
+
+* ``span._.drug``          the drug lost: the canonical of a drug named in the sentence, else the
+  document's stated drug (``doc._.stated_drug``, e.g. a review table's drug column), else
+  ``"pain medication"`` ("pain meds" names no drug either);
+* ``span._.mechanism``     prescriber_stopped, forced_taper, dismissed, clinic_closed, pharmacy,
+  insurer, policy, emergency_department or telehealth (``MECHANISMS``, most specific first);
+* ``span._.actors``        who is named as causing it: doctor, clinic, pharmacy, insurer, hospital,
+  cdc, dea, fda, state_law;
+* ``span._.consequences``  what the comment says it cost: uncontrolled_pain, withdrawal,
+  lost_function, suicidal, illicit_drugs, kratom, alcohol; ``span._.needs_care`` is True when
+  suicidal thoughts are among them (flagged for care, never hidden);
+* ``span._.stigma``        whether the comment has stigma words ("drug seeker", "treated like an
+  addict"), which are also spans of their own (label ``stigma``).
+
+Not a loss: fears and questions ("I'm scared my doctor will cut me off": label ``access_fear``),
+voluntary tapers, the patient's own wish refused, refusals of something else (an MRI, a claim), a
+dentist's refusal after a procedure, a hospital discharge with a week of oxycodone, a denied or
+negated loss ("my doctor never cut me off").
+
+Every ``access_loss`` event is also an ``access_loss`` outcome (``doc.spans["outcomes"]``) and sets
+its sentence's sentiment sign, as the outcome rules did before; a fear is a hypothetical one.
+
+Rules are data (``vocab/access_loss/*.tsv``, syntax in its README), loaded in ``initialize`` and
+saved by ``to_disk``; they were tuned on ``data/evaluation/access_loss_tuning.tsv`` only and are
+measured on ``data/evaluation/access_loss_dev.tsv`` (``access_evaluation``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import srsly
+from spacy import util
+from spacy.language import Language
+from spacy.matcher import Matcher
+from spacy.tokens import Doc, Span
+
+from fms_pipeline.nlp import extensions, sentiment
+
+# Most specific first: when a sentence has cues of several mechanisms, the first one listed wins
+# ("the insurance will only pay for 90 MME, so my oxycodone got cut" is the insurer's doing).
+MECHANISMS = ("telehealth", "emergency_department", "pharmacy", "insurer", "clinic_closed", "dismissed",
+              "forced_taper", "policy", "prescriber_stopped")
+ACTORS = ("doctor", "clinic", "pharmacy", "insurer", "hospital", "cdc", "dea", "fda", "state_law")
+CONSEQUENCES = ("uncontrolled_pain", "withdrawal", "lost_function", "suicidal", "illicit_drugs", "kratom", "alcohol")
+LABELS = ("access_loss", "access_fear", "stigma")
+DEFAULT_DRUG = "pain medication"
+SPANS_KEY = "access"
+# An actor that names a mechanism of its own: a pharmacy refusing is the pharmacy mechanism.
+ACTOR_MECHANISM = {"pharmacy": "pharmacy", "insurer": "insurer", "hospital": "emergency_department",
+                   "cdc": "policy", "dea": "policy", "fda": "policy", "state_law": "policy"}
+REGULATORS = frozenset({"cdc", "dea", "fda", "state_law"})
+# A place of care after these words is where it happened, not who did it ("dismissed me from the practice").
+LOCATION_WORDS = frozenset({"from", "of", "at", "in", "to", "left", "leave", "leaving", "into"})
+# Drugs that are never the drug lost: what patients turn to.
+NOT_LOST = frozenset({"kratom", "heroin", "alcohol", "ethanol"})
+CONTEXT_CATEGORIES = ("medication", "care", "fear", "fear_sentence", "modal", "voluntary", "involuntary", "own_wish",
+                      "not_loss", "continued", "negation", "pseudo", "telehealth", "replacement", "generic")
+NEEDS = ("-", "med", "care", "pharmacy", "hospital", "insurer")
+RULE_FILES = {"macros": "macros.tsv", "cues": "cues.tsv", "context": "context.tsv", "actors": "actors.tsv",
+              "consequences": "consequences.tsv"}
+FEAR_WINDOW = 10  # tokens from a fear word to the cue it governs
+MODAL_WINDOW = 2  # tokens from "might", "will" to the cue
+NEGATION_WINDOW = 2  # tokens between a negation and the cue it denies
+REPLACEMENT_WINDOW = 3
+
+for _name, _default in (("mechanism", None), ("actors", ()), ("consequences", ()), ("needs_care", False),
+                        ("stigma", False), ("drug_named", False)):
+    extensions.register(_name, _default)
+extensions.register("drug", None)
+if not Doc.has_extension("stated_drug"):
+    # The hook for a drug stated outside the text (a review table's drug column): set it on the Doc
+    # (nlp.pipe accepts Docs) and events naming no drug carry it instead of "pain medication".
+    Doc.set_extension("stated_drug", default=None)
+
+
+# --------------------------------------------------------------------- rules as data
+
+
+def rules_folder() -> Path:
+    return Path(str(resources.files("fms_pipeline.nlp").joinpath("vocab", "access_loss")))
+
+
+def _read_rows(path: Path, columns: int) -> list[list[str]]:
+    rows = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        parts = [p.strip() for p in line.split("\t")]
+        if len(parts) != columns or not all(parts):
+            raise ValueError(f"{path} line {number}: expected {columns} tab-separated columns, got {line!r}")
+        rows.append(parts)
+    return rows
+
+
+@cache
+def shipped_rules() -> dict[str, list[list[str]]]:
+    """The rule files of ``vocab/access_loss/`` as {file: rows}."""
+    folder = rules_folder()
+    rules = {"macros": _read_rows(folder / RULE_FILES["macros"], 2),
+             "cues": _read_rows(folder / RULE_FILES["cues"], 3),
+             "context": _read_rows(folder / RULE_FILES["context"], 2),
+             "actors": _read_rows(folder / RULE_FILES["actors"], 2),
+             "consequences": _read_rows(folder / RULE_FILES["consequences"], 2)}
+    validate_rules(rules, str(folder))
+    return rules
+
+
+def validate_rules(rules: dict, source: str) -> None:
+    missing = [k for k in RULE_FILES if k not in rules]
+    if missing:
+        raise ValueError(f"{source}: access-loss rules lack {', '.join(missing)}")
+    for mechanism, needs, _ in rules["cues"]:
+        if mechanism not in MECHANISMS or needs not in NEEDS:
+            raise ValueError(f"{source}: unknown mechanism {mechanism!r} or needs {needs!r} in the cues")
+    for category, _ in rules["context"]:
+        if category not in CONTEXT_CATEGORIES:
+            raise ValueError(f"{source}: unknown context category {category!r}")
+    for actor, _ in rules["actors"]:
+        if actor not in ACTORS:
+            raise ValueError(f"{source}: unknown actor {actor!r}")
+    for label, _ in rules["consequences"]:
+        if label not in CONSEQUENCES and label != "stigma":
+            raise ValueError(f"{source}: unknown consequence {label!r}")
+
+
+def compile_pattern(text: str, macros: dict[str, list[str]], norms: Callable[[str], tuple[str, ...]]) -> list[list[dict]]:
+    """Token patterns (spaCy Matcher, on NORM) of one rule pattern; see vocab/access_loss/README.md."""
+    variants: list[list[dict]] = [[]]
+    for element in text.split():
+        if element.startswith("*") and element[1:].isdigit():
+            slots = [[{"OP": "?"}] * int(element[1:])]
+        elif element == "DRUG":
+            slots = [[{"ENT_TYPE": {"IN": ["DRUG", "DRUG_CLASS"]}, "OP": "+"}]]
+        else:
+            optional = element.endswith("?") and len(element) > 1
+            element = element.rstrip("?") if optional else element
+            excluded = element.startswith("!")
+            alternatives: list[str] = []
+            for alternative in element.lstrip("!").split("|"):
+                if alternative.startswith("@"):
+                    if alternative[1:] not in macros:
+                        raise ValueError(f"pattern {text!r}: unknown word set {alternative}")
+                    alternatives.extend(macros[alternative[1:]])
+                elif alternative:
+                    alternatives.append(alternative)
+            token_lists = sorted({norms(a.replace("_", " ")) for a in alternatives} - {()})
+            if excluded:
+                slots = [[{"NORM": {"NOT_IN": sorted({t[0] for t in token_lists})}}]]
+            else:
+                # Single words as one set; each phrase of several words as a slot sequence of its own.
+                words = sorted({t[0] for t in token_lists if len(t) == 1})
+                slots = [[{"NORM": {"IN": words}, **({"OP": "?"} if optional else {})}]] if words else []
+                slots += [[{"NORM": word} for word in t] for t in token_lists if len(t) > 1]
+                if optional and any(len(t) > 1 for t in token_lists):
+                    slots.append([])
+        variants = [v + s for v in variants for s in slots]
+    return [v for v in variants if v]
+
+
+# --------------------------------------------------------------------- decisions
+
+
+@dataclass
+class SentenceFacts:
+    """What the matchers found in one sentence (token offsets in the doc)."""
+    start: int
+    end: int
+    cues: list[tuple[int, int, str, str]] = field(default_factory=list)  # (start, end, mechanism, needs)
+    context: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
+    actors: list[tuple[int, int, str]] = field(default_factory=list)
+
+    def has(self, category: str) -> bool:
+        return bool(self.context.get(category))
+
+
+class AccessLoss:
+    """The ``fms_access_loss`` pipeline component."""
+
+    def __init__(self, nlp: Language, name: str = "fms_access_loss", *, fear_window: int = FEAR_WINDOW,
+                 modal_window: int = MODAL_WINDOW, negation_window: int = NEGATION_WINDOW):
+        self.nlp = nlp
+        self.name = name
+        self.fear_window = fear_window
+        self.modal_window = modal_window
+        self.negation_window = negation_window
+        self.rules: dict[str, list[list[str]]] | None = None
+        self.cue_matcher = Matcher(nlp.vocab)
+        self.context_matcher = Matcher(nlp.vocab)
+        self._keys: dict[int, tuple[str, str, str]] = {}
+
+    # -- data ------------------------------------------------------------------------
+    def initialize(self, get_examples: Callable[[], Iterable] | None = None, *, nlp: Language | None = None,
+                   rules: dict[str, list[list[str]]] | None = None) -> None:
+        """Load the rules: ``rules`` ({file: rows}) or the shipped ``vocab/access_loss/`` files."""
+        if rules is not None:
+            validate_rules(rules, "the rules passed to initialize")
+        self.set_rules(shipped_rules() if rules is None else rules)
+
+    def set_rules(self, rules: dict[str, list[list[str]]]) -> None:
+        self.rules = {k: [list(r) for r in rows] for k, rows in rules.items()}
+        macros = {name.lstrip("@"): words.split("|") for name, words in rules["macros"]}
+        tokenizer = self.nlp.tokenizer
+
+        @cache
+        def norms(text: str) -> tuple[str, ...]:
+            return tuple(t.norm_ for t in tokenizer(text))
+
+        self.cue_matcher = Matcher(self.nlp.vocab)
+        self.context_matcher = Matcher(self.nlp.vocab)
+        self._keys = {}
+
+        def add(matcher: Matcher, group: str, label: str, extra: str, pattern: str) -> None:
+            key = f"{group}|{label}|{extra}"
+            self._keys[self.nlp.vocab.strings.add(key)] = (group, label, extra)
+            try:
+                matcher.add(key, compile_pattern(pattern, macros, norms))
+            except ValueError as error:
+                raise ValueError(f"access-loss rule {group} {label} {pattern!r}: {error}") from error
+
+        for mechanism, needs, pattern in rules["cues"]:
+            add(self.cue_matcher, "cue", mechanism, needs, pattern)
+        for label, pattern in rules["consequences"]:
+            # Stigma words are looked for in every doc, so they go with the cues.
+            add(self.cue_matcher if label == "stigma" else self.context_matcher, "consequence", label, "", pattern)
+        for category, pattern in rules["context"]:
+            add(self.context_matcher, "context", category, "", pattern)
+        for actor, pattern in rules["actors"]:
+            add(self.context_matcher, "actor", actor, "", pattern)
+
+    def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
+        path = util.ensure_path(path)
+        path.mkdir(parents=True, exist_ok=True)
+        srsly.write_json(path / "rules.json", self._require_rules())
+
+    def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> AccessLoss:
+        file = util.ensure_path(path) / "rules.json"
+        rules = srsly.read_json(file)
+        if not isinstance(rules, dict):
+            raise ValueError(f"{file}: expected a JSON object of rule rows")
+        validate_rules(rules, str(file))
+        self.set_rules(rules)
+        return self
+
+    def _require_rules(self) -> dict:
+        if self.rules is None:
+            raise ValueError(f"{self.name}: no access-loss rules loaded; call nlp.initialize() or load a saved "
+                             "pipeline (spacy.load) first")
+        return self.rules
+
+    # -- the component ----------------------------------------------------------------
+    def __call__(self, doc: Doc) -> Doc:
+        self._require_rules()
+        cue_matches = self.cue_matcher(doc)
+        if not cue_matches:
+            doc.spans[SPANS_KEY] = []
+            return doc
+        keys = self._keys
+        cues = [(s, e, *keys[m][1:]) for m, s, e in cue_matches if keys[m][0] == "cue"]
+        stigma = [(s, e) for m, s, e in cue_matches if keys[m][0] == "consequence"]
+        context: dict[str, list[tuple[int, int]]] = {}
+        actors: list[tuple[int, int, str]] = []
+        consequences: list[tuple[int, int, str]] = []
+        for m, s, e in self.context_matcher(doc):
+            group, label, _ = keys[m]
+            if group == "context":
+                context.setdefault(label, []).append((s, e))
+            elif group == "actor":
+                actors.append((s, e, label))
+            else:
+                consequences.append((s, e, label))
+        negations = self._negations(doc, context)
+        stigma = [(s, e) for s, e in stigma if not self._negated(s, negations)]
+        spans: list[Span] = [Span(doc, s, e, label="stigma") for s, e in _longest(stigma)]
+        losses: list[Span] = []
+        fears: list[Span] = []
+        for sentence in doc.sents if cues else ():
+            facts = SentenceFacts(sentence.start, sentence.end)
+            facts.cues = [c for c in cues if sentence.start <= c[0] < sentence.end]
+            if not facts.cues:
+                continue
+            facts.context = {k: [(s, e) for s, e in v if sentence.start <= s < sentence.end]
+                             for k, v in context.items()}
+            facts.actors = [a for a in actors if sentence.start <= a[0] < sentence.end]
+            found = self._decide(doc, sentence, facts, negations)
+            if found is None:
+                continue
+            label, cue, mechanism = found
+            drugs = self._drugs(doc, sentence, facts)
+            for drug, named in drugs:
+                span = Span(doc, cue[0], cue[1], label=label, span_id=drug)
+                span._.drug = drug
+                if named:
+                    span._.drug_named = True
+                if label == "access_loss":
+                    span._.mechanism = mechanism
+                    span._.actors = self._actors(doc, facts, mechanism)
+                    losses.append(span)
+                else:
+                    span._.actors = self._actors(doc, facts, None)
+                    fears.append(span)
+                spans.append(span)
+        if losses:
+            found_consequences = tuple(sorted(
+                {label for s, e, label in consequences if not self._negated(s, negations)},
+                key=CONSEQUENCES.index))
+            for span in losses:
+                if found_consequences:
+                    span._.consequences = found_consequences
+                    if "suicidal" in found_consequences:
+                        span._.needs_care = True
+                if stigma:
+                    span._.stigma = True
+        if losses or fears:
+            self._add_outcomes(doc, losses, fears)
+        doc.spans[SPANS_KEY] = sorted(spans, key=lambda s: (s.start, s.end, s.label_))
+        return doc
+
+    @staticmethod
+    def _negations(doc: Doc, context: dict[str, list[tuple[int, int]]]) -> list[int]:
+        """Token positions of negations that are not part of a pseudo-negation ("no warning")."""
+        pseudo = context.get("pseudo", [])
+        return sorted(s for s, e in context.get("negation", [])
+                      if not any(ps <= s < pe for ps, pe in pseudo))
+
+    def _negated(self, start: int, negations: list[int]) -> bool:
+        return any(0 < start - n <= self.negation_window + 1 for n in negations)
+
+    def _decide(self, doc: Doc, sentence: Span, facts: SentenceFacts,
+                negations: list[int]) -> tuple[str, tuple, str | None] | None:
+        """(label, deciding cue, mechanism) of a sentence with cues, or None."""
+        has_drug = any(e.label_ in ("DRUG", "DRUG_CLASS") and e.ent_id_ not in NOT_LOST for e in sentence.ents)
+        medication = has_drug or facts.has("medication")
+        actor_names = {a[2] for a in facts.actors}
+        satisfied = {"-": True, "med": medication, "care": medication or facts.has("care"),
+                     "pharmacy": "pharmacy" in actor_names, "hospital": "hospital" in actor_names,
+                     "insurer": "insurer" in actor_names}
+        pseudo = facts.context.get("pseudo", [])
+        valid = [c for c in facts.cues if satisfied[c[3]] and not self._negated(c[0], negations)
+                 and not any(s <= c[0] and c[1] <= e for s, e in pseudo)]  # the "taper" of "no taper"
+        if not valid:
+            return None
+        if facts.has("not_loss") or facts.has("continued") or facts.has("own_wish"):
+            return None
+        if facts.has("voluntary") and not facts.has("involuntary"):
+            return None
+        question = sentence.text.rstrip().endswith("?")
+        loss = [c for c in valid if not (question or self._feared(doc, c, facts))]
+        if not loss:
+            cue = min(valid)
+            return "access_fear", cue, None
+        return "access_loss", min(loss), self._mechanism(loss, facts, actor_names)
+
+    def _feared(self, doc: Doc, cue: tuple, facts: SentenceFacts) -> bool:
+        if facts.has("fear_sentence"):
+            return True
+        start = cue[0]
+        if any(e <= start and start - e <= self.fear_window for _, e in facts.context.get("fear", [])):
+            return True
+        for s, e in facts.context.get("modal", []):
+            if e <= start and start - e <= self.modal_window and e < len(doc) and doc[e].norm_ not in (
+                    "not", "no", "never", "longer", "n't"):
+                return True
+        return False
+
+    @staticmethod
+    def _mechanism(loss: list[tuple], facts: SentenceFacts, actor_names: set[str]) -> str:
+        candidates = {c[2] for c in loss}
+        candidates |= {ACTOR_MECHANISM[a] for a in actor_names if a in ACTOR_MECHANISM}
+        if facts.has("telehealth"):
+            candidates.add("telehealth")
+        return next(m for m in MECHANISMS if m in candidates)
+
+    def _actors(self, doc: Doc, facts: SentenceFacts, mechanism: str | None) -> tuple[str, ...]:
+        primary, secondary = set(), set()
+        for start, _end, actor in facts.actors:
+            before = {t.norm_ for t in doc[max(start - 3, facts.start):start]}
+            (secondary if actor == "clinic" and before & LOCATION_WORDS else primary).add(actor)
+        found = primary or (secondary if mechanism in ("dismissed", "clinic_closed") else set())
+        own = {a for a, m in ACTOR_MECHANISM.items() if m == mechanism and a not in REGULATORS}
+        if own:
+            found = {a for a in found if a in own or a in REGULATORS}
+        return tuple(a for a in ACTORS if a in found)
+
+    def _drugs(self, doc: Doc, sentence: Span, facts: SentenceFacts) -> list[tuple[str, bool]]:
+        """(drug, named in the text) of each event of the sentence."""
+        generic_spans = facts.context.get("generic", [])
+        replacements = facts.context.get("replacement", [])
+        specific: list[str] = []
+        generic = False
+        for ent in sentence.ents:
+            if ent.label_ not in ("DRUG", "DRUG_CLASS") or ent.ent_id_ in NOT_LOST:
+                continue
+            if any(e <= ent.start and ent.start - e < REPLACEMENT_WINDOW for _, e in replacements):
+                continue  # "switched to kratom", "bought fentanyl on the street"
+            if any(ent.end <= s and s - ent.end < 2 for s, e in replacements if doc[s].norm_ == "instead"):
+                continue  # "take ibuprofen instead"
+            if ent.label_ == "DRUG_CLASS" and any(s <= ent.start < e for s, e in generic_spans):
+                generic = True
+            elif ent.ent_id_ and ent.ent_id_ not in specific:
+                specific.append(ent.ent_id_)
+        if specific:
+            return [(d, True) for d in specific]
+        stated = doc._.stated_drug
+        if stated:
+            return [(stated, False)]
+        return [(DEFAULT_DRUG, generic)]
+
+    @staticmethod
+    def _add_outcomes(doc: Doc, losses: list[Span], fears: list[Span]) -> None:
+        """Each loss as an ``access_loss`` outcome, and its sentence's sentiment signed accordingly;
+        each fear as a hypothetical ``access_loss`` outcome (the outcomes' way of saying "feared")."""
+        outcomes = list(doc.spans.get("outcomes", []))
+        labelled: dict[int, set[str]] = {}
+        for span in outcomes:
+            labelled.setdefault(span.sent.start, set()).add(span.label_)
+        touched = {}
+        for span in losses + fears:
+            outcome = Span(doc, span.start, span.end, label="access_loss", span_id=span._.drug)
+            outcome._.drug = span._.drug
+            outcomes.append(outcome)
+            if span.label_ == "access_fear":
+                outcome._.hypothetical = True
+            else:
+                touched[span.sent.start] = span.sent
+        doc.spans["outcomes"] = outcomes
+        for start, sent in touched.items():
+            before = labelled.get(start, set())
+            if "access_loss" in before:
+                continue
+            sent._.sentiment = sentiment.signed(sent._.sentiment, before | {"access_loss"})
+            if not before and Span.has_extension("tone"):
+                sent._.tone = sentiment.adjusted(sent._.tone, {"access_loss"})
+        sentences = list(doc.sents)
+        if touched and sentences:
+            doc._.sentiment = sum(s._.sentiment for s in sentences) / len(sentences)
+
+
+def _longest(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Non-overlapping spans, the longest of overlapping ones."""
+    kept: list[tuple[int, int]] = []
+    for s, e in sorted(spans, key=lambda x: (x[0], -(x[1] - x[0]))):
+        if kept and s < kept[-1][1]:
+            continue
+        kept.append((s, e))
+    return kept
+
+
+@Language.factory(
+    "fms_access_loss",
+    default_config={"fear_window": FEAR_WINDOW, "modal_window": MODAL_WINDOW, "negation_window": NEGATION_WINDOW},
+    assigns=["doc.spans", "span._.drug", "span._.mechanism", "span._.actors", "span._.consequences",
+             "span._.needs_care", "span._.stigma", "span._.sentiment", "doc._.sentiment"],
+    requires=["doc.ents", "doc.sents"],
+)
+def make_access_loss(nlp: Language, name: str, fear_window: int, modal_window: int,
+                     negation_window: int) -> AccessLoss:
+    return AccessLoss(nlp, name, fear_window=fear_window, modal_window=modal_window, negation_window=negation_window)
+
