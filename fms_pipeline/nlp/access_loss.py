@@ -140,15 +140,16 @@ def compile_pattern(text: str, macros: dict[str, list[str]], norms: Callable[[st
     for element in text.split():
         if element.startswith("*") and element[1:].isdigit():
             slots = [[{"OP": "?"}] * int(element[1:])]
-        elif element == "DRUG":
-            slots = [[{"ENT_TYPE": {"IN": ["DRUG", "DRUG_CLASS"]}, "OP": "+"}]]
         else:
             optional = element.endswith("?") and len(element) > 1
             element = element.rstrip("?") if optional else element
             excluded = element.startswith("!")
             alternatives: list[str] = []
+            drug = False
             for alternative in element.lstrip("!").split("|"):
-                if alternative.startswith("@"):
+                if alternative == "DRUG" and not excluded:
+                    drug = True
+                elif alternative.startswith("@"):
                     if alternative[1:] not in macros:
                         raise ValueError(f"pattern {text!r}: unknown word set {alternative}")
                     alternatives.extend(macros[alternative[1:]])
@@ -162,6 +163,8 @@ def compile_pattern(text: str, macros: dict[str, list[str]], norms: Callable[[st
                 words = sorted({t[0] for t in token_lists if len(t) == 1})
                 slots = [[{"NORM": {"IN": words}, **({"OP": "?"} if optional else {})}]] if words else []
                 slots += [[{"NORM": word} for word in t] for t in token_lists if len(t) > 1]
+                if drug:
+                    slots.append([{"ENT_TYPE": {"IN": ["DRUG", "DRUG_CLASS"]}, "OP": "+"}])
                 if optional and any(len(t) > 1 for t in token_lists):
                     slots.append([])
         variants = [v + s for v in variants for s in slots]
@@ -359,7 +362,12 @@ class AccessLoss:
         if not loss:
             cue = min(valid)
             return "access_fear", cue, None
-        return "access_loss", min(loss), self._mechanism(loss, facts, actor_names)
+        # Once a loss is reported, a cue that lacked what it needs still tells how ("my doctor
+        # retired and nobody will touch me": a closure).
+        telling = [c for c in facts.cues if c not in valid and c[2] in ("clinic_closed", "dismissed")
+                   and not self._negated(c[0], negations)
+                   and not any(s <= c[0] and c[1] <= e for s, e in pseudo) and not self._feared(doc, c, facts)]
+        return "access_loss", min(loss), self._mechanism(loss + telling, facts, actor_names)
 
     def _feared(self, doc: Doc, cue: tuple, facts: SentenceFacts) -> bool:
         if facts.has("fear_sentence"):
@@ -410,7 +418,9 @@ class AccessLoss:
             elif ent.ent_id_ and ent.ent_id_ not in specific:
                 specific.append(ent.ent_id_)
         if specific:
-            return [(d, True) for d in specific]
+            # A class beside a named drug is what the drug belongs to ("the dilaudid ... done with opioids").
+            named = [e.ent_id_ for e in sentence.ents if e.label_ == "DRUG"]
+            return [(d, True) for d in specific if d in named or not any(n in specific for n in named)]
         stated = doc._.stated_drug
         if stated:
             return [(stated, False)]
