@@ -132,18 +132,17 @@ def fail_abandoned_runs(instance) -> list[str]:
     return abandoned
 
 
-def materialize(data_dir: Path | str, full: bool = False) -> int:
-    """Process new, changed and outdated files in ``data_dir/raw`` (every file with ``full``),
+def materialize(data_dir: Path | str | None = None, full: bool = False, settings=None) -> int:
+    """Process new, changed and outdated files in ``DATA_DIR/raw`` (every file with ``full``),
     drop deleted ones and rebuild the warehouse and the report, as Dagster runs recorded in
     DAGSTER_HOME, planned by the same code as the sensor. Returns the exit code."""
     ensure_dagster_home()
     load_project_env()
-    from fms_pipeline import batches, progress, storage, warehouse
-    from fms_pipeline.defs.resources import settings_from_env
+    from fms_pipeline import batches, progress, warehouse, workers
+    from fms_pipeline.settings import Settings
 
-    data = storage.as_path(data_dir)
-    settings = settings_from_env(str(data))
-    settings.worker_count()  # a bad FMS_WORKERS is one clear line, before anything runs
+    settings = settings or Settings.from_env(data_dir)
+    workers.worker_processes(settings.workers)  # a bad FMS_WORKERS is one clear line, before anything runs
     scan, plans = batches.plan_from_storage(settings.raw_dir, settings.staging_dir, full=full)
     groups = batches.run_groups(plans, settings.buckets_per_run)
     counts = batches.summarize(plans, scan)
@@ -160,8 +159,9 @@ def materialize(data_dir: Path | str, full: bool = False) -> int:
 
     from fms_pipeline.definitions import build_definitions
     from fms_pipeline.defs.automation import build_warehouse_job, partition_tags, process_files_job
+    from fms_pipeline.defs.ingest import FULL_TAG
 
-    defs = build_definitions(str(data))
+    defs = build_definitions(settings.data_dir)
     progress.listen(progress.Reporter())
     try:
         with dg.DagsterInstance.get() as instance:
@@ -171,7 +171,7 @@ def materialize(data_dir: Path | str, full: bool = False) -> int:
             for group in groups:
                 tags = {**partition_tags(batches.bucket_range(group)), **_owner_tags()}
                 if full:
-                    tags["fms/full"] = "true"
+                    tags[FULL_TAG] = "true"
                 result = defs.resolve_job_def(process_files_job.name).execute_in_process(
                     instance=instance, tags=tags, run_config=_QUIET, raise_on_error=False)
                 _raise_on_failure(result, f"processing batches {group[0]}..{group[-1]}")
@@ -277,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="fms-pipeline", description=__doc__)
     parser.add_argument(
         "--data-dir",
-        default=os.environ.get("FMS_DATA_DIR", "data"),
+        default=None,
         help="folder (or s3://bucket/prefix) holding raw/, staging/ and warehouse.duckdb "
              "(default: $FMS_DATA_DIR or ./data)",
     )
@@ -289,22 +289,28 @@ def main(argv: list[str] | None = None) -> int:
     q.add_argument("--max-rows", type=int, default=40)
     e = sub.add_parser("evaluate", help="PsyTAR outcome F1 per label, DrugLib review figures, DRUG/CONDITION "
                                         "precision and recall, misspelling recall")
-    e.add_argument("--file", type=Path, default=Path("data/psytar/sentences_dev.tsv"),
-                   help="a PsyTAR-format TSV (default: data/psytar/sentences_dev.tsv)")
+    e.add_argument("--file", type=Path, default=None,
+                   help="a PsyTAR-format TSV (default: DATA_DIR/psytar/sentences_dev.tsv, else the project's copy)")
     sh = sub.add_parser("share", help="write a shareable copy: authors pseudonymised, people masked")
-    sh.add_argument("--out", type=_as_path, default=None, help="default: DATA_DIR/share/warehouse.duckdb (a path or s3:// URL)")
+    sh.add_argument("--out", type=_as_path, default=None,
+                    help="default: $FMS_SHARE_PATH or DATA_DIR/share/warehouse.duckdb (a path or s3:// URL)")
     t = sub.add_parser("train-outcomes", help="retrain the outcome classifier (PsyTAR) and the sentiment "
                                               "regressor (data/druglib)")
-    t.add_argument("--file", type=Path, default=Path("data/psytar/sentences_train.tsv"))
+    t.add_argument("--file", type=Path, default=None,
+                   help="default: DATA_DIR/psytar/sentences_train.tsv, else the project's copy")
     x = sub.add_parser("export-nlp", help="save the spaCy pipeline to a folder that spacy.load reads")
     x.add_argument("path", type=Path, help="the folder to write (created; files in it are replaced)")
     args = parser.parse_args(argv)
-    from fms_pipeline.storage import as_path
+    from fms_pipeline.settings import Settings
 
-    data_dir = as_path(args.data_dir)
+    try:
+        settings = Settings.from_env(args.data_dir)  # every command: --data-dir, else FMS_DATA_DIR
+    except ValueError as error:  # a setting that cannot be used, e.g. FMS_BUCKETS_PER_RUN=abc
+        print(f"fms-pipeline: {error}", file=sys.stderr)
+        return 2
     if args.command == "materialize":
         try:
-            return materialize(data_dir, full=args.full)
+            return materialize(full=args.full, settings=settings)
         except ValueError as error:  # a setting that cannot be used, e.g. FMS_WORKERS=abc
             print(f"fms-pipeline: {error}", file=sys.stderr)
             return 2
@@ -313,11 +319,11 @@ def main(argv: list[str] | None = None) -> int:
 
         from fms_pipeline import privacy, storage
 
-        out = args.out or data_dir / "share" / "warehouse.duckdb"
+        out = args.out or settings.shareable_path
         try:
             # A warehouse on an object store is read from a local download (never the same file as out).
-            secret = os.environ.get("FMS_SHARE_SECRET", "").encode()
-            with storage.local_copy(data_dir / "warehouse.duckdb") as private:
+            secret = Settings.share_secret()
+            with storage.local_copy(settings.warehouse_path) as private:
                 if storage.is_local(out):
                     counts = privacy.write_shareable_copy(private, out, secret)
                 else:  # written locally, uploaded in one PUT
@@ -338,24 +344,32 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         from fms_pipeline.nlp import load_nlp
 
-        load_nlp().to_disk(args.path)
+        load_nlp(settings.spacy_model or None).to_disk(args.path)
         print(f"wrote {args.path}: load it with "
               f"`import fms_pipeline.nlp; spacy.load({str(args.path)!r})`")
         return 0
     if args.command in ("evaluate", "train-outcomes"):
         from fms_pipeline.nlp import evaluation, outcome_model, shared_nlp
 
+        name = "sentences_train.tsv" if args.command == "train-outcomes" else "sentences_dev.tsv"
+        if args.file is None:
+            in_data = settings.psytar_dir / name
+            args.file = in_data if in_data.exists() else evaluation.REPO_DATA / "psytar" / name
         if not args.file.exists():
             print(f"{args.file}: no such file", file=sys.stderr)
             return 1
-        if args.command == "train-outcomes":
-            info = evaluation.train_models(shared_nlp(), args.file)
-            print(f"wrote {outcome_model.model_path()} and {outcome_model.sentiment_model_path()}\n"
-                  + json.dumps(info, indent=2))
-            return 0
-        print(evaluation.full_report(shared_nlp(), args.file))
+        try:
+            if args.command == "train-outcomes":
+                info = evaluation.train_models(shared_nlp(settings.spacy_model or None), args.file)
+                print(f"wrote {outcome_model.model_path()} and {outcome_model.sentiment_model_path()}\n"
+                      + json.dumps(info, indent=2))
+                return 0
+            print(evaluation.full_report(shared_nlp(settings.spacy_model or None), args.file))
+        except (ValueError, OSError) as error:  # a file that is not what it should be: one line naming it
+            print(f"fms-pipeline {args.command}: {error}", file=sys.stderr)
+            return 1
         return 0
-    return query(data_dir / "warehouse.duckdb", args.sql, args.max_rows)
+    return query(settings.warehouse_path, args.sql, args.max_rows)
 
 
 if __name__ == "__main__":

@@ -70,16 +70,27 @@ def census_names() -> tuple[frozenset[str], frozenset[str]]:
 
 
 @cache
+def english_stop_words() -> frozenset[str]:
+    """spaCy's English stop words, read from its data file without importing spaCy (~1 s of the
+    share copy's start-up otherwise)."""
+    import importlib.util
+    import runpy
+    from pathlib import Path
+
+    spec = importlib.util.find_spec("spacy")
+    data_file = Path(spec.origin).parent / "lang" / "en" / "stop_words.py"
+    return frozenset(runpy.run_path(str(data_file))["STOP_WORDS"])
+
+
+@cache
 def default_not_names() -> frozenset[str]:
     """Lower-case words that alone are not a person: stop words, months and the like, drug
     names, and the places the pipeline knows (``nlp.places``: countries, states, large cities;
     not those named by a given name, such as Austin)."""
-    from spacy.lang.en.stop_words import STOP_WORDS
-
     from fms_pipeline.nlp.drug_lexicon import drug_lexicon
     from fms_pipeline.nlp.places import place_names
 
-    words = set(STOP_WORDS) | set(_rule_lines("not_person_words.txt"))
+    words = set(english_stop_words()) | set(_rule_lines("not_person_words.txt"))
     # Whole one-word names only: "Saint Mary" or "Smith Island" must not make Mary or Smith a place.
     words |= {name.lower() for name in drug_lexicon() if " " not in name}
     words |= {name.lower() for name in place_names() if " " not in name}

@@ -7,8 +7,9 @@ in every text of every table.
   nobody without the secret can test a guess. File names become ``file-`` + a keyed hash (+ the
   extension): a file name can hold a name, and the same file keeps its pseudonym in every table.
 * Author lines that ask not to be named ("Do not print my name", "Anonymous") become NULL.
-* Every other VARCHAR column of every table (found in ``information_schema``, so a column added
-  later is masked unless it is listed in ``KEPT_COLUMNS``) is masked: people (PERSON mentions,
+* Each column is handled by the privacy class its table declares (``warehouse/sql/*/NN_table.yml``:
+  kept, pseudonymised, masked, file, host); a VARCHAR column found in ``information_schema`` but
+  declared nowhere is masked. Masked columns: people (PERSON mentions,
   authors' and bylines' names and first names, and names found by ``pii.NameFinder``) become
   ``[PERSON]``; e-mail addresses, URLs, phone numbers, SSN-like and other ID-like numbers and
   street addresses become ``[EMAIL]``, ``[URL]``, ``[PHONE]``, ``[SSN]``, ``[ID]``, ``[ADDRESS]``.
@@ -35,19 +36,9 @@ from urllib.parse import urlsplit
 import duckdb
 import polars as pl
 
-from fms_pipeline import pii, warehouse
+from fms_pipeline import pii, tables, warehouse
 
 MASK = pii.MASKS["person"]
-# Columns that are ids, codes, hashes, labels or vocabulary names: the same in the copy.
-KEPT_COLUMNS = frozenset({
-    "document_id", "comment_id", "mention_id", "outcome_id", "parent_comment_id",
-    "bucket", "fingerprint", "sha256", "source_format", "status", "pipeline_version", "nlp_version",
-    "label", "outcome", "drug", "symptom", "experiencer", "drug_class", "drug_label", "drugbank_id", "mesh_id",
-    "condition", "icd10_code", "icd10_description", "community",
-})
-PSEUDONYM_COLUMNS = frozenset({"author", "byline"})
-FILE_COLUMNS = frozenset({"source_file"})
-HOST_ONLY_COLUMNS = frozenset({"url"})
 # Texts that mentions, outcomes and sentences point into: masked once, offsets moved to match.
 OWNER_TEXTS = {"documents": ("document_id", None), "comments": ("document_id", "comment_id")}
 SPAN_KEYS = ("document_id", "comment_id", "start_char", "end_char")
@@ -59,6 +50,13 @@ class ShareRefused(ValueError):
 
 class MissingSecret(ShareRefused):
     pass
+
+
+def column_class(table: str, column: str, catalog: dict[str, tables.Table] | None = None) -> str:
+    """The declared privacy class of a column; an undeclared one is masked."""
+    declared = (catalog or tables.TABLES).get(table)
+    found = [c.privacy for c in declared.columns if c.name == column] if declared else []
+    return found[0] if found else "masked"
 
 
 def pseudonym(name: str, secret: bytes) -> str:
@@ -206,8 +204,12 @@ def check_output(warehouse_path: Path, out_path: Path) -> None:
                            "choose another --out")
 
 
-def write_shareable_copy(warehouse_path: Path, out_path: Path, secret: bytes) -> dict[str, int]:
-    """Write the shareable copy of ``warehouse_path`` to ``out_path``; returns row counts."""
+def write_shareable_copy(warehouse_path: Path, out_path: Path, secret: bytes,
+                         catalog: dict[str, tables.Table] | None = None) -> dict[str, int]:
+    """Write the shareable copy of ``warehouse_path`` to ``out_path``; returns row counts.
+    ``catalog`` (default: the package's declarations) is for tests that add a table."""
+    core = warehouse.layer_tables("core", catalog)
+    aggregates = warehouse.layer_tables("aggregates", catalog)
     if not secret:
         raise MissingSecret("a secret is needed for pseudonyms: set FMS_SHARE_SECRET (keep it private, reuse it)")
     check_output(warehouse_path, out_path)
@@ -216,24 +218,26 @@ def write_shareable_copy(warehouse_path: Path, out_path: Path, secret: bytes) ->
     with warehouse.connect_read_only(warehouse_path) as con:
         present = {r[0] for r in con.execute(
             "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
-        names = [t for t in warehouse.CORE_TABLES if t in present]
-        tables = {name: con.sql(f"SELECT * FROM {name}").pl() for name in names}
+        names = [t.name for t in core if t.name in present]
+        frames = {name: con.sql(f"SELECT * FROM {name}").pl() for name in names}
         text_columns = {name: _varchar_columns(con, name) for name in names}
-    tables = mask_tables(tables, text_columns, secret)
+    frames = mask_tables(frames, text_columns, secret, catalog)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     building = out_path.with_name(f".{out_path.name}.building-{os.getpid()}")
     building.unlink(missing_ok=True)
     try:
         with duckdb.connect(str(building)) as con:
-            for name, df in tables.items():
+            for name, df in frames.items():
                 con.register("incoming", df.to_arrow())
                 con.execute(f"CREATE TABLE {name} AS SELECT * FROM incoming")
                 con.unregister("incoming")
             # Aggregates are recomputed from the masked tables with the warehouse's own SQL.
-            for _, sql in warehouse.sql_files("aggregates"):
-                con.execute(sql)
+            warehouse.build_tables(con, aggregates)
+            for table in [t for t in core if t.name in frames] + aggregates:
+                for statement in warehouse.contract.comment_statements(table):
+                    con.execute(statement)
             counts = {name: con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0]
-                      for name in (*tables, *warehouse.AGGREGATE_TABLES)}
+                      for name in (*frames, *(t.name for t in aggregates))}
             con.execute("CHECKPOINT")
         os.replace(building, out_path)
     finally:
@@ -241,9 +245,11 @@ def write_shareable_copy(warehouse_path: Path, out_path: Path, secret: bytes) ->
     return counts
 
 
-def mask_tables(tables: dict[str, pl.DataFrame], text_columns: dict[str, list[str]], secret: bytes) -> dict[str, pl.DataFrame]:
-    """The masked tables: every VARCHAR column not in ``KEPT_COLUMNS`` masked, pseudonymised or
-    cut to its host; offsets and span texts moved to the masked bodies."""
+def mask_tables(tables: dict[str, pl.DataFrame], text_columns: dict[str, list[str]], secret: bytes,
+                catalog: dict | None = None) -> dict[str, pl.DataFrame]:
+    """The masked tables: every VARCHAR column handled by its declared privacy class (masked,
+    pseudonymised, a file pseudonym or cut to its host; kept as it is); offsets and span texts
+    moved to the masked bodies."""
     comments, documents = tables.get("comments"), tables.get("documents")
     mentions = tables.get("entity_mentions")
     known: set[str] = set()
@@ -275,14 +281,15 @@ def mask_tables(tables: dict[str, pl.DataFrame], text_columns: dict[str, list[st
         owner_keys = OWNER_TEXTS.get(name)
         for column in text_columns.get(name, []):
             values = df[column].to_list()
-            if column in KEPT_COLUMNS or (column == "text" and set(SPAN_KEYS) <= set(df.columns)):
+            privacy = column_class(name, column, catalog)
+            if privacy == "kept" or (column == "text" and set(SPAN_KEYS) <= set(df.columns)):
                 continue  # kept, or a span's text: cut again from the masked body below
-            if column in PSEUDONYM_COLUMNS:
+            if privacy == "pseudonymised":
                 anonymous = df["author_is_anonymous"].to_list() if column == "author" else [False] * len(values)
                 columns[column] = [None if v is None or a else pseudonym(v, secret) for v, a in zip(values, anonymous)]
-            elif column in FILE_COLUMNS:
+            elif privacy == "file":
                 columns[column] = [None if v is None else file_pseudonym(v, secret) for v in values]
-            elif column in HOST_ONLY_COLUMNS:
+            elif privacy == "host":
                 columns[column] = [None if v is None else url_host(v) for v in values]
             elif owner_keys is not None and column == "body":
                 document_key, comment_key = owner_keys

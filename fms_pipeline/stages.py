@@ -313,9 +313,10 @@ def _publish_parsed(staging_dir: AnyPath, bucket: str, plan: BucketPlan, state: 
 
 
 def nlp_buckets(staging_dir: AnyPath, buckets: list[str], version: str, n_workers: int = 1,
-                full: bool = False) -> dict[str, BucketSummary]:
+                full: bool = False, spacy_model: str = "") -> dict[str, BucketSummary]:
     """Run the NLP over each bucket's documents whose NLP is not current (all of them with
-    ``full``) and rewrite the buckets' NLP tables and state."""
+    ``full``) and rewrite the buckets' NLP tables and state. ``spacy_model``: a statistical model
+    layered under the rules (the workers get it as an argument)."""
     items: list[tuple[str, str]] = []
     states: dict[str, pl.DataFrame] = {}
     for bucket in buckets:
@@ -333,7 +334,7 @@ def nlp_buckets(staging_dir: AnyPath, buckets: list[str], version: str, n_worker
         return summaries
     progress.start("nlp", len(items), 0)
     with tempfile.TemporaryDirectory(prefix="fms-nlp-") as work:
-        results = workers.map_chunks(_nlp_chunk, items, n_workers, staging_dir, Path(work),
+        results = workers.map_chunks(_nlp_chunk, items, n_workers, staging_dir, Path(work), spacy_model,
                                      describe=lambda item: f"document {item[1]} of batch {item[0]}",
                                      on_done=lambda chunk: progress.advance(
                                          sum(r[2] for r in chunk), sum(r[3] for r in chunk)))
@@ -366,8 +367,8 @@ def _nlp_chunk(job) -> list[tuple[str, dict[str, list[str]], int, int, dict[str,
     """Worker: the NLP of a chunk of (bucket, document_id), written to part files per bucket."""
     from fms_pipeline.nlp import shared_nlp
 
-    staging_dir, work, items = job
-    nlp = shared_nlp()
+    staging_dir, work, spacy_model, items = job
+    nlp = shared_nlp(spacy_model or None)
     by_bucket: dict[str, list[str]] = {}
     for bucket, doc_id in items:
         by_bucket.setdefault(bucket, []).append(doc_id)

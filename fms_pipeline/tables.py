@@ -1,194 +1,240 @@
-"""The table catalogue: every staged and warehouse table, declared once.
+"""The table contract: every warehouse table declared once, in a YAML file beside its SQL.
 
-Staging schemas, the warehouse's table lists, the privacy module's tables and the Dagster
-asset descriptions are all derived from ``TABLES``; adding a column or a table is an edit here
-(and in the SQL file that builds it).
+``warehouse/sql/<layer>/NN_name.sql`` builds the table; ``NN_name.yml`` beside it declares its
+grain, description and, per column, the type, a description, the privacy class and the tests (the
+format: ``warehouse/CONTRACT.md``). Everything else is derived from the declarations: the staged
+Parquet schemas (columns marked ``staged``), the Dagster asset descriptions, column schemas and
+checks, the lineage (the relations each SQL file reads, parsed with sqlglot), the share copy's
+handling of each column, the warehouse's ``COMMENT ON`` statements and the README's column tables.
 
 Layers:
-- ``staged``: written by the processing steps as Parquet, one file per batch (bucket) and table,
-  and loaded by ``warehouse/sql/core/`` into a warehouse table of the same name;
-- ``core``: warehouse tables built from staged tables or derived from other core tables;
-- ``aggregate``: warehouse tables computed from core tables by ``warehouse/sql/aggregates/``.
+- ``core``: loaded from staging (tables with ``staged_by``: written by the processing steps as
+  Parquet, one file per batch and table) or derived from other core tables;
+- ``aggregates``: computed from core tables.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
+from importlib.abc import Traversable
+from pathlib import Path
 
 import polars as pl
+import yaml
 
 UTC_TIME = pl.Datetime("us", "UTC")
+LAYERS = ("core", "aggregates")
+PRIVACY_CLASSES = ("kept", "pseudonymised", "masked", "file", "host")
+COLUMN_TESTS = ("not_null", "unique", "accepted_values", "relationships")
+TABLE_TESTS = ("unique_combination",)
+_TABLE_KEYS = {"name", "grain", "description", "per_document", "staged_by", "python_views", "tests", "columns"}
+_COLUMN_KEYS = {"name", "type", "description", "privacy", "staged", "tests"}
+# DuckDB type (as duckdb_columns() spells it) -> the staged Parquet type polars writes.
+_POLARS_TYPES: dict[str, pl.DataType] = {
+    "VARCHAR": pl.String(),
+    "BOOLEAN": pl.Boolean(),
+    "INTEGER": pl.Int32(),
+    "BIGINT": pl.Int64(),
+    "DOUBLE": pl.Float64(),
+    "DATE": pl.Date(),
+    "TIMESTAMP WITH TIME ZONE": UTC_TIME,
+    "VARCHAR[]": pl.List(pl.String()),
+}
+# The Dagster asset each processing step's staged tables belong to.
+PARSE_ASSETS = ("parsed_documents", "parsed_comments")
+NLP_ASSET = "extracted_mentions"
+
+
+class ContractError(ValueError):
+    """A declaration is missing, malformed, or disagrees with its SQL; the message names the file."""
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    description: str
+    privacy: str = "kept"
+    staged: bool = False
+    tests: tuple = ()
 
 
 @dataclass(frozen=True)
 class Table:
     name: str
-    layer: str  # "core" or "aggregate" in the warehouse
+    layer: str  # "core" or "aggregates"
+    grain: str
     description: str
-    # The staged Parquet schema; None for tables computed inside the warehouse.
-    staged_schema: dict[str, pl.DataType] | None = None
-    # Rows belong to documents (an incremental build replaces a changed batch's documents' rows).
+    columns: tuple[Column, ...]
+    sql: str
+    sql_file: str  # "core/03_comments.sql"
     per_document: bool = False
-    # Asset keys the table is computed from, for the lineage ("warehouse/x" is the warehouse table x).
-    upstream: tuple[str, ...] = field(default_factory=tuple)
+    staged_by: str | None = None  # the Dagster asset writing its staged Parquet
+    python_views: tuple[str, ...] = ()  # relations the build registers from Python before the SQL runs
+    tests: tuple = ()
+    reads: tuple[str, ...] = field(default=())  # relations the SQL reads (from the SQL itself)
+
+    @property
+    def staged_schema(self) -> dict[str, pl.DataType] | None:
+        if self.staged_by is None:
+            return None
+        return {c.name: _POLARS_TYPES[c.type] for c in self.columns if c.staged}
+
+    @property
+    def upstream(self) -> tuple[str, ...]:
+        """Asset keys the table is computed from ("warehouse/x" is the warehouse table x)."""
+        keys = []
+        for relation in self.reads:
+            if relation == f"staged_{self.name}":
+                keys.append(self.staged_by)
+            elif relation not in self.python_views and relation != self.name:
+                keys.append(f"warehouse/{relation}")
+        return tuple(dict.fromkeys(keys))
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
 
 
-_TABLES = [
-    Table(
-        "source_files", "core",
-        "One row per raw file: its fingerprint, batch, format, status (staged or rejected), the reason when "
-        "rejected, how many documents and comments it gave, records skipped, and the rules version that made it.",
-        staged_schema={
-            "source_file": pl.String(),
-            "bucket": pl.String(),
-            "fingerprint": pl.String(),
-            "sha256": pl.String(),
-            "size_bytes": pl.Int64(),
-            "source_format": pl.String(),
-            "status": pl.String(),
-            "reason": pl.String(),
-            "documents": pl.Int32(),
-            "comments": pl.Int32(),
-            "skipped_records": pl.Int32(),
-            "pipeline_version": pl.String(),
-            "nlp_version": pl.String(),
-            "processed_at": UTC_TIME,
-        },
-        upstream=("source_files",),
-    ),
-    Table(
-        "documents", "core",
-        "One row per document (a page, a post, a Reddit submission): source file and format, url, community "
-        "(site host or subreddit), published_at (UTC), title, byline, body, comment_count.",
-        staged_schema={
-            "document_id": pl.String(),
-            "source_file": pl.String(),
-            "source_format": pl.String(),
-            "url": pl.String(),
-            "community": pl.String(),
-            "published_at": UTC_TIME,
-            "title": pl.String(),
-            "byline": pl.String(),
-            "body": pl.String(),
-            "comment_count": pl.Int32(),
-            "has_comment_section": pl.Boolean(),
-        },
-        per_document=True,
-        upstream=("parsed_documents",),
-    ),
-    Table(
-        "comments", "core",
-        "One row per comment in thread order: position (1..n), parent_comment_id and depth (1 = top level), "
-        "author (or NULL), published_at, score, body, sentiment and tone (means of its sentences').",
-        staged_schema={
-            "comment_id": pl.String(),
-            "document_id": pl.String(),
-            "position": pl.Int32(),
-            "parent_comment_id": pl.String(),
-            "depth": pl.Int32(),
-            "author": pl.String(),
-            "author_is_anonymous": pl.Boolean(),
-            "published_at": UTC_TIME,
-            "score": pl.Int32(),
-            "body": pl.String(),
-        },
-        per_document=True,
-        upstream=("parsed_comments",),
-    ),
-    Table(
-        "entity_mentions", "core",
-        "One row per entity: label, text, canonical, start_char/end_char into the body; comment_id NULL in the "
-        "article; context flags; ICD-10-CM code of conditions and symptoms.",
-        staged_schema={
-            "mention_id": pl.String(),
-            "document_id": pl.String(),
-            "comment_id": pl.String(),
-            "label": pl.String(),
-            "text": pl.String(),
-            "canonical": pl.String(),
-            "start_char": pl.Int32(),
-            "end_char": pl.Int32(),
-            "sentence": pl.Int32(),
-            "negated": pl.Boolean(),
-            "hypothetical": pl.Boolean(),
-            "historical": pl.Boolean(),
-            "experiencer": pl.String(),
-            "icd10_code": pl.String(),
-        },
-        per_document=True,
-        upstream=("extracted_mentions",),
-    ),
-    Table(
-        "outcome_mentions", "core",
-        "One row per drug outcome (effective, ineffective, adverse_effect, withdrawal, access_loss) with its drug.",
-        staged_schema={
-            "outcome_id": pl.String(),
-            "document_id": pl.String(),
-            "comment_id": pl.String(),
-            "outcome": pl.String(),
-            "drug": pl.String(),
-            "symptom": pl.String(),
-            "text": pl.String(),
-            "start_char": pl.Int32(),
-            "end_char": pl.Int32(),
-            "sentence": pl.Int32(),
-            "negated": pl.Boolean(),
-            "hypothetical": pl.Boolean(),
-        },
-        per_document=True,
-        upstream=("extracted_mentions",),
-    ),
-    Table(
-        "sentences", "core",
-        "One row per sentence: sentiment (-1..1, a regressor over VADER and the outcome classifier trained on "
-        "DrugLib review ratings) and tone (VADER corrected for the domain, readable sentence by sentence).",
-        staged_schema={
-            "document_id": pl.String(),
-            "comment_id": pl.String(),
-            "sentence": pl.Int32(),
-            "start_char": pl.Int32(),
-            "end_char": pl.Int32(),
-            "sentiment": pl.Float64(),
-            "tone": pl.Float64(),
-        },
-        per_document=True,
-        upstream=("extracted_mentions",),
-    ),
-    Table("rejected_files", "core", "Raw files set aside, with the reason and when (the rejected rows of source_files).",
-          upstream=("warehouse/source_files",)),
-    Table("drugs", "core", "Each drug mentioned: class (from its active ingredients; supplement, herbal, cannabinoid "
-          "for those), DrugBank and MeSH ids, ingredients.", upstream=("warehouse/entity_mentions",)),
-    Table("conditions", "core", "Each condition and symptom mentioned, with its ICD-10-CM code and description.",
-          upstream=("warehouse/entity_mentions",)),
-    Table("entity_counts", "aggregate", "Mentions, comments and documents per (label, canonical).",
-          upstream=("warehouse/entity_mentions",)),
-    Table("drug_condition_pairs", "aggregate",
-          "Drugs and drug classes named in the same comment as a condition: comments and documents per pair.",
-          upstream=("warehouse/entity_mentions",)),
-    Table("drug_outcomes", "aggregate",
-          "Per drug and outcome: mentions, comments, documents (negated and hypothetical outcomes left out).",
-          upstream=("warehouse/outcome_mentions",)),
-    Table("drug_sentiment", "aggregate", "Per drug: asserted mentions and the mean sentiment of their sentences.",
-          upstream=("warehouse/entity_mentions", "warehouse/sentences")),
-    Table("mentions_by_month", "aggregate",
-          "Mentions, comments and documents per (label, canonical) and month (UTC; by the comment's date, the "
-          "document's when it has none; undated mentions left out).",
-          upstream=("warehouse/entity_mentions", "warehouse/comments", "warehouse/documents")),
-    Table("drug_outcomes_by_month", "aggregate",
-          "drug_outcomes per month (UTC; by the comment's date, the document's when it has none; undated "
-          "outcomes left out): mentions and comments per drug, outcome and month.",
-          upstream=("warehouse/outcome_mentions", "warehouse/comments", "warehouse/documents")),
-]
+def sql_reads(sql: str) -> tuple[str, ...]:
+    """The relations a ``CREATE TABLE ... AS`` statement reads (its CTEs and itself left out), sorted."""
+    import sqlglot
+    from sqlglot import exp
 
-TABLES: dict[str, Table] = {t.name: t for t in _TABLES}
+    statement = sqlglot.parse_one(sql, read="duckdb")
+    if not isinstance(statement, exp.Create):
+        raise ContractError("expected one CREATE TABLE ... AS statement")
+    created = statement.this.find(exp.Table).name
+    ctes = {cte.alias for cte in statement.find_all(exp.CTE)}
+    return tuple(sorted({t.name for t in statement.find_all(exp.Table)} - ctes - {created}))
 
-STAGED_TABLES: tuple[str, ...] = tuple(t.name for t in _TABLES if t.staged_schema is not None)
-PER_DOCUMENT_TABLES: tuple[str, ...] = tuple(t.name for t in _TABLES if t.per_document)
-# The tables the NLP step writes (the rest of the staged tables are written by the parse step).
-NLP_TABLES: tuple[str, ...] = ("entity_mentions", "outcome_mentions", "sentences")
-PARSE_TABLES: tuple[str, ...] = ("documents", "comments")
-CORE_TABLES: tuple[str, ...] = tuple(t.name for t in _TABLES if t.layer == "core")
-AGGREGATE_TABLES: tuple[str, ...] = tuple(t.name for t in _TABLES if t.layer == "aggregate")
+
+def _sql_root() -> Path:
+    # A path, not importlib.resources: that would import the warehouse package, which imports this.
+    return Path(__file__).parent / "warehouse" / "sql"
+
+
+def _fail(where: str, message: str):
+    raise ContractError(f"{where}: {message}")
+
+
+def _tests(where: str, raw, allowed: tuple[str, ...]) -> tuple:
+    tests = []
+    for test in raw or []:
+        name = test if isinstance(test, str) else (next(iter(test)) if isinstance(test, dict) and len(test) == 1 else None)
+        if name not in allowed:
+            _fail(where, f"unknown test {test!r} (one of {', '.join(allowed)})")
+        tests.append((name, None if isinstance(test, str) else test[name]))
+    return tuple(tests)
+
+
+def _column(where: str, raw: dict, staged_table: bool) -> Column:
+    if not isinstance(raw, dict) or "name" not in raw:
+        _fail(where, f"a column needs at least a name: {raw!r}")
+    where = f"{where}, column {raw['name']}"
+    unknown = set(raw) - _COLUMN_KEYS
+    if unknown:
+        _fail(where, f"unknown key(s) {', '.join(sorted(unknown))} (allowed: {', '.join(sorted(_COLUMN_KEYS))})")
+    for key in ("type", "description"):
+        if not str(raw.get(key) or "").strip():
+            _fail(where, f"'{key}' is required")
+    privacy = raw.get("privacy", "kept")
+    if privacy not in PRIVACY_CLASSES:
+        _fail(where, f"privacy {privacy!r} is not one of {', '.join(PRIVACY_CLASSES)}")
+    staged = bool(raw.get("staged", False))
+    if staged and not staged_table:
+        _fail(where, "'staged: true' in a table without staged_by")
+    if staged and raw["type"] not in _POLARS_TYPES:
+        _fail(where, f"type {raw['type']!r} cannot be staged (one of {', '.join(_POLARS_TYPES)})")
+    return Column(raw["name"], raw["type"], " ".join(str(raw["description"]).split()), privacy, staged,
+                  _tests(where, raw.get("tests"), COLUMN_TESTS))
+
+
+def load_table(layer: str, sql_name: str, sql: str, declaration: str) -> Table:
+    where = f"{layer}/{Path(sql_name).with_suffix('.yml').name}"
+    raw = yaml.safe_load(declaration)
+    if not isinstance(raw, dict):
+        _fail(where, "expected a mapping with name, grain, description and columns")
+    unknown = set(raw) - _TABLE_KEYS
+    if unknown:
+        _fail(where, f"unknown key(s) {', '.join(sorted(unknown))} (allowed: {', '.join(sorted(_TABLE_KEYS))})")
+    for key in ("name", "grain", "description", "columns"):
+        if not raw.get(key):
+            _fail(where, f"'{key}' is required")
+    try:
+        reads = sql_reads(sql)
+        import sqlglot
+        from sqlglot import exp
+
+        created = sqlglot.parse_one(sql, read="duckdb").this.find(exp.Table).name
+    except Exception as error:  # sqlglot's errors, or not a CREATE TABLE
+        _fail(f"{layer}/{sql_name}", f"cannot read the SQL: {error}")
+    if created != raw["name"]:
+        _fail(where, f"declares {raw['name']!r} but {sql_name} creates {created!r}")
+    staged_by = raw.get("staged_by")
+    columns = tuple(_column(where, c, staged_by is not None) for c in raw["columns"])
+    names = [c.name for c in columns]
+    if len(set(names)) != len(names):
+        _fail(where, "a column is declared twice")
+    table_tests = _tests(where, raw.get("tests"), TABLE_TESTS)
+    for _, args in table_tests:
+        missing = [c for c in args if c not in names]
+        if missing:
+            _fail(where, f"unique_combination names undeclared column(s) {missing}")
+    return Table(
+        name=raw["name"], layer=layer, grain=" ".join(str(raw["grain"]).split()),
+        description=" ".join(str(raw["description"]).split()), columns=columns, sql=sql,
+        sql_file=f"{layer}/{sql_name}", per_document=bool(raw.get("per_document", False)), staged_by=staged_by,
+        python_views=tuple(raw.get("python_views") or ()), tests=table_tests, reads=reads,
+    )
+
+
+def load_catalog(root: Traversable | Path | None = None) -> dict[str, Table]:
+    """Every table declared under ``root`` (default: the package's ``warehouse/sql``), in build
+    order (layer, then file name). A SQL file without its declaration, a declaration without its
+    SQL, or a relation read that is neither a table nor a staged table nor a declared Python view
+    is a ContractError naming the file."""
+    root = _sql_root() if root is None else root
+    catalog: dict[str, Table] = {}
+    for layer in LAYERS:
+        directory = root.joinpath(layer)
+        files = {f.name: f for f in directory.iterdir()} if directory.is_dir() else {}
+        sql_names = sorted(n for n in files if n.endswith(".sql"))
+        yml_names = sorted(n for n in files if n.endswith((".yml", ".yaml")))
+        for name in yml_names:
+            if f"{name.rsplit('.', 1)[0]}.sql" not in files:
+                _fail(f"{layer}/{name}", "a declaration without its SQL file")
+        for name in sql_names:
+            stem = name.removesuffix(".sql")
+            declaration = files.get(f"{stem}.yml") or files.get(f"{stem}.yaml")
+            if declaration is None:
+                _fail(f"{layer}/{name}", f"no declaration: write {stem}.yml beside it (see warehouse/CONTRACT.md)")
+            table = load_table(layer, name, files[name].read_text(encoding="utf-8"),
+                               declaration.read_text(encoding="utf-8"))
+            if table.name in catalog:
+                _fail(f"{layer}/{name}", f"table {table.name} is declared twice")
+            catalog[table.name] = table
+    staged = {f"staged_{t.name}" for t in catalog.values() if t.staged_by}
+    for table in catalog.values():
+        for relation in table.reads:
+            if relation not in catalog and relation not in staged and relation not in table.python_views:
+                _fail(table.sql_file, f"reads {relation!r}, which is no declared table, staged table or python_views entry")
+        for column in table.columns:
+            for test, args in column.tests:
+                if test == "relationships" and args.get("to") not in catalog:
+                    _fail(table.sql_file, f"{column.name}: relationships to unknown table {args.get('to')!r}")
+    return catalog
+
+
+TABLES: dict[str, Table] = load_catalog()
+
+STAGED_TABLES: tuple[str, ...] = tuple(t.name for t in TABLES.values() if t.staged_by is not None)
+PER_DOCUMENT_TABLES: tuple[str, ...] = tuple(t.name for t in TABLES.values() if t.per_document)
+# The tables each processing step writes.
+PARSE_TABLES: tuple[str, ...] = tuple(t.name for t in TABLES.values() if t.staged_by in PARSE_ASSETS)
+NLP_TABLES: tuple[str, ...] = tuple(t.name for t in TABLES.values() if t.staged_by == NLP_ASSET)
+CORE_TABLES: tuple[str, ...] = tuple(t.name for t in TABLES.values() if t.layer == "core")
+AGGREGATE_TABLES: tuple[str, ...] = tuple(t.name for t in TABLES.values() if t.layer == "aggregates")
 
 
 def staged_schema(table: str) -> dict[str, pl.DataType]:
@@ -198,8 +244,13 @@ def staged_schema(table: str) -> dict[str, pl.DataType]:
     return schema
 
 
-def empty_frame(table: str) -> pl.DataFrame:
+@functools.cache
+def _empty(table: str) -> pl.DataFrame:
     return pl.DataFrame(schema=staged_schema(table))
+
+
+def empty_frame(table: str) -> pl.DataFrame:
+    return _empty(table).clear()
 
 
 def frame(table: str, rows: list[dict] | None = None) -> pl.DataFrame:

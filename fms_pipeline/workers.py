@@ -19,9 +19,9 @@ from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 
 
-def worker_processes(configured: str | None = None) -> int:
-    """How many processes a run uses: ``configured`` (``FMS_WORKERS``), else one per core."""
-    configured = (configured if configured is not None else os.environ.get("FMS_WORKERS", "")).strip()
+def worker_processes(configured: str = "") -> int:
+    """How many processes a run uses: ``configured`` (the ``FMS_WORKERS`` setting), else one per core."""
+    configured = (configured or "").strip()
     if configured:
         if not configured.isdigit() or int(configured) < 1:
             raise ValueError(f"FMS_WORKERS={configured!r}: expected a whole number of processes, 1 or more")

@@ -37,8 +37,21 @@ def test_definitions_load_with_lineage_groups_and_automation(tmp_path):
     assert {s.name for s in defs.sensors} == {"raw_files_sensor", "warehouse_automation"}
     assert [s.cron_schedule for s in defs.schedules] == ["0 3 * * *"]
     checks = {k.name for k in graph.asset_check_keys}
+    from fms_pipeline.warehouse import contract
+
+    declared_tests = {t.replace(".", "__") for table in tables.TABLES.values() for t in contract.test_queries(table)}
     assert {"comment_positions_contiguous", "comment_bodies_not_empty", "comments_belong_to_documents",
-            "spans_inside_text", "entity_counts_add_up"} == checks
+            "spans_inside_text", "entity_counts_add_up"} | declared_tests == checks
+    assert "comments__parent_comment_id__relationships" in checks and "outcome_mentions__outcome__accepted_values" in checks
+    # Lineage comes from the SQL: mentions_by_month reads mentions, comments and documents.
+    assert parents("warehouse/mentions_by_month") == {"warehouse/entity_mentions", "warehouse/comments",
+                                                      "warehouse/documents"}
+    # Every warehouse asset shows its declared columns, each with a description, before any run.
+    for name, table in tables.TABLES.items():
+        spec = graph.get(dg.AssetKey(["warehouse", name]))
+        schema = spec.metadata["dagster/column_schema"]
+        assert [c.name for c in schema.columns] == [c.name for c in table.columns]
+        assert all(c.description for c in schema.columns), name
     assert defs.resolve_job_def("process_files") and defs.resolve_job_def("build_warehouse")
     assert "outcome_label_quality" not in {k.to_user_string() for k in defs.resolve_job_def("process_files").asset_layer.executable_asset_keys}
     # The settings are one resource, shown in the UI with the values read from the environment.

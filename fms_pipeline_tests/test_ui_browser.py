@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import sync_playwright
 
-from fms_pipeline import warehouse
+from fms_pipeline import tables, warehouse
 from fms_pipeline_tests.conftest import SAMPLE
 
 REPO = Path(__file__).resolve().parents[1]
@@ -186,6 +186,18 @@ def test_materialize_everything_from_the_ui(dagster_dev):
         page.goto(base + "/assets/warehouse/mentions_by_month")
         page.get_by_text("Row count").wait_for(timeout=60_000)
         open_chart(page, "img[alt='drug mentions by month']", "mentions-by-month-chart.png")
+
+        # Every warehouse asset's Columns table describes every column, from its declaration.
+        page.keyboard.press("Escape")
+        for table in tables.TABLES.values():
+            page.goto(base + f"/assets/warehouse/{table.name}")
+            page.get_by_text("Columns", exact=True).first.wait_for(timeout=60_000)
+            for column in table.columns:
+                cell = page.get_by_text(column.description[:40], exact=False).first
+                cell.wait_for(timeout=20_000)
+            if table.name == "documents":
+                page.get_by_text("Columns", exact=True).first.scroll_into_view_if_needed()
+                page.screenshot(path=str(ARTIFACTS / "documents-columns.png"))
 
         # The HTML report, offline, agrees with the warehouse.
         report = data / "reports" / "report.html"

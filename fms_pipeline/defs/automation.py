@@ -6,18 +6,19 @@ own buckets again when it starts, so a backfill launched by hand does the same w
 """
 
 import hashlib
-import os
 
 import dagster as dg
 
 from fms_pipeline import batches
+from fms_pipeline.defs.ingest import FULL_TAG
 from fms_pipeline.defs.resources import PipelineSettings
+from fms_pipeline.settings import Settings
 
 PER_FILE_GROUPS = ("ingest", "nlp")
 
 # FMS_AUTOMATION=stopped starts the sensors and the schedule switched off (they can be switched
 # on in the UI); useful on a machine that should only run what a person launches.
-_STOPPED = os.environ.get("FMS_AUTOMATION") == "stopped"
+_STOPPED = Settings.from_env().automation_stopped
 _DEFAULT_SENSOR_STATUS = dg.DefaultSensorStatus.STOPPED if _STOPPED else dg.DefaultSensorStatus.RUNNING
 _DEFAULT_SCHEDULE_STATUS = dg.DefaultScheduleStatus.STOPPED if _STOPPED else dg.DefaultScheduleStatus.RUNNING
 
@@ -52,7 +53,7 @@ def planned_runs(settings: PipelineSettings, full: bool = False) -> tuple[dict, 
         dg.RunRequest(
             job_name=process_files_job.name,
             run_key=batches.run_key(plans, group),
-            tags={**partition_tags(batches.bucket_range(group)), **({"fms/full": "true"} if full else {})},
+            tags={**partition_tags(batches.bucket_range(group)), **({FULL_TAG: "true"} if full else {})},
         )
         for group in batches.run_groups(plans, settings.buckets_per_run)
     ]

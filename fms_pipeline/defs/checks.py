@@ -6,17 +6,13 @@ build itself refuses staged data that break them, so bad data never reach the wa
 
 import dagster as dg
 
-from fms_pipeline import warehouse
+from fms_pipeline import tables, warehouse
 from fms_pipeline.defs.metadata import markdown_list
 from fms_pipeline.defs.resources import PipelineSettings
+from fms_pipeline.warehouse import contract
 
-# check SQL file -> (asset it guards, description)
-CHECKS = {
-    "comments_belong_to_documents": ("parsed_comments", "Every comment belongs to a parsed document."),
-    "comment_positions_contiguous": ("parsed_comments", "Positions are 1..n without gaps, n = comment_count."),
-    "comment_bodies_not_empty": ("parsed_comments", "No comment has an empty body."),
-    "spans_inside_text": ("extracted_mentions", "Entity and outcome offsets lie inside their text and cut out its words."),
-}
+# check SQL file -> (asset it guards, description), from each file's header
+CHECKS = warehouse.check_descriptions()
 
 
 def _buckets_of_run(context: dg.AssetCheckExecutionContext) -> set[str] | None:
@@ -62,15 +58,51 @@ def _specs(asset: str) -> list[dg.AssetCheckSpec]:
     ]
 
 
-# One check step per staged asset, so the comment checks run before the NLP and can stop it.
-@dg.multi_asset_check(specs=_specs("parsed_comments"), can_subset=True, name="parsed_comments_checks")
-def parsed_comments_checks(context: dg.AssetCheckExecutionContext, settings: PipelineSettings):
-    yield from _check_results(context, settings)
+def _staged_asset_checks(asset: str) -> dg.AssetChecksDefinition:
+    @dg.multi_asset_check(specs=_specs(asset), can_subset=True, name=f"{asset}_checks")
+    def _checks(context: dg.AssetCheckExecutionContext, settings: PipelineSettings):
+        yield from _check_results(context, settings)
+
+    return _checks
 
 
-@dg.multi_asset_check(specs=_specs("extracted_mentions"), can_subset=True, name="extracted_mentions_checks")
-def extracted_mentions_checks(context: dg.AssetCheckExecutionContext, settings: PipelineSettings):
-    yield from _check_results(context, settings)
+# One check step per staged asset a check file guards, so the comment checks run before the NLP
+# and can stop it.
+STAGED_CHECKS = [_staged_asset_checks(asset) for asset in sorted({asset for asset, _ in CHECKS.values()})]
+
+
+def _contract_check_name(test: str) -> str:
+    return test.replace(".", "__")
+
+
+def _contract_specs() -> list[dg.AssetCheckSpec]:
+    specs = []
+    for table in tables.TABLES.values():
+        for test, query in contract.test_queries(table).items():
+            specs.append(dg.AssetCheckSpec(
+                _contract_check_name(test), asset=["warehouse", table.name],
+                description=f"Declared test {test} ({table.sql_file.replace('.sql', '.yml')}); the build enforces it."))
+    return specs
+
+
+@dg.multi_asset_check(specs=_contract_specs(), can_subset=True, name="warehouse_contract_tests")
+def warehouse_contract_tests(context: dg.AssetCheckExecutionContext, settings: PipelineSettings):
+    """The declared tests of every warehouse table, on the published warehouse (a build that breaks
+    one is never published, so these show what the UI's user relies on)."""
+    from fms_pipeline import storage
+
+    selected = {key.name for key in context.selected_asset_check_keys}
+    with storage.local_copy(settings.warehouse_path) as path, warehouse.connect_read_only(path) as con:
+        for table in tables.TABLES.values():
+            for test, query in contract.test_queries(table).items():
+                name = _contract_check_name(test)
+                if name not in selected:
+                    continue
+                rows = con.execute(query).fetchall()
+                yield dg.AssetCheckResult(
+                    check_name=name, asset_key=dg.AssetKey(["warehouse", table.name]), passed=not rows,
+                    severity=dg.AssetCheckSeverity.ERROR,
+                    metadata={"failing_rows": len(rows), "examples": markdown_list(rows[:10])})
 
 
 @dg.asset_check(asset=["warehouse", "entity_counts"], description="entity_counts adds up to entity_mentions.")

@@ -53,7 +53,6 @@ def parsed_sources(context: dg.AssetExecutionContext, settings: PipelineSettings
     buckets = list(context.partition_keys)
     full = is_full_run(context)
     scan, plans = batches.plan_from_storage(settings.raw_dir, settings.staging_dir, full=full, buckets=buckets)
-    settings.export_nlp_settings()
     n_workers = settings.worker_count()
     summaries = stages.parse_buckets(settings.raw_dir, settings.staging_dir, plans, batches.pipeline_version(),
                                      n_workers=n_workers, full=full)

@@ -28,9 +28,22 @@ def markdown_list(items: list[tuple[object, object]]) -> dg.MetadataValue:
 
 
 def column_schema(table: str) -> dg.TableSchema:
-    return dg.TableSchema(
-        columns=[dg.TableColumn(name, str(dtype)) for name, dtype in tables.staged_schema(table).items()]
-    )
+    """A staged table's Parquet columns, with their declared descriptions."""
+    declared = tables.TABLES[table]
+    return dg.TableSchema(columns=[
+        dg.TableColumn(name, str(dtype), description=declared.column(name).description)
+        for name, dtype in tables.staged_schema(table).items()
+    ])
+
+
+def declared_schema(table: tables.Table) -> dg.TableSchema:
+    """A warehouse table's declared columns (the build verifies the built ones equal them)."""
+    return dg.TableSchema(columns=[
+        dg.TableColumn(c.name, c.type, description=c.description,
+                       constraints=dg.TableColumnConstraints(nullable=("not_null", None) not in c.tests,
+                                                             unique=("unique", None) in c.tests))
+        for c in table.columns
+    ])
 
 
 def markdown_preview(df: pl.DataFrame, rows: int = 10, width: int = 80) -> dg.MetadataValue:

@@ -30,9 +30,9 @@ from fms_pipeline.defs.resources import PipelineSettings
 )
 def extracted_mentions(context: dg.AssetExecutionContext, settings: PipelineSettings) -> dg.MaterializeResult:
     buckets = list(context.partition_keys)
-    settings.export_nlp_settings()
     summaries = stages.nlp_buckets(settings.staging_dir, buckets, batches.pipeline_version(),
-                                   n_workers=settings.worker_count(), full=is_full_run(context))
+                                   n_workers=settings.worker_count(), full=is_full_run(context),
+                                   spacy_model=settings.spacy_model)
     for bucket in buckets:
         s = summaries[bucket]
         context.add_asset_metadata(

@@ -1,74 +1,70 @@
-"""The pipeline's settings: one Dagster resource, filled once from environment variables and
-shown in the UI (Deployment -> the code location -> Resources)."""
+"""The pipeline's settings as one Dagster resource, shown in the UI (Deployment -> the code
+location -> Resources). What each setting means, its variable and the data folder's layout are in
+``fms_pipeline.settings`` (no Dagster there, so the CLI shares them)."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import dagster as dg
 
-from fms_pipeline import storage, workers
+from fms_pipeline import workers
+from fms_pipeline.settings import DEFAULT_BUCKETS_PER_RUN, Settings
 from fms_pipeline.storage import AnyPath
 
 
 class PipelineSettings(dg.ConfigurableResource):
     """Where raw files are read from and staging, the warehouse, the report and the shareable
-    copy are written, and how the work is spread."""
+    copy are written, and how the work is spread (see ``fms_pipeline.settings``)."""
 
     data_dir: str  # FMS_DATA_DIR: a folder, or an object-store URL such as s3://bucket/fms
     workers: str = ""  # FMS_WORKERS: processes per run on one machine; "" = one per core
-    buckets_per_run: int = 32  # FMS_BUCKETS_PER_RUN: batches per Dagster run (lower it to spread runs over machines)
+    buckets_per_run: int = DEFAULT_BUCKETS_PER_RUN  # FMS_BUCKETS_PER_RUN: batches per Dagster run
     spacy_model: str = ""  # FMS_SPACY_MODEL: an installed spaCy pipeline layered under the rules
     reports_dir: str = ""  # FMS_REPORTS_DIR: default DATA_DIR/reports
     share_path: str = ""  # FMS_SHARE_PATH: default DATA_DIR/share/warehouse.duckdb
 
     @property
+    def settings(self) -> Settings:
+        return Settings(self.data_dir, self.workers, self.buckets_per_run, self.spacy_model, self.reports_dir,
+                        self.share_path)
+
+    @property
     def data(self) -> AnyPath:
-        return storage.as_path(self.data_dir)
+        return self.settings.data
 
     @property
     def raw_dir(self) -> AnyPath:
-        return self.data / "raw"
+        return self.settings.raw_dir
 
     @property
     def staging_dir(self) -> AnyPath:
-        return self.data / "staging"
+        return self.settings.staging_dir
 
     @property
     def warehouse_path(self) -> AnyPath:
-        return self.data / "warehouse.duckdb"
+        return self.settings.warehouse_path
 
     @property
     def reports_path(self) -> AnyPath:
-        return storage.as_path(self.reports_dir) if self.reports_dir else self.data / "reports"
+        return self.settings.reports_path
 
     @property
     def shareable_path(self) -> AnyPath:
-        return storage.as_path(self.share_path) if self.share_path else self.data / "share" / "warehouse.duckdb"
+        return self.settings.shareable_path
 
     def worker_count(self) -> int:
         return workers.worker_processes(self.workers)
 
-    def export_nlp_settings(self) -> None:
-        """The NLP worker processes read the model name from the environment when they load."""
-        if self.spacy_model:
-            os.environ["FMS_SPACY_MODEL"] = self.spacy_model
+
+def resource_of(settings: Settings) -> PipelineSettings:
+    return PipelineSettings(data_dir=settings.data_dir, workers=settings.workers,
+                            buckets_per_run=settings.buckets_per_run, spacy_model=settings.spacy_model,
+                            reports_dir=settings.reports_dir, share_path=settings.share_path)
 
 
 def default_data_dir() -> str:
     """``FMS_DATA_DIR``, else ``data/`` under the current directory (the project root)."""
-    configured = os.environ.get("FMS_DATA_DIR", "data")
-    return str(storage.as_path(configured)) if "://" in configured else str(Path(configured).resolve())
+    return Settings.from_env().data_dir
 
 
 def settings_from_env(data_dir: str | None = None) -> PipelineSettings:
-    env = os.environ
-    return PipelineSettings(
-        data_dir=data_dir or default_data_dir(),
-        workers=env.get("FMS_WORKERS", ""),
-        buckets_per_run=int(env.get("FMS_BUCKETS_PER_RUN", "32") or 32),
-        spacy_model=env.get("FMS_SPACY_MODEL", ""),
-        reports_dir=env.get("FMS_REPORTS_DIR", ""),
-        share_path=env.get("FMS_SHARE_PATH", ""),
-    )
+    return resource_of(Settings.from_env(data_dir))

@@ -3,7 +3,7 @@
 import dagster as dg
 
 from fms_pipeline import storage, tables, warehouse
-from fms_pipeline.defs.metadata import markdown_preview
+from fms_pipeline.defs.metadata import declared_schema, markdown_preview
 from fms_pipeline.defs.resources import PipelineSettings
 from fms_pipeline.reports import charts, trends
 
@@ -22,23 +22,25 @@ def asset_key(name: str) -> dg.AssetKey:
 WAREHOUSE_TABLES = tables.CORE_TABLES + tables.AGGREGATE_TABLES
 
 
-@dg.multi_asset(
-    specs=[
+def asset_specs(catalog: dict[str, tables.Table] | None = None) -> list[dg.AssetSpec]:
+    """One asset per declared table: description, grain, lineage and described columns from its declaration."""
+    return [
         dg.AssetSpec(
-            ["warehouse", name],
-            description=tables.TABLES[name].description,
-            deps=[asset_key(u) for u in tables.TABLES[name].upstream],
+            ["warehouse", table.name],
+            description=f"{table.description}\n\nGrain: {table.grain}. Declared in `{table.sql_file[:-4]}.yml`.",
+            deps=[asset_key(u) for u in table.upstream],
             group_name="warehouse",
             kinds={"duckdb"},
             owners=["team:fms-pipeline"],
-            tags={"layer": tables.TABLES[name].layer},
+            tags={"layer": table.layer},
+            metadata={"dagster/column_schema": declared_schema(table)},
             automation_condition=_build_when_upstream_updates,
         )
-        for name in WAREHOUSE_TABLES
-    ],
-    can_subset=False,
-    pool=WRITER_POOL,
-)
+        for table in (catalog or tables.TABLES).values()
+    ]
+
+
+@dg.multi_asset(specs=asset_specs(), can_subset=False, pool=WRITER_POOL)
 def warehouse_tables(context: dg.AssetExecutionContext, settings: PipelineSettings):
     """Build the warehouse from staging (only the changed batches' rows when few changed) and
     publish the file atomically."""
@@ -54,7 +56,7 @@ def warehouse_tables(context: dg.AssetExecutionContext, settings: PipelineSettin
                     "dagster/row_count": summary.row_counts[table],
                     "dagster/uri": str(settings.warehouse_path),
                     "dagster/table_name": table,
-                    "dagster/column_schema": _column_schema(con, table),
+                    "dagster/column_schema": declared_schema(tables.TABLES[table]),
                     "preview": _preview(con, table),
                     "build": "incremental" if summary.incremental else "full",
                     "batches_rebuilt": len(summary.buckets_changed),
@@ -63,14 +65,6 @@ def warehouse_tables(context: dg.AssetExecutionContext, settings: PipelineSettin
                     **_charts(con, table),
                 },
             )
-
-
-def _column_schema(con, table: str) -> dg.TableSchema:
-    rows = con.execute(
-        "SELECT column_name, data_type FROM information_schema.columns WHERE table_name = ? ORDER BY ordinal_position",
-        [table],
-    ).fetchall()
-    return dg.TableSchema(columns=[dg.TableColumn(name, dtype) for name, dtype in rows])
 
 
 def _preview(con, table: str) -> dg.MetadataValue:

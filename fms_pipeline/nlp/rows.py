@@ -48,6 +48,9 @@ def doc_rows(doc, doc_id: str, cid: str | None, char_offset: int = 0, sentence_o
         }
         for span in doc.spans.get("outcomes", [])
     ]
+    # A drug named twice in a sentence ("weaning off Lexapro ... because Lexapro stopped working")
+    # can give the same outcome twice: one row per outcome_id (the warehouse declares it unique).
+    outcomes = list({row["outcome_id"]: row for row in reversed(outcomes)}.values())[::-1]
     sentences = [
         {
             "document_id": doc_id,

@@ -29,7 +29,9 @@ from importlib import resources
 import numpy as np
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
-NEGATIVE_OUTCOMES = frozenset({"ineffective", "adverse_effect", "withdrawal", "access_loss"})
+from fms_pipeline import labels
+
+NEGATIVE_OUTCOMES = labels.NEGATIVE_OUTCOMES  # polarity: negative in labels.yml
 OUTCOME_SHIFT = 0.5
 
 

@@ -28,22 +28,15 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from fms_pipeline import ids
+from fms_pipeline import ids, tables
 from fms_pipeline.parsing.sources import FORMATS, SkippedRecord, SourceComment, SourceDocument
 
 UTC_MICROS = pl.Datetime("us", "UTC")
 REMOVED_BODIES = ("", "[removed]", "[deleted]")
 
-DOCUMENT_SCHEMA = {
-    "document_id": pl.String, "source_file": pl.String, "source_format": pl.String, "url": pl.String,
-    "community": pl.String, "published_at": UTC_MICROS, "title": pl.String, "byline": pl.String,
-    "body": pl.String, "comment_count": pl.Int32, "has_comment_section": pl.Boolean,
-}
-COMMENT_SCHEMA = {
-    "comment_id": pl.String, "document_id": pl.String, "position": pl.Int32, "parent_comment_id": pl.String,
-    "depth": pl.Int32, "author": pl.String, "author_is_anonymous": pl.Boolean, "published_at": UTC_MICROS,
-    "score": pl.Int32, "body": pl.String,
-}
+# The staged tables' columns, as the table contract declares them (warehouse/sql/core/*.yml).
+DOCUMENT_SCHEMA = tables.staged_schema("documents")
+COMMENT_SCHEMA = tables.staged_schema("comments")
 _STREAMING = {f.name for f in FORMATS if f.streaming}
 
 # What read_source's records become as frames (the input of assemble_threads).

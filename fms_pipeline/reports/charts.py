@@ -6,19 +6,16 @@ import base64
 import io
 from datetime import date
 
+from fms_pipeline import labels
+
 import matplotlib
 
 matplotlib.use("Agg")  # no screen on servers and in CI
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
-OUTCOME_COLOURS = {
-    "effective": "#2e7d32",
-    "ineffective": "#9e9e9e",
-    "adverse_effect": "#c62828",
-    "withdrawal": "#6a1b9a",
-    "access_loss": "#ef6c00",
-}
+# One colour per outcome label, from labels.yml.
+OUTCOME_COLOURS = labels.colours("outcome")
 
 
 def _png(fig) -> bytes:

@@ -16,12 +16,14 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader
 from markupsafe import Markup, escape
 
-from fms_pipeline import warehouse
+from fms_pipeline import labels, warehouse
 from fms_pipeline.reports import charts, trends
 
 # Every template escapes what it is given: titles, names, bodies and file names are written by
 # strangers. (``select_autoescape()`` would not: it goes by extension, and ours end in ``.j2``.)
 _env = Environment(loader=PackageLoader("fms_pipeline.reports", "templates"), autoescape=True)
+# The entity highlight colours, from labels.yml.
+_env.globals["entity_colours"] = labels.colours("entity")
 
 
 @dataclass

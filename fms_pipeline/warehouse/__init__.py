@@ -4,6 +4,11 @@
 ``sql/aggregates/`` tables computed from the core tables (entity_counts, drug_condition_pairs, ...)
 ``sql/checks/``     queries that return the rows breaking an invariant (none when the data are good)
 
+Each table's SQL file has its declaration beside it (``NN_name.yml``, read by ``fms_pipeline.tables``;
+the format is in ``CONTRACT.md``): the build runs the tables in declaration order, runs each
+declared test and the checks before publishing, verifies the built columns against the
+declaration and writes the descriptions as ``COMMENT ON TABLE/COLUMN``.
+
 The build writes a new file beside the warehouse and renames it over the old one only when
 every step and check passed, so readers never see a half-built warehouse and a failed build
 leaves the previous one intact. When only some buckets' staged files changed since the last
@@ -30,6 +35,8 @@ import duckdb
 
 from fms_pipeline import staging, storage, tables
 from fms_pipeline.storage import AnyPath
+from fms_pipeline.tables import ContractError, Table
+from fms_pipeline.warehouse import contract
 
 STAGED_TABLES = tables.STAGED_TABLES
 # Tables with rows per document: an incremental build replaces the changed buckets' documents' rows.
@@ -48,6 +55,23 @@ def sql_files(layer: str) -> list[tuple[str, str]]:
     """[(file name, SQL)] of one layer, in file-name order."""
     directory = resources.files(__package__).joinpath("sql").joinpath(layer)
     return sorted((f.name, f.read_text(encoding="utf-8")) for f in directory.iterdir() if f.name.endswith(".sql"))
+
+
+def layer_tables(layer: str, catalog: dict[str, Table] | None = None) -> list[Table]:
+    """The declared tables of one layer ("core" or "aggregates"), in build order."""
+    return [t for t in (catalog or tables.TABLES).values() if t.layer == layer]
+
+
+def check_descriptions() -> dict[str, tuple[str, str]]:
+    """{check: (the asset it guards, description)} from each check file's header lines
+    ``-- guards: <asset>`` and ``-- description: <text>``."""
+    found = {}
+    for name, sql in sql_files("checks"):
+        header = dict(re.findall(r"^--\s*(guards|description):\s*(.+)$", sql, re.MULTILINE))
+        if "guards" not in header or "description" not in header:
+            raise ContractError(f"checks/{name}: needs '-- guards: <asset>' and '-- description: <text>' lines")
+        found[name.removesuffix(".sql")] = (header["guards"].strip(), header["description"].strip())
+    return found
 
 
 class WarehouseCheckFailed(RuntimeError):
@@ -102,7 +126,7 @@ def _register_condition_reference(con: duckdb.DuckDBPyConnection) -> None:
     """ICD-10-CM code and description of every condition and symptom mentioned, as ``condition_reference``."""
     import polars as pl
 
-    from fms_pipeline.nlp.conditions import condition_reference
+    from fms_pipeline.nlp.icd10 import condition_reference
 
     names = [r[0] for r in con.execute(
         "SELECT DISTINCT canonical FROM entity_mentions WHERE label IN ('CONDITION', 'SYMPTOM')").fetchall()]
@@ -110,8 +134,8 @@ def _register_condition_reference(con: duckdb.DuckDBPyConnection) -> None:
     con.register("condition_reference", pl.DataFrame(condition_reference(names), schema=schema).to_arrow())
 
 
-# Reference views some core SQL files join (registered just before the file runs).
-_REFERENCES = {"drugs": _register_drug_reference, "conditions": _register_condition_reference}
+# Views the build registers from Python before a SQL file that declares them (``python_views``) runs.
+PYTHON_VIEWS = {"drug_reference": _register_drug_reference, "condition_reference": _register_condition_reference}
 
 
 def check_staging(
@@ -148,10 +172,8 @@ class BuildSummary:
 def sql_version() -> str:
     """A hash of every SQL file and staged schema: a warehouse built by other SQL is rebuilt whole."""
     digest = hashlib.sha256()
-    for layer in ("core", "aggregates"):
-        for name, sql in sql_files(layer):
-            digest.update(name.encode() + sql.encode())
-    digest.update(repr(sorted((t, sorted(map(str, tables.staged_schema(t).items()))) for t in STAGED_TABLES)).encode())
+    for table in tables.TABLES.values():
+        digest.update(repr(table).encode())
     return digest.hexdigest()[:16]
 
 
@@ -191,13 +213,47 @@ def _as_insert(sql: str) -> str:
     return _CREATE_TABLE.sub(f"INSERT INTO {table} ", sql, count=1)
 
 
-def build_warehouse(staging_dir: AnyPath, warehouse_path: AnyPath, incremental: bool = True) -> BuildSummary:
+class ContractBroken(WarehouseCheckFailed):
+    """The built tables differ from their declarations or break their declared tests."""
+
+
+def build_tables(con: duckdb.DuckDBPyConnection, layer_list: list[Table], insert: frozenset[str] = frozenset()) -> None:
+    """Run the tables' SQL in order (``INSERT`` for those in ``insert``, else drop and create)."""
+    for table in layer_list:
+        for view in table.python_views:
+            PYTHON_VIEWS[view](con)
+        if table.name in insert:
+            con.execute(_as_insert(table.sql))
+        else:
+            con.execute(f"DROP TABLE IF EXISTS {table.name}")
+            con.execute(table.sql)
+
+
+def enforce_contract(con: duckdb.DuckDBPyConnection, layer_list: list[Table]) -> None:
+    """Raise ContractBroken when a built table's columns or declared tests break its declaration;
+    else write its descriptions as comments."""
+    failures: dict[str, list[tuple[str, str]]] = {}
+    for table in layer_list:
+        if problems := contract.column_mismatches(con, table):
+            failures[f"{table.name}.columns"] = [(table.sql_file, p) for p in problems]
+    failures |= contract.run_tests(con, layer_list)
+    if failures:
+        raise ContractBroken(failures)
+    for table in layer_list:
+        for statement in contract.comment_statements(table):
+            con.execute(statement)
+
+
+def build_warehouse(staging_dir: AnyPath, warehouse_path: AnyPath, incremental: bool = True,
+                    catalog: dict[str, Table] | None = None) -> BuildSummary:
     """Build the warehouse from staging into a new file, check it, and publish it atomically.
 
     Incremental (see the module text) when allowed and worthwhile; ``incremental=False`` always
     rebuilds from every staged file. ``warehouse_path`` may be on an object store: the file is
-    built locally and uploaded in one PUT.
+    built locally and uploaded in one PUT. ``catalog`` (default: the package's declarations) is
+    for tests that add a table.
     """
+    core, aggregates = layer_tables("core", catalog), layer_tables("aggregates", catalog)
     staging_dir = storage.as_path(staging_dir)
     warehouse_path = storage.as_path(warehouse_path)
     versions = staging.bucket_versions(staging_dir)
@@ -219,25 +275,17 @@ def build_warehouse(staging_dir: AnyPath, warehouse_path: AnyPath, incremental: 
                               download_dir=scratch / "staging")
             if plan:
                 _replace_buckets(con, changed | removed)
-            for name, sql in sql_files("core"):
-                table = _table_of(sql)
-                if table in _REFERENCES:
-                    _REFERENCES[table](con)
-                if plan and table in INCREMENTAL_TABLES:
-                    con.execute(_as_insert(sql))
-                else:
-                    con.execute(f"DROP TABLE IF EXISTS {table}")
-                    con.execute(sql)
+            build_tables(con, core, insert=frozenset(INCREMENTAL_TABLES) if plan else frozenset())
             # The checks run on the tables just built (the core SQL keeps orphans and bad offsets in
             # so that they show); a failure leaves the published warehouse as it was.
             failures = run_checks(con)
             if failures:
                 raise WarehouseCheckFailed(failures)
-            for _, sql in sql_files("aggregates"):
-                con.execute(f"DROP TABLE IF EXISTS {_table_of(sql)}")
-                con.execute(sql)
+            enforce_contract(con, core)
+            build_tables(con, aggregates)
+            enforce_contract(con, aggregates)
             _write_manifest(con, versions, changed, removed, incremental=bool(plan))
-            counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0] for t in CORE_TABLES + AGGREGATE_TABLES}
+            counts = {t.name: con.execute(f"SELECT count(*) FROM {t.name}").fetchall()[0][0] for t in core + aggregates}
             documents_changed = [r[0] for r in con.execute(
                 "SELECT document_id FROM documents WHERE document_id IN (SELECT document_id FROM replaced_documents) "
                 "ORDER BY 1").fetchall()] if plan else [r[0] for r in con.execute(

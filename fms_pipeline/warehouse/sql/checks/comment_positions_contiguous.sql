@@ -1,4 +1,5 @@
--- Positions are 1..n without gaps or repeats within each document, and n = comment_count.
+-- guards: parsed_comments
+-- description: Positions are 1..n without gaps or repeats within each document, and n = comment_count.
 WITH per_document AS (
     SELECT d.document_id, d.comment_count,
            count(c.comment_id) AS n, count(DISTINCT c.position) AS distinct_positions,

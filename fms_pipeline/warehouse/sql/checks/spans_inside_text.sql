@@ -1,4 +1,5 @@
--- Every entity mention and outcome span lies inside the text it was found in and cuts out exactly its text.
+-- guards: extracted_mentions
+-- description: Every entity mention and outcome span lies inside the text it was found in and cuts out exactly its text.
 --
 -- Linear in the length of the texts: substring() walks a text from its start to reach an offset,
 -- so cutting every span out of a long page directly cost (spans x length), 20 s at 80k words.
