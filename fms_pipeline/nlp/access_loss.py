@@ -45,15 +45,16 @@ from spacy.language import Language
 from spacy.matcher import Matcher
 from spacy.tokens import Doc, Span
 
+from fms_pipeline import labels
 from fms_pipeline.nlp import extensions, sentiment
 
-# Most specific first: when a sentence has cues of several mechanisms, the first one listed wins
-# ("the insurance will only pay for 90 MME, so my oxycodone got cut" is the insurer's doing).
-MECHANISMS = ("telehealth", "emergency_department", "pharmacy", "insurer", "clinic_closed", "dismissed",
-              "forced_taper", "policy", "prescriber_stopped")
-ACTORS = ("doctor", "clinic", "pharmacy", "insurer", "hospital", "cdc", "dea", "fda", "state_law")
-CONSEQUENCES = ("uncontrolled_pain", "withdrawal", "lost_function", "suicidal", "illicit_drugs", "kratom", "alcohol")
-LABELS = ("access_loss", "access_fear", "stigma")
+# Declared in labels.yml. Mechanisms most specific first: when a sentence has cues of several, the
+# first one listed wins ("the insurance will only pay for 90 MME, so my oxycodone got cut" is the
+# insurer's doing).
+MECHANISMS = labels.names("access_mechanism")
+ACTORS = labels.names("access_actor")
+CONSEQUENCES = labels.names("access_consequence")
+LABELS = labels.names("access")
 DEFAULT_DRUG = "pain medication"
 SPANS_KEY = "access"
 # An actor that names a mechanism of its own: a pharmacy refusing is the pharmacy mechanism.
@@ -436,8 +437,11 @@ class AccessLoss:
             labelled.setdefault(span.sent.start, set()).add(span.label_)
         touched = {}
         for span in losses + fears:
-            outcome = Span(doc, span.start, span.end, label="access_loss", span_id=span._.drug)
-            outcome._.drug = span._.drug
+            # The outcomes name a drug only where the text does, as the other outcome labels do.
+            drug = span._.drug if span._.drug_named else None
+            outcome = Span(doc, span.start, span.end, label="access_loss", span_id=drug or "")
+            if drug:
+                outcome._.drug = drug
             outcomes.append(outcome)
             if span.label_ == "access_fear":
                 outcome._.hypothetical = True
@@ -454,6 +458,33 @@ class AccessLoss:
         sentences = list(doc.sents)
         if touched and sentences:
             doc._.sentiment = sum(s._.sentiment for s in sentences) / len(sentences)
+
+
+def access_rows(doc: Doc, doc_id: str, cid: str | None, sentence_of: Callable[[int], int], char_offset: int = 0,
+                sentence_offset: int = 0) -> list[dict]:
+    """The staged ``access_mentions`` rows of one processed text (see ``rows.doc_rows``)."""
+    owner = cid or f"{doc_id}:a"
+    rows = []
+    for span in doc.spans.get(SPANS_KEY, []):
+        start = span.start_char + char_offset
+        rows.append({
+            "access_id": f"{owner}:{start}:{span.label_}:{span._.drug or ''}",
+            "document_id": doc_id,
+            "comment_id": cid,
+            "label": span.label_,
+            "drug": span._.drug,
+            "drug_named": span._.drug_named,
+            "mechanism": span._.mechanism,
+            "actors": list(span._.actors),
+            "consequences": list(span._.consequences),
+            "needs_care": span._.needs_care,
+            "stigma": span._.stigma or span.label_ == "stigma",
+            "text": span.text,
+            "start_char": start,
+            "end_char": span.end_char + char_offset,
+            "sentence": sentence_of(span.start_char) + sentence_offset,
+        })
+    return rows
 
 
 def _longest(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
