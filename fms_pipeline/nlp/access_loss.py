@@ -67,7 +67,7 @@ LOCATION_WORDS = frozenset({"from", "of", "at", "in", "to", "left", "leave", "le
 NOT_LOST = frozenset({"kratom", "heroin", "alcohol", "ethanol"})
 CONTEXT_CATEGORIES = ("medication", "care", "fear", "fear_sentence", "modal", "voluntary", "involuntary", "own_wish",
                       "not_loss", "continued", "negation", "pseudo", "telehealth", "replacement", "generic")
-NEEDS = ("-", "med", "care", "pharmacy", "hospital", "insurer")
+NEEDS = ("-", "med", "care", "place", "pharmacy", "hospital", "insurer")
 RULE_FILES = {"macros": "macros.tsv", "cues": "cues.tsv", "context": "context.tsv", "actors": "actors.tsv",
               "consequences": "consequences.tsv"}
 FEAR_WINDOW = 10  # tokens from a fear word to the cue it governs
@@ -346,7 +346,7 @@ class AccessLoss:
         has_drug = any(e.label_ in ("DRUG", "DRUG_CLASS") and e.ent_id_ not in NOT_LOST for e in sentence.ents)
         medication = has_drug or facts.has("medication")
         actor_names = {a[2] for a in facts.actors}
-        satisfied = {"-": True, "med": medication, "care": medication or facts.has("care"),
+        satisfied = {"-": True, "med": medication, "care": medication or facts.has("care"), "place": facts.has("care"),
                      "pharmacy": "pharmacy" in actor_names, "hospital": "hospital" in actor_names,
                      "insurer": "insurer" in actor_names}
         pseudo = facts.context.get("pseudo", [])
@@ -365,7 +365,7 @@ class AccessLoss:
             return "access_fear", cue, None
         # Once a loss is reported, a cue that lacked what it needs still tells how ("my doctor
         # retired and nobody will touch me": a closure).
-        telling = [c for c in facts.cues if c not in valid and c[2] in ("clinic_closed", "dismissed")
+        telling = [c for c in facts.cues if c not in valid and c[2] == "clinic_closed"
                    and not self._negated(c[0], negations)
                    and not any(s <= c[0] and c[1] <= e for s, e in pseudo) and not self._feared(doc, c, facts)]
         return "access_loss", min(loss), self._mechanism(loss + telling, facts, actor_names)
