@@ -222,3 +222,25 @@ def test_access_loss_events_and_rates_by_month(access_warehouse: Path):
         assert rate == pytest.approx(1000 * comments / in_month, abs=1e-3)
         assert mechanism_rate == pytest.approx(1000 * len(per_mechanism[(month, mechanism)]) / in_month, abs=1e-3)
         assert all_rate == pytest.approx(1000 * len(per_month[month]) / in_month, abs=1e-3)
+
+
+def test_report_section_asset_charts_and_ready_queries(access_warehouse: Path, tmp_path: Path):
+    from fms_pipeline import warehouse
+    from fms_pipeline.reports import access as access_report
+    from fms_pipeline.reports.report import build_report
+
+    records = {json.loads(line)["id"] for line in ACCESS_FIXTURE.read_text().splitlines()}
+    losing = len(FIXTURE_EVENTS.keys() & records)
+    html = build_report(access_warehouse, tmp_path / "report").path.read_text(encoding="utf-8")
+    assert 'id="access-loss"' in html and f"{losing} comments report losing a medication" in html
+    assert "1 fear or ask about it" in html
+    with warehouse.connect_read_only(access_warehouse) as con:
+        assert access_report.mechanisms_png(con).startswith(b"\x89PNG")
+        assert access_report.rate_by_month_png(con).startswith(b"\x89PNG")
+        rose = con.execute((Path(__file__).parents[1] / "queries" / "access_mechanisms_after_2016_03_15.sql")
+                           .read_text()).fetchall()
+        consequences = dict(con.execute((Path(__file__).parents[1] / "queries" / "access_consequences.sql")
+                                        .read_text()).fetchall()[i][:2] for i in range(2))
+    # Before 2016-03-15: pharmacy and prescriber_stopped; after: forced_taper and insurer (one comment each).
+    assert {m for m, before, _, after, *_ in rose if after > 0 and before == 0} == {"forced_taper", "insurer"}
+    assert consequences == {"withdrawal": 1, "lost_function": 1}
