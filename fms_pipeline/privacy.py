@@ -8,7 +8,7 @@ in every text of every table.
   extension): a file name can hold a name, and the same file keeps its pseudonym in every table.
 * Author lines that ask not to be named ("Do not print my name", "Anonymous") become NULL.
 * Each column is handled by the privacy class its table declares (``warehouse/sql/*/NN_table.yml``:
-  kept, pseudonymised, masked, file, host); a VARCHAR column found in ``information_schema`` but
+  kept, pseudonymised, masked, file, host, community); a VARCHAR column found in ``information_schema`` but
   declared nowhere is masked. Masked columns: people (PERSON mentions,
   authors' and bylines' names and first names, and names found by ``pii.NameFinder``) become
   ``[PERSON]``; e-mail addresses, URLs, phone numbers, SSN-like and other ID-like numbers and
@@ -18,6 +18,12 @@ in every text of every table.
   cut again from the masked body, so every mention and outcome still cuts out exactly its text.
 * ``documents.url`` keeps its scheme and host only ("https://www.reddit.com/"): the path holds
   user names and title words; the host says where the text came from.
+* ``community`` (a subreddit or a site's host) and the host of ``url`` are kept unless they name
+  a person (``Communities``): a Reddit profile ``u_MargaretHolloway1961`` becomes ``u_`` + the
+  author's pseudonym, a host holding an author's name or a given name and a surname
+  (``janedoe.wordpress.com``) becomes ``site-`` + a keyed hash (+ the blog platform's domain).
+* The secret must be at least ``MIN_SECRET_BYTES`` long: pseudonyms of a short one are reversed
+  by trying every key.
 
 Aggregates are recomputed from the masked tables. The copy is built in a new file and renamed
 into place, like the warehouse itself.
@@ -39,6 +45,9 @@ import polars as pl
 from fms_pipeline import pii, tables, warehouse
 
 MASK = pii.MASKS["person"]
+# HMAC-SHA256 keys shorter than this are found by trying keys (a one-character key: 95 tries).
+MIN_SECRET_BYTES = 16
+MAKE_A_SECRET = 'python -c "import secrets; print(secrets.token_urlsafe(32))"'
 # Texts that mentions, outcomes and sentences point into: masked once, offsets moved to match.
 OWNER_TEXTS = {"documents": ("document_id", None), "comments": ("document_id", "comment_id")}
 SPAN_KEYS = ("document_id", "comment_id", "start_char", "end_char")
@@ -50,6 +59,17 @@ class ShareRefused(ValueError):
 
 class MissingSecret(ShareRefused):
     pass
+
+
+def check_secret(secret: bytes) -> None:
+    """Refuse a missing or short secret, saying how to make a good one."""
+    how = (f"make one with `{MAKE_A_SECRET}`, set it as FMS_SHARE_SECRET, keep it private and reuse it "
+           "(pseudonyms stay the same only under the same secret)")
+    if not secret:
+        raise MissingSecret(f"a secret is needed for pseudonyms: FMS_SHARE_SECRET is not set; {how}")
+    if len(secret) < MIN_SECRET_BYTES:
+        raise MissingSecret(f"FMS_SHARE_SECRET is {len(secret)} byte(s) long, under the {MIN_SECRET_BYTES} needed: "
+                            f"the pseudonyms of a short secret can be reversed by trying every secret; {how}")
 
 
 def column_class(table: str, column: str, catalog: dict[str, tables.Table] | None = None) -> str:
@@ -76,6 +96,92 @@ def url_host(url: str) -> str:
     if not parts.scheme or not parts.hostname:
         return pii.MASKS["url"]
     return f"{parts.scheme}://{parts.hostname}/"
+
+
+def _letters(text: str) -> str:
+    return re.sub(r"[^a-z]", "", text.casefold())
+
+
+class Communities:
+    """Communities (subreddits, hosts) and URL hosts: kept, or pseudonymised where they name a
+    person: a Reddit profile (``u_<user name>``), or a name (a subreddit, a host's labels other
+    than "www", its top-level domain and a blog platform's domain) that, letters only, holds an
+    author's or byline's name of several words (5+ letters: "janedoe" for Jane Doe; first and last
+    name either way round), holds a one-word user name of 8+ letters or is one of fewer
+    ("MargaretHolloway1961", "fibrofran"), or is a census given name and surname ("janedoe").
+    Names that are words of the texts, drugs or places ("fibromyalgia") are not looked for."""
+
+    def __init__(self, known_names: set[str], secret: bytes, words: set[str] = frozenset()):
+        """``known_names``: authors and bylines; ``words``: lower-case words that are no one's name
+        here (the texts' everyday words, what the pipeline recognised as a drug, condition, place)."""
+        from fms_pipeline.nlp.places import person_titles
+
+        titles = {t.rstrip(".") for t in person_titles()}
+        self.secret = secret
+        self.words = pii.default_not_names() | set(words)
+        contained, whole = set(), set()
+        for name in known_names:
+            parts = [w for w in re.split(r"[\s,]+", name) if w and w.lower().rstrip(".") not in titles]
+            if len(parts) >= 2:
+                contained |= {_letters("".join(parts)), _letters(parts[0] + parts[-1]), _letters(parts[-1] + parts[0])}
+            elif parts:
+                key = _letters(parts[0])
+                (contained if len(key) >= 8 else whole).add(key)
+        self.contained = sorted(k for k in contained if len(k) >= 5 and k not in self.words)
+        self.whole = {k for k in whole if len(k) >= 3 and k not in self.words}
+        self.platforms = tuple(pii.blog_platforms())
+        self._seen: dict[str, bool] = {}  # name -> names a person (a column repeats few values many times)
+
+    def _given_and_surname(self, letters: str) -> bool:
+        if len(letters) > 40:  # longer than any given name and surname together
+            return False
+        given, surnames = pii.census_names()
+        return any(letters[:i] in given and letters[i:] in surnames and not {letters[:i], letters[i:]} & self.words
+                   for i in range(3, len(letters) - 2))
+
+    def names_a_person(self, name: str) -> bool:
+        if name not in self._seen:
+            letters = _letters(name)
+            self._seen[name] = bool(letters) and (letters in self.whole or any(k in letters for k in self.contained)
+                                                  or self._given_and_surname(letters))
+        return self._seen[name]
+
+    def _platform(self, host: str) -> str | None:
+        return next((p for p in self.platforms if host == p or host.endswith("." + p)), None)
+
+    def host_names_a_person(self, host: str) -> bool:
+        host = host.lower().rstrip(".")
+        platform = self._platform(host)
+        own = host[: -len(platform)].rstrip(".") if platform else host.rsplit(".", 1)[0] if "." in host else host
+        labels = [label for label in own.split(".") if label and label != "www"]
+        return any(self.names_a_person(label) for label in labels)
+
+    def host(self, host: str) -> str:
+        """The host, or ``site-`` + a keyed hash of it (+ its blog platform) where it names a person."""
+        if not self.host_names_a_person(host):
+            return host
+        platform = self._platform(host.lower().rstrip("."))
+        digest = hmac.new(self.secret, b"site:" + host.lower().rstrip(".").encode("utf-8"), hashlib.sha256)
+        return "site-" + digest.hexdigest()[:12] + (f".{platform}" if platform else "")
+
+    def community(self, value: str) -> str:
+        """A subreddit or host as it is, or pseudonymised where it names a person."""
+        if re.match(r"(?i)u_.", value):  # a Reddit user's profile: the user's pseudonym
+            return "u_" + pseudonym(value[2:], self.secret)
+        if "." in value and " " not in value:
+            return self.host(value)
+        if self.names_a_person(value):
+            return "community-" + hmac.new(self.secret, b"community:" + value.casefold().encode("utf-8"),
+                                           hashlib.sha256).hexdigest()[:12]
+        return value
+
+    def url(self, url: str) -> str:
+        """Scheme and host (``url_host``), the host pseudonymised where it names a person."""
+        kept = url_host(url)
+        parts = urlsplit(kept)
+        if not parts.hostname:
+            return kept
+        return f"{parts.scheme}://{self.host(parts.hostname)}/"
 
 
 @dataclass
@@ -166,8 +272,10 @@ class Masker:
         titles = {t.rstrip(".") for t in person_titles()}
         self.known_pattern = _name_pattern(known_names)
         self.first_name_pattern = _first_name_pattern(first_names(known_names))
-        known_words = {w.lower().rstrip(".,") for n in known_names for w in n.split() if len(w) >= 2}
-        self.finder = pii.NameFinder(everyday=pii.everyday_words(texts),
+        self.everyday = pii.everyday_words(texts)
+        # Every part of each name ("Jane", "Doe"; "Margaret", "Holloway" of MargaretHolloway1961).
+        known_words = {w for n in known_names for w in pii.name_parts(n, self.everyday)}
+        self.finder = pii.NameFinder(everyday=self.everyday, lower_case=pii.lower_case_words(texts),
                                      not_names=pii.default_not_names() | not_names,
                                      known=known_words - titles - set(pii.default_not_names()))
 
@@ -210,8 +318,7 @@ def write_shareable_copy(warehouse_path: Path, out_path: Path, secret: bytes,
     ``catalog`` (default: the package's declarations) is for tests that add a table."""
     core = warehouse.layer_tables("core", catalog)
     aggregates = warehouse.layer_tables("aggregates", catalog)
-    if not secret:
-        raise MissingSecret("a secret is needed for pseudonyms: set FMS_SHARE_SECRET (keep it private, reuse it)")
+    check_secret(secret)
     check_output(warehouse_path, out_path)
     if not Path(warehouse_path).is_file():
         raise ShareRefused(f"{warehouse_path} does not exist yet: run `fms-pipeline materialize` first")
@@ -248,8 +355,9 @@ def write_shareable_copy(warehouse_path: Path, out_path: Path, secret: bytes,
 def mask_tables(tables: dict[str, pl.DataFrame], text_columns: dict[str, list[str]], secret: bytes,
                 catalog: dict | None = None) -> dict[str, pl.DataFrame]:
     """The masked tables: every VARCHAR column handled by its declared privacy class (masked,
-    pseudonymised, a file pseudonym or cut to its host; kept as it is); offsets and span texts
-    moved to the masked bodies."""
+    pseudonymised, a file pseudonym, cut to its host, a community; kept as it is), hosts and
+    communities pseudonymised where they name a person; offsets and span texts moved to the
+    masked bodies."""
     comments, documents = tables.get("comments"), tables.get("documents")
     mentions = tables.get("entity_mentions")
     known: set[str] = set()
@@ -257,6 +365,7 @@ def mask_tables(tables: dict[str, pl.DataFrame], text_columns: dict[str, list[st
         known |= set(comments.filter(~pl.col("author_is_anonymous") & pl.col("author").is_not_null())["author"])
     if documents is not None:
         known |= set(documents.filter(pl.col("byline").is_not_null())["byline"])
+    authors = set(known)  # authors and bylines: a PERSON mention ("Dr. Oz") makes no site someone's own
     person_spans: dict[tuple[str, str | None], list[tuple[int, int]]] = {}
     other_spans: dict[tuple[str, str | None], list[tuple[int, int]]] = {}
     not_names: set[str] = set()
@@ -272,6 +381,7 @@ def mask_tables(tables: dict[str, pl.DataFrame], text_columns: dict[str, list[st
         not_names = {w.lower() for t in mentions.filter(pl.col("label") != "PERSON")["text"] for w in t.split()}
     texts = [t for name, (_, _) in OWNER_TEXTS.items() if name in tables for t in tables[name]["body"].to_list()]
     masker = Masker(known, texts, not_names)
+    communities = Communities(authors, secret, masker.everyday | set(masker.finder.not_names))
 
     moved: dict[tuple[str, str | None], list[Replacement]] = {}
     masked_bodies: dict[tuple[str, str | None], str] = {}
@@ -290,7 +400,9 @@ def mask_tables(tables: dict[str, pl.DataFrame], text_columns: dict[str, list[st
             elif privacy == "file":
                 columns[column] = [None if v is None else file_pseudonym(v, secret) for v in values]
             elif privacy == "host":
-                columns[column] = [None if v is None else url_host(v) for v in values]
+                columns[column] = [None if v is None else communities.url(v) for v in values]
+            elif privacy == "community":
+                columns[column] = [None if v is None else communities.community(v) for v in values]
             elif owner_keys is not None and column == "body":
                 document_key, comment_key = owner_keys
                 owners = zip(df[document_key].to_list(),

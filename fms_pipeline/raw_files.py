@@ -16,14 +16,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from fms_pipeline import storage
+from fms_pipeline import limits, storage
 from fms_pipeline.storage import AnyPath
 
 # A blog page with its comments is well under a megabyte; 20 MB leaves room for huge threads
 # while a wrong file is refused with a reason instead of stalling a run. Dump formats (Reddit
-# NDJSON) are streamed and exempt.
-MAX_PAGE_BYTES = 20 * 1024 * 1024
-SNIFF_BYTES = 64 * 1024
+# NDJSON) are streamed and exempt. (All bounds: fms_pipeline/limits.py.)
+MAX_PAGE_BYTES = limits.MAX_PAGE_BYTES
+SNIFF_BYTES = limits.SNIFF_BYTES
 
 
 class RejectedFile(Exception):
@@ -64,7 +64,49 @@ def _escaped_name(relative: str) -> tuple[str, str | None]:
 
 
 def scan(raw_dir: AnyPath) -> dict[str, RawEntry]:
-    """Every file under ``raw_dir`` (hidden files and folders skipped), without opening any."""
+    """Every file under ``raw_dir`` (hidden files and folders skipped), without opening any; a
+    table's mapping file is not a file of its own but part of its table (``attach_companions``)."""
+    return attach_companions(_scan(raw_dir))
+
+
+def attach_companions(found: dict[str, RawEntry]) -> dict[str, RawEntry]:
+    """A mapping file beside its table (``reviews.csv.mapping.yml`` beside ``reviews.csv``) leaves the
+    listing and joins its table's fingerprint, so that editing the mapping re-reads the table; one whose
+    table is not there stays listed with that problem."""
+    from dataclasses import replace
+
+    from fms_pipeline.parsing.sources.tabular import MAPPING_SUFFIX
+
+    for name in [n for n in found if n.endswith(MAPPING_SUFFIX)]:
+        table = name[: -len(MAPPING_SUFFIX)]
+        if table in found:
+            mapping = found.pop(name)
+            entry = found[table]
+            found[table] = replace(entry, fingerprint=f"{entry.fingerprint}+mapping:{mapping.fingerprint}")
+        elif found[name].problem is None:
+            found[name] = replace(found[name], problem=f"a mapping file for {table.rsplit('/', 1)[-1]}, which is "
+                                                       "not in the raw folder beside it")
+    return found
+
+
+def read_companion(raw_dir: AnyPath, source_file: str, name: str, limit: int = 1 << 20) -> bytes | None:
+    """The bytes of the file ``name`` in ``source_file``'s folder (a table's mapping file), None when there
+    is none; RejectedFile (for ``source_file``) when it exists but cannot be read or is over ``limit``."""
+    folder = source_file.rsplit("/", 1)[0] + "/" if "/" in source_file else ""
+    path = raw_dir / (folder + name)
+    try:
+        with path.open("rb") as f:
+            data = f.read(limit + 1)
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise RejectedFile(source_file, f"cannot read its mapping file {name}: {error.strerror or error}") from None
+    if len(data) > limit:
+        raise RejectedFile(source_file, f"its mapping file {name} is over {limit:,} bytes")
+    return data
+
+
+def _scan(raw_dir: AnyPath) -> dict[str, RawEntry]:
     if not storage.is_local(raw_dir):
         return _scan_object_store(raw_dir)
     raw_dir = Path(raw_dir)
@@ -133,7 +175,7 @@ def _scan_object_store(raw_dir) -> dict[str, RawEntry]:
     return found
 
 
-class HashingReader:
+class HashingReader(storage.WrappedReader):
     """A binary stream that hashes what is read through it (a dump is hashed while it is parsed)."""
 
     def __init__(self, raw: BinaryIO):
@@ -151,19 +193,6 @@ class HashingReader:
         data = self.read(len(buffer))
         buffer[: len(data)] = data
         return len(data)
-
-    def readable(self) -> bool:
-        return True
-
-    def close(self) -> None:
-        self._raw.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
-        return False
 
 
 def opener(raw_dir: AnyPath, source_file: str) -> Callable[[], BinaryIO]:
@@ -195,8 +224,15 @@ def opener(raw_dir: AnyPath, source_file: str) -> Callable[[], BinaryIO]:
 
 
 def read_head(open_binary: Callable[[], BinaryIO]) -> bytes:
+    """The file's first bytes as stored: ``SNIFF_BYTES``, or up to ``limits.COMPRESSED_SNIFF_BYTES``
+    of a compressed file (whose format is sniffed on its decompressed start)."""
+    from fms_pipeline.parsing.sources.compression import compression_of
+
     with open_binary() as f:
-        return f.read(SNIFF_BYTES)
+        head = f.read(SNIFF_BYTES)
+        if compression_of(head):
+            head += f.read(limits.COMPRESSED_SNIFF_BYTES - len(head))
+        return head
 
 
 def read_page_bytes(open_binary: Callable[[], BinaryIO], source_file: str, size_hint: int) -> bytes:

@@ -13,6 +13,7 @@ worker processes get what they need as arguments, never through ``os.environ``.
 | ``FMS_SHARE_PATH`` | the shareable copy (path or s3:// URL) | DATA_DIR/share/warehouse.duckdb |
 | ``FMS_SHARE_SECRET`` | the pseudonyms' key (a secret: Dagster binds it with ``dg.EnvVar``) | none |
 | ``FMS_AUTOMATION`` | ``stopped`` starts the sensors and the schedule switched off | running |
+| ``FMS_POLICY_DATES`` | CSV files of policy dates added to the shipped ones (``os.pathsep``-separated) | none |
 """
 
 from __future__ import annotations
@@ -58,6 +59,13 @@ class Settings:
             share_path=env.get("FMS_SHARE_PATH", ""),
             automation_stopped=env.get("FMS_AUTOMATION") == "stopped",
         )
+
+    @staticmethod
+    def policy_date_files(env: Mapping[str, str] | None = None) -> list[str]:
+        """The user's policy-date CSV files (``FMS_POLICY_DATES``), read by the trend-break analysis at
+        every warehouse build (fms_pipeline.signals.trends)."""
+        value = (os.environ if env is None else env).get("FMS_POLICY_DATES", "")
+        return [p for p in value.split(os.pathsep) if p.strip()]
 
     @staticmethod
     def share_secret(env: Mapping[str, str] | None = None) -> bytes:

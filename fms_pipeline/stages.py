@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -26,12 +27,14 @@ from pathlib import Path
 
 import polars as pl
 
-from fms_pipeline import progress, raw_files, staging, storage, tables, workers
+from fms_pipeline import limits, progress, raw_files, staging, storage, tables, workers
 from fms_pipeline.batches import BucketPlan
 from fms_pipeline.storage import AnyPath
 
 # Rows held in memory before they go to a part file (a dump of millions of comments streams).
 PART_ROWS = 50_000
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -88,8 +91,9 @@ def parse_buckets(raw_dir: AnyPath, staging_dir: AnyPath, plans: dict[str, Bucke
     progress.start("parse", len(items), sum(i[3] for i in items))
     with tempfile.TemporaryDirectory(prefix="fms-parse-") as work:
         results: list[FileResult] = workers.map_chunks(
-            _parse_chunk, items, n_workers, raw_dir, Path(work),
+            _parse_chunk, items, n_workers, raw_dir, Path(work), limits.PARSE_SECONDS_PER_FILE,
             per_worker_min=workers.PARSE_ITEMS_PER_WORKER_MIN, describe=lambda item: item[0],
+            recover=lambda chunks: _set_runaways_aside(Path(work), chunks),
             on_done=lambda chunk: progress.advance(len(chunk), sum(r.words for r in chunk),
                                                    sum(r.size_bytes for r in chunk)))
         progress.finish()
@@ -101,11 +105,28 @@ def parse_buckets(raw_dir: AnyPath, staging_dir: AnyPath, plans: dict[str, Bucke
                 for bucket in states}
 
 
+def _set_runaways_aside(work: Path, chunks: list[list[tuple]]) -> tuple[list[list[tuple]], list[FileResult]] | None:
+    """After a parse worker died: the files its Watchdog killed it on become rejected results and
+    leave the chunks still to do (None when no Watchdog explains the death)."""
+    killed = workers.runaways(work)
+    if not killed:
+        return None
+    results = [FileResult(item[0], item[1], item[2], item[3], "rejected", source_format=None,
+                          reason=f"took longer than {killed[item[0]]:g} s and could not be interrupted: set aside "
+                                 "(a runaway file; its worker was replaced)")
+               for chunk in chunks for item in chunk if item[0] in killed]
+    return [[item for item in chunk if item[0] not in killed] for chunk in chunks], results
+
+
 def _parse_chunk(job) -> list[FileResult]:
     """Parse a chunk of files; the one-page files' rows go to one part file per bucket and table
     (more when they exceed PART_ROWS), not one per file."""
-    raw_dir, work, items = job
-    results = [parse_file(raw_dir, work, *item) for item in items]
+    raw_dir, work, seconds_per_file, items = job
+    watchdog = workers.Watchdog(work)  # past the limit and a grace, where no signal gets through: the worker dies
+    results = []
+    for item in items:
+        with watchdog.watch(item[0], parse_seconds(item[3], seconds_per_file) + limits.PARSE_KILL_GRACE_SECONDS):
+            results.append(parse_file(raw_dir, work, *item, seconds_per_file=seconds_per_file))
     pending: dict[str, list[FileResult]] = {}
 
     def write(bucket: str) -> None:
@@ -131,16 +152,41 @@ def _parse_chunk(job) -> list[FileResult]:
     return results
 
 
+def parse_seconds(size_bytes: int, seconds_per_file: float | None = None) -> float:
+    """The wall-clock limit for parsing a file of ``size_bytes`` (a dump streams for longer)."""
+    base = limits.PARSE_SECONDS_PER_FILE if seconds_per_file is None else seconds_per_file
+    return base + size_bytes / limits.PARSE_MIN_BYTES_PER_SECOND
+
+
 def parse_file(raw_dir: AnyPath, work: Path, source_file: str, bucket: str, fingerprint: str, size: int,
-               known_sha: str | None = None, problem: str | None = None) -> FileResult:
-    """Read, detect and parse one raw file into part files under ``work``; never raises for bad input."""
+               known_sha: str | None = None, problem: str | None = None, *,
+               seconds_per_file: float | None = None) -> FileResult:
+    """Read, detect and parse one raw file into part files under ``work``; never raises for bad input.
+
+    A file that cannot be used is ``rejected`` with the reason; so is one whose parsing takes longer
+    than its time limit (``parse_seconds``: "took longer than N s"), and, as a last resort, one whose
+    parsing failed in a way no reader foresaw (the reason names the error; its traceback is logged)."""
     result = FileResult(source_file, bucket, fingerprint, size, "staged")
+    seconds = parse_seconds(size, seconds_per_file)
     try:
-        if problem:
-            raise raw_files.RejectedFile(source_file, problem)
-        _parse_into(result, raw_dir, work, known_sha)
+        with workers.time_limit(seconds):
+            if problem:
+                raise raw_files.RejectedFile(source_file, problem)
+            _parse_into(result, raw_dir, work, known_sha)
     except raw_files.RejectedFile as rejected:
-        result.status, result.reason, result.parts = "rejected", rejected.reason, {}
+        result.status, result.reason, result.parts, result.frames = "rejected", rejected.reason, {}, {}
+    except OSError as error:
+        result.status, result.parts, result.frames = "rejected", {}, {}
+        result.reason = f"cannot read the file: {error.strerror or error}"
+    except workers.TookTooLong as error:
+        result.status, result.parts, result.frames = "rejected", {}, {}
+        result.reason = f"{error}: set aside (a runaway file; the limit is in fms_pipeline/limits.py)"
+    except Exception as error:  # noqa: BLE001 - the last resort: one file, never the run
+        log.error("parsing %s failed", source_file, exc_info=True)
+        from fms_pipeline.parsing.sources.common import reason_of
+
+        result.status, result.parts, result.frames = "rejected", {}, {}
+        result.reason = f"could not be parsed ({reason_of(error)}); nothing of it was kept"
     return result
 
 
@@ -151,6 +197,7 @@ def _parse_into(result: FileResult, raw_dir: AnyPath, work: Path, known_sha: str
         SOURCE_DOCUMENT_SCHEMA,
         assemble_threads,
         record_batches,
+        review_ratings,
     )
 
     source_file = result.source_file
@@ -187,7 +234,8 @@ def _parse_into(result: FileResult, raw_dir: AnyPath, work: Path, known_sha: str
     comment_parts: list[Path] = []
     skipped: list[str] = []
     try:
-        records = sources.read_source(fmt, open_for_parse, source_file)
+        records = sources.read_source(fmt, open_for_parse, source_file,
+                                      lambda name: raw_files.read_companion(raw_dir, source_file, name))
         for n, (documents, comments, skipped_now) in enumerate(record_batches(records, fmt.name, PART_ROWS)):
             skipped.extend(f"{r.where}: {r.reason}" for r in skipped_now)
             for frame, parts, kind in ((documents, document_parts, "documents"), (comments, comment_parts, "comments")):
@@ -208,16 +256,20 @@ def _parse_into(result: FileResult, raw_dir: AnyPath, work: Path, known_sha: str
     spill = folder / "spill"  # a dump's thread tree is built a part at a time, in bounded memory
     spill.mkdir(exist_ok=True)
     staged_documents, staged_comments = assemble_threads(source_file, documents, comments, source_format=fmt.name,
-                                                         spill_dir=spill)
+                                                         spill_dir=spill, carry=("ratings",))
     doc_path, comment_path = folder / "documents.parquet", folder / "comments.parquet"
+    ratings_path = folder / "review_ratings.parquet"
     tables.conform("documents", staged_documents).sink_parquet(doc_path)
     tables.conform("comments", staged_comments).sink_parquet(comment_path)
-    doc_counts = pl.scan_parquet(doc_path).select(pl.len(), _WORDS.sum()).collect().row(0)
-    comment_counts = pl.scan_parquet(comment_path).select(pl.len(), _WORDS.sum()).collect().row(0)
+    tables.conform("review_ratings", review_ratings(staged_comments)).sink_parquet(ratings_path)
+    # Streamed: the bodies of a dump or a big table are never in memory at once.
+    doc_counts = pl.scan_parquet(doc_path).select(pl.len(), _WORDS.sum()).collect(engine="streaming").row(0)
+    comment_counts = pl.scan_parquet(comment_path).select(pl.len(), _WORDS.sum()).collect(engine="streaming").row(0)
     result.documents, result.comments = doc_counts[0], comment_counts[0]
     result.words = int(doc_counts[1] or 0) + int(comment_counts[1] or 0)
     _note_skipped(result, skipped)
-    result.parts = {"documents": [str(doc_path)], "comments": [str(comment_path)]}
+    result.parts = {"documents": [str(doc_path)], "comments": [str(comment_path)],
+                    "review_ratings": [str(ratings_path)]}
 
 
 _WORDS = pl.col("body").str.count_matches(r"\S+")
@@ -260,7 +312,9 @@ def _parse_page_in_memory(result: FileResult, sources, fmt, open_for_parse) -> N
     result.words = int(staged_documents.select(_WORDS.sum()).item() or 0) + int(
         staged_comments.select(_WORDS.sum()).item() or 0)
     _note_skipped(result, skipped)
-    result.frames = {"documents": staged_documents, "comments": staged_comments}
+    # Pages have no ratings (review_ratings come from tables, a streaming format).
+    result.frames = {"documents": staged_documents, "comments": staged_comments,
+                     "review_ratings": tables.empty_frame("review_ratings")}
 
 
 def _publish_parsed(staging_dir: AnyPath, bucket: str, plan: BucketPlan, state: pl.DataFrame,
@@ -395,14 +449,22 @@ def _nlp_of_bucket(staging_dir, work: Path, bucket: str, doc_ids: list[str], nlp
             counts[table] += len(rows[table])
             rows[table] = []
 
-    long_texts: list[tuple[str, tuple[str, str | None]]] = []
+    long_texts: list[tuple[str, tuple[str, str | None], str | None]] = []
+
+    def with_subject(text: str, stated_drug: str | None):
+        """A review table's row: the drug it states is the subject of outcomes naming no drug (outcomes.py)."""
+        if not stated_drug:
+            return text
+        doc = nlp.make_doc(text)
+        doc._.stated_drug = stated_drug
+        return doc
 
     def short_texts():
-        for text, key in _texts_of(staging_dir, bucket, doc_ids):
+        for text, (doc_id, cid, stated_drug) in _texts_of(staging_dir, bucket, doc_ids):
             if len(text) > MAX_PIECE_CHARS:
-                long_texts.append((text, key))  # later, a piece at a time
+                long_texts.append((text, (doc_id, cid), stated_drug))  # later, a piece at a time
             else:
-                yield text, key
+                yield with_subject(text, stated_drug), (doc_id, cid)
 
     def add(doc, doc_id, cid, offset=0, sentences_before=0) -> int:
         nonlocal words
@@ -417,9 +479,10 @@ def _nlp_of_bucket(staging_dir, work: Path, bucket: str, doc_ids: list[str], nlp
     for doc, (doc_id, cid) in nlp.pipe(short_texts(), as_tuples=True, batch_size=batch_size):
         add(doc, doc_id, cid)
     # A text of megabytes goes through in pieces, one at a time: memory holds one piece's entities.
-    for text, (doc_id, cid) in long_texts:
+    for text, (doc_id, cid), stated_drug in long_texts:
         sentences_before = 0
-        for doc, offset in nlp.pipe(_pieces(text), as_tuples=True, batch_size=1):
+        pieces = ((with_subject(piece, stated_drug), offset) for piece, offset in _pieces(text))
+        for doc, offset in nlp.pipe(pieces, as_tuples=True, batch_size=1):
             sentences_before += add(doc, doc_id, cid, offset, sentences_before)
     for table in tables.NLP_TABLES:
         spill(table)
@@ -447,20 +510,26 @@ def _pieces(text: str):
         start = end
 
 
-def _texts_of(staging_dir, bucket: str, doc_ids: list[str]) -> Iterator[tuple[str, tuple[str, str | None]]]:
-    """(text, (document_id, comment_id)) of each document body and comment, document by document."""
+def _texts_of(staging_dir, bucket: str, doc_ids: list[str]
+              ) -> Iterator[tuple[str, tuple[str, str | None, str | None]]]:
+    """(text, (document_id, comment_id, stated drug)) of each document body and comment, document by
+    document (the stated drug: a review table's drug column, else None)."""
     wanted = list(doc_ids)
     documents = staging.read_bucket(staging_dir, "documents", bucket, columns=["document_id", "body"]).filter(
         pl.col("document_id").is_in(wanted)).sort("document_id")
-    comments = staging.read_bucket(staging_dir, "comments", bucket,
-                                   columns=["comment_id", "document_id", "position", "body"]).filter(
-        pl.col("document_id").is_in(wanted)).sort("document_id", "position")
-    by_document: dict[str, list[tuple[str, str]]] = {}
-    for cid, doc_id, _position, body in comments.iter_rows():
-        by_document.setdefault(doc_id, []).append((cid, body))
+    columns = ["comment_id", "document_id", "position", "body", "stated_drug"]
+    try:
+        comments = staging.read_bucket(staging_dir, "comments", bucket, columns=columns)
+    except pl.exceptions.ColumnNotFoundError:  # staged before comments had stated_drug
+        comments = staging.read_bucket(staging_dir, "comments", bucket, columns=columns[:-1]).with_columns(
+            pl.lit(None, pl.String).alias("stated_drug"))
+    comments = comments.filter(pl.col("document_id").is_in(wanted)).sort("document_id", "position")
+    by_document: dict[str, list[tuple[str, str, str | None]]] = {}
+    for cid, doc_id, _position, body, stated_drug in comments.iter_rows():
+        by_document.setdefault(doc_id, []).append((cid, body, stated_drug))
     for doc_id, body in documents.iter_rows():
-        yield body or "", (doc_id, None)
-        for cid, comment_body in by_document.pop(doc_id, []):
-            yield comment_body, (doc_id, cid)
+        yield body or "", (doc_id, None, None)
+        for cid, comment_body, stated_drug in by_document.pop(doc_id, []):
+            yield comment_body, (doc_id, cid, stated_drug)
 
 

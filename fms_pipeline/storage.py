@@ -187,3 +187,23 @@ def _local_version(st: os.stat_result) -> str:
 
 def _object_version(info: dict) -> str:
     return f"{info.get('size')}:{info.get('ETag') or info.get('etag') or info.get('LastModified') or info.get('mtime')}"
+
+
+class WrappedReader:
+    """The part every read-only wrapper of a binary stream shares: readable, closes what it wraps
+    (``self._raw``), a context manager. Subclasses define ``read``."""
+
+    _raw: object
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self._raw.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False

@@ -16,7 +16,8 @@ Layers:
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass
 from importlib.abc import Traversable
 from pathlib import Path
 
@@ -25,7 +26,7 @@ import yaml
 
 UTC_TIME = pl.Datetime("us", "UTC")
 LAYERS = ("core", "aggregates")
-PRIVACY_CLASSES = ("kept", "pseudonymised", "masked", "file", "host")
+PRIVACY_CLASSES = ("kept", "pseudonymised", "masked", "file", "host", "community")
 COLUMN_TESTS = ("not_null", "unique", "accepted_values", "relationships")
 TABLE_TESTS = ("unique_combination",)
 _TABLE_KEYS = {"name", "grain", "description", "per_document", "staged_by", "python_views", "tests", "columns"}
@@ -73,7 +74,11 @@ class Table:
     staged_by: str | None = None  # the Dagster asset writing its staged Parquet
     python_views: tuple[str, ...] = ()  # relations the build registers from Python before the SQL runs
     tests: tuple = ()
-    reads: tuple[str, ...] = field(default=())  # relations the SQL reads (from the SQL itself)
+
+    @property
+    def reads(self) -> tuple[str, ...]:
+        """The relations the SQL reads (parsed from the SQL itself, on first use)."""
+        return sql_reads(self.sql)
 
     @property
     def staged_schema(self) -> dict[str, pl.DataType] | None:
@@ -96,6 +101,17 @@ class Table:
         return next(c for c in self.columns if c.name == name)
 
 
+# "CREATE TABLE name AS": enough to name a file's table without parsing it (sqlglot's import and
+# parse of every file cost ~0.3 s, which every process paid at import; lineage is parsed on use).
+CREATE_TABLE = re.compile(r"^\s*CREATE\s+TABLE\s+(\w+)\s+AS\s", re.IGNORECASE | re.MULTILINE)
+
+
+def created_table(sql: str) -> str | None:
+    match = CREATE_TABLE.search(sql)
+    return match.group(1) if match else None
+
+
+@functools.cache
 def sql_reads(sql: str) -> tuple[str, ...]:
     """The relations a ``CREATE TABLE ... AS`` statement reads (its CTEs and itself left out), sorted."""
     import sqlglot
@@ -161,14 +177,9 @@ def load_table(layer: str, sql_name: str, sql: str, declaration: str) -> Table:
     for key in ("name", "grain", "description", "columns"):
         if not raw.get(key):
             _fail(where, f"'{key}' is required")
-    try:
-        reads = sql_reads(sql)
-        import sqlglot
-        from sqlglot import exp
-
-        created = sqlglot.parse_one(sql, read="duckdb").this.find(exp.Table).name
-    except Exception as error:  # sqlglot's errors, or not a CREATE TABLE
-        _fail(f"{layer}/{sql_name}", f"cannot read the SQL: {error}")
+    created = created_table(sql)
+    if created is None:
+        _fail(f"{layer}/{sql_name}", "expected one 'CREATE TABLE <name> AS ...' statement")
     if created != raw["name"]:
         _fail(where, f"declares {raw['name']!r} but {sql_name} creates {created!r}")
     staged_by = raw.get("staged_by")
@@ -185,15 +196,15 @@ def load_table(layer: str, sql_name: str, sql: str, declaration: str) -> Table:
         name=raw["name"], layer=layer, grain=" ".join(str(raw["grain"]).split()),
         description=" ".join(str(raw["description"]).split()), columns=columns, sql=sql,
         sql_file=f"{layer}/{sql_name}", per_document=bool(raw.get("per_document", False)), staged_by=staged_by,
-        python_views=tuple(raw.get("python_views") or ()), tests=table_tests, reads=reads,
+        python_views=tuple(raw.get("python_views") or ()), tests=table_tests,
     )
 
 
-def load_catalog(root: Traversable | Path | None = None) -> dict[str, Table]:
+def load_catalog(root: Traversable | Path | None = None, check_lineage: bool = True) -> dict[str, Table]:
     """Every table declared under ``root`` (default: the package's ``warehouse/sql``), in build
     order (layer, then file name). A SQL file without its declaration, a declaration without its
-    SQL, or a relation read that is neither a table nor a staged table nor a declared Python view
-    is a ContractError naming the file."""
+    SQL, or (``check_lineage``) a relation read that is neither a table nor a staged table nor a
+    declared Python view is a ContractError naming the file."""
     root = _sql_root() if root is None else root
     catalog: dict[str, Table] = {}
     for layer in LAYERS:
@@ -214,19 +225,40 @@ def load_catalog(root: Traversable | Path | None = None) -> dict[str, Table]:
             if table.name in catalog:
                 _fail(f"{layer}/{name}", f"table {table.name} is declared twice")
             catalog[table.name] = table
-    staged = {f"staged_{t.name}" for t in catalog.values() if t.staged_by}
     for table in catalog.values():
-        for relation in table.reads:
-            if relation not in catalog and relation not in staged and relation not in table.python_views:
-                _fail(table.sql_file, f"reads {relation!r}, which is no declared table, staged table or python_views entry")
         for column in table.columns:
             for test, args in column.tests:
                 if test == "relationships" and args.get("to") not in catalog:
                     _fail(table.sql_file, f"{column.name}: relationships to unknown table {args.get('to')!r}")
+    if check_lineage:
+        lineage_errors(catalog, raise_first=True)
     return catalog
 
 
-TABLES: dict[str, Table] = load_catalog()
+def lineage_errors(catalog: dict[str, Table], raise_first: bool = False) -> list[str]:
+    """Relations a table's SQL reads that are neither a declared table, a staged table nor one of
+    its ``python_views`` (parses every SQL file: done by the build, the Dagster definitions and the
+    tests, not at import)."""
+    staged = {f"staged_{t.name}" for t in catalog.values() if t.staged_by}
+    errors = []
+    for table in catalog.values():
+        try:
+            reads = table.reads
+        except Exception as error:  # sqlglot's errors, or not a CREATE TABLE
+            reads, message = (), f"{table.sql_file}: cannot read the SQL: {error}"
+            errors.append(message)
+        for relation in reads:
+            if relation not in catalog and relation not in staged and relation not in table.python_views:
+                errors.append(f"{table.sql_file}: reads {relation!r}, which is no declared table, staged table "
+                              "or python_views entry")
+        if errors and raise_first:
+            raise ContractError(errors[0])
+    return errors
+
+
+# The package's declarations; their lineage is checked where it is used (warehouse build, Dagster
+# definitions, tests), so importing this module parses no SQL.
+TABLES: dict[str, Table] = load_catalog(check_lineage=False)
 
 STAGED_TABLES: tuple[str, ...] = tuple(t.name for t in TABLES.values() if t.staged_by is not None)
 PER_DOCUMENT_TABLES: tuple[str, ...] = tuple(t.name for t in TABLES.values() if t.per_document)
@@ -244,13 +276,8 @@ def staged_schema(table: str) -> dict[str, pl.DataType]:
     return schema
 
 
-@functools.cache
-def _empty(table: str) -> pl.DataFrame:
-    return pl.DataFrame(schema=staged_schema(table))
-
-
 def empty_frame(table: str) -> pl.DataFrame:
-    return _empty(table).clear()
+    return pl.DataFrame(schema=staged_schema(table))
 
 
 def frame(table: str, rows: list[dict] | None = None) -> pl.DataFrame:

@@ -9,6 +9,7 @@ or interrupted call stops the other workers at once.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import select
@@ -17,6 +18,8 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
 
 
 def worker_processes(configured: str = "") -> int:
@@ -48,12 +51,17 @@ def _context():
     return context
 
 
+IN_WORKER = False  # True in a worker process of map_chunks (set by its initializer)
+
+
 def _die_with(run_pid: int) -> None:
     """Worker initializer: exit as soon as the process that asked for the work (the run) is gone,
     even when it was SIGKILLed; Ctrl-C is the run's to handle, not ours.
 
     The worker's parent is the fork server, which outlives the run while any worker holds its
     pipe, so the kernel's parent-death signal does not help: a thread waits on the run's pidfd."""
+    global IN_WORKER
+    IN_WORKER = True
     signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def watch() -> None:
@@ -74,11 +82,17 @@ def _die_with(run_pid: int) -> None:
 
 def map_chunks(chunk_function: Callable, items: list, workers: int, *shared,
                per_worker_min: int | None = None, on_done: Callable | None = None,
-               describe: Callable = str) -> list:
+               describe: Callable = str, recover: Callable | None = None) -> list:
     """``chunk_function((*shared, chunk))`` over contiguous chunks of ``items`` in worker processes
     (in this one when too few items), results concatenated in order. ``on_done(result)`` is called
     with each chunk's result as it finishes (progress). A worker's failure (or death) stops the
-    others and is raised as ``WorkerFailed`` naming the chunk's items (``describe(item)``)."""
+    others and is raised as ``WorkerFailed`` naming the chunk's items (``describe(item)``).
+
+    ``recover(unfinished_chunks) -> (chunks, results) | None``: when a worker died (a Watchdog
+    killed it on a runaway item), the chunks not finished are handed to ``recover``, which gives
+    them back without the items it explains (their ``results`` added to the output); new workers
+    replace the dead and go on with those. Without ``recover``, or when it explains nothing, the
+    death is a WorkerFailed."""
     usable = usable_workers(workers, len(items), per_worker_min)
     if not items:
         return []
@@ -89,26 +103,57 @@ def map_chunks(chunk_function: Callable, items: list, workers: int, *shared,
         return result
     # Several chunks per worker, so that one slow chunk does not leave the other cores idle.
     step = -(-len(items) // (usable * 4))
-    jobs = [(*shared, items[i:i + step]) for i in range(0, len(items), step)]
+    chunks = [items[i:i + step] for i in range(0, len(items), step)]
+    results: list = [None] * len(chunks)
+    recovered: list = []
+    unfinished = set(range(len(chunks)))
+    while unfinished:
+        died = _run_pool(chunk_function, shared, chunks, unfinished, results, usable, on_done, describe,
+                         can_recover=recover is not None)
+        if died is None:
+            break
+        order = sorted(unfinished)
+        answer = recover([chunks[n] for n in order])
+        if answer is None:
+            raise died
+        new_chunks, extra = answer
+        for n, chunk in zip(order, new_chunks, strict=True):
+            chunks[n] = chunk
+        recovered.extend(extra)
+        if on_done and extra:
+            on_done(extra)
+    return [r for part in results for r in part] + recovered
+
+
+def _run_pool(chunk_function, shared, chunks, unfinished: set, results: list, usable: int, on_done, describe,
+              *, can_recover: bool) -> WorkerFailed | None:
+    """Run the unfinished chunks in a new pool; finished ones leave ``unfinished``. Returns the
+    WorkerFailed of a worker's death when it may be recovered from (the pool is then stopped)."""
     pool = ProcessPoolExecutor(max_workers=usable, mp_context=_context(), initializer=_die_with,
                                initargs=(os.getpid(),))
     try:
-        futures = {pool.submit(chunk_function, job): n for n, job in enumerate(jobs)}
-        results: list = [None] * len(jobs)
+        futures = {pool.submit(chunk_function, (*shared, chunks[n])): n for n in sorted(unfinished)}
         pending = set(futures)
         while pending:
             done, pending = wait(pending, return_when=FIRST_EXCEPTION)
             for future in done:
+                n = futures[future]
                 try:
-                    results[futures[future]] = future.result()
+                    results[n] = future.result()
                 except Exception as error:  # an error in a worker, or its death (BrokenProcessPool)
-                    chunk = jobs[futures[future]][-1]
+                    chunk = chunks[n]
                     names = ", ".join(describe(item) for item in chunk[:3]) + (" ..." if len(chunk) > 3 else "")
-                    raise WorkerFailed(f"a worker process failed on {names}: {type(error).__name__}: {error}") from error
+                    failed = WorkerFailed(f"a worker process failed on {names}: {type(error).__name__}: {error}")
+                    failed.__cause__ = error
+                    if can_recover and isinstance(error, BrokenProcessPool):
+                        _stop(pool)
+                        return failed
+                    raise failed from error
+                unfinished.discard(n)
                 if on_done:
-                    on_done(results[futures[future]])
+                    on_done(results[n])
         pool.shutdown(wait=True)
-        return [r for part in results for r in part]
+        return None
     except BaseException:
         _stop(pool)
         raise
@@ -127,3 +172,78 @@ def _stop(pool: ProcessPoolExecutor) -> None:
             process.kill()
     for process in processes:
         process.join(timeout=5)
+
+
+# ---------------------------------------------------------------- a time limit per item
+
+
+class TookTooLong(BaseException):
+    """Raised inside the work on one item when its time limit passed (a BaseException, so that the
+    readers' per-record isolation, which catches Exception, does not take it for a bad record)."""
+
+    def __init__(self, seconds: float):
+        super().__init__(f"took longer than {seconds:g} s")
+        self.seconds = seconds
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float | None):
+    """Raise TookTooLong in the body once ``seconds`` of wall-clock time have passed (SIGALRM: the
+    body is interrupted the next time it runs Python code). Without a limit, or outside the main
+    thread (where no signal can be handled), the body runs unlimited."""
+    if not seconds or seconds <= 0 or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expired(_signum, _frame):
+        raise TookTooLong(seconds)
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+RUNAWAY_EXIT_CODE = 75
+
+
+class Watchdog:
+    """In a worker process: kill the worker when one item runs past its hard limit, as where a signal
+    cannot interrupt it (C code of a library). Before dying it writes ``runaway-<pid>.txt`` in
+    ``marker_dir`` (the item's name, the limit), which map_chunks' ``recover`` reads to set the item
+    aside and go on with new workers. Outside a worker process (``IN_WORKER`` false) it does nothing:
+    it never kills a run."""
+
+    def __init__(self, marker_dir: Path):
+        self.marker_dir = Path(marker_dir)
+
+    @contextlib.contextmanager
+    def watch(self, name: str, seconds: float):
+        if not IN_WORKER:
+            yield
+            return
+        timer = threading.Timer(seconds, self._kill, args=(name, seconds))
+        timer.daemon = True
+        timer.start()
+        try:
+            yield
+        finally:
+            timer.cancel()
+
+    def _kill(self, name: str, seconds: float) -> None:
+        marker = self.marker_dir / f"runaway-{os.getpid()}.txt"
+        marker.write_text(f"{name}\n{seconds:g}\n", encoding="utf-8", errors="surrogateescape")
+        os._exit(RUNAWAY_EXIT_CODE)
+
+
+def runaways(marker_dir: Path) -> dict[str, float]:
+    """The items Watchdogs killed their workers on (name -> limit in seconds); their markers removed."""
+    found = {}
+    for marker in Path(marker_dir).glob("runaway-*.txt"):
+        name, seconds = marker.read_text(encoding="utf-8", errors="surrogateescape").split("\n")[:2]
+        found[name] = float(seconds)
+        marker.unlink()
+    return found

@@ -58,3 +58,7 @@ def stage_folder(data_dir: Path, n_workers: int = 1) -> Path:
     stages.parse_buckets(data_dir / "raw", staging_dir, plans, batches.pipeline_version(), n_workers=n_workers)
     stages.nlp_buckets(staging_dir, staging.all_buckets(), batches.pipeline_version(), n_workers=n_workers)
     return staging_dir
+
+
+# The cluster tests' session fixtures (servers and the reference run), created only when a test asks.
+from fms_pipeline_tests.cluster_setup import postgres, raw_files, reference_warehouse, s3_server  # noqa: E402, F401

@@ -63,6 +63,16 @@ class Postgres:
         return psycopg2.connect(host=self.host, port=self.port, user=self.user, password=self.password,
                                 dbname=self.database)
 
+    def new_database(self, name: str) -> Postgres:
+        """An empty database on the same server (a test's own Dagster instance)."""
+        import psycopg2
+
+        with contextlib.closing(psycopg2.connect(host=self.host, port=self.port, user=self.user,
+                                                 password=self.password, dbname="postgres")) as con:
+            con.autocommit = True
+            con.cursor().execute(f'CREATE DATABASE "{name}"')
+        return Postgres(self.host, self.port, self.user, self.password, name)
+
 
 def postgres_bin_dir() -> Path:
     """Debian's PostgreSQL programs (the newest installed major version)."""
@@ -132,6 +142,50 @@ def _run(command: list[str], what: str, log: Path | None = None) -> None:
     if done.returncode != 0:
         tail = log.read_text(errors="replace")[-2000:] if log and log.exists() else ""
         raise ServerError(f"{what} failed ({done.returncode}):\n{done.stdout[-2000:]}{done.stderr[-2000:]}{tail}")
+
+
+# ---------------------------------------------------------------- Dagster's processes
+
+
+def start_in_own_group(command: list[str], *, env: dict[str, str], cwd: Path, log: Path) -> subprocess.Popen:
+    """``command`` in a process group of its own (with every process it starts) and SIGINT at its
+    default action: started in the background, Dagster's programs ignore SIGINT and SIGTERM
+    otherwise. Stop it with ``stop_group`` (or ``os.killpg`` to kill it), never by name."""
+    reset = "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])"
+    with log.open("ab") as out:
+        return subprocess.Popen([sys.executable, "-c", reset, *command], cwd=cwd, env=env, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def group_members(process: subprocess.Popen) -> list[int]:
+    """The live processes (not zombies) of the process's group, from /proc."""
+    process.poll()  # reap the leader if it has exited
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] != "Z" and int(fields[2]) == process.pid:  # state, ppid, pgrp
+            members.append(int(stat.parent.name))
+    return members
+
+
+def stop_group(process: subprocess.Popen, timeout: float = 20.0) -> None:
+    """SIGTERM to the process's group; SIGKILL to what is left of it after ``timeout`` seconds."""
+    import signal
+
+    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 10.0)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            break
+        deadline = time.monotonic() + wait
+        while group_members(process) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        if not group_members(process):
+            break
+    process.wait(timeout=10)
 
 
 # ---------------------------------------------------------------- S3 (moto)

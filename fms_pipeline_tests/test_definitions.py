@@ -41,11 +41,12 @@ def test_definitions_load_with_lineage_groups_and_automation(tmp_path):
 
     declared_tests = {t.replace(".", "__") for table in tables.TABLES.values() for t in contract.test_queries(table)}
     assert {"comment_positions_contiguous", "comment_bodies_not_empty", "comments_belong_to_documents",
-            "spans_inside_text", "entity_counts_add_up"} | declared_tests == checks
+            "spans_inside_text", "entity_counts_add_up", "new_drug_event_signals"} | declared_tests == checks
     assert "comments__parent_comment_id__relationships" in checks and "outcome_mentions__outcome__accepted_values" in checks
-    # Lineage comes from the SQL: mentions_by_month reads mentions, comments and documents.
+    # Lineage comes from the SQL: mentions_by_month reads mentions, comments and documents (and the
+    # month's activity, for its rates).
     assert parents("warehouse/mentions_by_month") == {"warehouse/entity_mentions", "warehouse/comments",
-                                                      "warehouse/documents"}
+                                                      "warehouse/documents", "warehouse/activity_by_month"}
     # Every warehouse asset shows its declared columns, each with a description, before any run.
     for name, table in tables.TABLES.items():
         spec = graph.get(dg.AssetKey(["warehouse", name]))

@@ -106,7 +106,7 @@ def test_shareable_copy_masks_every_kind_in_every_table(private_warehouse: Path,
     everything = "\n".join(v for vs in _every_value(private_warehouse).values() for v in vs)
     assert all(p in everything for p in PLANTED), [p for p in PLANTED if p not in everything]
     shared = tmp_path / "share" / "w.duckdb"
-    counts = privacy.write_shareable_copy(private_warehouse, shared, b"secret-1")
+    counts = privacy.write_shareable_copy(private_warehouse, shared, b"secret-1-of-at-least-16-bytes")
     assert counts["comments"] == len(COMMENTS) and counts["entity_counts"] > 0
     values = _every_value(shared)
     dump = "\n".join(v for vs in values.values() for v in vs)
@@ -141,14 +141,14 @@ def test_shareable_copy_masks_a_new_text_column_by_default(private_warehouse: Pa
         con.execute("ALTER TABLE comments ADD COLUMN signature VARCHAR")
         con.execute("UPDATE comments SET signature = 'Robert Smith, 555-867-5309, robert@example.com'")
     shared = tmp_path / "share" / "w.duckdb"
-    privacy.write_shareable_copy(private_warehouse, shared, b"secret-1")
+    privacy.write_shareable_copy(private_warehouse, shared, b"secret-1-of-at-least-16-bytes")
     with duckdb.connect(str(shared), read_only=True) as con:
         assert {r[0] for r in con.execute("SELECT signature FROM comments").fetchall()} == {"[PERSON], [PHONE], [EMAIL]"}
 
 
 def test_pseudonyms_are_keyed(private_warehouse: Path, tmp_path: Path):
     pseudonyms = {}
-    for name, secret in (("a", b"secret-1"), ("again", b"secret-1"), ("other", b"secret-2")):
+    for name, secret in (("a", b"secret-1-of-at-least-16-bytes"), ("again", b"secret-1-of-at-least-16-bytes"), ("other", b"secret-2-of-at-least-16-bytes")):
         privacy.write_shareable_copy(private_warehouse, tmp_path / f"{name}.duckdb", secret)
         with duckdb.connect(str(tmp_path / f"{name}.duckdb"), read_only=True) as con:
             pseudonyms[name] = con.execute("SELECT author FROM comments ORDER BY comment_id").fetchall()
@@ -162,7 +162,7 @@ def test_share_never_writes_over_the_private_warehouse(private_warehouse: Path, 
 
     data_dir = private_warehouse.parent
     before = private_warehouse.read_bytes()
-    monkeypatch.setenv("FMS_SHARE_SECRET", "secret-1")
+    monkeypatch.setenv("FMS_SHARE_SECRET", "secret-1-of-at-least-16-bytes")
     (tmp_path / "link.duckdb").symlink_to(private_warehouse)
     for out in (private_warehouse, data_dir / "." / "warehouse.duckdb", tmp_path / "link.duckdb",
                 data_dir / "warehouse.duckdb.wal"):

@@ -73,6 +73,21 @@ def test_sensor_runs_batches_with_new_changed_and_deleted_files(data_dir: Path):
         assert sorted(state["source_file"]) == sorted([SAMPLE, "b new.txt", "sub/c.txt", "d.txt", "e.txt"])
 
 
+def test_sensor_leaves_a_batch_to_the_run_already_on_it(data_dir: Path):
+    """A queued or running run's batches get no second run (its progress would change their run key);
+    once that run has failed, they are planned again."""
+    defs = build_definitions(str(data_dir))
+    with dg.instance_for_test() as instance:
+        [request] = evaluate(instance, data_dir).run_requests
+        running = instance.create_run_for_job(defs.resolve_job_def(process_files_job.name), tags=request.tags,
+                                              status=dg.DagsterRunStatus.STARTED)
+        skipped = evaluate(instance, data_dir)
+        assert isinstance(skipped, dg.SkipReason) and "1 batch(es) runs already work on" in skipped.skip_message
+        instance.report_run_failed(running)
+        [again] = evaluate(instance, data_dir).run_requests
+        assert again.tags == request.tags
+
+
 def test_daily_schedule_plans_like_the_sensor(data_dir: Path, monkeypatch):
     defs = build_definitions(str(data_dir))
     resources = {"settings": settings_from_env(str(data_dir))}

@@ -52,11 +52,11 @@ def test_share_honours_data_dir_and_share_path(data: Path, tmp_path: Path, monke
 
 def test_query_honours_data_dir_and_fms_data_dir(data: Path, monkeypatch, capsys):
     monkeypatch.delenv("FMS_DATA_DIR", raising=False)
-    assert cli.main(["--data-dir", str(data), "query", "SELECT count(*) AS n FROM comments"]) == 0
-    assert "19" in capsys.readouterr().out
+    assert cli.main(["--data-dir", str(data), "query", "SELECT 'comments=' || count(*) AS n FROM comments"]) == 0
+    assert "comments=19" in capsys.readouterr().out
     monkeypatch.setenv("FMS_DATA_DIR", str(data))
-    assert cli.main(["query", "SELECT count(*) AS n FROM documents"]) == 0
-    assert "1" in capsys.readouterr().out
+    assert cli.main(["query", "SELECT 'documents=' || count(*) AS n FROM documents"]) == 0
+    assert "documents=1" in capsys.readouterr().out
     monkeypatch.setenv("FMS_DATA_DIR", str(data.parent / "nowhere"))
     assert cli.main(["query", "SELECT 1"]) == 1
 

@@ -142,22 +142,30 @@ def test_months_are_utc_whatever_the_sessions_time_zone():
     for zone in ("Pacific/Kiritimati", "America/Los_Angeles"):
         con = duckdb.connect()
         con.execute(f"SET TimeZone = '{zone}'")
-        con.execute("CREATE TABLE documents (document_id VARCHAR, published_at TIMESTAMPTZ)")
-        con.execute("CREATE TABLE comments (comment_id VARCHAR, published_at TIMESTAMPTZ)")
+        con.execute("CREATE TABLE documents (document_id VARCHAR, published_at TIMESTAMPTZ, community VARCHAR, "
+                    "body VARCHAR)")
+        con.execute("CREATE TABLE comments (comment_id VARCHAR, published_at TIMESTAMPTZ, document_id VARCHAR, "
+                    "author VARCHAR, author_is_anonymous BOOLEAN, body VARCHAR)")
         con.execute("CREATE TABLE entity_mentions (label VARCHAR, canonical VARCHAR, document_id VARCHAR, "
                     "comment_id VARCHAR)")
         con.execute("CREATE TABLE outcome_mentions (drug VARCHAR, outcome VARCHAR, document_id VARCHAR, "
                     "comment_id VARCHAR, negated BOOLEAN, hypothetical BOOLEAN)")
-        con.execute("INSERT INTO documents VALUES ('d', TIMESTAMPTZ '2024-03-31 23:59:00+00')")
-        con.execute("INSERT INTO comments VALUES ('late', TIMESTAMPTZ '2024-01-31 23:30:00+00'), "
-                    "('early', TIMESTAMPTZ '2024-02-01 00:10:00+00'), ('undated', NULL)")
+        con.execute("INSERT INTO documents VALUES ('d', TIMESTAMPTZ '2024-03-31 23:59:00+00', 'r/x', 'a b')")
+        con.execute("INSERT INTO comments VALUES ('late', TIMESTAMPTZ '2024-01-31 23:30:00+00', 'd', 'u', false, 'c'), "
+                    "('early', TIMESTAMPTZ '2024-02-01 00:10:00+00', 'd', 'u', false, 'c'), "
+                    "('undated', NULL, 'd', 'v', false, 'c')")
         con.execute("INSERT INTO entity_mentions VALUES ('DRUG', 'x', 'd', 'late'), ('DRUG', 'x', 'd', 'early'), "
                     "('DRUG', 'x', 'd', 'undated'), ('DRUG', 'x', 'd', NULL)")
         con.execute("INSERT INTO outcome_mentions VALUES ('x', 'effective', 'd', 'late', false, false), "
                     "('x', 'effective', 'd', 'early', false, false), ('x', 'effective', 'd', 'early', true, false), "
                     "('x', 'effective', 'd', 'undated', false, true)")
+        con.execute(sql["00_activity_by_month.sql"])
         con.execute(sql["05_mentions_by_month.sql"])
         con.execute(sql["06_drug_outcomes_by_month.sql"])
+        # The undated comment counts in its document's month (March), as its mentions do.
+        assert con.execute("SELECT month, comments FROM activity_by_month WHERE community IS NULL "
+                           "ORDER BY month").fetchall() == [
+            (date(2024, 1, 1), 1), (date(2024, 2, 1), 1), (date(2024, 3, 1), 1)], zone
         assert con.execute("SELECT month, mentions, comments FROM mentions_by_month ORDER BY month").fetchall() == [
             (date(2024, 1, 1), 1, 1), (date(2024, 2, 1), 1, 1), (date(2024, 3, 1), 2, 1)], zone
         assert con.execute("SELECT month, mentions FROM drug_outcomes_by_month ORDER BY month").fetchall() == [

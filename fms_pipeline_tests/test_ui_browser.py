@@ -50,7 +50,7 @@ def dagster_dev(tmp_path: Path):
     home = tmp_path / "dagster_home"
     home.mkdir()
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    env = {**os.environ, "DAGSTER_HOME": str(home), "FMS_DATA_DIR": str(data), "FMS_SHARE_SECRET": "browser-test",
+    env = {**os.environ, "DAGSTER_HOME": str(home), "FMS_DATA_DIR": str(data), "FMS_SHARE_SECRET": "browser-test-secret-32-bytes-long",
            # The sensors would process the file on their own; here the user launches it from the UI.
            "FMS_AUTOMATION": "stopped"}
     port = free_port()

@@ -46,16 +46,40 @@ def partition_tags(group: list[str]) -> dict[str, str]:
     }
 
 
-def planned_runs(settings: PipelineSettings, full: bool = False) -> tuple[dict, dict, list[dg.RunRequest]]:
-    """(the raw folder's files, every bucket's plan, one run request per group of buckets with work)."""
+# A run of these states still has its batches' work ahead of it.
+_ACTIVE = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED, dg.DagsterRunStatus.STARTING,
+           dg.DagsterRunStatus.STARTED, dg.DagsterRunStatus.CANCELING]
+
+
+def busy_buckets(instance: dg.DagsterInstance) -> set[str]:
+    """Batches a queued or running ``process_files`` run covers. The sensor and the schedule leave
+    them to that run: its progress changes their plan (so the run key), and a second run would do
+    the same files' work again beside it. A run that dies is retried (``run_retries``) or, once it
+    is marked failed, its batches are planned again."""
+    busy: set[str] = set()
+    for run in instance.get_runs(dg.RunsFilter(job_name=process_files_job.name, statuses=_ACTIVE)):
+        tags = run.tags
+        if "dagster/partition" in tags:
+            busy.add(tags["dagster/partition"])
+        elif "dagster/asset_partition_range_start" in tags:
+            busy.update(batches.bucket_range([tags["dagster/asset_partition_range_start"],
+                                              tags["dagster/asset_partition_range_end"]]))
+    return busy
+
+
+def planned_runs(settings: PipelineSettings, full: bool = False,
+                 busy: set[str] = frozenset()) -> tuple[dict, dict, list[dg.RunRequest]]:
+    """(the raw folder's files, every bucket's plan, one run request per group of buckets with work
+    and no run already on it)."""
     scan, plans = batches.plan_from_storage(settings.raw_dir, settings.staging_dir, full=full)
+    free = {b: p for b, p in plans.items() if b not in busy}
     requests = [
         dg.RunRequest(
             job_name=process_files_job.name,
             run_key=batches.run_key(plans, group),
             tags={**partition_tags(batches.bucket_range(group)), **({FULL_TAG: "true"} if full else {})},
         )
-        for group in batches.run_groups(plans, settings.buckets_per_run)
+        for group in batches.run_groups(free, settings.buckets_per_run)
     ]
     return scan, plans, requests
 
@@ -70,12 +94,15 @@ def planned_runs(settings: PipelineSettings, full: bool = False) -> tuple[dict, 
     ),
 )
 def raw_files_sensor(context: dg.SensorEvaluationContext, settings: PipelineSettings):
-    scan, plans, requests = planned_runs(settings)
+    busy = busy_buckets(context.instance)
+    scan, plans, requests = planned_runs(settings, busy=busy)
     # The cursor is a hash of what the folder held (the state itself lives in staging): small.
     cursor = hashlib.sha256("|".join(f"{f}={e.fingerprint}" for f, e in scan.items()).encode()).hexdigest()[:16]
     summary = batches.summarize(plans, scan)
     if not requests:
-        return dg.SkipReason(f"{summary['files']} files, nothing new, changed or deleted")
+        waiting = sum(p.has_work for b, p in plans.items() if b in busy)
+        return dg.SkipReason(f"{summary['files']} files, nothing new, changed or deleted"
+                             + (f" outside the {waiting} batch(es) runs already work on" if waiting else ""))
     return dg.SensorResult(run_requests=requests, cursor=cursor)
 
 
@@ -89,7 +116,7 @@ def raw_files_sensor(context: dg.SensorEvaluationContext, settings: PipelineSett
     ),
 )
 def daily_refresh_schedule(context: dg.ScheduleEvaluationContext, settings: PipelineSettings):
-    scan, plans, requests = planned_runs(settings)
+    scan, plans, requests = planned_runs(settings, busy=busy_buckets(context.instance))
     if not requests:
         return dg.SkipReason(f"all {len(scan)} files are processed with the current rules, vocabularies and model")
     return requests

@@ -114,3 +114,36 @@ def entity_counts_add_up(settings: PipelineSettings) -> dg.AssetCheckResult:
             "SELECT (SELECT coalesce(sum(mentions), 0) FROM entity_counts), (SELECT count(*) FROM entity_mentions)"
         ).fetchall()[0]
     return dg.AssetCheckResult(passed=counted == listed, metadata={"sum_of_counts": counted, "mentions": listed})
+
+
+SIGNALS_KEY = dg.AssetKey(["warehouse", "drug_event_signals"])
+
+
+@dg.asset_check(
+    asset=SIGNALS_KEY, blocking=False,
+    description="Drug–event pairs that became signals (any of Evans, ROR025 > 1, IC025 > 0, EB05 >= 2, per "
+                "grouping and unit) since the previous materialization. Warns, never blocks: new signals are news.",
+)
+def new_drug_event_signals(context: dg.AssetCheckExecutionContext) -> dg.AssetCheckResult:
+    records = context.instance.fetch_materializations(SIGNALS_KEY, limit=2).records
+
+    def pairs(record) -> list[str]:
+        value = record.asset_materialization.metadata.get("signal_pairs") if record.asset_materialization else None
+        return list(value.value) if value is not None else []
+
+    current = pairs(records[0]) if records else []
+    previous = pairs(records[1]) if len(records) > 1 else []
+    new = [p for p in current if p not in set(previous)]
+    gone = [p for p in previous if p not in set(current)]
+    return dg.AssetCheckResult(
+        passed=not new,
+        severity=dg.AssetCheckSeverity.WARN,
+        description=f"{len(new)} new signal(s) since the previous materialization" if new else "no new signal",
+        metadata={
+            "new_signals": len(new),
+            "no_longer_signals": len(gone),
+            "signals": len(current),
+            "first_materialization": len(records) < 2,
+            "new": markdown_list([(p.split(": ", 1)[0], p.split(": ", 1)[1]) for p in new[:50]]),
+        },
+    )

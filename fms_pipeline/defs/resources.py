@@ -4,6 +4,8 @@ location -> Resources). What each setting means, its variable and the data folde
 
 from __future__ import annotations
 
+import dataclasses
+
 import dagster as dg
 
 from fms_pipeline import workers
@@ -24,8 +26,8 @@ class PipelineSettings(dg.ConfigurableResource):
 
     @property
     def settings(self) -> Settings:
-        return Settings(self.data_dir, self.workers, self.buckets_per_run, self.spacy_model, self.reports_dir,
-                        self.share_path)
+        return Settings(**{f.name: getattr(self, f.name) for f in dataclasses.fields(Settings)
+                           if f.name in type(self).model_fields})
 
     @property
     def data(self) -> AnyPath:
@@ -56,9 +58,9 @@ class PipelineSettings(dg.ConfigurableResource):
 
 
 def resource_of(settings: Settings) -> PipelineSettings:
-    return PipelineSettings(data_dir=settings.data_dir, workers=settings.workers,
-                            buckets_per_run=settings.buckets_per_run, spacy_model=settings.spacy_model,
-                            reports_dir=settings.reports_dir, share_path=settings.share_path)
+    """The resource holding ``settings`` (the fields the resource shows in the UI)."""
+    values = dataclasses.asdict(settings)
+    return PipelineSettings(**{name: values[name] for name in PipelineSettings.model_fields})
 
 
 def default_data_dir() -> str:

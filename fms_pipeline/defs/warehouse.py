@@ -24,6 +24,7 @@ WAREHOUSE_TABLES = tables.CORE_TABLES + tables.AGGREGATE_TABLES
 
 def asset_specs(catalog: dict[str, tables.Table] | None = None) -> list[dg.AssetSpec]:
     """One asset per declared table: description, grain, lineage and described columns from its declaration."""
+    tables.lineage_errors(catalog or tables.TABLES, raise_first=True)
     return [
         dg.AssetSpec(
             ["warehouse", table.name],
@@ -94,6 +95,17 @@ def _charts(con, table: str) -> dict:
         return {"chart": dg.MetadataValue.md(charts.as_markdown_image(png, "access loss by mechanism"))}
     if table == "access_loss_by_month" and (png := access.rate_by_month_png(con)):
         return {"chart": dg.MetadataValue.md(charts.as_markdown_image(png, "access loss per 1,000 comments by month"))}
+    if table == "activity_by_month" and (png := trends.activity_png(con)):
+        return {"chart": dg.MetadataValue.md(charts.as_markdown_image(png, "comments by month"))}
+    if table == "drug_event_signals":
+        from fms_pipeline.signals import build as signals_build
+
+        found = {"signal_pairs": dg.MetadataValue.json(signals_build.signal_pairs(con))}
+        if png := trends.signals_forest_png(con):
+            found["chart"] = dg.MetadataValue.md(charts.as_markdown_image(png, "reporting odds ratios"))
+        return found
+    if table == "trend_breaks" and (pngs := trends.break_pngs(con)):
+        return {"chart": dg.MetadataValue.md("\n\n".join(charts.as_markdown_image(png, title) for title, png in pngs))}
     return {}
 
 

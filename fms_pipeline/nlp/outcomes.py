@@ -6,7 +6,8 @@ sentence by the PsyTAR-trained classifier, plus two high-precision rules for for
 (``access_loss.py``); the access-loss cues here are only classifier features. Each span is the
 cue phrase when the sentence has one, else the sentence, with
 
-* ``span._.drug``     canonical of the drug it is about, when the sentence names one;
+* ``span._.drug``     canonical of the drug it is about, when the sentence names one; else the
+                      drug its row states (``doc._.stated_drug``: a review table's drug column);
 * ``span._.symptom``  for adverse effects, the symptom or condition named;
 * ``span._.negated`` / ``span._.hypothetical`` from the same context rules as entities.
 
@@ -41,6 +42,10 @@ extensions.register("sentiment", 0.0)
 extensions.register("tone", 0.0)
 if not Doc.has_extension("sentiment"):
     Doc.set_extension("sentiment", default=0.0)
+# The drug a review table's row states it is about (its drug column, as a generic name): the
+# subject of every outcome in the text that names no drug of its own (set before the pipeline runs).
+if not Doc.has_extension("stated_drug"):
+    Doc.set_extension("stated_drug", default=None)
 
 
 @cache
@@ -277,12 +282,12 @@ class DrugOutcomes:
             else:
                 targets = [_nearest(drugs, anchor)]
             for target in targets:
-                span = Span(doc, anchor.start, anchor.end, label=label,
-                            span_id=target.ent_id_ if target is not None else "")
+                drug = target.ent_id_ if target is not None else doc._.stated_drug
+                span = Span(doc, anchor.start, anchor.end, label=label, span_id=drug or "")
                 # Attributes are set only where they differ from their defaults (None, False):
                 # each extension write costs more than the rest of this loop.
-                if target is not None:
-                    span._.drug = target.ent_id_
+                if drug:
+                    span._.drug = drug
                 if label == "adverse_effect":
                     nearest = _nearest([e for e in ents if e.label_ in ("SYMPTOM", "CONDITION")], anchor)
                     if nearest is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import re
 import unicodedata
 
 import ftfy
@@ -37,9 +38,14 @@ _SYMBOLS_BESIDE_LETTERS = set("®™©°€’‘“”«»‹›„‚–—…
 
 
 def decode_page(data: bytes) -> str:
-    """Decode a page saved by a browser or scraper.
+    """Decode a page saved by a browser or scraper, in the order browsers sniff an encoding (WHATWG
+    Encoding Standard, "encoding sniffing algorithm"): a byte-order mark, then a declaration in the
+    first 1,024 bytes (``<meta charset>`` or ``<meta http-equiv="Content-Type" content="…charset=…">``,
+    labels mapped as browsers map them: ISO-8859-1 and ASCII are Windows-1252), then detection.
 
-    A byte-order mark says UTF-8, UTF-16 or UTF-32. Without one: UTF-8, else the first of
+    A byte-order mark says UTF-8, UTF-16 or UTF-32. A declared encoding is used when the bytes read
+    in it (a page declaring a single-byte encoding whose bytes are valid UTF-8 with non-ASCII
+    characters was re-encoded when saved: UTF-8 wins). Without either: UTF-8, else the first of
     ``LEGACY_ENCODINGS`` that reads as plain text (Windows-1252 for English pages, so "don\\x92t"
     is "don’t"; Latin-2 or Windows-1250 for "Łódź"; Windows-1251 for Cyrillic). When none does,
     or two read differently and charset-normalizer cannot tell them apart, the file is set
@@ -53,10 +59,12 @@ def decode_page(data: bytes) -> str:
         sample = data[:65536]
         if sample and sum(b in _BINARY_CONTROL_BYTES for b in sample) / len(sample) > 0.01:
             raise UndecodableFile("binary file: more than 1% control characters")
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as utf8_error:
-            text = _decode_legacy(data, utf8_error)
+        text = _decode_declared(data)
+        if text is None:
+            try:
+                text = data.decode("utf-8")
+            except UnicodeDecodeError as utf8_error:
+                text = _decode_legacy(data, utf8_error)
     text = ftfy.fix_text(
         text,
         # Keep the writer's curly quotes, dashes and ellipses: they are part of the text.
@@ -82,6 +90,58 @@ def _decode_with_mark(data: bytes) -> str | None:
                 raise UndecodableFile(f"binary file: {name} text full of control characters")
             return text
     return None
+
+
+# The prescan looks at this many bytes, as browsers do.
+DECLARATION_WINDOW = 1024
+_META = re.compile(rb"<meta\b([^>]*)>", re.I)
+_COMMENT = re.compile(rb"<!--.*?-->", re.S)
+_ATTRIBUTE = re.compile(rb"""([^\s=/>]+)\s*(?:=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?""")
+_CHARSET_IN_CONTENT = re.compile(rb"""charset\s*=\s*["']?([^\s"';]+)""", re.I)
+# Labels the WHATWG Encoding Standard maps to another encoding than Python's codec of that name.
+_WHATWG_LABELS = {
+    "latin1": "cp1252", "iso8859_1": "cp1252", "ascii": "cp1252", "iso8859_9": "cp1254", "iso8859_11": "cp874",
+    "tis_620": "cp874", "utf_16": "utf-8", "utf_16_be": "utf-8", "utf_16_le": "utf-8", "utf_32": "utf-8",
+}
+
+
+def declared_encoding(data: bytes) -> str | None:
+    """The Python codec of the encoding a page declares in its first 1,024 bytes (``<meta charset>``
+    or ``<meta http-equiv="Content-Type" content="text/html; charset=…">``), None when it declares
+    none or a label no codec knows. A declared UTF-16 is UTF-8, as in browsers (the bytes are ASCII-compatible)."""
+    head = _COMMENT.sub(b"", data[:DECLARATION_WINDOW])
+    for meta in _META.finditer(head):
+        attributes = {m.group(1).lower(): (m.group(2) or m.group(3) or m.group(4) or b"")
+                      for m in _ATTRIBUTE.finditer(meta.group(1))}
+        label = attributes.get(b"charset")
+        if label is None and attributes.get(b"http-equiv", b"").lower() == b"content-type":
+            found = _CHARSET_IN_CONTENT.search(attributes.get(b"content", b""))
+            label = found.group(1) if found else None
+        if label:
+            try:
+                name = codecs.lookup(label.decode("ascii", "replace").strip()).name.replace("-", "_")
+            except LookupError:
+                continue
+            return _WHATWG_LABELS.get(name, name)
+    return None
+
+
+def _decode_declared(data: bytes) -> str | None:
+    """The page read in the encoding it declares; None when it declares none or its bytes do not read in it."""
+    encoding = declared_encoding(data)
+    if encoding is None:
+        return None
+    if encoding not in ("utf_8", "utf-8") and not data.isascii():
+        try:
+            return data.decode("utf-8")  # re-encoded as UTF-8 when saved, the old declaration kept
+        except UnicodeDecodeError:
+            pass
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError:
+        if encoding == "cp1252":
+            return data.decode("latin-1")  # the five bytes Windows-1252 leaves undefined are C1 controls, as in browsers
+        return None
 
 
 def _decode_legacy(data: bytes, utf8_error: UnicodeDecodeError) -> str:

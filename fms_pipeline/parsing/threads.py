@@ -37,6 +37,12 @@ REMOVED_BODIES = ("", "[removed]", "[deleted]")
 # The staged tables' columns, as the table contract declares them (warehouse/sql/core/*.yml).
 DOCUMENT_SCHEMA = tables.staged_schema("documents")
 COMMENT_SCHEMA = tables.staged_schema("comments")
+# A review table's further ratings as SourceComment.ratings holds them: review_ratings' columns per comment.
+RATINGS_TYPE = pl.List(pl.Struct({name: dtype for name, dtype in tables.staged_schema("review_ratings").items()
+                                  if name in ("name", "value", "label")}))
+# What a review table's row states (tables only; NULL for other sources): SourceComment's last fields.
+REVIEW_FIELDS = {**{name: COMMENT_SCHEMA[name] for name in ("stated_drug", "stated_condition", "rating")},
+                 "ratings": RATINGS_TYPE}
 _STREAMING = {f.name for f in FORMATS if f.streaming}
 
 # What read_source's records become as frames (the input of assemble_threads).
@@ -48,7 +54,7 @@ SOURCE_DOCUMENT_SCHEMA = {
 SOURCE_COMMENT_SCHEMA = {
     "document_key": pl.String, "key": pl.String, "parent_key": pl.String, "author": pl.String,
     "author_is_anonymous": pl.Boolean, "body": pl.String, "published_at": UTC_MICROS, "score": pl.Int32,
-    "arrival": pl.Int64,
+    **REVIEW_FIELDS, "arrival": pl.Int64,
 }
 
 
@@ -99,8 +105,11 @@ def assemble_threads(
     source_format: str | None = None,
     spill_dir: Path | None = None,
     comments_per_part: int = 1_000_000,
+    spill_rows: int = 100_000,
+    carry: tuple[str, ...] = (),
 ) -> tuple[pl.LazyFrame, pl.LazyFrame]:
-    """(documents, comments) with exactly the columns of DOCUMENT_SCHEMA and COMMENT_SCHEMA.
+    """(documents, comments) with exactly the columns of DOCUMENT_SCHEMA and COMMENT_SCHEMA (and after
+    them the source comments' columns named in ``carry``, e.g. ``ratings`` for ``review_ratings``).
 
     ``documents``: the SourceDocument fields, ``source_format`` and ``arrival`` (order in the file);
     ``comments``: the SourceComment fields and ``arrival``. ``source_format`` names the file's format
@@ -108,8 +117,11 @@ def assemble_threads(
 
     Memory: the thread tree of the whole file is computed at once (about 300 bytes a comment at its
     peak) unless ``spill_dir`` is given: then the comments are split by document into parts of about
-    ``comments_per_part``, each part's tree is computed and its staged comments written to
-    ``spill_dir`` (which must outlive the returned frames), and the comments frame scans those files.
+    ``comments_per_part``, each part's tree is computed (its place in the thread kept: 17 bytes a
+    comment), and the staged comments are written to ``spill_dir`` (which must outlive the returned
+    frames) ``spill_rows`` at a time in the order they came, each slice read from ``comments`` by its
+    ``arrival`` range (Parquet parts written in arrival order are skipped by their statistics), so the
+    bodies pass a slice at a time and are never joined whole; the comments frame scans those files.
     """
     documents = documents.with_columns(
         pl.col("key").cast(pl.String), pl.col("published_at").cast(UTC_MICROS), pl.col("arrival").cast(pl.Int64)
@@ -143,19 +155,23 @@ def assemble_threads(
     streaming = source_format in _STREAMING
     counts: list[pl.DataFrame] = []
     part_frames: list[pl.LazyFrame] = []
+    placements: list[pl.DataFrame] = []
     for part in range(parts):
         part_kept = kept if parts == 1 else kept.filter(
             pl.col("document_key").fill_null("").hash(seed=1) % parts == part)
         tree = _thread_tree(part_kept, streaming=streaming)
         counts.append(tree.group_by("document_key").agg(pl.len().cast(pl.Int32).alias("comment_count")))
-        staged = _staged_comments(part_kept, tree.select("arrival", "position", "depth", "has_parent"), doc_ids)
+        placement = tree.select("arrival", "position", "depth", "has_parent")
+        del tree
         if spill_dir is None:
-            part_frames.append(staged)
+            part_frames.append(_staged_comments(part_kept, placement, doc_ids, carry))
         else:
-            path = Path(spill_dir) / f"comments-{part:05d}.parquet"
-            staged.sink_parquet(path)
-            part_frames.append(pl.scan_parquet(path))
-    staged_comments = part_frames[0] if len(part_frames) == 1 else pl.concat(part_frames)
+            placements.append(placement)
+    if spill_dir is not None:
+        part_frames = _spill_staged_comments(kept, pl.concat(placements).sort("arrival"), doc_ids, Path(spill_dir),
+                                             spill_rows, carry)
+    staged_comments = (part_frames[0] if len(part_frames) == 1 else pl.concat(part_frames)) if part_frames else (
+        pl.LazyFrame(schema={**COMMENT_SCHEMA, **{c: SOURCE_COMMENT_SCHEMA[c] for c in carry}}))
     comment_counts = pl.concat(counts).lazy()
 
     placeholders = (
@@ -184,7 +200,23 @@ def assemble_threads(
     return staged_documents, staged_comments
 
 
-def _staged_comments(kept: pl.LazyFrame, tree: pl.DataFrame, doc_ids: pl.LazyFrame) -> pl.LazyFrame:
+def _spill_staged_comments(kept: pl.LazyFrame, placement: pl.DataFrame, doc_ids: pl.LazyFrame, spill_dir: Path,
+                           rows: int, carry: tuple[str, ...]) -> list[pl.LazyFrame]:
+    """The staged comments written to ``spill_dir`` ``rows`` at a time, in arrival order: each slice of
+    ``placement`` (sorted by arrival) joined with the comments of its arrival range alone."""
+    frames = []
+    for number, start in enumerate(range(0, placement.height, rows)):
+        piece = placement.slice(start, rows)
+        first, last = piece["arrival"][0], piece["arrival"][-1]
+        path = spill_dir / f"comments-{number:05d}.parquet"
+        _staged_comments(kept.filter(pl.col("arrival").is_between(first, last)), piece, doc_ids, carry).collect(
+        ).write_parquet(path)
+        frames.append(pl.scan_parquet(path))
+    return frames
+
+
+def _staged_comments(kept: pl.LazyFrame, tree: pl.DataFrame, doc_ids: pl.LazyFrame,
+                     carry: tuple[str, ...] = ()) -> pl.LazyFrame:
     """The kept comments with their place in the thread and their ids. The wide columns (bodies) stream
     past the small tree (four numbers a comment); rows stay in file order (position is thread order)."""
     return (
@@ -200,8 +232,15 @@ def _staged_comments(kept: pl.LazyFrame, tree: pl.DataFrame, doc_ids: pl.LazyFra
             .then(pl.concat_str(pl.col("document_id"), pl.lit(":"), pl.col("parent_key")))
             .alias("parent_comment_id"),
         )
-        .select([pl.col(name).cast(dtype) for name, dtype in COMMENT_SCHEMA.items()])
+        .select([pl.col(name).cast(dtype) for name, dtype in COMMENT_SCHEMA.items()] + [pl.col(c) for c in carry])
     )
+
+
+def review_ratings(comments: pl.LazyFrame) -> pl.LazyFrame:
+    """The staged ``review_ratings`` rows of staged comments that carry ``ratings``: one per comment and rating."""
+    return (comments.select("comment_id", "document_id", "ratings")
+            .filter(pl.col("ratings").list.len() > 0)
+            .explode("ratings").unnest("ratings"))
 
 
 def _thread_tree(kept: pl.LazyFrame, *, streaming: bool) -> pl.DataFrame:

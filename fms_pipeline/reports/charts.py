@@ -61,10 +61,13 @@ def month_range(first: date, last: date) -> list[date]:
 
 
 def trend_chart(rows: list[tuple[str, date, float]], title: str, colours: dict[str, str] | None = None,
-                max_series: int = 6) -> bytes:
+                max_series: int = 6, y_label: str | None = None, integer: bool = True,
+                marks: list[tuple[date, str, str]] | None = None) -> bytes:
     """Lines over calendar months, one per series. ``rows`` are (series, month, value) with ``month`` the
     first day of its month; the ``max_series`` series with the largest totals are drawn, months with no
-    row count as 0."""
+    row count as 0. ``integer``: counts (integer ticks); False for rates. ``marks``: vertical lines
+    (month, label, kind) with kind 'policy' (dashed grey) or 'break' (solid red), drawn when inside the
+    months shown."""
     if not rows:
         raise ValueError("trend_chart needs at least one (series, month, value) row")
     totals: dict[str, float] = {}
@@ -86,9 +89,39 @@ def trend_chart(rows: list[tuple[str, date, float]], title: str, colours: dict[s
                   rotation=45, ha="right", fontsize=8)
     ax.set_xlim(-0.5, len(months) - 0.5)
     ax.set_ylim(bottom=0)
-    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts
+    if integer:
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts
+    if y_label:
+        ax.set_ylabel(y_label, fontsize=8)
+    for month, label, kind in marks or []:
+        if month in index:
+            policy = kind == "policy"
+            ax.axvline(index[month], color="#757575" if policy else "#c62828", linestyle="--" if policy else "-",
+                       linewidth=1.0 if policy else 1.4, alpha=0.9)
+            ax.text(index[month], ax.get_ylim()[1], f" {label}", rotation=90, va="top", ha="right", fontsize=6.5,
+                    color="#616161" if policy else "#c62828")
     ax.set_title(title, loc="left", fontsize=11)
     ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    ax.spines[["top", "right"]].set_visible(False)
+    return _png(fig)
+
+
+def forest_chart(rows: list[tuple[str, float, float, float]], title: str, x_label: str = "ROR (95% CI)") -> bytes:
+    """A forest plot: one row per (label, estimate, lower, upper), top first, on a log scale with a
+    line at 1 (no disproportion)."""
+    if not rows:
+        raise ValueError("forest_chart needs at least one (label, estimate, lower, upper) row")
+    fig, ax = plt.subplots(figsize=(6.5, 0.32 * max(len(rows), 3) + 1.2))
+    ys = list(range(len(rows)))[::-1]
+    for y, (_, estimate, lower, upper) in zip(ys, rows):
+        colour = "#c62828" if lower > 1 else "#757575"
+        ax.plot([lower, upper], [y, y], color=colour, linewidth=1.6)
+        ax.plot([estimate], [y], marker="s", color=colour, markersize=5)
+    ax.axvline(1.0, color="#424242", linewidth=0.8, linestyle="--")
+    ax.set_xscale("log")
+    ax.set_yticks(ys, [r[0] for r in rows], fontsize=8)
+    ax.set_xlabel(x_label, fontsize=8)
+    ax.set_title(title, loc="left", fontsize=11)
     ax.spines[["top", "right"]].set_visible(False)
     return _png(fig)
 

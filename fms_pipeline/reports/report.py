@@ -115,6 +115,14 @@ def build_report(warehouse_path: Path, out_dir: Path) -> ReportSummary:
                          ("ACCESS", access.mechanisms_png(con)), ("ACCESS_TREND", access.rate_by_month_png(con))):
             if png is not None:
                 images[key] = charts.as_data_uri(png)
+        signals = {grouping: trends.signal_rows(con, grouping, "comment", limit=25) for grouping in ("drug", "drug_class")}
+        if png := trends.signals_forest_png(con):
+            images["SIGNALS_FOREST"] = charts.as_data_uri(png)
+        breaks = [(title, charts.as_data_uri(png)) for title, png in trends.break_pngs(con)]
+        break_rows = con.execute(
+            "SELECT kind, series, method, month, policy, rate_before, rate_after, level_change, level_lower, "
+            "level_upper, level_p FROM trend_breaks ORDER BY significant DESC, kind, series, month LIMIT 60"
+        ).fetchall() if trends.has_table(con, "trend_breaks") else []
         pairs = con.execute("SELECT drug, condition, comments, documents FROM drug_condition_pairs "
                             "ORDER BY comments DESC, drug, condition LIMIT 25").fetchall()
         sentiment = con.execute("SELECT drug, mentions, mean_sentiment FROM drug_sentiment "
@@ -137,7 +145,8 @@ def build_report(warehouse_path: Path, out_dir: Path) -> ReportSummary:
         os.link(out_dir / "documents" / f"{document_id}.html", building / "documents" / f"{document_id}.html")
     html = _env.get_template("report.html.j2").render(
         headline=headline, tables=tables, images=images, pairs=pairs, sentiment=sentiment, drugs=drugs,
-        outcomes=outcomes, rejected=rejected, access=access_section,
+        outcomes=outcomes, rejected=rejected, access=access_section, signals=signals, breaks=breaks,
+        break_rows=break_rows,
         documents=[{"id": d[0], "source_file": d[1], "title": d[2] or d[1], "comments": d[4]} for d in documents],
     )
     (building / "report.html").write_text(html, encoding="utf-8")

@@ -134,8 +134,32 @@ def _register_condition_reference(con: duckdb.DuckDBPyConnection) -> None:
     con.register("condition_reference", pl.DataFrame(condition_reference(names), schema=schema).to_arrow())
 
 
+def _register_signal_statistics(con: duckdb.DuckDBPyConnection) -> None:
+    from fms_pipeline.signals import build
+
+    build.register_drug_event_statistics(con)
+
+
+def _register_signal_statistics_by_month(con: duckdb.DuckDBPyConnection) -> None:
+    from fms_pipeline.signals import build
+
+    build.register_drug_event_statistics(con, unless_registered="drug_event_statistics_by_month")
+
+
+def _register_trend_breaks(con: duckdb.DuckDBPyConnection) -> None:
+    from fms_pipeline.signals import build
+
+    build.register_trend_breaks(con)
+
+
 # Views the build registers from Python before a SQL file that declares them (``python_views``) runs.
-PYTHON_VIEWS = {"drug_reference": _register_drug_reference, "condition_reference": _register_condition_reference}
+PYTHON_VIEWS = {
+    "drug_reference": _register_drug_reference, "condition_reference": _register_condition_reference,
+    # Statistics of fms_pipeline.signals (one computation registers both drug_event_statistics views).
+    "drug_event_statistics": _register_signal_statistics,
+    "drug_event_statistics_by_month": _register_signal_statistics_by_month,
+    "trend_break_estimates": _register_trend_breaks,
+}
 
 
 def check_staging(
@@ -197,20 +221,9 @@ def _incremental_plan(warehouse_file: Path | None, versions: dict[str, str]) -> 
     return changed, removed
 
 
-_CREATE_TABLE = re.compile(r"^\s*CREATE\s+TABLE\s+(\w+)\s+AS\s", re.IGNORECASE | re.MULTILINE)
-
-
-def _table_of(sql: str) -> str:
-    match = _CREATE_TABLE.search(sql)
-    if match is None:
-        raise ValueError(f"expected 'CREATE TABLE <name> AS ...' in:\n{sql}")
-    return match.group(1)
-
-
 def _as_insert(sql: str) -> str:
     """``CREATE TABLE t AS SELECT ...`` -> ``INSERT INTO t SELECT ...`` (the same rows, appended)."""
-    table = _table_of(sql)
-    return _CREATE_TABLE.sub(f"INSERT INTO {table} ", sql, count=1)
+    return tables.CREATE_TABLE.sub(f"INSERT INTO {tables.created_table(sql)} ", sql, count=1)
 
 
 class ContractBroken(WarehouseCheckFailed):
@@ -253,6 +266,7 @@ def build_warehouse(staging_dir: AnyPath, warehouse_path: AnyPath, incremental: 
     built locally and uploaded in one PUT. ``catalog`` (default: the package's declarations) is
     for tests that add a table.
     """
+    tables.lineage_errors(catalog or tables.TABLES, raise_first=True)  # a SQL file reading an unknown relation
     core, aggregates = layer_tables("core", catalog), layer_tables("aggregates", catalog)
     staging_dir = storage.as_path(staging_dir)
     warehouse_path = storage.as_path(warehouse_path)

@@ -12,7 +12,7 @@ class RejectedSource(ValueError):
 
 @dataclass(frozen=True)
 class SourceFormat:
-    name: str  # "text", "html", "wordpress_json", "wordpress_wxr", "disqus_xml", "reddit_json", "reddit_ndjson"
+    name: str  # "text", "html", "wordpress_json", "wordpress_wxr", "disqus_xml", "reddit_json", "reddit_ndjson", "table"
     streaming: bool  # read as a stream, exempt from the one-page size limit (dump formats)
 
 
@@ -38,6 +38,11 @@ class SourceComment:
     body: str  # plain text; "" when the source removed it (assemble_threads drops those)
     published_at: datetime | None
     score: int | None
+    # What a review table's row says it is about and how it rates it (tabular.py); None elsewhere.
+    stated_drug: str | None = None  # the drug column: the lexicon's generic name, else the name as written
+    stated_condition: str | None = None  # the condition column, as written
+    rating: float | None = None  # the overall rating, a number
+    ratings: list[dict] | None = None  # further ratings: {"name": column, "value": number or None, "label": text}
 
 
 @dataclass

@@ -8,7 +8,16 @@ which store the same objects one per line): ``id``, ``name``, ``link_id`` ("t3_<
 
 from __future__ import annotations
 
-from fms_pipeline.parsing.sources.common import author_fields, comment_body, parse_timestamp, plain_text
+from fms_pipeline.parsing.sources.common import (
+    BadRecord,
+    author_fields,
+    comment_body,
+    id_field,
+    parse_timestamp,
+    plain_text,
+    text_field,
+    whole_number,
+)
 from fms_pipeline.parsing.sources.model import SourceComment, SourceDocument
 
 SITE = "https://www.reddit.com"
@@ -22,10 +31,6 @@ def strip_prefix(fullname: object) -> str | None:
     return rest if sep and kind in ("t1", "t3") else fullname
 
 
-def _score(value: object) -> int | None:
-    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
-
-
 def is_comment(data: dict) -> bool:
     return "body" in data or "link_id" in data
 
@@ -34,31 +39,44 @@ def is_submission(data: dict) -> bool:
     return "title" in data and not is_comment(data)
 
 
+def _key(data: dict) -> str | None:
+    return id_field(data, "id") or strip_prefix(text_field(data, "name"))
+
+
 def submission(data: dict) -> SourceDocument:
-    author, _ = author_fields(data.get("author"))
-    permalink = data.get("permalink")
+    """A ``t3``'s fields; a field of the wrong type (a number for a text, a list, an object) raises BadRecord."""
+    author, _ = author_fields(text_field(data, "author"))
+    permalink = text_field(data, "permalink")
     return SourceDocument(
-        key=str(data["id"]) if data.get("id") is not None else strip_prefix(data.get("name")),
-        title=plain_text(data.get("title") or "") or None,
+        key=_key(data),
+        title=plain_text(text_field(data, "title") or "") or None,
         byline=author,
-        body=comment_body(plain_text(data.get("selftext") or "")),
-        url=SITE + permalink if isinstance(permalink, str) and permalink.startswith("/") else permalink or None,
-        community=data.get("subreddit") or None,
+        body=comment_body(plain_text(text_field(data, "selftext") or "")),
+        url=SITE + permalink if permalink and permalink.startswith("/") else permalink or None,
+        community=text_field(data, "subreddit") or None,
         published_at=parse_timestamp(data.get("created_utc")),
         has_comment_section=True,
     )
 
 
 def comment(data: dict, document_key: str | None = None) -> SourceComment:
-    author, anonymous = author_fields(data.get("author"))
-    parent = data.get("parent_id")
+    """A ``t1``'s fields; a field of the wrong type, or a score that is not a whole number (NaN, 1e999), raises BadRecord."""
+    author, anonymous = author_fields(text_field(data, "author"))
+    parent = text_field(data, "parent_id")
+    link = text_field(data, "link_id")
     return SourceComment(
-        document_key=strip_prefix(data.get("link_id")) or document_key,
-        key=str(data["id"]) if data.get("id") is not None else strip_prefix(data.get("name")),
-        parent_key=strip_prefix(parent) if isinstance(parent, str) and parent.startswith("t1_") else None,
+        document_key=strip_prefix(link) or document_key,
+        key=_key(data),
+        parent_key=strip_prefix(parent) if parent and parent.startswith("t1_") else None,
         author=author,
         author_is_anonymous=anonymous,
-        body=comment_body(plain_text(data.get("body") or "")),
+        body=comment_body(plain_text(text_field(data, "body") or "")),
         published_at=parse_timestamp(data.get("created_utc")),
-        score=_score(data.get("score")),
+        score=whole_number(data.get("score"), "score"),
     )
+
+
+def keyed(record: SourceDocument | SourceComment) -> SourceDocument | SourceComment:
+    if record.key is None:
+        raise BadRecord("no id")
+    return record

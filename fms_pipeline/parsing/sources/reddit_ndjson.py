@@ -5,23 +5,23 @@ before its submission, and its submission may be absent (``assemble_threads`` ke
 comments under a document for that submission id). A line that is not valid JSON, or not a
 submission or a comment, is a SkippedRecord; the other lines are kept.
 
-A truncated ``.zst`` (a download cut short): the complete lines before the cut are kept and the
-cut is reported as a SkippedRecord at the end, so nothing good is lost; only a stream that is
-unreadable before its first complete line rejects the file.
+A line of the wrong shape (a field of the wrong type, a score of NaN) or longer than
+``limits.MAX_LINE_BYTES`` is a SkippedRecord too. A truncated or damaged compressed file (a
+download cut short): the complete lines before the damage are kept and the damage is reported as a
+SkippedRecord at the end, so nothing good is lost; only a stream that is unreadable before its
+first complete line rejects the file.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
 import re
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
-import zstandard
-
 from fms_pipeline.parsing.sources import reddit
-from fms_pipeline.parsing.sources.common import ZSTD_MAGIC, TruncatedStream, raw_chunks, split_lines, zstd_chunks
+from fms_pipeline.parsing.sources.common import OverlongLine, isolated, raw_chunks, split_lines
+from fms_pipeline.parsing.sources.compression import DamagedStream
 from fms_pipeline.parsing.sources.model import Record, RejectedSource, SkippedRecord, SourceFormat
 
 FORMAT = SourceFormat("reddit_ndjson", streaming=True)
@@ -47,27 +47,28 @@ def sniff(extension: str, head: str) -> bool:
 
 
 def read(open_binary: Callable[[], BinaryIO], source_file: str) -> Iterator[Record]:
+    """``open_binary`` gives the content (``read_source`` decompresses a compressed file)."""
     with open_binary() as stream:
-        chunks = raw_chunks(stream)
-        first = next(chunks, b"")
-        chunks = itertools.chain([first], chunks)
-        compressed = first.startswith(ZSTD_MAGIC)
-        lines = split_lines(zstd_chunks(chunks) if compressed else chunks)
-        number = 0
+        numbered = enumerate(split_lines(raw_chunks(stream)), start=1)
+        last = 0
+
+        def lines():
+            nonlocal last
+            for last, line in numbered:  # noqa: B007 - last: how far the file was read
+                yield last, line
+
         try:
-            for number, line in enumerate(lines, start=1):
-                record = _record(line, number)
-                if record is not None:
-                    yield record
-        except (TruncatedStream, zstandard.ZstdError) as error:
-            problem = ("the .zst stream is truncated (the file ends inside a compressed frame)"
-                       if isinstance(error, TruncatedStream) else f"the .zst stream is corrupt ({error})")
-            if number == 0:
-                raise RejectedSource(f"{problem}, before its first complete line") from None
-            yield SkippedRecord(f"after line {number}", f"{problem}: the rest of the file is lost")
+            yield from isolated(lines(), _record, lambda _n, item: f"line {item[0]}")
+        except DamagedStream as error:
+            if last == 0:
+                raise RejectedSource(f"{error}, before its first complete line") from None
+            yield SkippedRecord(f"after line {last}", f"{error}: the rest of the file is lost")
 
 
-def _record(line: bytes, number: int) -> Record | None:
+def _record(item: tuple[int, bytes | OverlongLine]) -> Record | None:
+    number, line = item
+    if isinstance(line, OverlongLine):
+        return SkippedRecord(f"line {number}", line.reason())
     if not line.strip():
         return None
     try:
@@ -75,14 +76,12 @@ def _record(line: bytes, number: int) -> Record | None:
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         reason = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
         return SkippedRecord(f"line {number}", f"not valid JSON: {reason}")
+    except RecursionError:
+        return SkippedRecord(f"line {number}", "JSON nested too deeply to read")
     if not isinstance(data, dict):
         return SkippedRecord(f"line {number}", f"a JSON {type(data).__name__}, not an object")
     if reddit.is_comment(data):
-        record = reddit.comment(data)
-    elif reddit.is_submission(data):
-        record = reddit.submission(data)
-    else:
-        return SkippedRecord(f"line {number}", "neither a submission (title) nor a comment (body, link_id)")
-    if record.key is None:
-        return SkippedRecord(f"line {number}", "no id")
-    return record
+        return reddit.keyed(reddit.comment(data))
+    if reddit.is_submission(data):
+        return reddit.keyed(reddit.submission(data))
+    return SkippedRecord(f"line {number}", "neither a submission (title) nor a comment (body, link_id)")
