@@ -33,15 +33,19 @@ measured on ``data/evaluation/access_loss_dev.tsv`` (``access_evaluation``).
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
 
+import numpy
 import srsly
 from spacy import util
 from spacy.language import Language
+from spacy.attrs import ENT_TYPE, NORM, SENT_START
+from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.matcher import Matcher
 from spacy.tokens import Doc, Span
 
@@ -74,6 +78,7 @@ FEAR_WINDOW = 10  # tokens from a fear word to the cue it governs
 MODAL_WINDOW = 2  # tokens from "might", "will" to the cue
 NEGATION_WINDOW = 2  # tokens between a negation and the cue it denies
 REPLACEMENT_WINDOW = 3
+SCOPES = ("cue", "context", "consequence")
 
 for _name, _default in (("mechanism", None), ("actors", ()), ("consequences", ()), ("needs_care", False),
                         ("stigma", False), ("drug_named", False)):
@@ -135,41 +140,117 @@ def validate_rules(rules: dict, source: str) -> None:
             raise ValueError(f"{source}: unknown consequence {label!r}")
 
 
-def compile_pattern(text: str, macros: dict[str, list[str]], norms: Callable[[str], tuple[str, ...]]) -> list[list[dict]]:
-    """Token patterns (spaCy Matcher, on NORM) of one rule pattern; see vocab/access_loss/README.md."""
-    variants: list[list[dict]] = [[]]
+@dataclass
+class Element:
+    """One slot of a rule pattern: ``wildcards`` tokens of anything (``*N``), or a set of words
+    (each a tuple of NORMs: a phrase has several) and/or a drug entity, optional or excluded."""
+    words: list[tuple[str, ...]] = field(default_factory=list)
+    drug: bool = False
+    optional: bool = False
+    excluded: bool = False
+    wildcards: int = 0
+
+
+def parse_pattern(text: str, macros: dict[str, list[str]], norms: Callable[[str], tuple[str, ...]]) -> list[Element]:
+    """The slots of one rule pattern (syntax in vocab/access_loss/README.md)."""
+    elements = []
     for element in text.split():
         if element.startswith("*") and element[1:].isdigit():
-            slots = [[{"OP": "?"}] * int(element[1:])]
+            elements.append(Element(wildcards=int(element[1:])))
+            continue
+        optional = element.endswith("?") and len(element) > 1
+        element = element.rstrip("?") if optional else element
+        excluded = element.startswith("!")
+        alternatives: list[str] = []
+        drug = False
+        for alternative in element.lstrip("!").split("|"):
+            if alternative == "DRUG" and not excluded:
+                drug = True
+            elif alternative.startswith("@"):
+                if alternative[1:] not in macros:
+                    raise ValueError(f"pattern {text!r}: unknown word set {alternative}")
+                alternatives.extend(macros[alternative[1:]])
+            elif alternative:
+                alternatives.append(alternative)
+        words = sorted({norms(a.replace("_", " ")) for a in alternatives} - {()})
+        elements.append(Element(words=words, drug=drug, optional=optional, excluded=excluded))
+    return elements
+
+
+def compile_pattern(text: str, macros: dict[str, list[str]], norms: Callable[[str], tuple[str, ...]]) -> list[list[dict]]:
+    """Token patterns (spaCy Matcher, on NORM) of one rule pattern; see vocab/access_loss/README.md."""
+    return _token_patterns(parse_pattern(text, macros, norms))
+
+
+def _token_patterns(elements: list[Element]) -> list[list[dict]]:
+    variants: list[list[dict]] = [[]]
+    for element in elements:
+        if element.wildcards:
+            slots = [[{"OP": "?"}] * element.wildcards]
+        elif element.excluded:
+            slots = [[{"NORM": {"NOT_IN": sorted({t[0] for t in element.words})}}]]
         else:
-            optional = element.endswith("?") and len(element) > 1
-            element = element.rstrip("?") if optional else element
-            excluded = element.startswith("!")
-            alternatives: list[str] = []
-            drug = False
-            for alternative in element.lstrip("!").split("|"):
-                if alternative == "DRUG" and not excluded:
-                    drug = True
-                elif alternative.startswith("@"):
-                    if alternative[1:] not in macros:
-                        raise ValueError(f"pattern {text!r}: unknown word set {alternative}")
-                    alternatives.extend(macros[alternative[1:]])
-                elif alternative:
-                    alternatives.append(alternative)
-            token_lists = sorted({norms(a.replace("_", " ")) for a in alternatives} - {()})
-            if excluded:
-                slots = [[{"NORM": {"NOT_IN": sorted({t[0] for t in token_lists})}}]]
-            else:
-                # Single words as one set; each phrase of several words as a slot sequence of its own.
-                words = sorted({t[0] for t in token_lists if len(t) == 1})
-                slots = [[{"NORM": {"IN": words}, **({"OP": "?"} if optional else {})}]] if words else []
-                slots += [[{"NORM": word} for word in t] for t in token_lists if len(t) > 1]
-                if drug:
-                    slots.append([{"ENT_TYPE": {"IN": ["DRUG", "DRUG_CLASS"]}, "OP": "+"}])
-                if optional and any(len(t) > 1 for t in token_lists):
-                    slots.append([])
+            # Single words as one set; each phrase of several words as a slot sequence of its own.
+            single = sorted({t[0] for t in element.words if len(t) == 1})
+            slots = [[{"NORM": {"IN": single}, **({"OP": "?"} if element.optional else {})}]] if single else []
+            slots += [[{"NORM": word} for word in t] for t in element.words if len(t) > 1]
+            if element.drug:
+                slots.append([{"ENT_TYPE": {"IN": ["DRUG", "DRUG_CLASS"]}, "OP": "+"}])
+            if element.optional and any(len(t) > 1 for t in element.words):
+                slots.append([])
         variants = [v + s for v in variants for s in slots]
     return [v for v in variants if v]
+
+
+def _slot_words(element: Element) -> set[str] | None:
+    """Words one of which a match of this slot contains (a phrase by its least common word; ``DRUG``
+    for a drug entity), or None when the slot may match without any (wildcards, optional, excluded)."""
+    if element.wildcards or element.optional or element.excluded or not (element.words or element.drug):
+        return None
+    words = {min(t, key=lambda w: (w in STOP_WORDS, -len(w))) for t in element.words}
+    return words | {DRUG_MARK} if element.drug else words
+
+
+def required_words(elements: list[Element]) -> list[set[str]]:
+    """Per slot that needs words, those words: a sentence without one of each cannot match."""
+    return [words for element in elements if (words := _slot_words(element)) is not None]
+
+
+def anchor_words(elements: list[Element]) -> set[str] | None:
+    """Words one of which every match of the pattern contains: the words of its least common
+    required slot (fewest stop words, then fewest words; a phrase by its least common word), or
+    None when no slot is required words only (a drug slot, wildcards, optional or excluded slots)."""
+    best: tuple[tuple[int, int], set[str]] | None = None
+    for words in required_words(elements):
+        if DRUG_MARK in words:
+            continue
+        score = (sum(w in STOP_WORDS for w in words), len(words))
+        if best is None or score < best[0]:
+            best = (score, words)
+    return None if best is None else best[1]
+
+
+# Stands for "a drug entity" among a slot's required words (no NORM is empty).
+DRUG_MARK = ""
+# Longest run of tokens a drug entity is taken to have when bounding where a pattern can match.
+DRUG_TOKENS = 8
+
+
+@dataclass
+class Rule:
+    """One rule row, matched only where its anchor words occur: a pattern of one slot of words and
+    phrases (``phrases``: anchor -> [(the anchor's place in the phrase, the phrase's NORMs)]) by
+    comparing the phrase at each hit; any other pattern by its own Matcher on a window around each
+    hit (the pattern's longest length either side, within the sentence) when the sentence has a word
+    of each slot that needs one (``required``)."""
+    key: int
+    group: str
+    anchors: frozenset[int] | None
+    reach: int
+    matcher: Matcher | None
+    phrases: dict[int, list[tuple[int, tuple[int, ...]]]] = field(default_factory=dict)
+    required: tuple[frozenset[int], ...] = ()
+    pattern: str = ""
 
 
 # --------------------------------------------------------------------- decisions
@@ -199,9 +280,12 @@ class AccessLoss:
         self.modal_window = modal_window
         self.negation_window = negation_window
         self.rules: dict[str, list[list[str]]] | None = None
-        self.cue_matcher = Matcher(nlp.vocab)
-        self.context_matcher = Matcher(nlp.vocab)
         self._keys: dict[int, tuple[str, str, str]] = {}
+        # Per scope (cue: cues and stigma words, looked for in every text; context: context words and
+        # actors, in sentences with a cue; consequence: in texts with a loss) the rules by anchor word
+        # (NORM hash) and those without one.
+        self._index: dict[str, dict[int, list[Rule]]] = {scope: {} for scope in SCOPES}
+        self._unanchored: dict[str, list[Rule]] = {scope: [] for scope in SCOPES}
 
     # -- data ------------------------------------------------------------------------
     def initialize(self, get_examples: Callable[[], Iterable] | None = None, *, nlp: Language | None = None,
@@ -220,27 +304,105 @@ class AccessLoss:
         def norms(text: str) -> tuple[str, ...]:
             return tuple(t.norm_ for t in tokenizer(text))
 
-        self.cue_matcher = Matcher(self.nlp.vocab)
-        self.context_matcher = Matcher(self.nlp.vocab)
         self._keys = {}
+        self._drug_types = tuple(self.nlp.vocab.strings.add(t) for t in ("DRUG", "DRUG_CLASS"))
+        self._index = {scope: {} for scope in SCOPES}
+        self._unanchored = {scope: [] for scope in SCOPES}
+        strings = self.nlp.vocab.strings
 
-        def add(matcher: Matcher, group: str, label: str, extra: str, pattern: str) -> None:
-            key = f"{group}|{label}|{extra}"
-            self._keys[self.nlp.vocab.strings.add(key)] = (group, label, extra)
+        def add(scope: str, group: str, label: str, extra: str, pattern: str) -> None:
+            key = strings.add(f"{group}|{label}|{extra}")
+            self._keys[key] = (group, label, extra)
             try:
-                matcher.add(key, compile_pattern(pattern, macros, norms))
+                elements = parse_pattern(pattern, macros, norms)
+                patterns = _token_patterns(elements)
             except ValueError as error:
                 raise ValueError(f"access-loss rule {group} {label} {pattern!r}: {error}") from error
+            if not patterns:
+                raise ValueError(f"access-loss rule {group} {label} {pattern!r}: the pattern matches nothing")
+            only = elements[0]
+            if len(elements) == 1 and not (only.wildcards or only.optional or only.excluded or only.drug):
+                # One slot of words and phrases: compared where its anchor word is, no Matcher needed.
+                phrases: dict[int, list[tuple[int, tuple[int, ...]]]] = {}
+                for phrase in only.words:
+                    anchor = min(phrase, key=lambda w: (w in STOP_WORDS, -len(w)))
+                    phrases.setdefault(strings.add(anchor), []).append(
+                        (phrase.index(anchor), tuple(strings.add(w) for w in phrase)))
+                rule = Rule(key, scope, frozenset(phrases), max(len(t) for t in only.words), None,
+                            phrases=phrases, pattern=pattern)
+            else:
+                matcher = Matcher(self.nlp.vocab)
+                matcher.add(key, patterns)
+                reach = max(sum(DRUG_TOKENS if slot.get("OP") == "+" else 1 for slot in p) for p in patterns)
+                anchors = anchor_words(elements)
+                required = tuple(frozenset(strings.add(w) for w in words) for words in required_words(elements))
+                # strings.add("") is 0: the mark that the sentence has a drug entity token (see _match).
+                rule = Rule(key, scope, None if anchors is None else frozenset(strings.add(w) for w in anchors),
+                            reach, matcher, required=required, pattern=pattern)
+            if rule.anchors is None:
+                self._unanchored[scope].append(rule)
+            else:
+                for anchor in rule.anchors:
+                    self._index[scope].setdefault(anchor, []).append(rule)
 
         for mechanism, needs, pattern in rules["cues"]:
-            add(self.cue_matcher, "cue", mechanism, needs, pattern)
+            add("cue", "cue", mechanism, needs, pattern)
         for label, pattern in rules["consequences"]:
-            # Stigma words are looked for in every doc, so they go with the cues.
-            add(self.cue_matcher if label == "stigma" else self.context_matcher, "consequence", label, "", pattern)
+            # Stigma words are looked for in every text, so they go with the cues.
+            add("cue" if label == "stigma" else "consequence", "consequence", label, "", pattern)
         for category, pattern in rules["context"]:
-            add(self.context_matcher, "context", category, "", pattern)
+            add("context", "context", category, "", pattern)
         for actor, pattern in rules["actors"]:
-            add(self.context_matcher, "actor", actor, "", pattern)
+            add("context", "actor", actor, "", pattern)
+
+    def _match(self, scope: str, doc: Doc, norms: list[int], bounds: list[tuple[int, int]],
+               sentences: Iterable[int], drug_tokens: list[int]) -> list[tuple[int, int, int]]:
+        """(key, start, end) of the scope's rules in these sentences: each rule only where one of its
+        anchor words occurs (single-word rules at the word itself, others by their Matcher on a window
+        around it), rules without an anchor on the whole sentence."""
+        index = self._index[scope]
+        unanchored = self._unanchored[scope]
+        found: list[tuple[int, int, int]] = []
+        windows: dict[int, tuple[Rule, list[tuple[int, int]]]] = {}
+        for k in sentences:
+            s, e = bounds[k]
+            sentence = norms[s:e]
+            hits = [(i, h) for i, h in enumerate(sentence, s) if h in index]
+            if not hits and not unanchored:
+                continue
+            words = set(sentence)
+            if drug_tokens and drug_tokens[bisect_left(drug_tokens, s):bisect_left(drug_tokens, e)]:
+                words.add(0)  # DRUG_MARK: the sentence has a drug
+            possible: dict[int, bool] = {}
+            for i, h in hits:
+                for rule in index[h]:
+                    if rule.matcher is None:
+                        for offset, phrase in rule.phrases[h]:
+                            start = i - offset
+                            end = start + len(phrase)
+                            if s <= start and end <= e and (len(phrase) == 1 or tuple(norms[start:end]) == phrase):
+                                found.append((rule.key, start, end))
+                        continue
+                    ok = possible.get(id(rule))
+                    if ok is None:
+                        # The Matcher runs only where the sentence has a word of every slot that needs one.
+                        ok = possible[id(rule)] = not any(map(words.isdisjoint, rule.required))
+                    if ok:
+                        windows.setdefault(id(rule), (rule, []))[1].append(
+                            (max(s, i - rule.reach + 1), min(e, i + rule.reach)))
+            for rule in unanchored:
+                if not any(map(words.isdisjoint, rule.required)):
+                    windows.setdefault(id(rule), (rule, []))[1].append((s, e))
+        for rule, spans in windows.values():
+            merged: list[list[int]] = []
+            for lo, hi in sorted(spans):
+                if merged and lo < merged[-1][1]:
+                    merged[-1][1] = max(merged[-1][1], hi)
+                else:
+                    merged.append([lo, hi])
+            for lo, hi in merged:
+                found.extend((m, lo + a, lo + b) for m, a, b in rule.matcher(doc[lo:hi]))
+        return found
 
     def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
         path = util.ensure_path(path)
@@ -265,30 +427,43 @@ class AccessLoss:
     # -- the component ----------------------------------------------------------------
     def __call__(self, doc: Doc) -> Doc:
         self._require_rules()
-        cue_matches = self.cue_matcher(doc)
+        if not len(doc):
+            doc.spans[SPANS_KEY] = []
+            return doc
+        array = doc.to_array([NORM, SENT_START, ENT_TYPE])
+        norms = array[:, 0].tolist()
+        if self._index["cue"].keys().isdisjoint(norms) and not self._unanchored["cue"]:
+            doc.spans[SPANS_KEY] = []  # no cue word at all: most texts stop here
+            return doc
+        # SENT_START is 1 at a sentence's first token (-1 and 0 elsewhere; the array is unsigned).
+        starts = [0] + [i for i in numpy.flatnonzero(array[:, 1] == 1).tolist() if i > 0]
+        bounds = list(zip(starts, starts[1:] + [len(doc)]))
+        drug, drug_class = self._drug_types
+        drug_tokens = numpy.flatnonzero((array[:, 2] == drug) | (array[:, 2] == drug_class)).tolist()
+        cue_matches = self._match("cue", doc, norms, bounds, range(len(bounds)), drug_tokens)
         if not cue_matches:
             doc.spans[SPANS_KEY] = []
             return doc
         keys = self._keys
         cues = [(s, e, *keys[m][1:]) for m, s, e in cue_matches if keys[m][0] == "cue"]
         stigma = [(s, e) for m, s, e in cue_matches if keys[m][0] == "consequence"]
+        cue_sentences = sorted({bisect_right(starts, s) - 1 for s, *_ in cues})
+        context_sentences = set(cue_sentences) | {bisect_right(starts, s) - 1 for s, _ in stigma}
         context: dict[str, list[tuple[int, int]]] = {}
         actors: list[tuple[int, int, str]] = []
-        consequences: list[tuple[int, int, str]] = []
-        for m, s, e in self.context_matcher(doc):
+        for m, s, e in self._match("context", doc, norms, bounds, sorted(context_sentences), drug_tokens):
             group, label, _ = keys[m]
             if group == "context":
                 context.setdefault(label, []).append((s, e))
-            elif group == "actor":
-                actors.append((s, e, label))
             else:
-                consequences.append((s, e, label))
+                actors.append((s, e, label))
         negations = self._negations(doc, context)
         stigma = [(s, e) for s, e in stigma if not self._negated(s, negations)]
         spans: list[Span] = [Span(doc, s, e, label="stigma") for s, e in _longest(stigma)]
         losses: list[Span] = []
         fears: list[Span] = []
-        for sentence in doc.sents if cues else ():
+        for number in cue_sentences:
+            sentence = Span(doc, *bounds[number])
             facts = SentenceFacts(sentence.start, sentence.end)
             facts.cues = [c for c in cues if sentence.start <= c[0] < sentence.end]
             if not facts.cues:
@@ -315,6 +490,14 @@ class AccessLoss:
                     fears.append(span)
                 spans.append(span)
         if losses:
+            # What it cost is looked for in the whole text, with the negations of its sentences.
+            consequences = [(s, e, keys[m][1]) for m, s, e in
+                            self._match("consequence", doc, norms, bounds, range(len(bounds)), drug_tokens)]
+            more = sorted({bisect_right(starts, s) - 1 for s, *_ in consequences} - context_sentences)
+            for m, s, e in self._match("context", doc, norms, bounds, more, drug_tokens):
+                if keys[m][0] == "context" and keys[m][1] in ("negation", "pseudo"):
+                    context.setdefault(keys[m][1], []).append((s, e))
+            negations = self._negations(doc, context)
             found_consequences = tuple(sorted(
                 {label for s, e, label in consequences if not self._negated(s, negations)},
                 key=CONSEQUENCES.index))
@@ -326,7 +509,7 @@ class AccessLoss:
                 if stigma:
                     span._.stigma = True
         if losses or fears:
-            self._add_outcomes(doc, losses, fears)
+            self._add_outcomes(doc, losses, fears, starts, bounds)
         doc.spans[SPANS_KEY] = sorted(spans, key=lambda s: (s.start, s.end, s.label_))
         return doc
 
@@ -428,14 +611,15 @@ class AccessLoss:
         return [(DEFAULT_DRUG, generic)]
 
     @staticmethod
-    def _add_outcomes(doc: Doc, losses: list[Span], fears: list[Span]) -> None:
+    def _add_outcomes(doc: Doc, losses: list[Span], fears: list[Span], starts: list[int],
+                      bounds: list[tuple[int, int]]) -> None:
         """Each loss as an ``access_loss`` outcome, and its sentence's sentiment signed accordingly;
         each fear as a hypothetical ``access_loss`` outcome (the outcomes' way of saying "feared")."""
         outcomes = list(doc.spans.get("outcomes", []))
         labelled: dict[int, set[str]] = {}
         for span in outcomes:
-            labelled.setdefault(span.sent.start, set()).add(span.label_)
-        touched = {}
+            labelled.setdefault(bisect_right(starts, span.start) - 1, set()).add(span.label_)
+        touched: set[int] = set()
         for span in losses + fears:
             # The outcomes name a drug only where the text does, as the other outcome labels do.
             drug = span._.drug if span._.drug_named else None
@@ -446,18 +630,22 @@ class AccessLoss:
             if span.label_ == "access_fear":
                 outcome._.hypothetical = True
             else:
-                touched[span.sent.start] = span.sent
+                touched.add(bisect_right(starts, span.start) - 1)
         doc.spans["outcomes"] = outcomes
-        for start, sent in touched.items():
-            before = labelled.get(start, set())
+        change = 0.0
+        for number in sorted(touched):
+            before = labelled.get(number, set())
             if "access_loss" in before:
                 continue
-            sent._.sentiment = sentiment.signed(sent._.sentiment, before | {"access_loss"})
+            sent = Span(doc, *bounds[number])
+            old = sent._.sentiment
+            sent._.sentiment = sentiment.signed(old, before | {"access_loss"})
+            change += sent._.sentiment - old
             if not before and Span.has_extension("tone"):
                 sent._.tone = sentiment.adjusted(sent._.tone, {"access_loss"})
-        sentences = list(doc.sents)
-        if touched and sentences:
-            doc._.sentiment = sum(s._.sentiment for s in sentences) / len(sentences)
+        if change:
+            # The document's sentiment is its sentences' mean (fms_outcomes): moved by the change.
+            doc._.sentiment += change / len(bounds)
 
 
 def access_rows(doc: Doc, doc_id: str, cid: str | None, sentence_of: Callable[[int], int], char_offset: int = 0,
