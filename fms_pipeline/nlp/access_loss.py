@@ -216,18 +216,29 @@ def required_words(elements: list[Element]) -> list[set[str]]:
     return [words for element in elements if (words := _slot_words(element)) is not None]
 
 
-def anchor_words(elements: list[Element]) -> set[str] | None:
-    """Words one of which every match of the pattern contains: the words of its least common
-    required slot (fewest stop words, then fewest words; a phrase by its least common word), or
-    None when no slot is required words only (a drug slot, wildcards, optional or excluded slots)."""
-    best: tuple[tuple[int, int], set[str]] | None = None
-    for words in required_words(elements):
-        if DRUG_MARK in words:
+def anchor_slot(elements: list[Element]) -> tuple[int, set[str]] | None:
+    """(slot, words) such that every match of the pattern contains one of the words, at that slot:
+    its least common required slot (fewest stop words, then fewest words; a phrase by its least
+    common word), or None when no slot is required words only (a drug, wildcards, optional or
+    excluded slots)."""
+    best: tuple[tuple[int, int], int, set[str]] | None = None
+    for number, element in enumerate(elements):
+        words = _slot_words(element)
+        if words is None or DRUG_MARK in words:
             continue
         score = (sum(w in STOP_WORDS for w in words), len(words))
         if best is None or score < best[0]:
-            best = (score, words)
-    return None if best is None else best[1]
+            best = (score, number, words)
+    return None if best is None else (best[1], best[2])
+
+
+def _slot_length(element: Element) -> int:
+    """The most tokens a slot can match."""
+    if element.wildcards:
+        return element.wildcards
+    if element.excluded:
+        return 1
+    return max([len(t) for t in element.words] + ([DRUG_TOKENS] if element.drug else []))
 
 
 # Stands for "a drug entity" among a slot's required words (no NORM is empty).
@@ -246,9 +257,11 @@ class Rule:
     key: int
     group: str
     anchors: frozenset[int] | None
-    reach: int
+    before: int  # tokens a match can have before the anchor word, and after it
+    after: int
     matcher: Matcher | None
     phrases: dict[int, list[tuple[int, tuple[int, ...]]]] = field(default_factory=dict)
+    patterns: list[list[dict]] = field(default_factory=list)  # its Matcher patterns (also for tests)
     required: tuple[frozenset[int], ...] = ()
     pattern: str = ""
 
@@ -264,6 +277,7 @@ class SentenceFacts:
     cues: list[tuple[int, int, str, str]] = field(default_factory=list)  # (start, end, mechanism, needs)
     context: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
     actors: list[tuple[int, int, str]] = field(default_factory=list)
+    ents: list[Span] = field(default_factory=list)  # the sentence's entities
 
     def has(self, category: str) -> bool:
         return bool(self.context.get(category))
@@ -310,7 +324,8 @@ class AccessLoss:
         self._unanchored = {scope: [] for scope in SCOPES}
         strings = self.nlp.vocab.strings
 
-        def add(scope: str, group: str, label: str, extra: str, pattern: str) -> None:
+        def add(scope: str, group: str, label: str, extra: str, pattern: str,
+                need: frozenset[int] | None = None) -> Rule:
             key = strings.add(f"{group}|{label}|{extra}")
             self._keys[key] = (group, label, extra)
             try:
@@ -328,71 +343,115 @@ class AccessLoss:
                     anchor = min(phrase, key=lambda w: (w in STOP_WORDS, -len(w)))
                     phrases.setdefault(strings.add(anchor), []).append(
                         (phrase.index(anchor), tuple(strings.add(w) for w in phrase)))
-                rule = Rule(key, scope, frozenset(phrases), max(len(t) for t in only.words), None,
-                            phrases=phrases, pattern=pattern)
+                longest = max(len(t) for t in only.words)
+                rule = Rule(key, scope, frozenset(phrases), longest - 1, longest - 1, None,
+                            required=() if need is None else (need,), phrases=phrases, patterns=patterns,
+                            pattern=pattern)
             else:
                 matcher = Matcher(self.nlp.vocab)
                 matcher.add(key, patterns)
-                reach = max(sum(DRUG_TOKENS if slot.get("OP") == "+" else 1 for slot in p) for p in patterns)
-                anchors = anchor_words(elements)
+                anchor = anchor_slot(elements)
+                anchors = None if anchor is None else anchor[1]
+                slot = 0 if anchor is None else anchor[0]
+                lengths = [_slot_length(element) for element in elements]
+                before, after = sum(lengths[:slot + 1]) - 1, sum(lengths[slot:]) - 1
                 required = tuple(frozenset(strings.add(w) for w in words) for words in required_words(elements))
+                required += () if need is None else (need,)
                 # strings.add("") is 0: the mark that the sentence has a drug entity token (see _match).
                 rule = Rule(key, scope, None if anchors is None else frozenset(strings.add(w) for w in anchors),
-                            reach, matcher, required=required, pattern=pattern)
+                            before, after, matcher, required=required, patterns=patterns,
+                            pattern=pattern)
             if rule.anchors is None:
                 self._unanchored[scope].append(rule)
             else:
                 for anchor in rule.anchors:
                     self._index[scope].setdefault(anchor, []).append(rule)
+            return rule
 
+        # Anchor words of the context and actor rules: a sentence without one of those a cue needs
+        # (a medication word or a drug, a place of care, the pharmacy, hospital, insurer named) has
+        # no valid cue of that need, so the cue is not looked for there.
+        found: dict[str, set[int] | None] = {}
+        for group, rows in (("context", rules["context"]), ("actor", rules["actors"])):
+            for label, pattern in rows:
+                anchors = add("context", group, label, "", pattern).anchors
+                known = found.setdefault(label, set())
+                found[label] = None if anchors is None or known is None else known | anchors
+
+        def union(*labels: str) -> frozenset[int] | None:
+            sets = [found.get(label, set()) for label in labels]
+            return None if any(s is None for s in sets) else frozenset().union(*sets)
+
+        needs_words = {"-": None, "med": union("medication"), "care": union("medication", "care"),
+                       "place": union("care"), "pharmacy": union("pharmacy"), "hospital": union("hospital"),
+                       "insurer": union("insurer")}
+        for need in ("med", "care"):
+            if needs_words[need] is not None:
+                needs_words[need] |= {0}  # DRUG_MARK: a drug in the sentence meets them too
         for mechanism, needs, pattern in rules["cues"]:
-            add("cue", "cue", mechanism, needs, pattern)
+            # A closure cue counts for the mechanism even where its need is unmet (_decide).
+            add("cue", "cue", mechanism, needs, pattern, None if mechanism == "clinic_closed" else needs_words[needs])
         for label, pattern in rules["consequences"]:
             # Stigma words are looked for in every text, so they go with the cues.
             add("cue" if label == "stigma" else "consequence", "consequence", label, "", pattern)
-        for category, pattern in rules["context"]:
-            add("context", "context", category, "", pattern)
-        for actor, pattern in rules["actors"]:
-            add("context", "actor", actor, "", pattern)
 
-    def _match(self, scope: str, doc: Doc, norms: list[int], bounds: list[tuple[int, int]],
-               sentences: Iterable[int], drug_tokens: list[int]) -> list[tuple[int, int, int]]:
-        """(key, start, end) of the scope's rules in these sentences: each rule only where one of its
-        anchor words occurs (single-word rules at the word itself, others by their Matcher on a window
-        around it), rules without an anchor on the whole sentence."""
+    def _match(self, scope: str, doc: Doc, norms: list[int], starts: list[int], bounds: list[tuple[int, int]],
+               sentences: list[int] | None, drug_tokens: list[int]) -> list[tuple[int, int, int]]:
+        """(key, start, end) of the scope's rules in these sentences (None: all): each rule only where
+        one of its anchor words occurs (word and phrase rules compared there, others by their Matcher
+        on a window around it), rules without an anchor on the whole sentence."""
         index = self._index[scope]
         unanchored = self._unanchored[scope]
         found: list[tuple[int, int, int]] = []
         windows: dict[int, tuple[Rule, list[tuple[int, int]]]] = {}
-        for k in sentences:
+        if sentences is None:
+            hits = [(i, h) for i, h in enumerate(norms) if h in index]
+        else:
+            hits = [(i, h) for k in sentences for i, h in enumerate(norms[bounds[k][0]:bounds[k][1]], bounds[k][0])
+                    if h in index]
+        sentence_words: dict[int, set[int]] = {}
+
+        def words_of(k: int) -> set[int]:
+            words = sentence_words.get(k)
+            if words is None:
+                s, e = bounds[k]
+                words = sentence_words[k] = set(norms[s:e])
+                if drug_tokens and bisect_left(drug_tokens, s) < bisect_left(drug_tokens, e):
+                    words.add(0)  # DRUG_MARK: the sentence has a drug
+            return words
+
+        possible: dict[tuple[int, int], bool] = {}
+        for i, h in hits:
+            k = bisect_right(starts, i) - 1
             s, e = bounds[k]
-            sentence = norms[s:e]
-            hits = [(i, h) for i, h in enumerate(sentence, s) if h in index]
-            if not hits and not unanchored:
-                continue
-            words = set(sentence)
-            if drug_tokens and drug_tokens[bisect_left(drug_tokens, s):bisect_left(drug_tokens, e)]:
-                words.add(0)  # DRUG_MARK: the sentence has a drug
-            possible: dict[int, bool] = {}
-            for i, h in hits:
-                for rule in index[h]:
-                    if rule.matcher is None:
-                        for offset, phrase in rule.phrases[h]:
-                            start = i - offset
-                            end = start + len(phrase)
-                            if s <= start and end <= e and (len(phrase) == 1 or tuple(norms[start:end]) == phrase):
-                                found.append((rule.key, start, end))
-                        continue
-                    ok = possible.get(id(rule))
-                    if ok is None:
-                        # The Matcher runs only where the sentence has a word of every slot that needs one.
-                        ok = possible[id(rule)] = not any(map(words.isdisjoint, rule.required))
-                    if ok:
-                        windows.setdefault(id(rule), (rule, []))[1].append(
-                            (max(s, i - rule.reach + 1), min(e, i + rule.reach)))
-            for rule in unanchored:
-                if not any(map(words.isdisjoint, rule.required)):
-                    windows.setdefault(id(rule), (rule, []))[1].append((s, e))
+            for rule in index[h]:
+                if rule.matcher is None:
+                    if rule.required:
+                        ok = possible.get((id(rule), k))
+                        if ok is None:
+                            ok = possible[(id(rule), k)] = not any(map(words_of(k).isdisjoint, rule.required))
+                        if not ok:
+                            continue
+                    for offset, phrase in rule.phrases[h]:
+                        if offset == 0 and len(phrase) == 1:
+                            found.append((rule.key, i, i + 1))
+                            continue
+                        start = i - offset
+                        end = start + len(phrase)
+                        if s <= start and end <= e and tuple(norms[start:end]) == phrase:
+                            found.append((rule.key, start, end))
+                    continue
+                ok = possible.get((id(rule), k))
+                if ok is None:
+                    # The Matcher runs only where the sentence has a word of every slot that needs one.
+                    ok = possible[(id(rule), k)] = not any(map(words_of(k).isdisjoint, rule.required))
+                if ok:
+                    windows.setdefault(id(rule), (rule, []))[1].append(
+                        (max(s, i - rule.before), min(e, i + rule.after + 1)))
+        for rule in unanchored:
+            for k in range(len(bounds)) if sentences is None else sentences:
+                if not any(map(words_of(k).isdisjoint, rule.required)):
+                    windows.setdefault(id(rule), (rule, []))[1].append(bounds[k])
         for rule, spans in windows.values():
             merged: list[list[int]] = []
             for lo, hi in sorted(spans):
@@ -440,7 +499,7 @@ class AccessLoss:
         bounds = list(zip(starts, starts[1:] + [len(doc)]))
         drug, drug_class = self._drug_types
         drug_tokens = numpy.flatnonzero((array[:, 2] == drug) | (array[:, 2] == drug_class)).tolist()
-        cue_matches = self._match("cue", doc, norms, bounds, range(len(bounds)), drug_tokens)
+        cue_matches = self._match("cue", doc, norms, starts, bounds, None, drug_tokens)
         if not cue_matches:
             doc.spans[SPANS_KEY] = []
             return doc
@@ -451,7 +510,7 @@ class AccessLoss:
         context_sentences = set(cue_sentences) | {bisect_right(starts, s) - 1 for s, _ in stigma}
         context: dict[str, list[tuple[int, int]]] = {}
         actors: list[tuple[int, int, str]] = []
-        for m, s, e in self._match("context", doc, norms, bounds, sorted(context_sentences), drug_tokens):
+        for m, s, e in self._match("context", doc, norms, starts, bounds, sorted(context_sentences), drug_tokens):
             group, label, _ = keys[m]
             if group == "context":
                 context.setdefault(label, []).append((s, e))
@@ -462,9 +521,11 @@ class AccessLoss:
         spans: list[Span] = [Span(doc, s, e, label="stigma") for s, e in _longest(stigma)]
         losses: list[Span] = []
         fears: list[Span] = []
+        doc_ents = list(doc.ents) if cue_sentences else []
         for number in cue_sentences:
             sentence = Span(doc, *bounds[number])
             facts = SentenceFacts(sentence.start, sentence.end)
+            facts.ents = [e for e in doc_ents if sentence.start <= e.start and e.end <= sentence.end]
             facts.cues = [c for c in cues if sentence.start <= c[0] < sentence.end]
             if not facts.cues:
                 continue
@@ -492,9 +553,9 @@ class AccessLoss:
         if losses:
             # What it cost is looked for in the whole text, with the negations of its sentences.
             consequences = [(s, e, keys[m][1]) for m, s, e in
-                            self._match("consequence", doc, norms, bounds, range(len(bounds)), drug_tokens)]
+                            self._match("consequence", doc, norms, starts, bounds, None, drug_tokens)]
             more = sorted({bisect_right(starts, s) - 1 for s, *_ in consequences} - context_sentences)
-            for m, s, e in self._match("context", doc, norms, bounds, more, drug_tokens):
+            for m, s, e in self._match("context", doc, norms, starts, bounds, more, drug_tokens):
                 if keys[m][0] == "context" and keys[m][1] in ("negation", "pseudo"):
                     context.setdefault(keys[m][1], []).append((s, e))
             negations = self._negations(doc, context)
@@ -526,7 +587,7 @@ class AccessLoss:
     def _decide(self, doc: Doc, sentence: Span, facts: SentenceFacts,
                 negations: list[int]) -> tuple[str, tuple, str | None] | None:
         """(label, deciding cue, mechanism) of a sentence with cues, or None."""
-        has_drug = any(e.label_ in ("DRUG", "DRUG_CLASS") and e.ent_id_ not in NOT_LOST for e in sentence.ents)
+        has_drug = any(e.label_ in ("DRUG", "DRUG_CLASS") and e.ent_id_ not in NOT_LOST for e in facts.ents)
         medication = has_drug or facts.has("medication")
         actor_names = {a[2] for a in facts.actors}
         satisfied = {"-": True, "med": medication, "care": medication or facts.has("care"), "place": facts.has("care"),
@@ -590,7 +651,7 @@ class AccessLoss:
         replacements = facts.context.get("replacement", [])
         specific: list[str] = []
         generic = False
-        for ent in sentence.ents:
+        for ent in facts.ents:
             if ent.label_ not in ("DRUG", "DRUG_CLASS") or ent.ent_id_ in NOT_LOST:
                 continue
             if any(e <= ent.start and ent.start - e < REPLACEMENT_WINDOW for _, e in replacements):
@@ -603,7 +664,7 @@ class AccessLoss:
                 specific.append(ent.ent_id_)
         if specific:
             # A class beside a named drug is what the drug belongs to ("the dilaudid ... done with opioids").
-            named = [e.ent_id_ for e in sentence.ents if e.label_ == "DRUG"]
+            named = [e.ent_id_ for e in facts.ents if e.label_ == "DRUG"]
             return [(d, True) for d in specific if d in named or not any(n in specific for n in named)]
         stated = doc._.stated_drug
         if stated:
