@@ -148,6 +148,39 @@ def test_multi_word_alternatives_match_only_as_written(nlp):
     assert not matcher(nlp.make_doc("she will not refill it"))  # "refill" alone is no alternative
 
 
+def test_anchored_rules_find_what_one_matcher_over_the_whole_text_finds(nlp, sample_page):
+    """The component looks for each rule only around its anchor words (and a cue only where the
+    sentence has what it needs); on the tuning sentences and the seed page's comments that finds
+    exactly the matches a single Matcher of all rules over the whole text finds within a sentence."""
+    from spacy.matcher import Matcher
+
+    component = nlp.get_pipe("fms_access_loss")
+    rules = {scope: list({id(r): r for group in (component._index[scope].values(), [component._unanchored[scope]])
+                          for rs in group for r in rs}.values()) for scope in access_loss.SCOPES}
+    texts = [r["text"] for r in access_evaluation.read_access_set(access_evaluation.TUNING_FILE)]
+    docs = list(nlp.pipe(texts + [c.body for c in sample_page.comments], disable=["fms_access_loss"]))
+    compared = 0
+    for scope, scope_rules in rules.items():
+        matcher = Matcher(nlp.vocab)
+        for rule in scope_rules:
+            matcher.add(rule.key, rule.patterns)
+        by_key = {rule.key: rule for rule in scope_rules}
+        for doc in docs:
+            view = component.view(doc)
+            sentence_of = {i: k for k, (s, e) in enumerate(view.bounds) for i in range(s, e)}
+            expected = set()
+            for key, start, end in matcher(doc):
+                k = sentence_of[start]
+                need = by_key[key].need
+                if sentence_of[end - 1] == k and (need is None or not need.isdisjoint(
+                        set(view.norms[slice(*view.bounds[k])]) | ({0} if any(
+                            view.bounds[k][0] <= t < view.bounds[k][1] for t in view.drug_tokens) else set()))):
+                    expected.add((key, start, end))
+            assert set(component._match(scope, doc, view, None)) == expected, (scope, doc.text)
+            compared += len(expected)
+    assert compared > 1000
+
+
 @pytest.mark.slow
 def test_dev_set_meets_the_issue_targets(nlp):
     """The written dev set (never used for tuning): issue 23's targets."""

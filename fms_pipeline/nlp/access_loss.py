@@ -248,6 +248,16 @@ DRUG_TOKENS = 8
 
 
 @dataclass
+class TextView:
+    """A text as the rules read it: NORM hashes, sentence starts and (start, end) bounds, and the
+    positions of drug-entity tokens."""
+    norms: list[int]
+    starts: list[int]
+    bounds: list[tuple[int, int]]
+    drug_tokens: list[int]
+
+
+@dataclass
 class Rule:
     """One rule row, matched only where its anchor words occur: a pattern of one slot of words and
     phrases (``phrases``: anchor -> [(the anchor's place in the phrase, the phrase's NORMs)]) by
@@ -262,6 +272,7 @@ class Rule:
     matcher: Matcher | None
     phrases: dict[int, list[tuple[int, tuple[int, ...]]]] = field(default_factory=dict)
     patterns: list[list[dict]] = field(default_factory=list)  # its Matcher patterns (also for tests)
+    need: frozenset[int] | None = None  # words one of which the sentence needs besides the pattern's
     required: tuple[frozenset[int], ...] = ()
     pattern: str = ""
 
@@ -345,7 +356,7 @@ class AccessLoss:
                         (phrase.index(anchor), tuple(strings.add(w) for w in phrase)))
                 longest = max(len(t) for t in only.words)
                 rule = Rule(key, scope, frozenset(phrases), longest - 1, longest - 1, None,
-                            required=() if need is None else (need,), phrases=phrases, patterns=patterns,
+                            required=() if need is None else (need,), phrases=phrases, patterns=patterns, need=need,
                             pattern=pattern)
             else:
                 matcher = Matcher(self.nlp.vocab)
@@ -359,7 +370,7 @@ class AccessLoss:
                 required += () if need is None else (need,)
                 # strings.add("") is 0: the mark that the sentence has a drug entity token (see _match).
                 rule = Rule(key, scope, None if anchors is None else frozenset(strings.add(w) for w in anchors),
-                            before, after, matcher, required=required, patterns=patterns,
+                            before, after, matcher, required=required, patterns=patterns, need=need,
                             pattern=pattern)
             if rule.anchors is None:
                 self._unanchored[scope].append(rule)
@@ -395,13 +406,22 @@ class AccessLoss:
             # Stigma words are looked for in every text, so they go with the cues.
             add("cue" if label == "stigma" else "consequence", "consequence", label, "", pattern)
 
-    def _match(self, scope: str, doc: Doc, norms: list[int], starts: list[int], bounds: list[tuple[int, int]],
-               sentences: list[int] | None, drug_tokens: list[int]) -> list[tuple[int, int, int]]:
+    def view(self, doc: Doc, array: numpy.ndarray | None = None) -> TextView:
+        """The text as ``_match`` reads it (``array``: the doc's NORM, SENT_START, ENT_TYPE columns)."""
+        array = doc.to_array([NORM, SENT_START, ENT_TYPE]) if array is None else array
+        # SENT_START is 1 at a sentence's first token (-1 and 0 elsewhere; the array is unsigned).
+        starts = [0] + [i for i in numpy.flatnonzero(array[:, 1] == 1).tolist() if i > 0]
+        drug, drug_class = self._drug_types
+        return TextView(norms=array[:, 0].tolist(), starts=starts, bounds=list(zip(starts, starts[1:] + [len(doc)])),
+                        drug_tokens=numpy.flatnonzero((array[:, 2] == drug) | (array[:, 2] == drug_class)).tolist())
+
+    def _match(self, scope: str, doc: Doc, view: TextView, sentences: list[int] | None) -> list[tuple[int, int, int]]:
         """(key, start, end) of the scope's rules in these sentences (None: all): each rule only where
         one of its anchor words occurs (word and phrase rules compared there, others by their Matcher
         on a window around it), rules without an anchor on the whole sentence."""
         index = self._index[scope]
         unanchored = self._unanchored[scope]
+        norms, starts, bounds, drug_tokens = view.norms, view.starts, view.bounds, view.drug_tokens
         found: list[tuple[int, int, int]] = []
         windows: dict[int, tuple[Rule, list[tuple[int, int]]]] = {}
         if sentences is None:
@@ -490,16 +510,12 @@ class AccessLoss:
             doc.spans[SPANS_KEY] = []
             return doc
         array = doc.to_array([NORM, SENT_START, ENT_TYPE])
-        norms = array[:, 0].tolist()
-        if self._index["cue"].keys().isdisjoint(norms) and not self._unanchored["cue"]:
+        if self._index["cue"].keys().isdisjoint(array[:, 0].tolist()) and not self._unanchored["cue"]:
             doc.spans[SPANS_KEY] = []  # no cue word at all: most texts stop here
             return doc
-        # SENT_START is 1 at a sentence's first token (-1 and 0 elsewhere; the array is unsigned).
-        starts = [0] + [i for i in numpy.flatnonzero(array[:, 1] == 1).tolist() if i > 0]
-        bounds = list(zip(starts, starts[1:] + [len(doc)]))
-        drug, drug_class = self._drug_types
-        drug_tokens = numpy.flatnonzero((array[:, 2] == drug) | (array[:, 2] == drug_class)).tolist()
-        cue_matches = self._match("cue", doc, norms, starts, bounds, None, drug_tokens)
+        view = self.view(doc, array)
+        starts, bounds = view.starts, view.bounds
+        cue_matches = self._match("cue", doc, view, None)
         if not cue_matches:
             doc.spans[SPANS_KEY] = []
             return doc
@@ -510,7 +526,7 @@ class AccessLoss:
         context_sentences = set(cue_sentences) | {bisect_right(starts, s) - 1 for s, _ in stigma}
         context: dict[str, list[tuple[int, int]]] = {}
         actors: list[tuple[int, int, str]] = []
-        for m, s, e in self._match("context", doc, norms, starts, bounds, sorted(context_sentences), drug_tokens):
+        for m, s, e in self._match("context", doc, view, sorted(context_sentences)):
             group, label, _ = keys[m]
             if group == "context":
                 context.setdefault(label, []).append((s, e))
@@ -553,9 +569,9 @@ class AccessLoss:
         if losses:
             # What it cost is looked for in the whole text, with the negations of its sentences.
             consequences = [(s, e, keys[m][1]) for m, s, e in
-                            self._match("consequence", doc, norms, starts, bounds, None, drug_tokens)]
+                            self._match("consequence", doc, view, None)]
             more = sorted({bisect_right(starts, s) - 1 for s, *_ in consequences} - context_sentences)
-            for m, s, e in self._match("context", doc, norms, starts, bounds, more, drug_tokens):
+            for m, s, e in self._match("context", doc, view, more):
                 if keys[m][0] == "context" and keys[m][1] in ("negation", "pseudo"):
                     context.setdefault(keys[m][1], []).append((s, e))
             negations = self._negations(doc, context)
