@@ -27,7 +27,13 @@ Every ``access_loss`` event is also an ``access_loss`` outcome (``doc.spans["out
 its sentence's sentiment sign, as the outcome rules did before; a fear is a hypothetical one.
 
 Rules are data (``vocab/access_loss/*.tsv``, syntax in its README), loaded in ``initialize`` and
-saved by ``to_disk``; they were tuned on ``data/evaluation/access_loss_tuning.tsv`` only and are
+saved by ``to_disk``. Each rule is looked for only where it can match: at its anchor words (the
+words of its least common required slot), and only in sentences that have a word of every slot
+that needs one and, for a cue, what the cue needs (a drug or medication word, a place of care, the
+actor); a one-slot rule of words and phrases is compared there directly, any other runs its own
+spaCy Matcher on a window around the anchor. Context rules run only in sentences with a cue or
+stigma words, consequences only in texts with a loss. This finds what one Matcher of all rules over
+the whole text finds within a sentence (tested), at about 1/70 of its CPU time; they were tuned on ``data/evaluation/access_loss_tuning.tsv`` only and are
 measured on ``data/evaluation/access_loss_dev.tsv`` (``access_evaluation``).
 """
 
