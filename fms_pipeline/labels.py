@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 
 _FILE = Path(__file__).with_name("labels.yml")
-KINDS = ("entity", "outcome")
+KINDS = ("entity", "outcome", "access", "access_mechanism", "access_actor", "access_consequence")
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ import dagster as dg
 from fms_pipeline import storage, tables, warehouse
 from fms_pipeline.defs.metadata import declared_schema, markdown_preview
 from fms_pipeline.defs.resources import PipelineSettings
-from fms_pipeline.reports import charts, trends
+from fms_pipeline.reports import access, charts, trends
 
 # Build when upstream files were processed, also while some other file is still missing or rejected.
 _build_when_upstream_updates = dg.AutomationCondition.eager().without(~dg.AutomationCondition.any_deps_missing())
@@ -91,6 +91,10 @@ def _charts(con, table: str) -> dict:
         return {"chart": dg.MetadataValue.md(charts.as_markdown_image(png, "drug mentions by month"))}
     if table == "drug_outcomes_by_month" and (png := trends.outcomes_png(con)):
         return {"chart": dg.MetadataValue.md(charts.as_markdown_image(png, "outcomes by month"))}
+    if table == "access_loss_events" and (png := access.mechanisms_png(con)):
+        return {"chart": dg.MetadataValue.md(charts.as_markdown_image(png, "access loss by mechanism"))}
+    if table == "access_loss_by_month" and (png := access.rate_by_month_png(con)):
+        return {"chart": dg.MetadataValue.md(charts.as_markdown_image(png, "access loss per 1,000 comments by month"))}
     if table == "activity_by_month" and (png := trends.activity_png(con)):
         return {"chart": dg.MetadataValue.md(charts.as_markdown_image(png, "comments by month"))}
     if table == "drug_event_signals":

@@ -229,12 +229,16 @@ def misspelling_report(nlp: Language) -> str:
 def full_report(nlp: Language, psytar_file: Path, druglib_file: Path = DRUGLIB_FILE,
                 entities_file: Path = ENTITIES_FILE) -> str:
     """What ``fms-pipeline evaluate`` prints: PsyTAR F1 per label, the DrugLib review figures,
-    DRUG and CONDITION precision and recall, and the misspelling recall and false positives."""
+    DRUG and CONDITION precision and recall, the misspelling recall and false positives, and the
+    access-loss figures (``access_evaluation``)."""
     parts = [format_report(evaluate(nlp, psytar_file))]
     for name, file, run, fmt in (("reviews", druglib_file, review_figures, format_review_report),
                                  ("entities", entities_file, entity_scores, format_entity_report)):
         parts.append(fmt(run(nlp, file)) if file.exists() else f"{name}: skipped ({file} is missing)")
     parts.append(misspelling_report(nlp))
+    from fms_pipeline.nlp import access_evaluation
+
+    parts.append(access_evaluation.report(nlp))
     return "\n\n".join(parts)
 
 

@@ -1,9 +1,10 @@
 """Drug outcomes in ``doc.spans["outcomes"]`` and sentence/comment sentiment.
 
 Labels: ``effective``, ``ineffective``, ``adverse_effect``, ``withdrawal`` (decided per
-sentence by the PsyTAR-trained classifier, plus two high-precision rules for forum phrasing)
-and ``access_loss`` (rules: cut off, tapered against one's will, stripped of, denied, switched
-by force). Each span is the cue phrase when the sentence has one, else the sentence, with
+sentence by the PsyTAR-trained classifier, plus two high-precision rules for forum phrasing).
+``access_loss`` outcomes are added by the ``fms_access_loss`` component that runs after this one
+(``access_loss.py``); the access-loss cues here are only classifier features. Each span is the
+cue phrase when the sentence has one, else the sentence, with
 
 * ``span._.drug``     canonical of the drug it is about, when the sentence names one; else the
                       drug its row states (``doc._.stated_drug``: a review table's drug column);
@@ -31,10 +32,6 @@ OUTCOME_LABELS = ("effective", "ineffective", "adverse_effect", "withdrawal", "a
 DRUG_LABELS = ("DRUG", "DRUG_CLASS")
 WORK_VERBS = frozenset({"work", "works", "worked", "working", "help", "helps", "helped", "helping"})
 EXCEPTIONS = frozenset({"except", "besides", "but"})
-TREATMENT_WORDS = frozenset(
-    {"treatment", "meds", "medication", "medications", "medicine", "prescription", "prescriptions", "script",
-     "scripts", "dose", "doses", "dosage", "management", "therapy"}
-)
 
 for _name in ("drug", "symptom"):
     extensions.register(_name, None)
@@ -233,8 +230,7 @@ class DrugOutcomes:
                 labels = label_sets[row]
                 # Most sentences have no outcome label, no deciding or access-loss cue and no negated drug:
                 # nothing to decide.
-                undecided = labels or rule_cues or any(c.label_ == "access_loss" for c in cues) or any(
-                    e.label_ in DRUG_LABELS and e._.negated for e in ents)
+                undecided = labels or rule_cues or any(e.label_ in DRUG_LABELS and e._.negated for e in ents)
                 found = self.outcomes_of(sentence, cues, ents, labels, rule_cues) if undecided else []
                 if not found:
                     score = compound[row]
@@ -271,9 +267,6 @@ class DrugOutcomes:
                     labels.add("effective")
         # "I received no benefit", "Cymbalta did nothing for my pain": phrases that say it outright.
         labels |= {c.label_ for c in rule_cues if not self.context.assess(c).hypothetical}
-        access_cues = [c for c in cues if c.label_ == "access_loss"]
-        if access_cues and (drugs or any(t.lower_ in TREATMENT_WORDS for t in sentence)):
-            labels.add("access_loss")
         out: list[Span] = []
         for label in OUTCOME_LABELS:
             if label not in labels:

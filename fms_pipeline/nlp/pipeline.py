@@ -38,7 +38,7 @@ from spacy.util import compile_infix_regex, filter_spans
 from wordfreq import zipf_frequency
 
 from fms_pipeline import labels
-from fms_pipeline.nlp import conditions, context, outcomes, places  # noqa: F401  (registers the components)
+from fms_pipeline.nlp import access_loss, conditions, context, outcomes, places  # noqa: F401  (registers the components)
 from fms_pipeline.nlp.drug_lexicon import CURATED_FILES, drug_lexicon, read_vocabulary
 
 log = logging.getLogger(__name__)
@@ -396,7 +396,7 @@ def make_vocabulary_ruler(nlp: Language, name: str, pattern_set: str, spans_key:
 
 
 FMS_COMPONENTS = ("fms_sentence_cap", "fms_entity_ruler", "fms_case_ruler", "fms_misspelled_entities",
-                  "fms_condition_codes", "fms_context", "fms_outcomes")
+                  "fms_condition_codes", "fms_context", "fms_outcomes", "fms_access_loss")
 
 
 def _add_fms_components(nlp: Language, before: str | None = None) -> None:
@@ -412,6 +412,7 @@ def _add_fms_components(nlp: Language, before: str | None = None) -> None:
     nlp.add_pipe("fms_condition_codes", after="fms_misspelled_entities")
     nlp.add_pipe("fms_context", after="fms_condition_codes")
     nlp.add_pipe("fms_outcomes", after="fms_context")
+    nlp.add_pipe("fms_access_loss", after="fms_outcomes")
 
 
 def _initialize_fms_components(nlp: Language) -> None:

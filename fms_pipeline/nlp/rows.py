@@ -1,9 +1,11 @@
 """A processed spaCy ``Doc`` -> the rows of the staged NLP tables (entity_mentions,
-outcome_mentions, sentences)."""
+outcome_mentions, sentences, access_mentions)."""
 
 from __future__ import annotations
 
 import bisect
+
+from fms_pipeline.nlp import access_loss
 
 
 def doc_rows(doc, doc_id: str, cid: str | None, char_offset: int = 0, sentence_offset: int = 0) -> dict[str, list[dict]]:
@@ -63,7 +65,9 @@ def doc_rows(doc, doc_id: str, cid: str | None, char_offset: int = 0, sentence_o
         }
         for number, sentence in enumerate(doc.sents)
     ]
-    return {"entity_mentions": mentions, "outcome_mentions": outcomes, "sentences": sentences}
+    access = access_loss.access_rows(doc, doc_id, cid, lambda char: _sentence_index(sentence_starts, char), o, so)
+    return {"entity_mentions": mentions, "outcome_mentions": outcomes, "sentences": sentences,
+            "access_mentions": access}
 
 
 def _sentence_index(sentence_starts: list[int], char: int) -> int:

@@ -17,7 +17,7 @@ from jinja2 import Environment, PackageLoader
 from markupsafe import Markup, escape
 
 from fms_pipeline import labels, warehouse
-from fms_pipeline.reports import charts, trends
+from fms_pipeline.reports import access, charts, trends
 
 # Every template escapes what it is given: titles, names, bodies and file names are written by
 # strangers. (``select_autoescape()`` would not: it goes by extension, and ours end in ``.j2``.)
@@ -109,8 +109,10 @@ def build_report(warehouse_path: Path, out_dir: Path) -> ReportSummary:
         outcomes = con.execute("SELECT drug, outcome, mentions FROM drug_outcomes").fetchall()
         if outcomes:
             images["OUTCOMES"] = charts.as_data_uri(charts.outcome_chart(outcomes))
+        access_section = access.section(con)
         # Trend charts only when rows are dated (copied-text pages carry no dates).
-        for key, png in (("DRUG_TREND", trends.drug_mentions_png(con)), ("OUTCOME_TREND", trends.outcomes_png(con))):
+        for key, png in (("DRUG_TREND", trends.drug_mentions_png(con)), ("OUTCOME_TREND", trends.outcomes_png(con)),
+                         ("ACCESS", access.mechanisms_png(con)), ("ACCESS_TREND", access.rate_by_month_png(con))):
             if png is not None:
                 images[key] = charts.as_data_uri(png)
         signals = {grouping: trends.signal_rows(con, grouping, "comment", limit=25) for grouping in ("drug", "drug_class")}
@@ -143,7 +145,8 @@ def build_report(warehouse_path: Path, out_dir: Path) -> ReportSummary:
         os.link(out_dir / "documents" / f"{document_id}.html", building / "documents" / f"{document_id}.html")
     html = _env.get_template("report.html.j2").render(
         headline=headline, tables=tables, images=images, pairs=pairs, sentiment=sentiment, drugs=drugs,
-        outcomes=outcomes, rejected=rejected, signals=signals, breaks=breaks, break_rows=break_rows,
+        outcomes=outcomes, rejected=rejected, access=access_section, signals=signals, breaks=breaks,
+        break_rows=break_rows,
         documents=[{"id": d[0], "source_file": d[1], "title": d[2] or d[1], "comments": d[4]} for d in documents],
     )
     (building / "report.html").write_text(html, encoding="utf-8")
