@@ -118,38 +118,66 @@ def _set_runaways_aside(work: Path, chunks: list[list[tuple]]) -> tuple[list[lis
     return [[item for item in chunk if item[0] not in killed] for chunk in chunks], results
 
 
+# A chunk's parsed one-page files wait in memory for their part file; their small frames are
+# concatenated every this many files (a few-row DataFrame costs ~25 kB per table: 25,000 forum
+# pages of 50 words held as frames made one parse worker 1.9 GB).
+COMPACT_FILES = 256
+
+
 def _parse_chunk(job) -> list[FileResult]:
     """Parse a chunk of files; the one-page files' rows go to one part file per bucket and table
-    (more when they exceed PART_ROWS), not one per file."""
+    (more when they exceed PART_ROWS), not one per file, written as the chunk goes."""
     raw_dir, work, seconds_per_file, items = job
     watchdog = workers.Watchdog(work)  # past the limit and a grace, where no signal gets through: the worker dies
     results = []
-    for item in items:
-        with watchdog.watch(item[0], parse_seconds(item[3], seconds_per_file) + limits.PARSE_KILL_GRACE_SECONDS):
-            results.append(parse_file(raw_dir, work, *item, seconds_per_file=seconds_per_file))
-    pending: dict[str, list[FileResult]] = {}
+    pending: dict[str, _PendingRows] = {}
 
     def write(bucket: str) -> None:
-        group = pending.pop(bucket, [])
-        if not group:
+        group = pending.pop(bucket, None)
+        if group is None:
             return
         folder = Path(tempfile.mkdtemp(prefix=f"chunk-{bucket}-", dir=work))
         for table in tables.PARSE_TABLES:
             path = folder / f"{table}.parquet"
-            pl.concat([r.frames[table] for r in group]).write_parquet(path)
-            for r in group:
+            pl.concat(group.frames[table]).write_parquet(path)
+            for r in group.results:
                 r.parts[table] = [str(path)]
-        for r in group:
-            r.frames = {}
 
-    for r in results:
+    for item in items:
+        with watchdog.watch(item[0], parse_seconds(item[3], seconds_per_file) + limits.PARSE_KILL_GRACE_SECONDS):
+            r = parse_file(raw_dir, work, *item, seconds_per_file=seconds_per_file)
+        results.append(r)
         if r.frames:
-            pending.setdefault(r.bucket, []).append(r)
-            if sum(len(x.frames["comments"]) + len(x.frames["documents"]) for x in pending[r.bucket]) >= PART_ROWS:
+            group = pending.setdefault(r.bucket, _PendingRows())
+            if group.add(r) >= PART_ROWS:
                 write(r.bucket)
     for bucket in list(pending):
         write(bucket)
     return results
+
+
+@dataclass
+class _PendingRows:
+    """One bucket's parsed rows waiting for their part file: the files they came from, and per
+    table a few frames (the files' own frames, concatenated every COMPACT_FILES files)."""
+
+    results: list[FileResult] = field(default_factory=list)
+    frames: dict[str, list[pl.DataFrame]] = field(default_factory=lambda: {t: [] for t in tables.PARSE_TABLES})
+    rows: int = 0
+    uncompacted: int = 0
+
+    def add(self, r: FileResult) -> int:
+        """Take the file's frames (they leave the result); returns the rows now waiting."""
+        self.results.append(r)
+        for table in tables.PARSE_TABLES:
+            self.frames[table].append(r.frames[table])
+        self.rows += len(r.frames["comments"]) + len(r.frames["documents"])
+        r.frames = {}
+        self.uncompacted += 1
+        if self.uncompacted >= COMPACT_FILES:
+            self.frames = {t: [pl.concat(f, rechunk=True)] for t, f in self.frames.items()}
+            self.uncompacted = 0
+        return self.rows
 
 
 def parse_seconds(size_bytes: int, seconds_per_file: float | None = None) -> float:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from pathlib import Path
 
 import numpy as np
@@ -265,6 +267,30 @@ def _neutral_drug_text(sentence) -> str:
     return "".join(parts)
 
 
+@functools.cache
+def _sklearn_char_wb():
+    """The definition of the classifier's character features: scikit-learn's hashing vectoriser."""
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    return HashingVectorizer(n_features=outcome_model.N_FEATURES, analyzer="char_wb", ngram_range=(2, 5),
+                             alternate_sign=False, norm=None)
+
+
+def test_character_ngrams_are_hashed_as_scikit_learn_hashes_them():
+    """The classifier was trained on scikit-learn's char_wb hashing; inference hashes without it."""
+    texts, _ = outcome_model.read_psytar(REPO / "data" / "psytar" / "sentences_dev.tsv")
+    words = sorted({w for t in texts[:2000] for w in t.split()})
+    words += ["a", "I", "ab", "abc", "Ölbad", "naïve", "café’s", "日本語", "emoji😀pain", "x\ty  z", "  ", "",
+              "withdrawl", "SEXUL", "straße"]
+    reference = _sklearn_char_wb().transform(words)
+    for row, word in enumerate(words):
+        columns, counts = outcome_model.char_wb_counts(word)
+        expected = reference[[row]]
+        assert columns.tolist() == expected.indices.tolist(), word
+        assert counts.tolist() == expected.data.tolist(), word
+    assert len(words) > 1000
+
+
 def test_token_array_features_equal_their_token_by_token_definitions(nlp):
     from fms_pipeline.nlp.outcomes import neutral_drug_text
 
@@ -278,7 +304,7 @@ def test_token_array_features_equal_their_token_by_token_definitions(nlp):
         found = words[row]
         assert dict(zip(found.indices.tolist(), found.data.tolist())) == _hashed_word_counts(marked), sentence.text
         tokens = " ".join(t.lower_ for t in sentence if not t.is_space)
-        assert (chars[row] != outcome_model._char_hasher.transform([tokens])).nnz == 0
+        assert (chars[row] != _sklearn_char_wb().transform([tokens])).nnz == 0
         assert negation[row] == any(t.lower_.replace("’", "'") in outcome_model.NEGATIONS for t in sentence)
         assert symptoms[row] == sum(1 for e in sentence.ents if e.label_ in ("SYMPTOM", "CONDITION"))
         assert neutral_drug_text(sentence, list(sentence.ents)) == _neutral_drug_text(sentence)

@@ -86,6 +86,24 @@ def test_built_columns_equal_the_declared_ones_and_carry_their_descriptions(buil
                            "AND table_name NOT LIKE '\\_%' ESCAPE '\\' AND comment IS NULL").fetchall()[0][0] == 0
 
 
+def test_the_declared_tests_are_one_asset_check_per_table_naming_the_failing_tests(built: Path, tmp_path: Path):
+    from fms_pipeline.defs.checks import _contract_specs, contract_results
+
+    names = {spec.name for spec in _contract_specs()}
+    assert names == {f"{t}_declared_tests" for t in tables.TABLES}
+    broken = tmp_path / "broken.duckdb"
+    shutil.copy(built, broken)
+    with duckdb.connect(str(broken)) as con:  # a duplicated document: documents.document_id.unique fails
+        con.execute("INSERT INTO documents SELECT * FROM documents LIMIT 1")
+    with duckdb.connect(str(broken), read_only=True) as con:
+        results = {r.asset_key.path[-1]: r for r in contract_results(con, names)}
+    assert set(results) == set(tables.TABLES)
+    failed = {table for table, r in results.items() if not r.passed}
+    assert failed == {"documents"}
+    assert "documents.document_id.unique" in results["documents"].metadata["failing_tests"].value
+    assert results["documents"].metadata["failing_rows"].value == 1
+
+
 def test_staged_schemas_come_from_the_declarations():
     comments = tables.TABLES["comments"]
     assert list(tables.staged_schema("comments")) == [c.name for c in comments.columns if c.staged]

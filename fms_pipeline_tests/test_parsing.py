@@ -181,6 +181,9 @@ def test_decode_refuses_binary():
         decode_page(b"PK\x03\x04\x00\x00binary")
     with pytest.raises(UndecodableFile, match="control characters"):
         decode_page(bytes(range(1, 9)) * 100)
+    with pytest.raises(UndecodableFile, match="control characters"):  # 2% of the bytes
+        decode_page((b"x" * 49 + b"\x01") * 100)
+    assert decode_page((b"x" * 199 + b"\x01") * 100).startswith("x" * 199)  # 0.5%: text with a stray byte
 
 
 def test_rules_are_valid_regular_expressions():

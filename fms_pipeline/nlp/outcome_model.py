@@ -6,7 +6,9 @@ Features of a sentence (all computed from the spaCy doc our pipeline already mad
   ``neg_`` up to the next clause break ("did not help" -> ``neg_help``), hashed in numpy from
   spaCy's 64-bit string hashes of the tokens;
 * character 2-5 grams inside tokens (misspellings: "withdrawl", "sexul"), hashed as
-  scikit-learn's ``char_wb`` analyzer does, once per distinct word;
+  scikit-learn's ``HashingVectorizer(analyzer="char_wb")`` does (MurmurHash3 of the UTF-8 n-gram,
+  ``abs(h) % N_FEATURES``), once per distinct word, without importing scikit-learn (1.6 s of CPU
+  at start-up, via SciPy's statistics and pandas);
 * counts of outcome cue phrases (``vocab/outcome_cues.tsv``), of symptom mentions, a
   negation flag and VADER scores.
 
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
@@ -29,8 +32,8 @@ from importlib import resources
 from pathlib import Path
 
 import numpy as np
+from murmurhash import hash as _murmurhash3_32  # spaCy's own dependency: MurmurHash3_x86_32, signed
 from scipy import sparse
-from sklearn.feature_extraction.text import HashingVectorizer
 from spacy.attrs import ENT_IOB, ENT_TYPE, IS_SPACE, LOWER
 from spacy.strings import hash_string
 from spacy.tokens import Span
@@ -47,10 +50,7 @@ NEGATIONS = frozenset(
 )
 CLAUSE_BREAKS = frozenset(set(".,;:!?") | {"but", "however", "although", "though", "except", "yet"})
 
-# Character n-grams of one word, as scikit-learn's ``char_wb`` analyzer hashes them.
-_char_hasher = HashingVectorizer(
-    n_features=N_FEATURES, analyzer="char_wb", ngram_range=(2, 5), alternate_sign=False, norm=None,
-)
+_WHITE_SPACES = re.compile(r"\s\s+")
 _WORD_NGRAM_CACHE: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # lower-case hash -> (columns, counts)
 _WORD_NGRAM_CACHE_LIMIT = 500_000
 _NEGATED_SALT = np.uint64(0x9E3779B97F4A7C15)
@@ -68,6 +68,24 @@ def _mix(x: np.ndarray) -> np.ndarray:
     return x
 
 
+def char_wb_counts(text: str) -> tuple[np.ndarray, np.ndarray]:
+    """(sorted columns, counts) of the character 2-5-grams of ``text``, as scikit-learn's
+    ``HashingVectorizer(n_features=N_FEATURES, analyzer="char_wb", ngram_range=(2, 5),
+    alternate_sign=False, norm=None)`` gives them (a test holds the two equal)."""
+    grams = []
+    for w in _WHITE_SPACES.sub(" ", text.lower()).split():
+        w = f" {w} "
+        for n in range(2, 6):
+            grams += [w[i:i + n] for i in range(max(1, len(w) - n + 1))]
+            if len(w) <= n:  # a short word's only n-gram, counted once
+                break
+    if not grams:
+        return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float64)
+    signed = np.fromiter((_murmurhash3_32(g) for g in grams), dtype=np.int64, count=len(grams))
+    columns, counts = np.unique(np.abs(signed) % N_FEATURES, return_counts=True)
+    return columns.astype(np.int32), counts.astype(np.float64)
+
+
 def _char_ngrams(strings, hashes: np.ndarray) -> sparse.csr_matrix:
     """(len(hashes), N_FEATURES) character 2-5-gram counts of each word, from a per-process
     cache: each distinct word is hashed once."""
@@ -76,10 +94,8 @@ def _char_ngrams(strings, hashes: np.ndarray) -> sparse.csr_matrix:
         if len(_WORD_NGRAM_CACHE) + len(new) > _WORD_NGRAM_CACHE_LIMIT:
             _WORD_NGRAM_CACHE.clear()
             new = hashes.tolist()
-        hashed = _char_hasher.transform([strings[h] for h in new])
-        for k, h in enumerate(new):
-            start, end = hashed.indptr[k], hashed.indptr[k + 1]
-            _WORD_NGRAM_CACHE[h] = (hashed.indices[start:end], hashed.data[start:end])
+        for h in new:
+            _WORD_NGRAM_CACHE[h] = char_wb_counts(strings[h])
     cached = [_WORD_NGRAM_CACHE[h] for h in hashes.tolist()]
     lengths = np.fromiter((len(c[0]) for c in cached), dtype=np.int64, count=len(cached))
     indptr = np.zeros(len(cached) + 1, dtype=np.int64)

@@ -16,6 +16,7 @@ class UndecodableFile(ValueError):
 # Control characters other than tab/newline/CR (and ESC) are a strong sign of a binary file.
 _BINARY_CONTROL_BYTES = set(range(0, 9)) | {11, 12} | set(range(14, 32)) - {27}
 _BINARY_CONTROL_CHARS = {chr(b) for b in _BINARY_CONTROL_BYTES}
+_BINARY_CONTROL_DELETE = bytes(sorted(_BINARY_CONTROL_BYTES))  # counted by bytes.translate, in C
 
 # Longest first: the UTF-32 LE mark begins with the UTF-16 LE one.
 _BYTE_ORDER_MARKS = (
@@ -57,7 +58,7 @@ def decode_page(data: bytes) -> str:
         if b"\x00" in data:
             raise UndecodableFile("binary file: it contains NUL bytes")
         sample = data[:65536]
-        if sample and sum(b in _BINARY_CONTROL_BYTES for b in sample) / len(sample) > 0.01:
+        if sample and (len(sample) - len(sample.translate(None, _BINARY_CONTROL_DELETE))) / len(sample) > 0.01:
             raise UndecodableFile("binary file: more than 1% control characters")
         text = _decode_declared(data)
         if text is None:
