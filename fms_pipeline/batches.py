@@ -29,14 +29,23 @@ def pipeline_version() -> str:
     digest = hashlib.sha256(metadata.version("fms-pipeline").encode())
     package = resources.files("fms_pipeline")
     for folder in ("parsing/rules", "parsing/sources", "nlp/vocab", "nlp/models"):
-        directory = package.joinpath(folder)
-        if not directory.is_dir():
-            continue
-        for entry in sorted(directory.iterdir(), key=lambda e: e.name):
-            if entry.is_file() and not entry.name.endswith((".py", ".pyc", ".md")):  # data, not code
-                digest.update(entry.name.encode())
-                digest.update(entry.read_bytes())
+        add_data_files(digest, package.joinpath(folder))
     return digest.hexdigest()[:16]
+
+
+def add_data_files(digest, directory, prefix: str = "") -> None:
+    """Feed every data file under ``directory`` (a path or an importlib Traversable), sub-folders
+    included (the access-loss rules live in ``nlp/vocab/access_loss/``), to ``digest``: each
+    file's path relative to ``directory`` and its bytes, in name order. Code and docs are left out."""
+    if not directory.is_dir():
+        return
+    for entry in sorted(directory.iterdir(), key=lambda e: e.name):
+        if entry.is_dir():
+            if entry.name != "__pycache__":
+                add_data_files(digest, entry, f"{prefix}{entry.name}/")
+        elif entry.is_file() and not entry.name.endswith((".py", ".pyc", ".md")):  # data, not code
+            digest.update(f"{prefix}{entry.name}".encode())
+            digest.update(entry.read_bytes())
 
 
 @dataclass

@@ -206,6 +206,28 @@ def test_saved_copy_is_keyed_by_versions(monkeypatch):
     assert pipeline.saved_pipeline_key() != key
 
 
+def test_pipeline_version_covers_rule_files_in_sub_folders(tmp_path):
+    """A rule file in a sub-folder of the vocabularies (vocab/access_loss/cues.tsv) is part of the
+    version: editing it makes staged files stale and the saved pipeline rebuilt."""
+    import hashlib
+
+    from fms_pipeline import batches
+
+    def digest() -> str:
+        h = hashlib.sha256()
+        batches.add_data_files(h, tmp_path)
+        return h.hexdigest()
+
+    (tmp_path / "access_loss").mkdir()
+    (tmp_path / "drugs.tsv").write_text("a\tb\n")
+    (tmp_path / "access_loss" / "cues.tsv").write_text("x\t-\tlose @POSS\n")
+    before = digest()
+    (tmp_path / "access_loss" / "README.md").write_text("docs are not data\n")
+    assert digest() == before
+    (tmp_path / "access_loss" / "cues.tsv").write_text("x\t-\tlose @POSS *1 DRUG\n")
+    assert digest() != before
+
+
 def test_export_nlp_command_writes_a_loadable_pipeline(tmp_path):
     out = tmp_path / "exported"
     env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}
