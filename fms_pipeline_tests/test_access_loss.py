@@ -93,6 +93,9 @@ def test_losses_carry_mechanism_actor_and_drug(nlp, text, mechanism, actors, dru
     ("They sent me home from the hospital with four days of oxycodone.", None),
     ("My doctor has never cut me off.", None),
     ("Insurance denied my MRI again.", None),
+    # losing something else while on a drug is an effect, not a loss of the drug
+    ("Lyrica made me gain 20 lbs and lose my hair.", None),
+    ("I started losing my appetite on Cymbalta.", None),
 ])
 def test_fears_voluntary_tapers_and_other_refusals_are_not_losses(nlp, text, label):
     doc = nlp(text)
