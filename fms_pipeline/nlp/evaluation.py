@@ -236,8 +236,9 @@ def full_report(nlp: Language, psytar_file: Path, druglib_file: Path = DRUGLIB_F
                                  ("entities", entities_file, entity_scores, format_entity_report)):
         parts.append(fmt(run(nlp, file)) if file.exists() else f"{name}: skipped ({file} is missing)")
     parts.append(misspelling_report(nlp))
-    from fms_pipeline.nlp import access_evaluation
+    from fms_pipeline.nlp import access_evaluation, event_evaluation
 
+    parts.append(event_evaluation.report(nlp))
     parts.append(access_evaluation.report(nlp))
     return "\n\n".join(parts)
 

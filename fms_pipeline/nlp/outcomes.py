@@ -8,7 +8,10 @@ cue phrase when the sentence has one, else the sentence, with
 
 * ``span._.drug``     canonical of the drug it is about, when the sentence names one; else the
                       drug its row states (``doc._.stated_drug``: a review table's drug column);
-* ``span._.symptom``  for adverse effects, the symptom or condition named;
+                      else the drug named last in the two sentences before ("Started Lyrica in
+                      May. Gained 20 lbs.");
+* ``span._.events``   for adverse effects and withdrawal, the events it reports (``events.py``:
+                      the asserted symptoms and conditions of the sentence tied to this drug);
 * ``span._.negated`` / ``span._.hypothetical`` from the same context rules as entities.
 
 Sentences get ``span._.sentiment`` (VADER adjusted for the domain); ``doc._.sentiment`` is
@@ -25,7 +28,7 @@ from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
 
-from fms_pipeline.nlp import context, extensions, outcome_model, sentiment
+from fms_pipeline.nlp import context, events, extensions, outcome_model, sentiment
 from fms_pipeline.nlp.drug_lexicon import read_vocabulary
 
 OUTCOME_LABELS = ("effective", "ineffective", "adverse_effect", "withdrawal", "access_loss")
@@ -33,8 +36,10 @@ DRUG_LABELS = ("DRUG", "DRUG_CLASS")
 WORK_VERBS = frozenset({"work", "works", "worked", "working", "help", "helps", "helped", "helping"})
 EXCEPTIONS = frozenset({"except", "besides", "but"})
 
-for _name in ("drug", "symptom"):
-    extensions.register(_name, None)
+extensions.register("drug", None)
+extensions.register("events", ())
+HARM_LABELS = ("adverse_effect", "withdrawal")
+PREVIOUS_SENTENCES = 2  # how far back a sentence without a drug looks for the drug it is about
 extensions.register("sentiment", 0.0)
 # The sentence's tone as VADER reads it, corrected for the domain (drug names neutral, the
 # sentence's outcomes setting the sign): readable sentence by sentence, where the rating-trained
@@ -226,12 +231,21 @@ class DrugOutcomes:
         for doc, sentences, sentence_cues, sentence_ents, sentence_rule_cues in per_doc:
             spans: list[Span] = []
             scores = []
-            for sentence, cues, ents, rule_cues in zip(sentences, sentence_cues, sentence_ents, sentence_rule_cues):
+            recent_drugs: list[tuple[int, str]] = []  # (sentence number, canonical) of the drugs named so far
+            for number, (sentence, cues, ents, rule_cues) in enumerate(
+                    zip(sentences, sentence_cues, sentence_ents, sentence_rule_cues)):
                 labels = label_sets[row]
                 # Most sentences have no outcome label, no deciding or access-loss cue and no negated drug:
                 # nothing to decide.
-                undecided = labels or rule_cues or any(e.label_ in DRUG_LABELS and e._.negated for e in ents)
-                found = self.outcomes_of(sentence, cues, ents, labels, rule_cues) if undecided else []
+                undecided = labels or rule_cues or any(
+                    (e.label_ in DRUG_LABELS and e._.negated) or e.label_ in events.EVENT_LABELS for e in ents)
+                if undecided:
+                    previous = next((d for n, d in reversed(recent_drugs) if number - n <= PREVIOUS_SENTENCES), None)
+                    found = self.outcomes_of(sentence, cues, ents, labels, rule_cues, previous)
+                else:
+                    found = []
+                recent_drugs.extend((number, e.ent_id_) for e in ents if e.label_ in DRUG_LABELS and not e._.negated
+                                    and not e._.hypothetical)
                 if not found:
                     score = compound[row]
                 elif self.sentiment_model is None or self.classifier is None:
@@ -251,7 +265,9 @@ class DrugOutcomes:
         return docs
 
     def outcomes_of(self, sentence: Span, cues: list[Span], ents: list[Span], labels: set[str],
-                    rule_cues: list[Span] = ()) -> list[Span]:
+                    rule_cues: list[Span] = (), previous_drug: str | None = None) -> list[Span]:
+        """The outcome spans of a sentence with these labels; ``previous_drug``: the drug named last
+        in the sentences before, the subject of outcomes that name none (after the row's drug)."""
         doc = sentence.doc
         drugs = [e for e in ents if e.label_ in DRUG_LABELS]
         labels = set(labels)
@@ -267,6 +283,15 @@ class DrugOutcomes:
                     labels.add("effective")
         # "I received no benefit", "Cymbalta did nothing for my pain": phrases that say it outright.
         labels |= {c.label_ for c in rule_cues if not self.context.assess(c).hypothetical}
+        asserted = events.asserted_events(ents) if any(e.label_ in events.EVENT_LABELS for e in ents) else []
+        # "Cymbalta, Lyrica and Savella all gave me nausea": a drug caused an event the patient has,
+        # whatever the classifier says.
+        if (asserted and not labels & set(HARM_LABELS) and (drugs or doc._.stated_drug or previous_drug)
+                and any(events.is_caused(e) for e in asserted)):
+            labels.add("adverse_effect")
+        tied: dict[Span | None, list[str]] = {}
+        if asserted and labels & set(HARM_LABELS):
+            tied = events.events_by_drug(asserted, [d for d in drugs if not d._.negated and not d._.hypothetical])
         out: list[Span] = []
         for label in OUTCOME_LABELS:
             if label not in labels:
@@ -279,19 +304,23 @@ class DrugOutcomes:
                 targets = negated_drugs[:1]
             elif label == "access_loss":
                 targets = [d for d in drugs if not d._.hypothetical] or [None]
+            elif label in HARM_LABELS and any(d is not None for d in tied):
+                # Each drug its events are tied to: "Lyrica made me gain weight and Cymbalta made me sweat".
+                targets = [d for d in tied if d is not None]
             else:
                 targets = [_nearest(drugs, anchor)]
             for target in targets:
-                drug = target.ent_id_ if target is not None else doc._.stated_drug
+                drug = target.ent_id_ if target is not None else (doc._.stated_drug or (
+                    previous_drug if label != "access_loss" else None))
                 span = Span(doc, anchor.start, anchor.end, label=label, span_id=drug or "")
                 # Attributes are set only where they differ from their defaults (None, False):
                 # each extension write costs more than the rest of this loop.
                 if drug:
                     span._.drug = drug
-                if label == "adverse_effect":
-                    nearest = _nearest([e for e in ents if e.label_ in ("SYMPTOM", "CONDITION")], anchor)
-                    if nearest is not None:
-                        span._.symptom = nearest.ent_id_
+                if label in HARM_LABELS:
+                    reported = tied.get(target, []) if target is not None else [t for ts in tied.values() for t in ts]
+                    if reported:
+                        span._.events = tuple(dict.fromkeys(reported))
                 found_context = self.context.assess(span)
                 # Negation is what "ineffective" is made of; it does not cancel it.
                 # "No side effects." names no drug and is still negated.
@@ -345,7 +374,7 @@ def _nearest(candidates: list[Span], anchor: Span) -> Span | None:
 
 @Language.factory(
     "fms_outcomes",
-    assigns=["doc.spans", "span._.drug", "span._.symptom", "span._.negated", "span._.hypothetical",
+    assigns=["doc.spans", "span._.drug", "span._.events", "span._.negated", "span._.hypothetical",
              "span._.sentiment", "doc._.sentiment"],
     requires=["doc.ents", "doc.sents"],
 )

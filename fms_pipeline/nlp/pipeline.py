@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 
 LABEL_VOCABULARIES = {
     "CONDITION": "conditions.tsv",
-    "SYMPTOM": "symptoms.tsv",
+    "SYMPTOM": "adverse_events.tsv",  # symptoms and adverse events, with lay variants and ICD-10-CM codes
     "DRUG_CLASS": "drug_classes.tsv",
     "ORG": "organizations.tsv",
 }
