@@ -18,6 +18,7 @@ No spaCy component: ``outcomes.DrugOutcomes`` calls ``events_by_drug`` for the s
 
 from __future__ import annotations
 
+import re
 from functools import cache
 
 from spacy.tokens import Span
@@ -25,8 +26,13 @@ from spacy.tokens import Span
 from fms_pipeline.nlp.drug_lexicon import _vocab_text
 
 EVENT_LABELS = ("SYMPTOM", "CONDITION")
+# Usually what the patient takes the drug for: an event only when a cue says the drug caused it.
+INDICATION_TERMS = frozenset({"pain", "severe pain"})
 NO_EVENT = "withdrawal"  # the canonical of "withdrawal symptoms": the outcome itself, not one of its events
 LIST_JOINERS = frozenset({",", "and", "or", "&", "/", "nor", "both", "+", "plus"})
+CUE_KINDS = ("relief", "relief_after", "cause", "other_person", "drug_before", "drug_after", "drug_stopped")
+_DOSE = re.compile(r"^(\d[\d.,/]*\s*(mg|mcg|mgs|ml|g|µg)?|mg|mcg|mgs|er|xr|sr|cr|ir|la|xl|hcl|\(|\)|once|twice|"
+                   r"times|x|a|per|day|daily|nightly|at|night|bedtime|morning|mornings|one|two|three|four)$")
 CUE_WINDOW = 4  # filler words between a cue and its symptom, at most
 
 
@@ -34,14 +40,15 @@ CUE_WINDOW = 4  # filler words between a cue and its symptom, at most
 def cue_table() -> tuple[dict[str, frozenset[tuple[str, ...]]], frozenset[str]]:
     """({"relief": cue phrases, "cause": cue phrases} as word tuples, filler words), from
     ``vocab/event_cues.tsv``."""
-    cues: dict[str, set[tuple[str, ...]]] = {"relief": set(), "cause": set()}
+    cues: dict[str, set[tuple[str, ...]]] = {kind: set() for kind in CUE_KINDS}
     fillers: set[str] = set()
     for number, line in enumerate(_vocab_text("event_cues.tsv").splitlines(), start=1):
         if not line.strip() or line.startswith("#"):
             continue
         kind, sep, phrases = line.partition("\t")
-        if not sep or kind not in ("relief", "cause", "filler"):
-            raise ValueError(f"vocab/event_cues.tsv line {number}: expected 'relief|cause|filler<TAB>phrases'")
+        if not sep or kind not in (*CUE_KINDS, "filler"):
+            raise ValueError(f"vocab/event_cues.tsv line {number}: expected one of "
+                             f"{', '.join((*CUE_KINDS, 'filler'))}, a tab and phrases")
         for phrase in phrases.split("|"):
             words = tuple(phrase.strip().lower().split())
             if words:
@@ -49,27 +56,53 @@ def cue_table() -> tuple[dict[str, frozenset[tuple[str, ...]]], frozenset[str]]:
     return {kind: frozenset(phrases) for kind, phrases in cues.items()}, frozenset(fillers)
 
 
-def preceded_by(entity: Span, kind: str) -> bool:
-    """Whether a ``kind`` cue ("relief", "cause") stands right before the entity in its sentence,
-    fillers aside: "helps my nerve pain" (relief), "gave me terrible nausea" (cause)."""
-    cues, fillers = cue_table()
-    sentence_start = entity.sent.start
-    doc = entity.doc
-    i = entity.start - 1
-    skipped = 0
-    while i >= sentence_start and doc[i].lower_ in fillers and skipped < CUE_WINDOW:
+def _matches_before(doc, end: int, sentence_start: int, phrases: frozenset, fillers: frozenset) -> bool:
+    """Whether a phrase ends at token ``end - 1`` or, skipping up to CUE_WINDOW filler words back, at
+    one of them ("gave her" where "her" is also a filler of "for her back pain")."""
+    i = end - 1
+    for skipped in range(CUE_WINDOW + 1):
+        if i < sentence_start:
+            return False
+        for length in (4, 3, 2, 1):
+            start = i - length + 1
+            if start >= sentence_start and tuple(t.lower_ for t in doc[start:i + 1]) in phrases:
+                return True
+        if doc[i].lower_ not in fillers:
+            return False
         i -= 1
+    return False
+
+
+def _matches_after(doc, start: int, sentence_end: int, phrases: frozenset, fillers: frozenset) -> bool:
+    """Whether a phrase starts at token ``start``, after skipping up to CUE_WINDOW filler words."""
+    i = start
+    skipped = 0
+    while i < sentence_end and doc[i].lower_ in fillers and skipped < CUE_WINDOW:
+        i += 1
         skipped += 1
     for length in (4, 3, 2, 1):
-        start = i - length + 1
-        if start >= sentence_start and tuple(t.lower_ for t in doc[start:i + 1]) in cues[kind]:
+        if i + length <= sentence_end and tuple(t.lower_ for t in doc[i:i + length]) in phrases:
             return True
     return False
 
 
+def preceded_by(entity: Span, kind: str) -> bool:
+    """Whether a ``kind`` cue stands right before the span in its sentence, fillers aside:
+    "helps my nerve pain" (relief), "gave me terrible nausea" (cause), "came off Cymbalta" (drug_stopped)."""
+    cues, fillers = cue_table()
+    return _matches_before(entity.doc, entity.start, entity.sent.start, cues[kind], fillers)
+
+
+def followed_by(entity: Span, kind: str) -> bool:
+    """Whether a ``kind`` cue comes right after the span: "my depression lifted" (relief_after),
+    "Lyrica made me ..." (drug_cause)."""
+    cues, fillers = cue_table()
+    return _matches_after(entity.doc, entity.end, entity.sent.end, cues[kind], fillers)
+
+
 def is_relieved(entity: Span) -> bool:
-    """Whether the symptom is what the drug treats or relieved ("helps my nerve pain")."""
-    return preceded_by(entity, "relief")
+    """Whether the symptom is what the drug treats or relieved ("helps my nerve pain", "spasms better")."""
+    return (preceded_by(entity, "relief") and not is_caused(entity)) or followed_by(entity, "relief_after")
 
 
 def is_caused(entity: Span) -> bool:
@@ -77,11 +110,36 @@ def is_caused(entity: Span) -> bool:
     return preceded_by(entity, "cause")
 
 
+def drug_context(drugs: list[Span], ents: list[Span]) -> str | None:
+    """"withdrawal" when the sentence names withdrawal or a drug of it is being stopped or missed
+    ("came off Cymbalta", "missed a dose of Effexor"); "adverse_effect" when a drug is said to act on
+    the patient ("on Lyrica", "Lyrica made me", "Percocet 7.5: ..."); else None."""
+    if any(e.ent_id_ == NO_EVENT for e in ents) or any(preceded_by(d, "drug_stopped") for d in drugs):
+        return "withdrawal"
+    cues, fillers = cue_table()
+    for drug in drugs:
+        doc, sentence = drug.doc, drug.sent
+        after = drug.end
+        while after < sentence.end and _DOSE.match(doc[after].lower_):  # "cymbalta 90mg and I ..."
+            after += 1
+        if preceded_by(drug, "drug_before") or _matches_after(doc, after, sentence.end, cues["drug_after"], fillers):
+            return "adverse_effect"
+    return None
+
+
 def asserted_events(ents: list[Span]) -> list[Span]:
-    """The event entities of a sentence the patient asserts having (see the module docstring)."""
-    return [e for e in ents
-            if e.label_ in EVENT_LABELS and e.ent_id_ != NO_EVENT and not e._.negated and not e._.hypothetical
-            and e._.experiencer != "other" and not is_relieved(e)]
+    """The event entities of a sentence the patient asserts having (see the module docstring); none
+    in a question ("does gabapentin cause hair loss?")."""
+    candidates = [e for e in ents if e.label_ in EVENT_LABELS and e.ent_id_ != NO_EVENT]
+    if not candidates or _is_question(candidates[0].sent):
+        return []
+    return [e for e in candidates
+            if not e._.negated and not e._.hypothetical and e._.experiencer != "other" and not is_relieved(e)
+            and not preceded_by(e, "other_person")]
+
+
+def _is_question(sentence: Span) -> bool:
+    return any(t.text == "?" for t in sentence[-3:])
 
 
 def events_by_drug(events: list[Span], drugs: list[Span]) -> dict[Span | None, list[str]]:

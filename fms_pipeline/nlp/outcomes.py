@@ -283,15 +283,23 @@ class DrugOutcomes:
                     labels.add("effective")
         # "I received no benefit", "Cymbalta did nothing for my pain": phrases that say it outright.
         labels |= {c.label_ for c in rule_cues if not self.context.assess(c).hypothetical}
-        asserted = events.asserted_events(ents) if any(e.label_ in events.EVENT_LABELS for e in ents) else []
-        # "Cymbalta, Lyrica and Savella all gave me nausea": a drug caused an event the patient has,
-        # whatever the classifier says.
-        if (asserted and not labels & set(HARM_LABELS) and (drugs or doc._.stated_drug or previous_drug)
-                and any(events.is_caused(e) for e in asserted)):
-            labels.add("adverse_effect")
+        acting = [d for d in drugs if not d._.negated and not d._.hypothetical]
+        has_drug = bool(acting or doc._.stated_drug or previous_drug)
+        asserted = (events.asserted_events(ents) if has_drug and any(e.label_ in events.EVENT_LABELS for e in ents)
+                    else [])
+        if asserted and not labels & set(HARM_LABELS):
+            # Where the classifier says nothing: "Cymbalta, Lyrica and Savella all gave me nausea" (a cue
+            # says a drug caused it), "cymbalta 90mg and I cant poop" (a drug acts on the patient),
+            # "came off Cymbalta ... dizzy" (a drug stopped): events the patient has, whatever the model says.
+            context = events.drug_context(acting, ents)
+            if any(events.is_caused(e) for e in asserted):
+                labels.add(context if context == "withdrawal" else "adverse_effect")
+            elif context and "effective" not in labels and any(
+                    e.label_ == "SYMPTOM" and e.ent_id_ not in events.INDICATION_TERMS for e in asserted):
+                labels.add(context)
         tied: dict[Span | None, list[str]] = {}
         if asserted and labels & set(HARM_LABELS):
-            tied = events.events_by_drug(asserted, [d for d in drugs if not d._.negated and not d._.hypothetical])
+            tied = events.events_by_drug(asserted, acting)
         out: list[Span] = []
         for label in OUTCOME_LABELS:
             if label not in labels:

@@ -15,6 +15,7 @@ or through the ``spacy_factories`` entry points) gives the same pipeline without
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
 import shutil
@@ -39,7 +40,7 @@ from wordfreq import zipf_frequency
 
 from fms_pipeline import labels
 from fms_pipeline.nlp import access_loss, conditions, context, outcomes, places  # noqa: F401  (registers the components)
-from fms_pipeline.nlp.drug_lexicon import CURATED_FILES, drug_lexicon, read_vocabulary
+from fms_pipeline.nlp.drug_lexicon import CURATED_FILES, _vocab_text, drug_lexicon, read_vocabulary
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ LABEL_VOCABULARIES = {
     "DRUG_CLASS": "drug_classes.tsv",
     "ORG": "organizations.tsv",
 }
+EVENT_PATTERNS = "adverse_event_patterns.jsonl"  # SYMPTOM token patterns beside the phrase vocabulary
 LABELS = labels.ENTITY_LABELS  # labels.yml
 
 # Fuzzy matching guards: only rare tokens (not English words) of some length, one edit away
@@ -100,6 +102,10 @@ def ruler_patterns() -> tuple[tuple[dict, ...], tuple[dict, ...]]:
                 target = as_written if _is_case_sensitive(variant) else any_case
                 target.append({"label": label, "pattern": variant, "id": canonical})
                 curated.add(variant.lower())
+    # Events a phrase list cannot spell ("gained 20 lbs"): spaCy token patterns, one JSON object a line.
+    for line in _vocab_text(EVENT_PATTERNS).splitlines():
+        if line.strip():
+            any_case.append(json.loads(line))
     lexicon = drug_lexicon()
     for name, entry in lexicon.items():
         if name not in curated:
