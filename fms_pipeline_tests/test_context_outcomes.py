@@ -69,8 +69,11 @@ def test_opioids_helped_immensely(nlp):
 
 
 def test_a_fib_trips_to_the_er_is_an_adverse_effect_with_its_events(nlp):
-    doc = nlp("Some resulted in A Fib trips to the ER, others side effects that were bad, or the least Hives.")
+    # The seed page's sentence, after the one naming the drugs (a sentence naming none is about those).
+    doc = nlp("I tried every opioid. Some resulted in A Fib trips to the ER, others side effects that were bad, "
+              "or the least Hives.")
     [adverse] = [s for s in doc.spans["outcomes"] if s.label_ == "adverse_effect"]
+    assert adverse._.drug == "opioid"
     assert set(adverse._.events) == {"atrial fibrillation", "hives"}
 
 
