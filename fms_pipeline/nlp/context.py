@@ -154,9 +154,14 @@ class EntityContext:
                 first_person[bisect_right(starts, i) - 1] = True
             # A trigger inside a symptom is part of it, not about what follows: the "n't" of "couldn't
             # pee", the "no" of "no libido" (the symptoms the event vocabulary spells with them).
-            inside = [(e.start, e.end) for e in doc.ents if e.label_ in WORDED_LABELS]
-            for start, end, trigger in self.find_triggers(doc):
-                if any(s <= start and end <= e for s, e in inside):
+            triggers_found = self.find_triggers(doc)
+            owner: list[int] = [0] * len(doc) if triggers_found else []  # 1 + the index of the worded entity
+            if triggers_found:
+                for number, e in enumerate(doc.ents, start=1):
+                    if e.label_ in WORDED_LABELS:
+                        owner[e.start:e.end] = [number] * (e.end - e.start)
+            for start, end, trigger in triggers_found:
+                if owner[start] and owner[start] == owner[end - 1]:
                     continue
                 per_sentence[bisect_right(starts, start) - 1].append((start, end, trigger))
             doc.user_data["fms_sentences"] = {"starts": starts, "bounds": bounds,

@@ -21,7 +21,9 @@ from __future__ import annotations
 import re
 from functools import cache
 
-from spacy.tokens import Span
+from spacy.attrs import LOWER
+from spacy.strings import hash_string
+from spacy.tokens import Doc, Span
 
 from fms_pipeline.nlp.drug_lexicon import _vocab_text
 
@@ -33,15 +35,17 @@ LIST_JOINERS = frozenset({",", "and", "or", "&", "/", "nor", "both", "+", "plus"
 CUE_KINDS = ("relief", "relief_after", "cause", "other_person", "drug_before", "drug_after", "drug_stopped")
 _DOSE = re.compile(r"^(\d[\d.,/]*\s*(mg|mcg|mgs|ml|g|µg)?|mg|mcg|mgs|er|xr|sr|cr|ir|la|xl|hcl|\(|\)|once|twice|"
                    r"times|x|a|per|day|daily|nightly|at|night|bedtime|morning|mornings|one|two|three|four)$")
+_LOWER_KEY = "fms_lower"
+_QUESTION_MARK = hash_string("?")
 CUE_WINDOW = 4  # filler words between a cue and its symptom, at most
 
 
 @cache
-def cue_table() -> tuple[dict[str, frozenset[tuple[str, ...]]], frozenset[str]]:
-    """({"relief": cue phrases, "cause": cue phrases} as word tuples, filler words), from
-    ``vocab/event_cues.tsv``."""
-    cues: dict[str, set[tuple[str, ...]]] = {kind: set() for kind in CUE_KINDS}
-    fillers: set[str] = set()
+def cue_table() -> tuple[dict[str, frozenset[tuple[int, ...]]], frozenset[int]]:
+    """({kind: cue phrases}, filler words) from ``vocab/event_cues.tsv``, each word as the hash of
+    its lower-case form (what ``doc.to_array(LOWER)`` holds: no Token objects when matching)."""
+    cues: dict[str, set[tuple[int, ...]]] = {kind: set() for kind in CUE_KINDS}
+    fillers: set[int] = set()
     for number, line in enumerate(_vocab_text("event_cues.tsv").splitlines(), start=1):
         if not line.strip() or line.startswith("#"):
             continue
@@ -50,96 +54,105 @@ def cue_table() -> tuple[dict[str, frozenset[tuple[str, ...]]], frozenset[str]]:
             raise ValueError(f"vocab/event_cues.tsv line {number}: expected one of "
                              f"{', '.join((*CUE_KINDS, 'filler'))}, a tab and phrases")
         for phrase in phrases.split("|"):
-            words = tuple(phrase.strip().lower().split())
+            words = tuple(hash_string(w) for w in phrase.strip().lower().split())
             if words:
                 (fillers.update(words) if kind == "filler" else cues[kind].add(words))
     return {kind: frozenset(phrases) for kind, phrases in cues.items()}, frozenset(fillers)
 
 
-def _matches_before(doc, end: int, sentence_start: int, phrases: frozenset, fillers: frozenset) -> bool:
-    """Whether a phrase ends at token ``end - 1`` or, skipping up to CUE_WINDOW filler words back, at
+def _lower(doc: Doc) -> list[int]:
+    """The doc's lower-case word hashes, computed once per doc."""
+    words = doc.user_data.get(_LOWER_KEY)
+    if words is None:
+        words = doc.user_data[_LOWER_KEY] = doc.to_array(LOWER).tolist()
+    return words
+
+
+def _matches_before(words: list[int], end: int, sentence_start: int, phrases: frozenset, fillers: frozenset) -> bool:
+    """Whether a phrase ends at word ``end - 1`` or, skipping up to CUE_WINDOW filler words back, at
     one of them ("gave her" where "her" is also a filler of "for her back pain")."""
     i = end - 1
-    for skipped in range(CUE_WINDOW + 1):
+    for _ in range(CUE_WINDOW + 1):
         if i < sentence_start:
             return False
         for length in (4, 3, 2, 1):
             start = i - length + 1
-            if start >= sentence_start and tuple(t.lower_ for t in doc[start:i + 1]) in phrases:
+            if start >= sentence_start and tuple(words[start:i + 1]) in phrases:
                 return True
-        if doc[i].lower_ not in fillers:
+        if words[i] not in fillers:
             return False
         i -= 1
     return False
 
 
-def _matches_after(doc, start: int, sentence_end: int, phrases: frozenset, fillers: frozenset) -> bool:
-    """Whether a phrase starts at token ``start``, after skipping up to CUE_WINDOW filler words."""
+def _matches_after(words: list[int], start: int, sentence_end: int, phrases: frozenset, fillers: frozenset) -> bool:
+    """Whether a phrase starts at word ``start``, after skipping up to CUE_WINDOW filler words."""
     i = start
     skipped = 0
-    while i < sentence_end and doc[i].lower_ in fillers and skipped < CUE_WINDOW:
+    while i < sentence_end and words[i] in fillers and skipped < CUE_WINDOW:
         i += 1
         skipped += 1
     for length in (4, 3, 2, 1):
-        if i + length <= sentence_end and tuple(t.lower_ for t in doc[i:i + length]) in phrases:
+        if i + length <= sentence_end and tuple(words[i:i + length]) in phrases:
             return True
     return False
 
 
-def preceded_by(entity: Span, kind: str) -> bool:
+def preceded_by(span: Span, kind: str, sentence: Span) -> bool:
     """Whether a ``kind`` cue stands right before the span in its sentence, fillers aside:
     "helps my nerve pain" (relief), "gave me terrible nausea" (cause), "came off Cymbalta" (drug_stopped)."""
     cues, fillers = cue_table()
-    return _matches_before(entity.doc, entity.start, entity.sent.start, cues[kind], fillers)
+    return _matches_before(_lower(span.doc), span.start, sentence.start, cues[kind], fillers)
 
 
-def followed_by(entity: Span, kind: str) -> bool:
-    """Whether a ``kind`` cue comes right after the span: "my depression lifted" (relief_after),
-    "Lyrica made me ..." (drug_cause)."""
+def followed_by(span: Span, kind: str, sentence: Span) -> bool:
+    """Whether a ``kind`` cue comes right after the span: "my depression lifted" (relief_after)."""
     cues, fillers = cue_table()
-    return _matches_after(entity.doc, entity.end, entity.sent.end, cues[kind], fillers)
+    return _matches_after(_lower(span.doc), span.end, sentence.end, cues[kind], fillers)
 
 
-def is_relieved(entity: Span) -> bool:
+def is_relieved(entity: Span, sentence: Span) -> bool:
     """Whether the symptom is what the drug treats or relieved ("helps my nerve pain", "spasms better")."""
-    return (preceded_by(entity, "relief") and not is_caused(entity)) or followed_by(entity, "relief_after")
+    return ((preceded_by(entity, "relief", sentence) and not is_caused(entity, sentence))
+            or followed_by(entity, "relief_after", sentence))
 
 
-def is_caused(entity: Span) -> bool:
+def is_caused(entity: Span, sentence: Span) -> bool:
     """Whether the sentence says something caused the symptom ("gave me terrible nausea")."""
-    return preceded_by(entity, "cause")
+    return preceded_by(entity, "cause", sentence)
 
 
-def drug_context(drugs: list[Span], ents: list[Span]) -> str | None:
+def drug_context(sentence: Span, drugs: list[Span], ents: list[Span]) -> str | None:
     """"withdrawal" when the sentence names withdrawal or a drug of it is being stopped or missed
     ("came off Cymbalta", "missed a dose of Effexor"); "adverse_effect" when a drug is said to act on
     the patient ("on Lyrica", "Lyrica made me", "Percocet 7.5: ..."); else None."""
-    if any(e.ent_id_ == NO_EVENT for e in ents) or any(preceded_by(d, "drug_stopped") for d in drugs):
+    if any(e.ent_id_ == NO_EVENT for e in ents) or any(preceded_by(d, "drug_stopped", sentence) for d in drugs):
         return "withdrawal"
     cues, fillers = cue_table()
     for drug in drugs:
-        doc, sentence = drug.doc, drug.sent
+        doc = drug.doc
         after = drug.end
         while after < sentence.end and _DOSE.match(doc[after].lower_):  # "cymbalta 90mg and I ..."
             after += 1
-        if preceded_by(drug, "drug_before") or _matches_after(doc, after, sentence.end, cues["drug_after"], fillers):
+        if preceded_by(drug, "drug_before", sentence) or _matches_after(
+                _lower(doc), after, sentence.end, cues["drug_after"], fillers):
             return "adverse_effect"
     return None
 
 
-def asserted_events(ents: list[Span]) -> list[Span]:
+def asserted_events(sentence: Span, ents: list[Span]) -> list[Span]:
     """The event entities of a sentence the patient asserts having (see the module docstring); none
     in a question ("does gabapentin cause hair loss?")."""
     candidates = [e for e in ents if e.label_ in EVENT_LABELS and e.ent_id_ != NO_EVENT]
-    if not candidates or _is_question(candidates[0].sent):
+    if not candidates or _is_question(sentence):
         return []
     return [e for e in candidates
-            if not e._.negated and not e._.hypothetical and e._.experiencer != "other" and not is_relieved(e)
-            and not preceded_by(e, "other_person")]
+            if not e._.negated and not e._.hypothetical and e._.experiencer != "other"
+            and not is_relieved(e, sentence) and not preceded_by(e, "other_person", sentence)]
 
 
 def _is_question(sentence: Span) -> bool:
-    return any(t.text == "?" for t in sentence[-3:])
+    return _QUESTION_MARK in _lower(sentence.doc)[max(sentence.end - 3, sentence.start):sentence.end]
 
 
 def events_by_drug(events: list[Span], drugs: list[Span]) -> dict[Span | None, list[str]]:

@@ -285,14 +285,14 @@ class DrugOutcomes:
         labels |= {c.label_ for c in rule_cues if not self.context.assess(c).hypothetical}
         acting = [d for d in drugs if not d._.negated and not d._.hypothetical]
         has_drug = bool(acting or doc._.stated_drug or previous_drug)
-        asserted = (events.asserted_events(ents) if has_drug and any(e.label_ in events.EVENT_LABELS for e in ents)
+        asserted = (events.asserted_events(sentence, ents) if has_drug and any(e.label_ in events.EVENT_LABELS for e in ents)
                     else [])
         if asserted and not labels & set(HARM_LABELS):
             # Where the classifier says nothing: "Cymbalta, Lyrica and Savella all gave me nausea" (a cue
             # says a drug caused it), "cymbalta 90mg and I cant poop" (a drug acts on the patient),
             # "came off Cymbalta ... dizzy" (a drug stopped): events the patient has, whatever the model says.
-            context = events.drug_context(acting, ents)
-            if any(events.is_caused(e) for e in asserted):
+            context = events.drug_context(sentence, acting, ents)
+            if any(events.is_caused(e, sentence) for e in asserted):
                 labels.add(context if context == "withdrawal" else "adverse_effect")
             elif context and "effective" not in labels and any(
                     e.label_ == "SYMPTOM" and e.ent_id_ not in events.INDICATION_TERMS for e in asserted):

@@ -15,7 +15,6 @@ or through the ``spacy_factories`` entry points) gives the same pipeline without
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import shutil
@@ -50,7 +49,7 @@ LABEL_VOCABULARIES = {
     "DRUG_CLASS": "drug_classes.tsv",
     "ORG": "organizations.tsv",
 }
-EVENT_PATTERNS = "adverse_event_patterns.jsonl"  # SYMPTOM token patterns beside the phrase vocabulary
+EVENT_PHRASES = "adverse_event_phrases.tsv"  # SYMPTOM phrases made from slots, beside the vocabulary
 LABELS = labels.ENTITY_LABELS  # labels.yml
 
 # Fuzzy matching guards: only rare tokens (not English words) of some length, one edit away
@@ -90,6 +89,26 @@ def _is_case_sensitive(variant: str) -> bool:
 
 
 @cache
+def event_phrases() -> dict[str, list[str]]:
+    """{adverse-event term: phrases} of ``vocab/adverse_event_phrases.tsv`` (see its header)."""
+    terms = set(read_vocabulary(LABEL_VOCABULARIES["SYMPTOM"]))
+    out: dict[str, list[str]] = {}
+    for number, line in enumerate(_vocab_text(EVENT_PHRASES).splitlines(), start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        term, *slots = line.split("\t")
+        if term not in terms or not slots:
+            raise ValueError(f"vocab/{EVENT_PHRASES} line {number}: expected a term of "
+                             f"{LABEL_VOCABULARIES['SYMPTOM']} and slots, got {term!r}")
+        phrases = [""]
+        for slot in slots:
+            phrases = [f"{p} {choice.strip()}".strip() for p in phrases for choice in slot.split("|") if choice.strip()]
+        out.setdefault(term, []).extend(
+            p.replace("{n}", str(n)) if "{n}" in p else p for p in phrases for n in (range(1, 101) if "{n}" in p else [0]))
+    return {term: list(dict.fromkeys(phrases)) for term, phrases in out.items()}
+
+
+@cache
 def ruler_patterns() -> tuple[tuple[dict, ...], tuple[dict, ...]]:
     """(patterns matched in any case, patterns matched as written); curated vocabularies win
     over the dictionary, and the first set wins where the two overlap."""
@@ -102,10 +121,9 @@ def ruler_patterns() -> tuple[tuple[dict, ...], tuple[dict, ...]]:
                 target = as_written if _is_case_sensitive(variant) else any_case
                 target.append({"label": label, "pattern": variant, "id": canonical})
                 curated.add(variant.lower())
-    # Events a phrase list cannot spell ("gained 20 lbs"): spaCy token patterns, one JSON object a line.
-    for line in _vocab_text(EVENT_PATTERNS).splitlines():
-        if line.strip():
-            any_case.append(json.loads(line))
+    # Events a phrase list cannot spell one by one ("gained 20 lbs"): the products of their slots.
+    for canonical, phrases in event_phrases().items():
+        any_case.extend({"label": "SYMPTOM", "pattern": p, "id": canonical} for p in phrases if p not in curated)
     lexicon = drug_lexicon()
     for name, entry in lexicon.items():
         if name not in curated:
