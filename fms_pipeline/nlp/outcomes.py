@@ -294,7 +294,7 @@ class DrugOutcomes:
             context = events.drug_context(sentence, acting, ents)
             if any(events.is_caused(e, sentence) for e in asserted):
                 labels.add(context if context == "withdrawal" else "adverse_effect")
-            elif context and "effective" not in labels and any(
+            elif context and any(
                     e.label_ == "SYMPTOM" and e.ent_id_ not in events.INDICATION_TERMS for e in asserted):
                 labels.add(context)
         tied: dict[Span | None, list[str]] = {}
