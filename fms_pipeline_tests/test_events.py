@@ -130,3 +130,16 @@ def test_the_evaluation_counts_overlaps_both_ways(nlp, tmp_path: Path):
     assert figures["recall"] == 1.0 and figures["drug_accuracy"] == 1.0
     assert figures["precision"] == 0.5  # the rash is found and not marked
     assert figures["negative_false_positive_rate"] == 0.0
+
+
+@pytest.mark.parametrize(("text", "drug"), [
+    ("I started taking vitamin c for my immune system.", "ascorbic acid"),
+    ("Cataflam helped the cramps but upset my stomach.", "diclofenac"),
+    ("Vytorin gave me muscle pain in my legs.", "ezetimibe/simvastatin"),
+    ("My doctor switched me from Lipex to something else.", "simvastatin"),
+    ("Baycol was pulled from the market after I had taken it a year.", "cerivastatin"),
+    ("The fentanyl patch made me itch.", "fentanyl"),
+    ("hydrocodone/apap makes my stomach hurt", "hydrocodone/acetaminophen"),
+])
+def test_brand_and_supplement_names_patients_use_are_drugs(nlp, text, drug):
+    assert drug in {e.ent_id_ for e in nlp(text).ents if e.label_ == "DRUG"}

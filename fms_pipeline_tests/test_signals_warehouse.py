@@ -292,3 +292,21 @@ def test_dagster_shows_the_signals_and_warns_about_new_ones(tmp_path):
         assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.WARN
         assert evaluation.metadata["new_signals"].value == len(pairs) == 48  # 3 pairs x 4 criteria x 4 analyses
         assert "duloxetine – nausea" in evaluation.metadata["new"].value
+
+
+def test_ready_query_of_events_by_drug_gives_shares_with_wilson_intervals(con):
+    """queries/adverse_events_by_drug.sql: every drug_events pair, out of the reports naming the drug, its
+    Wilson interval the one statsmodels computes."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    query = (Path(__file__).resolve().parents[1] / "queries" / "adverse_events_by_drug.sql").read_text()
+    rows = con.execute(query).fetchall()
+    pairs = con.execute("SELECT count(*) FROM (SELECT DISTINCT drug, event FROM drug_events "
+                        "WHERE drug_label = 'DRUG')").fetchone()[0]
+    assert len(rows) >= pairs > 0
+    by_pair = {(r[0], r[1]): r for r in rows}
+    _, _, _, reports, _, naming, share, lower, upper = by_pair[("duloxetine", "nausea")]
+    assert reports == 8 and naming >= reports
+    low, high = proportion_confint(reports, naming, alpha=0.05, method="wilson")
+    assert (lower, upper) == (round(low, 3), round(high, 3))
+    assert all(0 <= r[7] <= r[6] <= r[8] <= 1 for r in rows)
