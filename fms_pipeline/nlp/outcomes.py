@@ -1,7 +1,7 @@
 """Drug outcomes in ``doc.spans["outcomes"]`` and sentence/comment sentiment.
 
 Labels: ``effective``, ``ineffective``, ``adverse_effect``, ``withdrawal`` (decided per
-sentence by the PsyTAR-trained classifier, plus two high-precision rules for forum phrasing).
+sentence by the classifier trained on PsyTAR and DrugLib ratings, plus the rules tabled below).
 ``access_loss`` outcomes are added by the ``fms_access_loss`` component that runs after this one
 (``access_loss.py``); the access-loss cues here are only classifier features. Each span is the
 cue phrase when the sentence has one, else the sentence, with
@@ -13,6 +13,26 @@ cue phrase when the sentence has one, else the sentence, with
 
 Sentences get ``span._.sentiment`` (VADER adjusted for the domain); ``doc._.sentiment`` is
 their mean.
+
+The rules kept beside the classifier, and why (classifier trained on PsyTAR + DrugLib weak labels,
+``evaluation.train``; F1 on PsyTAR dev, which counts a label found at all; the DrugLib share on the
+reviews rated Ineffective that are not held back):
+
+===========================================  ============================================
+rule                                         without it
+===========================================  ============================================
+ineffective phrases ("no benefit",           dev F1 unchanged (0.505); ineffective found in
+"did nothing", ``outcome_rule_cues.tsv``)    47% of DrugLib Ineffective reviews, not 55%
+effective phrases ("helped me",              effective dev F1 0.728 -> 0.717
+"worked wonders")
+a negated drug that does not work            ineffective dev F1 0.505 -> 0.489
+("no pain meds work on me")
+side-effect denial ("Side effects: none.",   dev F1 unchanged (PsyTAR counts negated labels
+"Minimal.", ``no_adverse_effect``)           too); an adverse_effect in such a sentence would
+                                             count in ``drug_outcomes``
+===========================================  ============================================
+
+Rules alone find little (dev F1 effective 0.15, ineffective 0.28): they add to the classifier.
 """
 
 from __future__ import annotations
