@@ -1,7 +1,7 @@
 """Drug outcomes in ``doc.spans["outcomes"]`` and sentence/comment sentiment.
 
 Labels: ``effective``, ``ineffective``, ``adverse_effect``, ``withdrawal`` (decided per
-sentence by the PsyTAR-trained classifier, plus two high-precision rules for forum phrasing).
+sentence by the classifier trained on PsyTAR and DrugLib ratings, plus the rules tabled below).
 ``access_loss`` outcomes are added by the ``fms_access_loss`` component that runs after this one
 (``access_loss.py``); the access-loss cues here are only classifier features. Each span is the
 cue phrase when the sentence has one, else the sentence, with
@@ -16,6 +16,26 @@ cue phrase when the sentence has one, else the sentence, with
 
 Sentences get ``span._.sentiment`` (VADER adjusted for the domain); ``doc._.sentiment`` is
 their mean.
+
+The rules kept beside the classifier, and why (classifier trained on PsyTAR + DrugLib weak labels,
+``evaluation.train``; F1 on PsyTAR dev, which counts a label found at all; the DrugLib share on the
+reviews rated Ineffective that are not held back):
+
+===========================================  ============================================
+rule                                         without it
+===========================================  ============================================
+ineffective phrases ("no benefit",           dev F1 unchanged (0.505); ineffective found in
+"did nothing", ``outcome_rule_cues.tsv``)    47% of DrugLib Ineffective reviews, not 55%
+effective phrases ("helped me",              effective dev F1 0.728 -> 0.717
+"worked wonders")
+a negated drug that does not work            ineffective dev F1 0.505 -> 0.489
+("no pain meds work on me")
+side-effect denial ("Side effects: none.",   dev F1 unchanged (PsyTAR counts negated labels
+"Minimal.", ``no_adverse_effect``)           too); an adverse_effect in such a sentence would
+                                             count in ``drug_outcomes``
+===========================================  ============================================
+
+Rules alone find little (dev F1 effective 0.15, ineffective 0.28): they add to the classifier.
 """
 
 from __future__ import annotations
@@ -60,7 +80,11 @@ def cue_phrases() -> dict[str, list[str]]:
 
 @cache
 def rule_cue_phrases() -> dict[str, list[str]]:
-    return read_vocabulary("outcome_rule_cues.tsv")
+    """The deciding phrases per label. ``read_vocabulary`` adds each label's name as a phrase of its
+    own; here it is one only where the file lists it ("ineffective" yes, "effective" no: "not
+    effective" would otherwise decide ``effective``)."""
+    return {label: list(dict.fromkeys(v for v in variants if v != label or variants.count(label) > 1))
+            for label, variants in read_vocabulary("outcome_rule_cues.tsv").items()}
 
 
 class DrugOutcomes:
@@ -282,7 +306,14 @@ class DrugOutcomes:
                 if exceptions:
                     labels.add("effective")
         # "I received no benefit", "Cymbalta did nothing for my pain": phrases that say it outright.
-        labels |= {c.label_ for c in rule_cues if not self.context.assess(c).hypothetical}
+        # An effective phrase that is negated or inside an ineffective one decides nothing ("it has
+        # not helped me", "it never worked for me": "never worked" is the ineffective phrase).
+        deciding = [c for c in rule_cues if c.label_ in OUTCOME_LABELS and not self.context.assess(c).hypothetical]
+        ineffective_cues = [c for c in deciding if c.label_ == "ineffective"]
+        labels |= {c.label_ for c in deciding if c.label_ != "effective" or not (
+            self.context.assess(c).negated or any(c.start < i.end and i.start < c.end for i in ineffective_cues))}
+        # "Side effects: none.", "Minimal.", "None that I noticed.": the sentence denies side effects.
+        denied = denies_adverse_effects(sentence, rule_cues, ents)
         acting = [d for d in drugs if not d._.negated and not d._.hypothetical]
         has_drug = bool(acting or doc._.stated_drug or previous_drug)
         asserted = (events.asserted_events(sentence, ents) if has_drug and any(e.label_ in events.EVENT_LABELS for e in ents)
@@ -332,13 +363,33 @@ class DrugOutcomes:
                 found_context = self.context.assess(span)
                 # Negation is what "ineffective" is made of; it does not cancel it.
                 # "No side effects." names no drug and is still negated.
-                if found_context.negated and label not in ("ineffective", "access_loss") and not (
+                if (found_context.negated or (denied and label == "adverse_effect")) and label not in (
+                        "ineffective", "access_loss") and not (
                         label == "effective" and target is not None and target in exceptions):
                     span._.negated = True
                 if found_context.hypothetical or (target is not None and target._.hypothetical):
                     span._.hypothetical = True
                 out.append(span)
         return out
+
+
+NO_ADVERSE_EFFECT = "no_adverse_effect"  # the rule-cue label of phrases that deny side effects
+
+
+def denies_adverse_effects(sentence: Span, rule_cues: list[Span], ents: list[Span]) -> bool:
+    """A phrase that denies side effects ("none", "n/a", "minimal", "none that I noticed",
+    ``vocab/outcome_rule_cues.tsv``) ending the sentence (only punctuation after it), with no
+    symptom or condition named before it: "Side effects: none." yes; "Nausea at first, now
+    none." and "minimal nausea" no."""
+    for cue in rule_cues:
+        if cue.label_ != NO_ADVERSE_EFFECT:
+            continue
+        if not all(t.is_punct or t.is_space for t in sentence.doc[cue.end:sentence.end]):
+            continue
+        if any(e.label_ in ("SYMPTOM", "CONDITION") and e.start < cue.start for e in ents):
+            continue
+        return True
+    return False
 
 
 def neutral_drug_text(sentence: Span, ents: list[Span], text: str | None = None) -> str:
