@@ -28,7 +28,8 @@ from spacy.tokens import Doc, Span
 from fms_pipeline.nlp.drug_lexicon import _vocab_text
 
 EVENT_LABELS = ("SYMPTOM", "CONDITION")
-# Usually what the patient takes the drug for: an event only when a cue says the drug caused it.
+# Usually what the patient takes the drug for ("works for my shingles pain", "my pain group"): an event
+# only when a cue says the drug caused it ("it gave me pain"); specific pains (joint, muscle) are events.
 INDICATION_TERMS = frozenset({"pain", "severe pain"})
 NO_EVENT = "withdrawal"  # the canonical of "withdrawal symptoms": the outcome itself, not one of its events
 LIST_JOINERS = frozenset({",", "and", "or", "&", "/", "nor", "both", "+", "plus"})
@@ -37,6 +38,10 @@ _DOSE = re.compile(r"^(\d[\d.,/]*\s*(mg|mcg|mgs|ml|g|µg)?|mg|mcg|mgs|er|xr|sr|c
                    r"times|x|a|per|day|daily|nightly|at|night|bedtime|morning|mornings|one|two|three|four)$")
 _LOWER_KEY = "fms_lower"
 _QUESTION_MARK = hash_string("?")
+_THIRD_PERSON = frozenset(hash_string(w) for w in ("he", "she", "they", "him", "her", "them", "his", "their", "he's",
+                                                    "she's", "they're", "hers", "theirs"))
+_FIRST_PERSON_SUBJECT = frozenset(hash_string(w) for w in ("i", "me", "i'm", "im", "i've", "ive", "i'd", "myself",
+                                                            "i’m", "i’ve", "i’d"))
 CUE_WINDOW = 4  # filler words between a cue and its symptom, at most
 
 
@@ -144,11 +149,19 @@ def asserted_events(sentence: Span, ents: list[Span]) -> list[Span]:
     """The event entities of a sentence the patient asserts having (see the module docstring); none
     in a question ("does gabapentin cause hair loss?")."""
     candidates = [e for e in ents if e.label_ in EVENT_LABELS and e.ent_id_ != NO_EVENT]
-    if not candidates or _is_question(sentence):
+    if not candidates or _is_question(sentence) or _about_someone_else(sentence):
         return []
     return [e for e in candidates
             if not e._.negated and not e._.hypothetical and e._.experiencer != "other"
-            and not is_relieved(e, sentence) and not preceded_by(e, "other_person", sentence)]
+            and not is_relieved(e, sentence) and not preceded_by(e, "other_person", sentence)
+            and (e.ent_id_ not in INDICATION_TERMS or is_caused(e, sentence))]
+
+
+def _about_someone_else(sentence: Span) -> bool:
+    """A sentence with he, she or they and no I or me ("my sister says Cymbalta gave her nausea", "my
+    husband's doctor put him on tramadol and he threw up"): its symptoms are someone else's."""
+    words = set(_lower(sentence.doc)[sentence.start:sentence.end])
+    return bool(words & _THIRD_PERSON) and not words & _FIRST_PERSON_SUBJECT
 
 
 def _is_question(sentence: Span) -> bool:
