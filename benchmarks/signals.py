@@ -55,7 +55,7 @@ def write_staging(staging_dir: Path, comments: int, seed: int = 18) -> int:
     """Staged tables for ``comments`` comments; returns the number of words in their bodies."""
     rng = np.random.default_rng(seed)
     drugs = _drugs()
-    symptoms = [s for s in read_vocabulary("symptoms.tsv") if s != "withdrawal"][:40]
+    symptoms = [s for s in read_vocabulary("adverse_events.tsv") if s != "withdrawal"][:40]
     n_docs = max(1, comments // 20)
     doc_of = np.sort(rng.integers(0, n_docs, comments))
     kind = rng.choice(5, size=comments, p=[0.10, 0.08, 0.02, 0.40, 0.40])

@@ -33,7 +33,7 @@ def summary(nlp, texts: list[str]) -> list[dict]:
             "tokens": [t.idx for t in doc],
             "ents": [[e.start_char, e.end_char, e.label_, e.ent_id_, e._.negated, e._.hypothetical, e._.historical,
                       e._.experiencer, e._.icd10] for e in doc.ents],
-            "outcomes": [[o.start_char, o.end_char, o.label_, o.id_, o._.drug, o._.symptom, o._.negated,
+            "outcomes": [[o.start_char, o.end_char, o.label_, o.id_, o._.drug, list(o._.events), o._.negated,
                           o._.hypothetical] for o in doc.spans["outcomes"]],
             "sentences": [[s.start_char, s.end_char, s._.sentiment] for s in doc.sents],
             "sentiment": doc._.sentiment,

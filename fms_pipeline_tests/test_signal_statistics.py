@@ -195,7 +195,7 @@ def test_reference_set_names_known_drugs_and_events():
 
     rows = evaluation.reference_set()
     canonicals = {e.canonical for e in drug_lexicon().values()}
-    events = set(read_vocabulary("symptoms.tsv"))
+    events = set(read_vocabulary("adverse_events.tsv")) | set(read_vocabulary("conditions.tsv"))
     assert rows and all(d in canonicals and e in events for d, e, _ in rows)
     assert len({(d, e) for d, e, _ in rows}) == len(rows)  # no pair both known and a control
     assert {k for _, _, k in rows} == {True, False}

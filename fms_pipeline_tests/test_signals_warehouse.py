@@ -92,6 +92,11 @@ def _by_hand(a: int, b: int, c: int, d: int) -> dict[str, float]:
     }
 
 
+def con_count(path: Path, query: str):
+    with duckdb.connect(str(path), read_only=True) as connection:
+        return connection.execute(query).fetchone()[0]
+
+
 # --- the tests ------------------------------------------------------------------------------
 
 def test_drug_events_are_the_planted_reports(con):
@@ -203,7 +208,8 @@ def test_trend_breaks_only_on_long_series(con):
 
 
 @pytest.mark.parametrize("declaration", [
-    "aggregates/07_drug_events.yml", "aggregates/00_activity_by_month.yml", "aggregates/10_drug_event_signals.yml",
+    "aggregates/07_drug_events.yml", "aggregates/08_drug_event_shares.yml", "aggregates/00_activity_by_month.yml",
+    "aggregates/10_drug_event_signals.yml",
     "aggregates/11_drug_event_signals_by_month.yml", "aggregates/12_trend_breaks.yml"])
 def test_declared_columns_are_the_built_ones(con, declaration):
     import yaml
@@ -226,6 +232,10 @@ def test_report_shows_signals_and_marked_trend_charts(built, tmp_path):
     top = {(d.removesuffix("</td>"), e.removesuffix("</td>")) for d, e in rows[:3]}
     assert top == PLANTED_DRUG_SIGNALS  # sorted by IC025: the planted pairs first
     assert 'id="trend-breaks"' in html and "change points found" in html
+    # The events reported most, each with its denominator: duloxetine's nausea in 8 comments of those naming it.
+    shares = html.split('id="event-shares"', 1)[1].split("</table>", 1)[0]
+    naming = con_count(built, "SELECT naming_drug FROM drug_event_shares WHERE drug = 'duloxetine' AND event = 'nausea'")
+    assert f"<td>duloxetine</td><td>nausea</td><td>8</td><td>{naming}</td>" in shares
 
 
 def test_check_warns_with_the_pairs_that_became_signals(tmp_path):
@@ -292,3 +302,22 @@ def test_dagster_shows_the_signals_and_warns_about_new_ones(tmp_path):
         assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.WARN
         assert evaluation.metadata["new_signals"].value == len(pairs) == 48  # 3 pairs x 4 criteria x 4 analyses
         assert "duloxetine – nausea" in evaluation.metadata["new"].value
+
+
+def test_event_shares_carry_their_denominator_and_wilson_intervals(con):
+    """drug_event_shares: every drug_events pair, out of the reports naming the drug, with the Wilson
+    interval statsmodels computes; the ready query reads it."""
+    from statsmodels.stats.proportion import proportion_confint
+
+    rows = con.execute("SELECT drug, event, reports, naming_drug, share, share_lower, share_upper "
+                       "FROM drug_event_shares").fetchall()
+    pairs = con.execute("SELECT count(*) FROM (SELECT DISTINCT drug, event FROM drug_events)").fetchone()[0]
+    assert len(rows) == pairs > 0
+    by_pair = {(r[0], r[1]): r for r in rows}
+    _, _, reports, naming, share, lower, upper = by_pair[("duloxetine", "nausea")]
+    assert reports == 8 and naming >= reports
+    low, high = proportion_confint(reports, naming, alpha=0.05, method="wilson")
+    assert (share, lower, upper) == (round(reports / naming, 3), round(low, 3), round(high, 3))
+    assert all(0 <= r[5] <= r[4] <= r[6] <= 1 for r in rows)
+    query = (Path(__file__).resolve().parents[1] / "queries" / "adverse_events_by_drug.sql").read_text()
+    assert ("duloxetine", "nausea") in {(r[0], r[1]) for r in con.execute(query).fetchall()}

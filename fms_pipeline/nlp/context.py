@@ -39,6 +39,7 @@ BACKWARD_WINDOW = 6
 FIRST_PERSON = frozenset({"i", "me", "my", "mine", "myself", "i'm", "i’m", "im", "i've", "i’ve", "i'd", "i’d"})
 _FIRST_PERSON_HASHES = np.array([hash_string(w) for w in FIRST_PERSON], dtype=np.uint64)
 NOT_EXPERIENCED = frozenset({"PERSON", "GPE", "ORG"})
+WORDED_LABELS = frozenset({"SYMPTOM", "CONDITION"})  # entities whose own words may hold a trigger
 CATEGORIES = ("negated", "hypothetical", "historical", "other", "other_pronoun", "pseudo", "terminator")
 
 for _name, _default in (("negated", False), ("hypothetical", False), ("historical", False), ("experiencer", "patient")):
@@ -151,7 +152,17 @@ class EntityContext:
             # One vectorised pass over the tokens' lower-case hashes instead of a Python loop.
             for i in np.flatnonzero(np.isin(doc.to_array(LOWER), _FIRST_PERSON_HASHES)).tolist():
                 first_person[bisect_right(starts, i) - 1] = True
-            for start, end, trigger in self.find_triggers(doc):
+            # A trigger inside a symptom is part of it, not about what follows: the "n't" of "couldn't
+            # pee", the "no" of "no libido" (the symptoms the event vocabulary spells with them).
+            triggers_found = self.find_triggers(doc)
+            owner: list[int] = [0] * len(doc) if triggers_found else []  # 1 + the index of the worded entity
+            if triggers_found:
+                for number, e in enumerate(doc.ents, start=1):
+                    if e.label_ in WORDED_LABELS:
+                        owner[e.start:e.end] = [number] * (e.end - e.start)
+            for start, end, trigger in triggers_found:
+                if owner[start] and owner[start] == owner[end - 1]:
+                    continue
                 per_sentence[bisect_right(starts, start) - 1].append((start, end, trigger))
             doc.user_data["fms_sentences"] = {"starts": starts, "bounds": bounds,
                                               "first_person": first_person, "triggers": per_sentence}

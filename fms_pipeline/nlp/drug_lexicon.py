@@ -66,18 +66,32 @@ def _vocab_text(name: str) -> str:
     return resources.files("fms_pipeline.nlp").joinpath("vocab", name).read_text(encoding="utf-8")
 
 
-def read_vocabulary(name: str) -> dict[str, list[str]]:
-    """Read a ``canonical<TAB>variant | variant`` vocabulary file: {canonical: variants}."""
-    entries: dict[str, list[str]] = {}
+def _vocabulary_rows(name: str):
+    """(line number, canonical, code, variants) of a ``canonical<TAB>variants`` or
+    ``canonical<TAB>code<TAB>variants`` file (the adverse-event vocabulary carries ICD-10-CM codes)."""
     for number, line in enumerate(_vocab_text(name).splitlines(), start=1):
         if not line.strip() or line.startswith("#"):
             continue
-        canonical, sep, variants = line.partition("\t")
-        if not sep:
-            raise ValueError(f"vocab/{name} line {number}: expected 'canonical<TAB>variants'")
-        names = [v.strip() for v in variants.split("|") if v.strip()]
-        entries.setdefault(canonical.strip(), []).extend(names + [canonical.strip()])
+        fields = line.split("\t")
+        if len(fields) not in (2, 3) or not fields[0].strip():
+            raise ValueError(f"vocab/{name} line {number}: expected 'canonical<TAB>variants' or "
+                             "'canonical<TAB>code<TAB>variants'")
+        code = fields[1].strip() if len(fields) == 3 else ""
+        yield number, fields[0].strip(), code, [v.strip() for v in fields[-1].split("|") if v.strip()]
+
+
+def read_vocabulary(name: str) -> dict[str, list[str]]:
+    """Read a vocabulary file (``canonical<TAB>variant | variant``, or with a code column between):
+    {canonical: variants}."""
+    entries: dict[str, list[str]] = {}
+    for _, canonical, _, names in _vocabulary_rows(name):
+        entries.setdefault(canonical, []).extend(names + [canonical])
     return entries
+
+
+def read_vocabulary_codes(name: str) -> dict[str, str]:
+    """{canonical: code} of a vocabulary file with a code column, for the canonicals that have one."""
+    return {canonical: code for _, canonical, code, _ in _vocabulary_rows(name) if code}
 
 
 def _denylist() -> set[str]:

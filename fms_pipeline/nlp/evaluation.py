@@ -57,28 +57,219 @@ def best_thresholds(probabilities: np.ndarray, labels: np.ndarray) -> np.ndarray
     return np.array(chosen)
 
 
-def train(nlp: Language, train_file: Path, model_file: Path) -> dict:
-    """Fit the classifier on ``train_file``; per label, the penalty and the threshold are those
-    that maximise F1 in cross-validation there."""
+# --- training on PsyTAR and the DrugLib reviews' weak labels ----------------------------
+
+# What a point of 'No Side Effects' texts with an adverse effect above the target costs, in points of
+# PsyTAR F1, when choosing the adverse_effect setting. At 1.0, CV chose a model that lost 0.033 PsyTAR dev F1
+# (and more false events on the written event set) for 27% -> 17% on the held-back reviews; many such
+# texts do name mild effects, and the weak ratings are the noisier labels.
+NO_SIDE_EFFECTS_COST = 0.25
+WEAK_WEIGHTS = (0.0, 0.2, 0.5, 1.0)  # a weak sentence's weight beside a PsyTAR sentence's 1, chosen per label
+REVIEW_KINDS = ("ineffective_review", "no_side_effects", "severe")
+
+
+def sentence_flags(component, sentences: list, cues: list, ents: list, rule_cues: list) -> np.ndarray:
+    """(n, 3, labels) what the pipeline makes of each sentence apart from the classifier: [0] the
+    rules give the label (any span), [1] the rules give it counted (not negated, not hypothetical),
+    [2] a label the classifier gave would be counted. With these, the pipeline's outcomes for any
+    classifier thresholds are computed without running it again (``simulated``)."""
+    flags = np.zeros((len(sentences), 3, len(MODEL_LABELS)), dtype=bool)
+    for i, (sentence, c, e, r) in enumerate(zip(sentences, cues, ents, rule_cues)):
+        by_rules = component.outcomes_of(sentence, c, e, set(), r)
+        with_all = component.outcomes_of(sentence, c, e, set(MODEL_LABELS), r)
+        for k, spans, counted_only in ((0, by_rules, False), (1, by_rules, True), (2, with_all, True)):
+            found = {s.label_ for s in spans if not counted_only or not (s._.negated or s._.hypothetical)}
+            flags[i, k] = [label in found for label in MODEL_LABELS]
+    return flags
+
+
+def _pipeline_sentences(nlp: Language, texts: list[str], whole: bool):
+    """Features, flags and the text number of each sentence of the texts (``whole``: each text as
+    one sentence, as PsyTAR rows are trained on)."""
+    from fms_pipeline.nlp.outcomes import by_sentence
+
+    component = nlp.get_pipe("fms_outcomes")
+    sentences, cues, ents, rule_cues, owner = [], [], [], [], []
+    for number, doc in enumerate(nlp.pipe(texts, disable=["fms_outcomes"], batch_size=128)):
+        doc_sentences = [doc[:]] if whole else list(doc.sents)
+        sentences += doc_sentences
+        cues += by_sentence(doc_sentences, component.cues(doc))
+        ents += by_sentence(doc_sentences, list(doc.ents))
+        rule_cues += by_sentence(doc_sentences, component.rule_cues(doc))
+        owner += [number] * len(doc_sentences)
+    features = component.sentence_features(sentences, cues, ents)
+    return features, sentence_flags(component, sentences, cues, ents, rule_cues), np.array(owner, dtype=np.int64)
+
+
+def review_texts(druglib: list) -> list[tuple[int, str, str]]:
+    """(review id, kind, text) of the texts the review figures are measured on, of the reviews not
+    held back: whole reviews rated Ineffective, side-effect texts rated No and Severe Side Effects."""
+    from fms_pipeline.nlp.reviews import NO_SIDE_EFFECTS, SEVERE
+
+    out = []
+    for r in druglib:
+        if r.held_back:
+            continue
+        if r.effectiveness == "Ineffective":
+            out.append((r.review_id, "ineffective_review", r.text))
+        if r.side_effects_text and (r.side_effects == NO_SIDE_EFFECTS or r.side_effects in SEVERE):
+            out.append((r.review_id, "no_side_effects" if r.side_effects == NO_SIDE_EFFECTS else "severe",
+                        r.side_effects_text))
+    return out
+
+
+def simulated(probabilities: np.ndarray, flags: np.ndarray, thresholds) -> tuple[np.ndarray, np.ndarray]:
+    """(labels found at all, labels counted) per sentence for these thresholds, as the pipeline gives them."""
+    predicted = probabilities >= np.asarray(thresholds)
+    return predicted | flags[:, 0], flags[:, 1] | (predicted & flags[:, 2])
+
+
+def review_shares(counted: np.ndarray, owner: np.ndarray, kinds: np.ndarray) -> dict[str, np.ndarray]:
+    """Per review kind, the share of its texts with each label counted."""
+    per_text = np.zeros((len(kinds), counted.shape[1]), dtype=bool)
+    np.logical_or.at(per_text, owner, counted)
+    return {kind: per_text[kinds == k].mean(axis=0) for k, kind in enumerate(REVIEW_KINDS)}
+
+
+def cross_validate(nlp: Language, train_file: Path, druglib_file: Path | None, folds: int = FOLDS) -> dict:
+    """Out-of-fold probabilities of every (label, C, weak weight) on the PsyTAR training sentences
+    and on the sentences of the DrugLib texts not held back (``review_texts``). PsyTAR sentences
+    are split into stratified folds, DrugLib reviews by their position among the training reviews;
+    a fold's model never saw its reviews' weakly labelled sentences."""
+    from sklearn.model_selection import StratifiedKFold
+
+    from fms_pipeline.nlp import reviews, weak_labels
+
     texts, labels = outcome_model.read_psytar(train_file)
-    features = featurize(nlp, texts)
-    best: list[tuple[float, float, float]] = [(-1.0, 0.0, 0.0)] * labels.shape[1]  # (F1, C, threshold)
-    for C in REGULARISATION_GRID:
-        probabilities = cross_validated_probabilities(features, labels, regularisation=C)
-        thresholds = best_thresholds(probabilities, labels)
-        for j, s in enumerate(outcome_model.scores(labels, probabilities >= thresholds).values()):
-            if s["f1"] > best[j][0]:
-                best[j] = (s["f1"], C, float(thresholds[j]))
-    thresholds = np.array([b[2] for b in best])
-    regularisation = np.array([b[1] for b in best])
-    model = outcome_model.fit(features, labels, thresholds, regularisation)
+    psytar, psytar_flags, _ = _pipeline_sentences(nlp, texts, whole=True)
+    druglib = reviews.read_druglib(druglib_file) if druglib_file is not None and druglib_file.exists() else []
+    weak = weak_labels.weak_sentences(nlp, druglib)
+    measured = review_texts(druglib)
+    measured_features, measured_flags, owner = _pipeline_sentences(nlp, [t for _, _, t in measured], whole=False)
+    kinds = np.array([REVIEW_KINDS.index(k) for _, k, _ in measured], dtype=np.int64)
+    review_fold = {r.review_id: i % folds for i, r in enumerate(sorted(
+        (r for r in druglib if not r.held_back), key=lambda r: r.review_id))}
+    weak_fold = np.array([review_fold[i] for i in weak.review_ids.tolist()], dtype=np.int64)
+    measured_fold = np.array([review_fold[i] for i, _, _ in measured], dtype=np.int64)[owner]
+
+    strata = labels @ (2 ** np.arange(labels.shape[1]))
+    strata = np.where(np.bincount(strata)[strata] >= folds, strata, -1)  # rare label combinations pooled
+    psytar_fold = np.zeros(len(texts), dtype=np.int64)
+    for k, (_, test) in enumerate(StratifiedKFold(folds, shuffle=True, random_state=0).split(labels, strata)):
+        psytar_fold[test] = k
+    configs = {j: [(C, w) for C in REGULARISATION_GRID for w in (WEAK_WEIGHTS if weak.known[:, j].any() else (0.0,))]
+               for j in range(len(MODEL_LABELS))}
+    oof = {(j, C, w): (np.zeros(len(texts)), np.zeros(len(owner))) for j, cs in configs.items() for C, w in cs}
+    features = outcome_model.concat([psytar, weak.features])
+    all_labels = np.concatenate([labels, weak.labels])
+    fold_of = np.concatenate([psytar_fold, weak_fold])
+    is_weak = np.concatenate([np.zeros(len(texts), dtype=bool), np.ones(len(weak), dtype=bool)])
+    known = np.concatenate([np.ones(labels.shape, dtype=bool), weak.known])
+    for k in range(folds):
+        train = np.flatnonzero(fold_of != k)
+        fit_features = outcome_model.subset(features, train)
+        word_idf, char_idf = outcome_model.idf_of(fit_features.words), outcome_model.idf_of(fit_features.chars)
+        X = outcome_model.design_matrix(fit_features, word_idf, char_idf)
+        psytar_test = np.flatnonzero(psytar_fold == k)
+        measured_test = np.flatnonzero(measured_fold == k)
+        X_test = outcome_model.design_matrix(outcome_model.concat([
+            outcome_model.subset(psytar, psytar_test), outcome_model.subset(measured_features, measured_test)]),
+            word_idf, char_idf)
+        for j, cs in configs.items():
+            for C, w in cs:
+                weights = np.where(is_weak[train], w, 1.0) * known[train, j]
+                coef, intercept = outcome_model.fit_label(X, all_labels[train, j], C, weights)
+                p = 1.0 / (1.0 + np.exp(-(X_test @ coef + intercept)))
+                oof[j, C, w][0][psytar_test] = p[:len(psytar_test)]
+                oof[j, C, w][1][measured_test] = p[len(psytar_test):]
+    return {"labels": labels, "psytar_flags": psytar_flags, "measured_flags": measured_flags, "owner": owner,
+            "kinds": kinds, "oof": oof, "configs": configs, "weak": weak, "psytar": psytar, "texts": texts}
+
+
+def choose(cv: dict) -> dict:
+    """Per label, the penalty, weak weight and threshold, from the out-of-fold probabilities:
+
+    * ``withdrawal``: the best PsyTAR F1 (the ratings say nothing about it);
+    * ``adverse_effect``: the best PsyTAR F1 less the review targets' shortfalls on the training
+      reviews (``REVIEW_TARGETS``): each point of 'No Side Effects' texts with an adverse effect
+      above the target costs a point of F1, each point of severe texts without one below the
+      target two. (The 'No Side Effects' target alone is out of reach at a bearable F1: many such
+      texts do name mild effects, "Slight nausea at times"; in cross-validation 10% costs 0.06 F1.)
+    * ``effective`` and ``ineffective`` together: the best sum of their PsyTAR F1 among the
+      settings where ineffective is found in reviews rated Ineffective at least
+      ``REVIEW_TARGETS["ineffective_ratio"]`` times as often as effective, else the best sum less
+      the ratio's shortfall.
+    """
+    labels, oof = cv["labels"], cv["oof"]
+    flags_p, flags_m = cv["psytar_flags"], cv["measured_flags"]
+    kinds_of_text, owner = cv["kinds"], cv["owner"]
+    n_texts = len(kinds_of_text)
+    per_text_kind = {kind: kinds_of_text == k for k, kind in enumerate(REVIEW_KINDS)}
+    t = REVIEW_TARGETS
+
+    def candidates(j: int):
+        """(F1, share of texts of each kind with the label counted, C, w, threshold) of every setting."""
+        out = []
+        for C, w in cv["configs"][j]:
+            p_psytar, p_measured = oof[j, C, w]
+            for threshold in THRESHOLD_GRID:
+                found = (p_psytar >= threshold) | flags_p[:, 0, j]
+                f1 = outcome_model.binary_scores(labels[:, j], found)["f1"]
+                counted = flags_m[:, 1, j] | ((p_measured >= threshold) & flags_m[:, 2, j])
+                per_text = np.bincount(owner, weights=counted, minlength=n_texts) > 0
+                shares = {kind: float(per_text[mask].mean()) if mask.any() else 0.0
+                          for kind, mask in per_text_kind.items()}
+                out.append((f1, shares, C, w, float(threshold)))
+        return out
+
+    j_eff, j_inf, j_ade, j_wd = (MODEL_LABELS.index(x) for x in ("effective", "ineffective", "adverse_effect",
+                                                                  "withdrawal"))
+    chosen = {j_wd: max(candidates(j_wd), key=lambda c: c[0])}
+    chosen[j_ade] = max(candidates(j_ade), key=lambda c: c[0] - NO_SIDE_EFFECTS_COST * max(
+                            0.0, c[1]["no_side_effects"] - t["adverse_in_none"])
+                        - 2 * max(0.0, t["adverse_in_severe"] - c[1]["severe"]))
+    effective, ineffective = candidates(j_eff), candidates(j_inf)
+    eff_share = np.array([c[1]["ineffective_review"] for c in effective])
+    inf_share = np.array([c[1]["ineffective_review"] for c in ineffective])
+    f1_sum = np.array([c[0] for c in effective])[:, None] + np.array([c[0] for c in ineffective])[None, :]
+    ratio = inf_share[None, :] / np.maximum(eff_share[:, None], 1e-9)
+    score = f1_sum - np.maximum(0.0, t["ineffective_ratio"] - ratio)
+    a, b = np.unravel_index(int(np.argmax(score)), score.shape)
+    chosen[j_eff], chosen[j_inf] = effective[a], ineffective[b]
+    return {MODEL_LABELS[j]: {"cv_f1": round(c[0], 4), "cv_review_shares": {k: round(v, 4) for k, v in c[1].items()},
+                              "C": c[2], "weak_weight": c[3], "threshold": c[4]} for j, c in sorted(chosen.items())}
+
+
+def train(nlp: Language, train_file: Path, model_file: Path, druglib_file: Path | None = None) -> dict:
+    """Fit the classifier on the PsyTAR sentences of ``train_file`` and the weakly labelled
+    sentences of the DrugLib reviews not held back (``weak_labels``); per label, the penalty, the
+    weak sentences' weight and the threshold are chosen by cross-validation there (``choose``).
+    Deterministic: the same files and pipeline give the same model."""
+    from fms_pipeline.nlp import weak_labels
+
+    druglib_file = DRUGLIB_FILE if druglib_file is None else druglib_file
+    cv = cross_validate(nlp, train_file, druglib_file)
+    chosen = choose(cv)
+    weak: weak_labels.WeakSentences = cv["weak"]
+    labels = cv["labels"]
+    features = outcome_model.concat([cv["psytar"], weak.features])
+    all_labels = np.concatenate([labels, weak.labels])
+    weights = np.concatenate([np.ones(labels.shape), weak.known * np.array(
+        [chosen[label]["weak_weight"] for label in MODEL_LABELS])])
+    thresholds = np.array([chosen[label]["threshold"] for label in MODEL_LABELS])
+    regularisation = np.array([chosen[label]["C"] for label in MODEL_LABELS])
+    model = outcome_model.fit(features, all_labels, thresholds, regularisation, weights)
     info = {
-        "trained_on": train_file.name,
-        "sentences": len(texts),
+        "trained_on": [train_file.name, druglib_file.name],
+        "sentences": len(labels),
+        "weak_sentences": {group: int((weak.groups == g).sum()) for g, group in enumerate(weak_labels.GROUPS)},
         "thresholds": dict(zip(MODEL_LABELS, thresholds.tolist())),
         "regularisation_C": dict(zip(MODEL_LABELS, regularisation.tolist())),
-        "cross_validated_f1": {label: round(b[0], 4) for label, b in zip(MODEL_LABELS, best)},
-        "data_credit": "PsyTAR, Zolnoori et al., Data in Brief 24 (2019), CC BY 4.0",
+        "weak_weight": {label: chosen[label]["weak_weight"] for label in MODEL_LABELS},
+        "cross_validated_f1": {label: chosen[label]["cv_f1"] for label in MODEL_LABELS},
+        "cross_validated_review_shares": {label: chosen[label]["cv_review_shares"] for label in MODEL_LABELS},
+        "data_credit": "PsyTAR, Zolnoori et al., Data in Brief 24 (2019), CC BY 4.0; Drug Review Dataset "
+                       "(Druglib.com), Gräßer et al., DH '18, CC BY 4.0 (ratings as weak labels)",
     }
     model.save(model_file, info)
     outcome_model.load_classifier.cache_clear()
@@ -99,7 +290,7 @@ def evaluate(nlp: Language, path: Path) -> dict:
             "scores": outcome_model.scores(labels, predicted)}
 
 
-TARGETS = {"adverse_effect": 0.75, "withdrawal": 0.60, "effective": 0.68, "ineffective": 0.50}
+TARGETS = {"adverse_effect": 0.82, "withdrawal": 0.65, "effective": 0.75, "ineffective": 0.55}  # issue 17
 
 
 def format_report(report: dict) -> str:
@@ -124,7 +315,7 @@ REPO_DATA = Path(__file__).resolve().parents[2] / "data"
 DRUGLIB_FILE = REPO_DATA / "druglib" / "reviews_train.tsv"
 ENTITIES_FILE = REPO_DATA / "evaluation" / "entities.tsv"
 ENTITY_LABELS = ("DRUG", "CONDITION")
-REVIEW_TARGETS = {"spearman": 0.5, "ineffective_ratio": 2.0, "adverse_in_none": 0.15, "adverse_in_severe": 0.85}
+REVIEW_TARGETS = {"spearman": 0.5, "ineffective_ratio": 2.0, "adverse_in_none": 0.10, "adverse_in_severe": 0.85}  # issue 17
 
 
 def read_entities(path: Path = ENTITIES_FILE) -> list[dict]:
@@ -236,8 +427,9 @@ def full_report(nlp: Language, psytar_file: Path, druglib_file: Path = DRUGLIB_F
                                  ("entities", entities_file, entity_scores, format_entity_report)):
         parts.append(fmt(run(nlp, file)) if file.exists() else f"{name}: skipped ({file} is missing)")
     parts.append(misspelling_report(nlp))
-    from fms_pipeline.nlp import access_evaluation
+    from fms_pipeline.nlp import access_evaluation, event_evaluation
 
+    parts.append(event_evaluation.report(nlp))
     parts.append(access_evaluation.report(nlp))
     return "\n\n".join(parts)
 
@@ -247,7 +439,7 @@ def train_models(nlp: Language, psytar_file: Path, druglib_file: Path = DRUGLIB_
     takes the new classifier's probabilities as inputs."""
     from fms_pipeline.nlp import reviews
 
-    info = {"outcome_classifier": train(nlp, psytar_file, outcome_model.model_path())}
+    info = {"outcome_classifier": train(nlp, psytar_file, outcome_model.model_path(), druglib_file)}
     nlp.get_pipe("fms_outcomes").classifier = outcome_model.load_classifier()
     if druglib_file.exists():
         info["review_sentiment"] = reviews.train_sentiment(nlp, druglib_file, outcome_model.sentiment_model_path())

@@ -6,8 +6,9 @@ No spaCy here: the warehouse build (the ``conditions`` table) and the pipeline's
 
 Codes come from the ICD-10-CM code set of ``simple-icd-10-cm``:
 
-* the curated canonicals (``vocab/conditions.tsv``, ``vocab/symptoms.tsv``: "fibro", "CFS", "RA"
-  and the like) get the code reviewed for them in ``vocab/condition_codes.tsv``;
+* the curated canonicals get the code reviewed for them: conditions (``vocab/conditions.tsv``:
+  "fibro", "CFS", "RA" and the like) in ``vocab/condition_codes.tsv``, symptoms and adverse events
+  in the code column of ``vocab/adverse_events.tsv``;
 * the code set's own descriptions name further conditions ("sickle-cell disease",
   "gastroparesis"): the head of each description (before a comma, "with", "without", "due to")
   when it is a plain name of one to four words, with no vague ("other", "unspecified") or
@@ -29,7 +30,9 @@ from importlib import metadata
 from wordfreq import zipf_frequency
 
 from fms_pipeline.nlp.disk_cache import cached_json
-from fms_pipeline.nlp.drug_lexicon import COMMON_WORD_ZIPF, _vocab_text
+from fms_pipeline.nlp.drug_lexicon import COMMON_WORD_ZIPF, _vocab_text, read_vocabulary_codes
+
+EVENT_VOCABULARY = "adverse_events.tsv"  # the SYMPTOM vocabulary: adverse-event terms, codes, lay variants
 
 EXCLUDED_CHAPTER_LETTERS = "STVWXYZ"  # injuries, poisonings, external causes, health-status factors
 MAX_NAME_WORDS = 4
@@ -46,9 +49,10 @@ _RELATIONAL_WORDS = frozenset({"of", "in", "due", "to", "with", "without", "by",
 
 @cache
 def curated_codes() -> dict[str, str]:
-    """{curated canonical: ICD-10-CM code} from ``vocab/condition_codes.tsv`` (each code is checked
-    against the code set when the cache is built)."""
-    codes: dict[str, str] = {}
+    """{curated canonical: ICD-10-CM code} from ``vocab/condition_codes.tsv`` (conditions) and the
+    code column of ``vocab/adverse_events.tsv`` (symptoms and adverse events); each code is checked
+    against the code set when the cache is built."""
+    codes: dict[str, str] = dict(read_vocabulary_codes(EVENT_VOCABULARY))
     for number, line in enumerate(_vocab_text("condition_codes.tsv").splitlines(), start=1):
         if not line.strip() or line.startswith("#"):
             continue
@@ -64,7 +68,13 @@ def check_curated_codes() -> None:
 
     for canonical, code in curated_codes().items():
         if not icd.is_valid_item(code):
-            raise ValueError(f"vocab/condition_codes.tsv: {code!r} (for {canonical!r}) is not an ICD-10-CM code")
+            source = "condition_codes.tsv" if canonical in _condition_code_canonicals() else EVENT_VOCABULARY
+            raise ValueError(f"vocab/{source}: {code!r} (for {canonical!r}) is not an ICD-10-CM code")
+
+
+def _condition_code_canonicals() -> set[str]:
+    return {line.partition("\t")[0].strip() for line in _vocab_text("condition_codes.tsv").splitlines()
+            if line.strip() and not line.startswith("#")}
 
 
 def _name_of(description: str) -> str | None:
@@ -81,7 +91,8 @@ def _name_of(description: str) -> str | None:
 
 
 def _cache_name() -> str:
-    mapping = hashlib.sha256(_vocab_text("condition_codes.tsv").encode()).hexdigest()[:12]
+    mapping = hashlib.sha256((_vocab_text("condition_codes.tsv") + _vocab_text(EVENT_VOCABULARY)).encode()
+                             ).hexdigest()[:12]
     return f"icd10_names-{metadata.version('simple-icd-10-cm')}-{_NAMES_FORMAT}-{mapping}.json"
 
 

@@ -17,7 +17,8 @@ Everything is computed from whole-doc token arrays (``doc.to_array``), not token
 The model is a logistic regression per label over hashed features, so what is saved is
 plain arrays (``models/outcome_classifier.npz``), no pickled objects, and loading it does not
 depend on the scikit-learn version. ``fms-pipeline train-outcomes`` rebuilds it from the
-PsyTAR files in ``data/psytar/``.
+PsyTAR files in ``data/psytar/`` and the weak labels of the DrugLib reviews not held back
+(``weak_labels.py``; each label's weight, penalty and threshold chosen by cross-validation there).
 """
 
 from __future__ import annotations
@@ -399,19 +400,31 @@ def read_psytar(path: Path) -> tuple[list[str], np.ndarray]:
     return texts, labels
 
 
-def fit(features: SentenceFeatures, labels: np.ndarray, thresholds: Sequence[float] | None = None,
-        regularisation: Sequence[float] | None = None) -> OutcomeClassifier:
+def fit_label(X: sparse.csr_matrix, labels: np.ndarray, C: float,
+              weights: np.ndarray | None = None) -> tuple[np.ndarray, float]:
+    """(coefficients, intercept) of one label's logistic regression; rows of weight 0 are left out."""
     from sklearn.linear_model import LogisticRegression
 
+    if weights is not None:
+        rows = np.flatnonzero(weights > 0)
+        X, labels, weights = X[rows], labels[rows], weights[rows]
+    model = LogisticRegression(C=C, max_iter=3000, class_weight="balanced", solver="liblinear")
+    model.fit(X, labels, sample_weight=weights)
+    return model.coef_[0], float(model.intercept_[0])
+
+
+def fit(features: SentenceFeatures, labels: np.ndarray, thresholds: Sequence[float] | None = None,
+        regularisation: Sequence[float] | None = None, weights: np.ndarray | None = None) -> OutcomeClassifier:
+    """One logistic regression per label; ``weights`` (n, labels): each row's weight in each
+    label's fit (0: the row says nothing about that label), default 1."""
     word_idf, char_idf = idf_of(features.words), idf_of(features.chars)
     X = design_matrix(features, word_idf, char_idf)
     coefs, intercepts = [], []
     for j in range(labels.shape[1]):
         C = float(regularisation[j]) if regularisation is not None else REGULARISATION_C
-        model = LogisticRegression(C=C, max_iter=3000, class_weight="balanced", solver="liblinear")
-        model.fit(X, labels[:, j])
-        coefs.append(model.coef_[0])
-        intercepts.append(model.intercept_[0])
+        coef, intercept = fit_label(X, labels[:, j], C, None if weights is None else weights[:, j])
+        coefs.append(coef)
+        intercepts.append(intercept)
     return OutcomeClassifier(
         word_idf, char_idf, np.array(coefs, dtype=np.float32), np.array(intercepts),
         np.array(thresholds if thresholds is not None else [0.5] * labels.shape[1]),
@@ -434,3 +447,11 @@ def scores(gold: np.ndarray, predicted: np.ndarray) -> dict[str, dict[str, float
 def subset(features: SentenceFeatures, index: np.ndarray) -> SentenceFeatures:
     compound = features.compound[index] if features.compound is not None else None
     return SentenceFeatures(features.words[index], features.chars[index], features.dense[index], compound)
+
+
+def concat(parts: Sequence[SentenceFeatures]) -> SentenceFeatures:
+    """The rows of several feature sets, in order."""
+    compound = (np.concatenate([p.compound for p in parts]) if all(p.compound is not None for p in parts) else None)
+    return SentenceFeatures(sparse.vstack([p.words for p in parts], format="csr"),
+                            sparse.vstack([p.chars for p in parts], format="csr"),
+                            np.concatenate([p.dense for p in parts]), compound)

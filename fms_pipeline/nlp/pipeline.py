@@ -39,16 +39,17 @@ from wordfreq import zipf_frequency
 
 from fms_pipeline import labels
 from fms_pipeline.nlp import access_loss, conditions, context, outcomes, places  # noqa: F401  (registers the components)
-from fms_pipeline.nlp.drug_lexicon import CURATED_FILES, drug_lexicon, read_vocabulary
+from fms_pipeline.nlp.drug_lexicon import CURATED_FILES, _vocab_text, drug_lexicon, read_vocabulary
 
 log = logging.getLogger(__name__)
 
 LABEL_VOCABULARIES = {
     "CONDITION": "conditions.tsv",
-    "SYMPTOM": "symptoms.tsv",
+    "SYMPTOM": "adverse_events.tsv",  # symptoms and adverse events, with lay variants and ICD-10-CM codes
     "DRUG_CLASS": "drug_classes.tsv",
     "ORG": "organizations.tsv",
 }
+EVENT_PHRASES = "adverse_event_phrases.tsv"  # SYMPTOM phrases made from slots, beside the vocabulary
 LABELS = labels.ENTITY_LABELS  # labels.yml
 
 # Fuzzy matching guards: only rare tokens (not English words) of some length, one edit away
@@ -88,6 +89,26 @@ def _is_case_sensitive(variant: str) -> bool:
 
 
 @cache
+def event_phrases() -> dict[str, list[str]]:
+    """{adverse-event term: phrases} of ``vocab/adverse_event_phrases.tsv`` (see its header)."""
+    terms = set(read_vocabulary(LABEL_VOCABULARIES["SYMPTOM"]))
+    out: dict[str, list[str]] = {}
+    for number, line in enumerate(_vocab_text(EVENT_PHRASES).splitlines(), start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        term, *slots = line.split("\t")
+        if term not in terms or not slots:
+            raise ValueError(f"vocab/{EVENT_PHRASES} line {number}: expected a term of "
+                             f"{LABEL_VOCABULARIES['SYMPTOM']} and slots, got {term!r}")
+        phrases = [""]
+        for slot in slots:
+            phrases = [f"{p} {choice.strip()}".strip() for p in phrases for choice in slot.split("|") if choice.strip()]
+        out.setdefault(term, []).extend(
+            p.replace("{n}", str(n)) if "{n}" in p else p for p in phrases for n in (range(1, 101) if "{n}" in p else [0]))
+    return {term: list(dict.fromkeys(phrases)) for term, phrases in out.items()}
+
+
+@cache
 def ruler_patterns() -> tuple[tuple[dict, ...], tuple[dict, ...]]:
     """(patterns matched in any case, patterns matched as written); curated vocabularies win
     over the dictionary, and the first set wins where the two overlap."""
@@ -100,6 +121,9 @@ def ruler_patterns() -> tuple[tuple[dict, ...], tuple[dict, ...]]:
                 target = as_written if _is_case_sensitive(variant) else any_case
                 target.append({"label": label, "pattern": variant, "id": canonical})
                 curated.add(variant.lower())
+    # Events a phrase list cannot spell one by one ("gained 20 lbs"): the products of their slots.
+    for canonical, phrases in event_phrases().items():
+        any_case.extend({"label": "SYMPTOM", "pattern": p, "id": canonical} for p in phrases if p not in curated)
     lexicon = drug_lexicon()
     for name, entry in lexicon.items():
         if name not in curated:

@@ -3,7 +3,8 @@ what the pipeline's sentiment and outcomes say about them, and a rating-trained 
 
 A review has three texts (benefits, side effects, comments) and the reviewer's 1-10 rating,
 effectiveness label and side-effect label. Measured on the held-back part of the training split
-(``HELD_BACK``: reviews whose id is divisible by 5; the rest trains the sentiment model):
+(``HELD_BACK``: reviews whose id is divisible by 5; the rest trains the sentiment model
+and gives the outcome classifier its weak labels, ``weak_labels.py``):
 
 * Spearman's correlation between the pipeline's comment sentiment of the whole review and its rating;
 * in reviews rated "Ineffective", how often an ``ineffective`` and an ``effective`` outcome is found;

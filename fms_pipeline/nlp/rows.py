@@ -40,7 +40,7 @@ def doc_rows(doc, doc_id: str, cid: str | None, char_offset: int = 0, sentence_o
             "comment_id": cid,
             "outcome": span.label_,
             "drug": span._.drug,
-            "symptom": span._.symptom,
+            "events": list(span._.events),
             "text": span.text,
             "start_char": span.start_char + o,
             "end_char": span.end_char + o,

@@ -115,6 +115,10 @@ def build_report(warehouse_path: Path, out_dir: Path) -> ReportSummary:
                          ("ACCESS", access.mechanisms_png(con)), ("ACCESS_TREND", access.rate_by_month_png(con))):
             if png is not None:
                 images[key] = charts.as_data_uri(png)
+        event_shares = con.execute(
+            "SELECT drug, event, reports, naming_drug, share, share_lower, share_upper FROM drug_event_shares "
+            "ORDER BY reports DESC, naming_drug DESC, drug, event LIMIT 25"
+        ).fetchall() if trends.has_table(con, "drug_event_shares") else []
         signals = {grouping: trends.signal_rows(con, grouping, "comment", limit=25) for grouping in ("drug", "drug_class")}
         if png := trends.signals_forest_png(con):
             images["SIGNALS_FOREST"] = charts.as_data_uri(png)
@@ -146,6 +150,7 @@ def build_report(warehouse_path: Path, out_dir: Path) -> ReportSummary:
     html = _env.get_template("report.html.j2").render(
         headline=headline, tables=tables, images=images, pairs=pairs, sentiment=sentiment, drugs=drugs,
         outcomes=outcomes, rejected=rejected, access=access_section, signals=signals, breaks=breaks,
+        event_shares=event_shares,
         break_rows=break_rows,
         documents=[{"id": d[0], "source_file": d[1], "title": d[2] or d[1], "comments": d[4]} for d in documents],
     )

@@ -1,0 +1,163 @@
+"""Adverse-event figures for ``fms-pipeline evaluate`` (issue 17), on the written set
+``data/evaluation/adverse_events_dev.tsv`` (never used to tune; the vocabulary and rules were tuned
+on ``adverse_events_tuning.tsv``).
+
+Each row is a short patient text with the adverse events it reports marked as substrings, the kind
+of report (adverse_effect, withdrawal, a negative, someone else's) and the drug the events are of.
+The pipeline's events are those its asserted ``adverse_effect`` and ``withdrawal`` outcomes carry
+(``span._.events``, the warehouse's ``outcome_mentions.events``), located at the entities of the
+outcome's sentence that have those names. Matching is by overlap of characters (a found "gained 20
+lbs" matches a marked "gained 20 lbs of water weight"), the relaxed overlap used for CADEC:
+
+* precision: found event spans that overlap a marked event; recall: marked events some found span
+  overlaps;
+* drugs: of the marked events found, those tied to the row's drug;
+* negatives: rows reporting no event ("Side effects: none", the drug's indication, fears,
+  someone else's effects) where an event is found.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from pathlib import Path
+
+from spacy.language import Language
+
+REPO_DATA = Path(__file__).resolve().parents[2] / "data"
+DEV_FILE = REPO_DATA / "evaluation" / "adverse_events_dev.tsv"
+TUNING_FILE = REPO_DATA / "evaluation" / "adverse_events_tuning.tsv"
+COLUMNS = ("id", "text", "kind", "drug", "events")
+KINDS = ("adverse_effect", "withdrawal", "negative", "other_person")
+HARM_KINDS = ("adverse_effect", "withdrawal")
+TARGETS = {"precision": 0.85, "recall": 0.80, "drug_accuracy": 0.95, "negative_false_positive_rate": 0.10}
+
+
+def _split(value: str) -> list[str]:
+    return [v.strip() for v in (value or "").split("|") if v.strip()]
+
+
+def read_event_set(path: Path) -> list[dict]:
+    """The rows of an annotated adverse-event file (see data/evaluation/README.md), each event with its
+    character offsets in the text."""
+    with path.open(newline="", encoding="utf-8") as f:
+        lines = [line for line in f if not line.startswith("#")]
+    reader = csv.DictReader(lines, delimiter="\t", quoting=csv.QUOTE_NONE)
+    missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        raise ValueError(f"{path}: missing column(s) {', '.join(missing)}")
+    rows = []
+    for number, row in enumerate(reader, start=2):
+        where = f"{path} row {number} ({row.get('id')})"
+        text = row["text"] or ""
+        if not text.strip():
+            raise ValueError(f"{where}: empty text")
+        if row["kind"] not in KINDS:
+            raise ValueError(f"{where}: kind {row['kind']!r} is not one of {', '.join(KINDS)}")
+        events = []
+        for event in _split(row["events"]):
+            at = text.find(event)
+            if at < 0:
+                raise ValueError(f"{where}: event {event!r} is not in the text")
+            events.append((at, at + len(event), event))
+        if (row["kind"] in HARM_KINDS) != bool(events):
+            raise ValueError(f"{where}: a {row['kind']} row must {'' if row['kind'] in HARM_KINDS else 'not '}"
+                             "mark events")
+        rows.append({"id": row["id"], "text": text, "kind": row["kind"], "drug": (row["drug"] or "").strip() or None,
+                     "events": events, "terms": _split(row.get("terms") or "")})
+    return rows
+
+
+def found_events(doc) -> list[tuple[int, int, str, str | None]]:
+    """(start_char, end_char, event, drug) of each event the doc's asserted harm outcomes carry."""
+    out: dict[tuple[int, int, str | None], tuple[int, int, str, str | None]] = {}
+    for outcome in doc.spans.get("outcomes", []):
+        if outcome.label_ not in HARM_KINDS or outcome._.negated or outcome._.hypothetical or not outcome._.events:
+            continue
+        sentence = doc[outcome.start].sent
+        for entity in sentence.ents:
+            if entity.ent_id_ in outcome._.events:
+                key = (entity.start_char, entity.end_char, outcome._.drug)
+                out[key] = (entity.start_char, entity.end_char, entity.ent_id_, outcome._.drug)
+    return list(out.values())
+
+
+def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
+
+
+def evaluate_events(nlp: Language, path: Path = DEV_FILE) -> dict:
+    rows = read_event_set(path)
+    found_total = found_right = gold_total = gold_found = drug_right = 0
+    negatives = negatives_with_events = 0
+    missed: Counter = Counter()
+    wrong: Counter = Counter()
+    wrong_drugs: list[str] = []
+    for row, doc in zip(rows, nlp.pipe([r["text"] for r in rows], batch_size=64)):
+        found = found_events(doc)
+        spans = {(s, e): (name, drug) for s, e, name, drug in found}
+        if row["kind"] not in HARM_KINDS:
+            negatives += 1
+            negatives_with_events += bool(spans)
+        found_total += len(spans)
+        for (s, e), (name, _) in spans.items():
+            if any(_overlaps((s, e), g[:2]) for g in row["events"]):
+                found_right += 1
+            else:
+                wrong[name] += 1
+        for number, (s, e, text) in enumerate(row["events"]):
+            gold_total += 1
+            hits = [drug for (fs, fe), (_, drug) in spans.items() if _overlaps((fs, fe), (s, e))]
+            if hits:
+                gold_found += 1
+                if row["drug"] is None or row["drug"] in hits:
+                    drug_right += 1
+                else:
+                    wrong_drugs.append(f"{row['id']} {row['drug']}->{'/'.join(sorted({h or '-' for h in hits}))}")
+            else:
+                term = row["terms"][number] if number < len(row["terms"]) else text.lower()
+                missed[term] += 1
+    return {
+        "file": str(path), "rows": len(rows), "events": gold_total,
+        "precision": found_right / found_total if found_total else 0.0,
+        "recall": gold_found / gold_total if gold_total else 0.0,
+        "drug_accuracy": drug_right / gold_found if gold_found else 0.0,
+        "negatives": negatives,
+        "negative_false_positive_rate": negatives_with_events / negatives if negatives else 0.0,
+        "missed": missed, "wrongly_found": wrong, "wrong_drugs": wrong_drugs,
+    }
+
+
+def format_event_report(f: dict) -> str:
+    t = TARGETS
+
+    def mark(ok: bool) -> str:
+        return "ok" if ok else "below"
+
+    p, r = f["precision"], f["recall"]
+    f1 = 2 * p * r / (p + r) if p + r else 0.0
+    lines = [
+        f"{f['file']}: {f['rows']} written sentences, {f['events']} marked adverse events, {f['negatives']} "
+        f"without one{' (never used to tune)' if Path(f['file']).name == DEV_FILE.name else ''}",
+        f"  events precision {p:.3f} (target >= {t['precision']})  {mark(p >= t['precision'])}",
+        f"  events recall    {r:.3f} (target >= {t['recall']})  {mark(r >= t['recall'])}   F1 {f1:.3f}",
+        f"  events tied to the right drug {f['drug_accuracy']:.3f} (target >= {t['drug_accuracy']})  "
+        f"{mark(f['drug_accuracy'] >= t['drug_accuracy'])}",
+        f"  negatives with an event found {f['negative_false_positive_rate']:.1%} of {f['negatives']} "
+        f"(no side effects, indications, fears, someone else's; target <= {t['negative_false_positive_rate']:.0%})"
+        f"  {mark(f['negative_false_positive_rate'] <= t['negative_false_positive_rate'])}",
+    ]
+    if f["missed"]:
+        lines.append("  missed: " + ", ".join(f"{k} ({v})" if v > 1 else k for k, v in f["missed"].most_common(40)))
+    if f["wrongly_found"]:
+        lines.append("  wrongly found: " + ", ".join(
+            f"{k} ({v})" if v > 1 else k for k, v in f["wrongly_found"].most_common(30)))
+    if f["wrong_drugs"]:
+        lines.append("  wrong drug: " + "; ".join(f["wrong_drugs"][:15]))
+    return "\n".join(lines)
+
+
+def report(nlp: Language, path: Path = DEV_FILE) -> str:
+    if not path.exists():
+        return f"adverse events: skipped ({path} is missing)"
+    return format_event_report(evaluate_events(nlp, path))

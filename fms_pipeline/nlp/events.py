@@ -1,0 +1,198 @@
+"""The adverse events an ``adverse_effect`` or ``withdrawal`` outcome reports, and the drug each is of.
+
+An event is a SYMPTOM entity (the adverse-event vocabulary, ``vocab/adverse_events.tsv``) or a
+CONDITION entity ("depression" after starting a drug) in the outcome's sentence that the patient
+asserts having: not negated ("no nausea"), not hypothetical ("if it makes me gain weight"), not
+someone else's ("my sister got a rash"), and not what the drug treats or relieved: a symptom right
+after a relief cue of ``vocab/event_cues.tsv`` ("Cymbalta for my depression", "Lyrica helps
+my pain", "tramadol took away my headaches"). The same words elsewhere are a condition, not an
+event: only the outcome's sentence is read.
+
+Each event is tied to one drug of the sentence: the nearest drug named before it ("Lyrica made me
+gain weight and Cymbalta made me sweat": weight gain to pregabalin, sweating to duloxetine), else
+the nearest after it ("Weight gain from Lyrica"). A sentence that names no drug leaves that to the
+outcome (the review table's drug, or the drug of the sentences before).
+
+No spaCy component: ``outcomes.DrugOutcomes`` calls ``events_by_drug`` for the sentences it labels.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+
+from spacy.attrs import LOWER
+from spacy.strings import hash_string
+from spacy.tokens import Doc, Span
+
+from fms_pipeline.nlp.drug_lexicon import _vocab_text
+
+EVENT_LABELS = ("SYMPTOM", "CONDITION")
+# Usually what the patient takes the drug for ("works for my shingles pain", "my pain group"): an event
+# only when a cue says the drug caused it ("it gave me pain"); specific pains (joint, muscle) are events.
+INDICATION_TERMS = frozenset({"pain", "severe pain"})
+NO_EVENT = "withdrawal"  # the canonical of "withdrawal symptoms": the outcome itself, not one of its events
+LIST_JOINERS = frozenset({",", "and", "or", "&", "/", "nor", "both", "+", "plus"})
+CUE_KINDS = ("relief", "relief_after", "cause", "other_person", "drug_before", "drug_after", "drug_stopped")
+_DOSE = re.compile(r"^(\d[\d.,/]*\s*(mg|mcg|mgs|ml|g|µg)?|mg|mcg|mgs|er|xr|sr|cr|ir|la|xl|hcl|\(|\)|once|twice|"
+                   r"times|x|a|per|day|daily|nightly|at|night|bedtime|morning|mornings|one|two|three|four)$")
+_LOWER_KEY = "fms_lower"
+_QUESTION_MARK = hash_string("?")
+_THIRD_PERSON = frozenset(hash_string(w) for w in ("he", "she", "they", "him", "her", "them", "his", "their", "he's",
+                                                    "she's", "they're", "hers", "theirs"))
+_FIRST_PERSON_SUBJECT = frozenset(hash_string(w) for w in ("i", "me", "i'm", "im", "i've", "ive", "i'd", "myself",
+                                                            "i’m", "i’ve", "i’d"))
+CUE_WINDOW = 4  # filler words between a cue and its symptom, at most
+
+
+@cache
+def cue_table() -> tuple[dict[str, frozenset[tuple[int, ...]]], frozenset[int]]:
+    """({kind: cue phrases}, filler words) from ``vocab/event_cues.tsv``, each word as the hash of
+    its lower-case form (what ``doc.to_array(LOWER)`` holds: no Token objects when matching)."""
+    cues: dict[str, set[tuple[int, ...]]] = {kind: set() for kind in CUE_KINDS}
+    fillers: set[int] = set()
+    for number, line in enumerate(_vocab_text("event_cues.tsv").splitlines(), start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        kind, sep, phrases = line.partition("\t")
+        if not sep or kind not in (*CUE_KINDS, "filler"):
+            raise ValueError(f"vocab/event_cues.tsv line {number}: expected one of "
+                             f"{', '.join((*CUE_KINDS, 'filler'))}, a tab and phrases")
+        for phrase in phrases.split("|"):
+            words = tuple(hash_string(w) for w in phrase.strip().lower().split())
+            if words:
+                (fillers.update(words) if kind == "filler" else cues[kind].add(words))
+    return {kind: frozenset(phrases) for kind, phrases in cues.items()}, frozenset(fillers)
+
+
+def _lower(doc: Doc) -> list[int]:
+    """The doc's lower-case word hashes, computed once per doc."""
+    words = doc.user_data.get(_LOWER_KEY)
+    if words is None:
+        words = doc.user_data[_LOWER_KEY] = doc.to_array(LOWER).tolist()
+    return words
+
+
+def _matches_before(words: list[int], end: int, sentence_start: int, phrases: frozenset, fillers: frozenset) -> bool:
+    """Whether a phrase ends at word ``end - 1`` or, skipping up to CUE_WINDOW filler words back, at
+    one of them ("gave her" where "her" is also a filler of "for her back pain")."""
+    i = end - 1
+    for _ in range(CUE_WINDOW + 1):
+        if i < sentence_start:
+            return False
+        for length in (4, 3, 2, 1):
+            start = i - length + 1
+            if start >= sentence_start and tuple(words[start:i + 1]) in phrases:
+                return True
+        if words[i] not in fillers:
+            return False
+        i -= 1
+    return False
+
+
+def _matches_after(words: list[int], start: int, sentence_end: int, phrases: frozenset, fillers: frozenset) -> bool:
+    """Whether a phrase starts at word ``start``, after skipping up to CUE_WINDOW filler words."""
+    i = start
+    skipped = 0
+    while i < sentence_end and words[i] in fillers and skipped < CUE_WINDOW:
+        i += 1
+        skipped += 1
+    for length in (4, 3, 2, 1):
+        if i + length <= sentence_end and tuple(words[i:i + length]) in phrases:
+            return True
+    return False
+
+
+def preceded_by(span: Span, kind: str, sentence: Span) -> bool:
+    """Whether a ``kind`` cue stands right before the span in its sentence, fillers aside:
+    "helps my nerve pain" (relief), "gave me terrible nausea" (cause), "came off Cymbalta" (drug_stopped)."""
+    cues, fillers = cue_table()
+    return _matches_before(_lower(span.doc), span.start, sentence.start, cues[kind], fillers)
+
+
+def followed_by(span: Span, kind: str, sentence: Span) -> bool:
+    """Whether a ``kind`` cue comes right after the span: "my depression lifted" (relief_after)."""
+    cues, fillers = cue_table()
+    return _matches_after(_lower(span.doc), span.end, sentence.end, cues[kind], fillers)
+
+
+def is_relieved(entity: Span, sentence: Span) -> bool:
+    """Whether the symptom is what the drug treats or relieved ("helps my nerve pain", "spasms better")."""
+    return ((preceded_by(entity, "relief", sentence) and not is_caused(entity, sentence))
+            or followed_by(entity, "relief_after", sentence))
+
+
+def is_caused(entity: Span, sentence: Span) -> bool:
+    """Whether the sentence says something caused the symptom ("gave me terrible nausea")."""
+    return preceded_by(entity, "cause", sentence)
+
+
+def drug_context(sentence: Span, drugs: list[Span], ents: list[Span]) -> str | None:
+    """"withdrawal" when the sentence names withdrawal or a drug of it is being stopped or missed
+    ("came off Cymbalta", "missed a dose of Effexor"); "adverse_effect" when a drug is said to act on
+    the patient ("on Lyrica", "Lyrica made me", "Percocet 7.5: ..."); else None."""
+    if any(e.ent_id_ == NO_EVENT for e in ents) or any(preceded_by(d, "drug_stopped", sentence) for d in drugs):
+        return "withdrawal"
+    cues, fillers = cue_table()
+    for drug in drugs:
+        doc = drug.doc
+        after = drug.end
+        while after < sentence.end and _DOSE.match(doc[after].lower_):  # "cymbalta 90mg and I ..."
+            after += 1
+        if preceded_by(drug, "drug_before", sentence) or _matches_after(
+                _lower(doc), after, sentence.end, cues["drug_after"], fillers):
+            return "adverse_effect"
+    return None
+
+
+def asserted_events(sentence: Span, ents: list[Span]) -> list[Span]:
+    """The event entities of a sentence the patient asserts having (see the module docstring); none
+    in a question ("does gabapentin cause hair loss?")."""
+    candidates = [e for e in ents if e.label_ in EVENT_LABELS and e.ent_id_ != NO_EVENT]
+    if not candidates or _is_question(sentence) or _about_someone_else(sentence):
+        return []
+    return [e for e in candidates
+            if not e._.negated and not e._.hypothetical and e._.experiencer != "other"
+            and not is_relieved(e, sentence) and not preceded_by(e, "other_person", sentence)
+            and (e.ent_id_ not in INDICATION_TERMS or is_caused(e, sentence))]
+
+
+def _about_someone_else(sentence: Span) -> bool:
+    """A sentence with he, she or they and no I or me ("my sister says Cymbalta gave her nausea", "my
+    husband's doctor put him on tramadol and he threw up"): its symptoms are someone else's."""
+    words = set(_lower(sentence.doc)[sentence.start:sentence.end])
+    return bool(words & _THIRD_PERSON) and not words & _FIRST_PERSON_SUBJECT
+
+
+def _is_question(sentence: Span) -> bool:
+    return _QUESTION_MARK in _lower(sentence.doc)[max(sentence.end - 3, sentence.start):sentence.end]
+
+
+def events_by_drug(events: list[Span], drugs: list[Span]) -> dict[Span | None, list[str]]:
+    """{drug entity (None when the sentence names none): the event canonicals tied to it, in text order}.
+
+    A drug in a list ("Cymbalta, Lyrica and Savella all gave me nausea") shares its events with the
+    whole list."""
+    out: dict[Span | None, list[str]] = {}
+    for event in events:
+        before = [d for d in drugs if d.end <= event.start]
+        after = [d for d in drugs if d.start >= event.end]
+        nearest = before[-1] if before else (after[0] if after else None)
+        for drug in (_listed_with(nearest, drugs) if nearest is not None else [None]):
+            terms = out.setdefault(drug, [])
+            if event.ent_id_ not in terms:
+                terms.append(event.ent_id_)
+    return out
+
+
+def _listed_with(drug: Span, drugs: list[Span]) -> list[Span]:
+    """The drugs of the list ``drug`` is in: neighbours joined only by commas, "and", "or", "/"."""
+    doc = drug.doc
+    ordered = sorted(drugs, key=lambda d: d.start)
+    at = ordered.index(drug)
+    first = last = at
+    while first > 0 and all(t.lower_ in LIST_JOINERS for t in doc[ordered[first - 1].end:ordered[first].start]):
+        first -= 1
+    while last + 1 < len(ordered) and all(t.lower_ in LIST_JOINERS for t in doc[ordered[last].end:ordered[last + 1].start]):
+        last += 1
+    return ordered[first:last + 1]

@@ -1,0 +1,145 @@
+"""Adverse events: the vocabulary, events tied to the drug an outcome is about, what is not an event,
+and the evaluation's reading of its annotated files (issue 17)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fms_pipeline.nlp import event_evaluation, icd10
+from fms_pipeline.nlp.drug_lexicon import _vocabulary_rows, read_vocabulary
+
+
+def harm(doc) -> dict[tuple[str, str | None], set[str]]:
+    """{(label, drug): events} of the asserted adverse_effect and withdrawal outcomes."""
+    out: dict = {}
+    for span in doc.spans["outcomes"]:
+        if span.label_ in ("adverse_effect", "withdrawal") and not span._.negated and not span._.hypothetical:
+            out.setdefault((span.label_, span._.drug), set()).update(span._.events)
+    return out
+
+
+def asserted_events(doc) -> set[str]:
+    return {e for events in harm(doc).values() for e in events}
+
+
+# --- the vocabulary ---------------------------------------------------------------------
+
+def test_the_event_vocabulary_has_hundreds_of_terms_each_variant_once_and_codes_that_fit():
+    rows = list(_vocabulary_rows(icd10.EVENT_VOCABULARY))
+    assert len(rows) >= 300
+    seen: dict[str, str] = {}
+    for _, term, _, variants in rows:
+        for variant in {v.lower() for v in variants} | {term}:
+            assert seen.setdefault(variant, term) == term, f"{variant!r} is a variant of {seen[variant]!r} and {term!r}"
+    conditions = {v.lower() for vs in read_vocabulary("conditions.tsv").values() for v in vs}
+    assert not conditions & set(seen), "a condition's name is matched as CONDITION, not as an event"
+    assert sum(1 for _, _, code, _ in rows if code) >= 0.6 * len(rows)
+    # Every code is one of the code set's (checked when the code-set cache is built), and a few by meaning:
+    codes = icd10.curated_codes()
+    assert codes["nausea"].startswith("R11") and codes["weight gain"] == "R63.5" and codes["constipation"].startswith("K59")
+
+
+# --- events tied to drugs ---------------------------------------------------------------
+
+def test_each_event_is_tied_to_the_drug_that_caused_it(nlp):
+    doc = nlp("Lyrica made me gain 20 lbs and lose my hair.")
+    assert harm(doc) == {("adverse_effect", "pregabalin"): {"weight gain", "hair loss"}}
+    doc = nlp("Lyrica made me gain weight and Cymbalta gave me terrible nausea.")
+    assert harm(doc) == {("adverse_effect", "pregabalin"): {"weight gain"},
+                         ("adverse_effect", "duloxetine"): {"nausea"}}
+
+
+def test_a_list_of_drugs_shares_the_event_and_a_caused_event_is_an_adverse_effect(nlp):
+    doc = nlp("Cymbalta, Lyrica and Savella all gave me nausea.")
+    assert harm(doc) == {("adverse_effect", d): {"nausea"} for d in ("duloxetine", "pregabalin", "milnacipran")}
+
+
+def test_a_sentence_without_a_drug_is_about_the_drug_named_just_before(nlp):
+    doc = nlp("I started Savella in May. It gave me nausea and headaches for two weeks.")
+    assert asserted_events(doc) >= {"nausea", "headache"}
+    assert {drug for _, drug in harm(doc)} == {"milnacipran"}
+
+
+def test_what_the_drug_treats_or_relieved_is_no_event(nlp):
+    doc = nlp("I take Cymbalta for my fibromyalgia and it gave me terrible nausea.")
+    assert asserted_events(doc) == {"nausea"}
+    doc = nlp("Lyrica helps my pain but gave me weight gain.")
+    assert asserted_events(doc) == {"weight gain"}
+
+
+@pytest.mark.parametrize("text", [
+    "Side effects: none.",
+    "No side effects at all with tramadol.",
+    "Side effects: N/A",
+    "I didn't notice any side effects on Cymbalta.",
+    "Side effects: minimal.",
+    "I'm scared Lyrica will make me gain weight.",
+    "My sister says Cymbalta gave her nausea.",
+    "Cymbalta never gave me nausea.",
+])
+def test_no_side_effects_fears_and_someone_elses_are_no_events(nlp, text):
+    assert asserted_events(nlp(text)) == set()
+
+
+def test_withdrawal_carries_the_symptoms_felt_when_stopping(nlp):
+    doc = nlp("When I came off Cymbalta I had brain zaps and dizziness for weeks.")
+    assert {"brain zaps", "dizziness"} <= harm(doc)[("withdrawal", "duloxetine")]
+
+
+# --- the evaluation's files -------------------------------------------------------------
+
+@pytest.mark.parametrize("path", [event_evaluation.DEV_FILE, event_evaluation.TUNING_FILE])
+def test_the_annotated_event_sets_are_well_formed_and_large_enough(path):
+    rows = event_evaluation.read_event_set(path)
+    assert len(rows) >= (300 if path == event_evaluation.DEV_FILE else 150)
+    kinds = {r["kind"] for r in rows}
+    assert kinds == set(event_evaluation.KINDS)
+    assert all(r["text"][s:e] == text for r in rows for s, e, text in r["events"])
+
+
+def test_the_annotated_sets_share_no_text():
+    dev = {r["text"].lower() for r in event_evaluation.read_event_set(event_evaluation.DEV_FILE)}
+    tuning = {r["text"].lower() for r in event_evaluation.read_event_set(event_evaluation.TUNING_FILE)}
+    assert not dev & tuning
+
+
+def test_a_row_whose_event_is_not_in_its_text_is_refused_with_file_and_row(tmp_path: Path):
+    bad = tmp_path / "events.tsv"
+    bad.write_text("id\ttext\tkind\tdrug\tevents\nx1\tLyrica made me dizzy.\tadverse_effect\tpregabalin\tnausea\n",
+                   encoding="utf-8")
+    with pytest.raises(ValueError, match=r"events\.tsv row 2 \(x1\): event 'nausea' is not in the text"):
+        event_evaluation.read_event_set(bad)
+
+
+def test_the_evaluation_counts_overlaps_both_ways(nlp, tmp_path: Path):
+    path = tmp_path / "events.tsv"
+    path.write_text(
+        "id\ttext\tkind\tdrug\tevents\n"
+        "a\tLyrica gave me terrible nausea and a rash.\tadverse_effect\tpregabalin\tterrible nausea | itchy skin\n"
+        "b\tSide effects: none.\tnegative\t\t\n", encoding="utf-8")
+    # "itchy skin" is not in the text: the reader refuses it; with the right marks the figures are exact.
+    with pytest.raises(ValueError):
+        event_evaluation.read_event_set(path)
+    path.write_text(
+        "id\ttext\tkind\tdrug\tevents\n"
+        "a\tLyrica gave me terrible nausea and a rash.\tadverse_effect\tpregabalin\tterrible nausea\n"
+        "b\tSide effects: none.\tnegative\t\t\n", encoding="utf-8")
+    figures = event_evaluation.evaluate_events(nlp, path)
+    assert figures["recall"] == 1.0 and figures["drug_accuracy"] == 1.0
+    assert figures["precision"] == 0.5  # the rash is found and not marked
+    assert figures["negative_false_positive_rate"] == 0.0
+
+
+@pytest.mark.parametrize(("text", "drug"), [
+    ("I started taking vitamin c for my immune system.", "ascorbic acid"),
+    ("Cataflam helped the cramps but upset my stomach.", "diclofenac"),
+    ("Vytorin gave me muscle pain in my legs.", "ezetimibe/simvastatin"),
+    ("My doctor switched me from Lipex to something else.", "simvastatin"),
+    ("Baycol was pulled from the market after I had taken it a year.", "cerivastatin"),
+    ("The fentanyl patch made me itch.", "fentanyl"),
+    ("hydrocodone/apap makes my stomach hurt", "hydrocodone/acetaminophen"),
+])
+def test_brand_and_supplement_names_patients_use_are_drugs(nlp, text, drug):
+    assert drug in {e.ent_id_ for e in nlp(text).ents if e.label_ == "DRUG"}
