@@ -143,3 +143,9 @@ def test_the_evaluation_counts_overlaps_both_ways(nlp, tmp_path: Path):
 ])
 def test_brand_and_supplement_names_patients_use_are_drugs(nlp, text, drug):
     assert drug in {e.ent_id_ for e in nlp(text).ents if e.label_ == "DRUG"}
+
+
+def test_what_patients_take_drugs_for_is_an_event_only_when_caused(nlp):
+    doc = nlp("Oxycodone makes me constipated, and chronic pain rules my life.")
+    assert asserted_events(doc) == {"constipation"}
+    assert asserted_events(nlp("Since Lyrica I have pain every day, it gave me pain I never had.")) == {"pain"}

@@ -28,12 +28,9 @@ from spacy.tokens import Doc, Span
 from fms_pipeline.nlp.drug_lexicon import _vocab_text
 
 EVENT_LABELS = ("SYMPTOM", "CONDITION")
-# Usually what the patient takes the drug for ("works for my shingles pain", "my pain group"): an event
-# only when a cue says the drug caused it ("it gave me pain"); specific pains (joint, muscle) are events.
-INDICATION_TERMS = frozenset({"pain", "severe pain"})
 NO_EVENT = "withdrawal"  # the canonical of "withdrawal symptoms": the outcome itself, not one of its events
 LIST_JOINERS = frozenset({",", "and", "or", "&", "/", "nor", "both", "+", "plus"})
-CUE_KINDS = ("relief", "relief_after", "cause", "other_person", "drug_before", "drug_after", "drug_stopped")
+CUE_KINDS = ("indication", "relief", "relief_after", "cause", "other_person", "drug_before", "drug_after", "drug_stopped")
 _DOSE = re.compile(r"^(\d[\d.,/]*\s*(mg|mcg|mgs|ml|g|µg)?|mg|mcg|mgs|er|xr|sr|cr|ir|la|xl|hcl|\(|\)|once|twice|"
                    r"times|x|a|per|day|daily|nightly|at|night|bedtime|morning|mornings|one|two|three|four)$")
 _LOWER_KEY = "fms_lower"
@@ -59,6 +56,10 @@ def cue_table() -> tuple[dict[str, frozenset[tuple[int, ...]]], frozenset[int]]:
             raise ValueError(f"vocab/event_cues.tsv line {number}: expected one of "
                              f"{', '.join((*CUE_KINDS, 'filler'))}, a tab and phrases")
         for phrase in phrases.split("|"):
+            if kind == "indication":  # a canonical name, not words to match
+                if phrase.strip():
+                    cues[kind].add((hash_string(phrase.strip().lower()),))
+                continue
             words = tuple(hash_string(w) for w in phrase.strip().lower().split())
             if words:
                 (fillers.update(words) if kind == "filler" else cues[kind].add(words))
@@ -154,7 +155,14 @@ def asserted_events(sentence: Span, ents: list[Span]) -> list[Span]:
     return [e for e in candidates
             if not e._.negated and not e._.hypothetical and e._.experiencer != "other"
             and not is_relieved(e, sentence) and not preceded_by(e, "other_person", sentence)
-            and (e.ent_id_ not in INDICATION_TERMS or is_caused(e, sentence))]
+            and (not is_indication(e.ent_id_) or is_caused(e, sentence))]
+
+
+def is_indication(canonical: str) -> bool:
+    """Whether the symptom or condition is what patients usually take their drugs for ("works for my
+    shingles pain", "my pain group", chronic pain, fibromyalgia): an event only when a cue says the
+    drug caused it ("it gave me pain"); specific pains (joint, muscle) are events."""
+    return (hash_string(canonical),) in cue_table()[0]["indication"]
 
 
 def _about_someone_else(sentence: Span) -> bool:

@@ -326,7 +326,7 @@ class DrugOutcomes:
             if any(events.is_caused(e, sentence) for e in asserted):
                 labels.add(context if context == "withdrawal" else "adverse_effect")
             elif context and any(
-                    e.label_ == "SYMPTOM" and e.ent_id_ not in events.INDICATION_TERMS for e in asserted):
+                    e.label_ == "SYMPTOM" and not events.is_indication(e.ent_id_) for e in asserted):
                 labels.add(context)
         tied: dict[Span | None, list[str]] = {}
         if asserted and labels & set(HARM_LABELS):
