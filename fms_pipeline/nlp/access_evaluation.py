@@ -13,13 +13,13 @@ trained classifier (word and character n-grams, logistic regression, trained on 
 
 from __future__ import annotations
 
-import csv
 import time
 from pathlib import Path
 
 from spacy.language import Language
 
 from fms_pipeline import labels
+from fms_pipeline.nlp.annotated import read_rows, split_field
 
 REPO_DATA = Path(__file__).resolve().parents[2] / "data"
 DEV_FILE = REPO_DATA / "evaluation" / "access_loss_dev.tsv"
@@ -35,21 +35,15 @@ OLD_TREATMENT_WORDS = frozenset({"treatment", "meds", "medication", "medications
 
 
 def _split(value: str) -> set[str]:
-    return {v.strip() for v in (value or "").split("|") if v.strip()}
+    return set(split_field(value))
 
 
 def read_access_set(path: Path) -> list[dict]:
     """The rows of an annotated access-loss file (see data/evaluation/README.md)."""
-    with path.open(newline="", encoding="utf-8") as f:
-        lines = [line for line in f if not line.startswith("#")]
-    reader = csv.DictReader(lines, delimiter="\t", quoting=csv.QUOTE_NONE)
-    missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
-    if missing:
-        raise ValueError(f"{path}: missing column(s) {', '.join(missing)}")
     mechanisms, actors = set(labels.names("access_mechanism")), set(labels.names("access_actor"))
     consequences = set(labels.names("access_consequence"))
     rows = []
-    for number, row in enumerate(reader, start=2):
+    for number, row in read_rows(path, COLUMNS):
         where = f"{path} row {number} ({row.get('id')})"
         if not (row["text"] or "").strip():
             raise ValueError(f"{where}: empty text")

@@ -35,28 +35,6 @@ def featurize(nlp: Language, texts: list[str]) -> SentenceFeatures:
     return component.sentence_features(sentences, cues, ents)
 
 
-def cross_validated_probabilities(features: SentenceFeatures, labels: np.ndarray, folds: int = FOLDS,
-                                  regularisation: float = outcome_model.REGULARISATION_C) -> np.ndarray:
-    from sklearn.model_selection import StratifiedKFold
-
-    probabilities = np.zeros(labels.shape)
-    strata = labels @ (2 ** np.arange(labels.shape[1]))
-    strata = np.where(np.bincount(strata)[strata] >= folds, strata, -1)  # rare label combinations pooled
-    for train, test in StratifiedKFold(folds, shuffle=True, random_state=0).split(labels, strata):
-        model = outcome_model.fit(outcome_model.subset(features, train), labels[train],
-                                  regularisation=[regularisation] * labels.shape[1])
-        probabilities[test] = model.probabilities(outcome_model.subset(features, test))
-    return probabilities
-
-
-def best_thresholds(probabilities: np.ndarray, labels: np.ndarray) -> np.ndarray:
-    chosen = []
-    for j in range(labels.shape[1]):
-        f1s = [outcome_model.binary_scores(labels[:, j], probabilities[:, j] >= t)["f1"] for t in THRESHOLD_GRID]
-        chosen.append(float(THRESHOLD_GRID[int(np.argmax(f1s))]))
-    return np.array(chosen)
-
-
 # --- training on PsyTAR and the DrugLib reviews' weak labels ----------------------------
 
 # What a point of 'No Side Effects' texts with an adverse effect above the target costs, in points of
@@ -72,7 +50,7 @@ def sentence_flags(component, sentences: list, cues: list, ents: list, rule_cues
     """(n, 3, labels) what the pipeline makes of each sentence apart from the classifier: [0] the
     rules give the label (any span), [1] the rules give it counted (not negated, not hypothetical),
     [2] a label the classifier gave would be counted. With these, the pipeline's outcomes for any
-    classifier thresholds are computed without running it again (``simulated``)."""
+    classifier thresholds are computed without running it again (``choose``)."""
     flags = np.zeros((len(sentences), 3, len(MODEL_LABELS)), dtype=bool)
     for i, (sentence, c, e, r) in enumerate(zip(sentences, cues, ents, rule_cues)):
         by_rules = component.outcomes_of(sentence, c, e, set(), r)
@@ -116,19 +94,6 @@ def review_texts(druglib: list) -> list[tuple[int, str, str]]:
             out.append((r.review_id, "no_side_effects" if r.side_effects == NO_SIDE_EFFECTS else "severe",
                         r.side_effects_text))
     return out
-
-
-def simulated(probabilities: np.ndarray, flags: np.ndarray, thresholds) -> tuple[np.ndarray, np.ndarray]:
-    """(labels found at all, labels counted) per sentence for these thresholds, as the pipeline gives them."""
-    predicted = probabilities >= np.asarray(thresholds)
-    return predicted | flags[:, 0], flags[:, 1] | (predicted & flags[:, 2])
-
-
-def review_shares(counted: np.ndarray, owner: np.ndarray, kinds: np.ndarray) -> dict[str, np.ndarray]:
-    """Per review kind, the share of its texts with each label counted."""
-    per_text = np.zeros((len(kinds), counted.shape[1]), dtype=bool)
-    np.logical_or.at(per_text, owner, counted)
-    return {kind: per_text[kinds == k].mean(axis=0) for k, kind in enumerate(REVIEW_KINDS)}
 
 
 def cross_validate(nlp: Language, train_file: Path, druglib_file: Path | None, folds: int = FOLDS) -> dict:
@@ -192,8 +157,8 @@ def choose(cv: dict) -> dict:
     * ``withdrawal``: the best PsyTAR F1 (the ratings say nothing about it);
     * ``adverse_effect``: the best PsyTAR F1 less the review targets' shortfalls on the training
       reviews (``REVIEW_TARGETS``): each point of 'No Side Effects' texts with an adverse effect
-      above the target costs a point of F1, each point of severe texts without one below the
-      target two. (The 'No Side Effects' target alone is out of reach at a bearable F1: many such
+      above the target costs ``NO_SIDE_EFFECTS_COST`` points of F1, each point of severe texts
+      without one below the target two. (The 'No Side Effects' target alone is out of reach at a bearable F1: many such
       texts do name mild effects, "Slight nausea at times"; in cross-validation 10% costs 0.06 F1.)
     * ``effective`` and ``ineffective`` together: the best sum of their PsyTAR F1 among the
       settings where ineffective is found in reviews rated Ineffective at least
@@ -320,21 +285,14 @@ REVIEW_TARGETS = {"spearman": 0.5, "ineffective_ratio": 2.0, "adverse_in_none": 
 
 def read_entities(path: Path = ENTITIES_FILE) -> list[dict]:
     """Rows of the annotated entity file: {source, text, DRUG: set, CONDITION: set}."""
-    import csv
+    from fms_pipeline.nlp.annotated import read_rows, split_field
 
-    with path.open(newline="", encoding="utf-8") as f:
-        lines = [line for line in f if not line.startswith("#")]
-    reader = csv.DictReader(lines, delimiter="\t", quoting=csv.QUOTE_NONE)
-    missing = [c for c in ("source", "text", *ENTITY_LABELS) if c not in (reader.fieldnames or [])]
-    if missing:
-        raise ValueError(f"{path}: missing column(s) {', '.join(missing)}")
     rows = []
-    for number, row in enumerate(reader, start=2):
+    for number, row in read_rows(path, ("source", "text", *ENTITY_LABELS)):
         if not (row["text"] or "").strip():
             raise ValueError(f"{path} row {number}: empty text")
         rows.append({"source": row["source"], "text": row["text"],
-                     **{label: {c.strip() for c in (row[label] or "").split("|") if c.strip()}
-                        for label in ENTITY_LABELS}})
+                     **{label: set(split_field(row[label])) for label in ENTITY_LABELS}})
     return rows
 
 

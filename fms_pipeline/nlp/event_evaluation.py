@@ -18,11 +18,12 @@ lbs" matches a marked "gained 20 lbs of water weight"), the relaxed overlap used
 
 from __future__ import annotations
 
-import csv
 from collections import Counter
 from pathlib import Path
 
 from spacy.language import Language
+
+from fms_pipeline.nlp.annotated import read_rows, split_field
 
 REPO_DATA = Path(__file__).resolve().parents[2] / "data"
 DEV_FILE = REPO_DATA / "evaluation" / "adverse_events_dev.tsv"
@@ -33,21 +34,11 @@ HARM_KINDS = ("adverse_effect", "withdrawal")
 TARGETS = {"precision": 0.85, "recall": 0.80, "drug_accuracy": 0.95, "negative_false_positive_rate": 0.10}
 
 
-def _split(value: str) -> list[str]:
-    return [v.strip() for v in (value or "").split("|") if v.strip()]
-
-
 def read_event_set(path: Path) -> list[dict]:
     """The rows of an annotated adverse-event file (see data/evaluation/README.md), each event with its
     character offsets in the text."""
-    with path.open(newline="", encoding="utf-8") as f:
-        lines = [line for line in f if not line.startswith("#")]
-    reader = csv.DictReader(lines, delimiter="\t", quoting=csv.QUOTE_NONE)
-    missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
-    if missing:
-        raise ValueError(f"{path}: missing column(s) {', '.join(missing)}")
     rows = []
-    for number, row in enumerate(reader, start=2):
+    for number, row in read_rows(path, COLUMNS):
         where = f"{path} row {number} ({row.get('id')})"
         text = row["text"] or ""
         if not text.strip():
@@ -55,7 +46,7 @@ def read_event_set(path: Path) -> list[dict]:
         if row["kind"] not in KINDS:
             raise ValueError(f"{where}: kind {row['kind']!r} is not one of {', '.join(KINDS)}")
         events = []
-        for event in _split(row["events"]):
+        for event in split_field(row["events"]):
             at = text.find(event)
             if at < 0:
                 raise ValueError(f"{where}: event {event!r} is not in the text")
@@ -64,7 +55,7 @@ def read_event_set(path: Path) -> list[dict]:
             raise ValueError(f"{where}: a {row['kind']} row must {'' if row['kind'] in HARM_KINDS else 'not '}"
                              "mark events")
         rows.append({"id": row["id"], "text": text, "kind": row["kind"], "drug": (row["drug"] or "").strip() or None,
-                     "events": events, "terms": _split(row.get("terms") or "")})
+                     "events": events, "terms": split_field(row.get("terms") or "")})
     return rows
 
 

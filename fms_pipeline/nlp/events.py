@@ -25,45 +25,47 @@ from spacy.attrs import LOWER
 from spacy.strings import hash_string
 from spacy.tokens import Doc, Span
 
+from fms_pipeline.nlp.context import FIRST_PERSON
 from fms_pipeline.nlp.drug_lexicon import _vocab_text
 
 EVENT_LABELS = ("SYMPTOM", "CONDITION")
 NO_EVENT = "withdrawal"  # the canonical of "withdrawal symptoms": the outcome itself, not one of its events
 LIST_JOINERS = frozenset({",", "and", "or", "&", "/", "nor", "both", "+", "plus"})
-CUE_KINDS = ("indication", "relief", "relief_after", "cause", "other_person", "drug_before", "drug_after", "drug_stopped")
+CUE_KINDS = ("relief", "relief_after", "cause", "other_person", "drug_before", "drug_after", "drug_stopped")
 _DOSE = re.compile(r"^(\d[\d.,/]*\s*(mg|mcg|mgs|ml|g|µg)?|mg|mcg|mgs|er|xr|sr|cr|ir|la|xl|hcl|\(|\)|once|twice|"
                    r"times|x|a|per|day|daily|nightly|at|night|bedtime|morning|mornings|one|two|three|four)$")
 _LOWER_KEY = "fms_lower"
 _QUESTION_MARK = hash_string("?")
 _THIRD_PERSON = frozenset(hash_string(w) for w in ("he", "she", "they", "him", "her", "them", "his", "their", "he's",
                                                     "she's", "they're", "hers", "theirs"))
-_FIRST_PERSON_SUBJECT = frozenset(hash_string(w) for w in ("i", "me", "i'm", "im", "i've", "ive", "i'd", "myself",
-                                                            "i’m", "i’ve", "i’d"))
+# The patient as the one speaking: context's first-person words less the possessives ("my sister ...").
+_FIRST_PERSON_SUBJECT = frozenset(hash_string(w) for w in (FIRST_PERSON - {"my", "mine"}) | {"ive"})
 CUE_WINDOW = 4  # filler words between a cue and its symptom, at most
 
 
 @cache
-def cue_table() -> tuple[dict[str, frozenset[tuple[int, ...]]], frozenset[int]]:
-    """({kind: cue phrases}, filler words) from ``vocab/event_cues.tsv``, each word as the hash of
-    its lower-case form (what ``doc.to_array(LOWER)`` holds: no Token objects when matching)."""
+def cue_table() -> tuple[dict[str, frozenset[tuple[int, ...]]], frozenset[int], frozenset[str]]:
+    """({kind: cue phrases}, filler words, indications) from ``vocab/event_cues.tsv``; cue and filler
+    words as the hashes of their lower-case forms (what ``doc.to_array(LOWER)`` holds: no Token
+    objects when matching), indications as canonical names."""
     cues: dict[str, set[tuple[int, ...]]] = {kind: set() for kind in CUE_KINDS}
     fillers: set[int] = set()
+    indications: set[str] = set()
     for number, line in enumerate(_vocab_text("event_cues.tsv").splitlines(), start=1):
         if not line.strip() or line.startswith("#"):
             continue
         kind, sep, phrases = line.partition("\t")
-        if not sep or kind not in (*CUE_KINDS, "filler"):
+        if not sep or kind not in (*CUE_KINDS, "filler", "indication"):
             raise ValueError(f"vocab/event_cues.tsv line {number}: expected one of "
-                             f"{', '.join((*CUE_KINDS, 'filler'))}, a tab and phrases")
+                             f"{', '.join((*CUE_KINDS, 'filler', 'indication'))}, a tab and phrases")
+        if kind == "indication":  # canonical names, not words to match
+            indications.update(p.strip().lower() for p in phrases.split("|") if p.strip())
+            continue
         for phrase in phrases.split("|"):
-            if kind == "indication":  # a canonical name, not words to match
-                if phrase.strip():
-                    cues[kind].add((hash_string(phrase.strip().lower()),))
-                continue
             words = tuple(hash_string(w) for w in phrase.strip().lower().split())
             if words:
                 (fillers.update(words) if kind == "filler" else cues[kind].add(words))
-    return {kind: frozenset(phrases) for kind, phrases in cues.items()}, frozenset(fillers)
+    return {kind: frozenset(phrases) for kind, phrases in cues.items()}, frozenset(fillers), frozenset(indications)
 
 
 def _lower(doc: Doc) -> list[int]:
@@ -107,13 +109,13 @@ def _matches_after(words: list[int], start: int, sentence_end: int, phrases: fro
 def preceded_by(span: Span, kind: str, sentence: Span) -> bool:
     """Whether a ``kind`` cue stands right before the span in its sentence, fillers aside:
     "helps my nerve pain" (relief), "gave me terrible nausea" (cause), "came off Cymbalta" (drug_stopped)."""
-    cues, fillers = cue_table()
+    cues, fillers, _ = cue_table()
     return _matches_before(_lower(span.doc), span.start, sentence.start, cues[kind], fillers)
 
 
 def followed_by(span: Span, kind: str, sentence: Span) -> bool:
     """Whether a ``kind`` cue comes right after the span: "my depression lifted" (relief_after)."""
-    cues, fillers = cue_table()
+    cues, fillers, _ = cue_table()
     return _matches_after(_lower(span.doc), span.end, sentence.end, cues[kind], fillers)
 
 
@@ -134,7 +136,7 @@ def drug_context(sentence: Span, drugs: list[Span], ents: list[Span]) -> str | N
     the patient ("on Lyrica", "Lyrica made me", "Percocet 7.5: ..."); else None."""
     if any(e.ent_id_ == NO_EVENT for e in ents) or any(preceded_by(d, "drug_stopped", sentence) for d in drugs):
         return "withdrawal"
-    cues, fillers = cue_table()
+    cues, fillers, _ = cue_table()
     for drug in drugs:
         doc = drug.doc
         after = drug.end
@@ -162,7 +164,7 @@ def is_indication(canonical: str) -> bool:
     """Whether the symptom or condition is what patients usually take their drugs for ("works for my
     shingles pain", "my pain group", chronic pain, fibromyalgia): an event only when a cue says the
     drug caused it ("it gave me pain"); specific pains (joint, muscle) are events."""
-    return (hash_string(canonical),) in cue_table()[0]["indication"]
+    return canonical in cue_table()[2]
 
 
 def _about_someone_else(sentence: Span) -> bool:

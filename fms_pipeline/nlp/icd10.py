@@ -47,34 +47,38 @@ _RELATIONAL_WORDS = frozenset({"of", "in", "due", "to", "with", "without", "by",
                                "after", "during", "on", "as", "at", "not", "the", "a", "an"})
 
 
+CONDITION_CODES = "condition_codes.tsv"
+
+
 @cache
-def curated_codes() -> dict[str, str]:
-    """{curated canonical: ICD-10-CM code} from ``vocab/condition_codes.tsv`` (conditions) and the
-    code column of ``vocab/adverse_events.tsv`` (symptoms and adverse events); each code is checked
-    against the code set when the cache is built."""
-    codes: dict[str, str] = dict(read_vocabulary_codes(EVENT_VOCABULARY))
-    for number, line in enumerate(_vocab_text("condition_codes.tsv").splitlines(), start=1):
+def _codes_by_file() -> dict[str, dict[str, str]]:
+    """{vocabulary file: {curated canonical: ICD-10-CM code}}: ``vocab/condition_codes.tsv``
+    (conditions) and the code column of ``vocab/adverse_events.tsv`` (symptoms and adverse events)."""
+    conditions: dict[str, str] = {}
+    for number, line in enumerate(_vocab_text(CONDITION_CODES).splitlines(), start=1):
         if not line.strip() or line.startswith("#"):
             continue
         canonical, sep, code = line.partition("\t")
         if not sep or not code.strip():
-            raise ValueError(f"vocab/condition_codes.tsv line {number}: expected 'canonical<TAB>ICD-10-CM code'")
-        codes[canonical.strip()] = code.strip()
-    return codes
+            raise ValueError(f"vocab/{CONDITION_CODES} line {number}: expected 'canonical<TAB>ICD-10-CM code'")
+        conditions[canonical.strip()] = code.strip()
+    return {EVENT_VOCABULARY: read_vocabulary_codes(EVENT_VOCABULARY), CONDITION_CODES: conditions}
+
+
+@cache
+def curated_codes() -> dict[str, str]:
+    """{curated canonical: ICD-10-CM code} of both files (a condition's code wins); each code is
+    checked against the code set when the cache is built."""
+    return {canonical: code for codes in _codes_by_file().values() for canonical, code in codes.items()}
 
 
 def check_curated_codes() -> None:
     import simple_icd_10_cm as icd
 
-    for canonical, code in curated_codes().items():
-        if not icd.is_valid_item(code):
-            source = "condition_codes.tsv" if canonical in _condition_code_canonicals() else EVENT_VOCABULARY
-            raise ValueError(f"vocab/{source}: {code!r} (for {canonical!r}) is not an ICD-10-CM code")
-
-
-def _condition_code_canonicals() -> set[str]:
-    return {line.partition("\t")[0].strip() for line in _vocab_text("condition_codes.tsv").splitlines()
-            if line.strip() and not line.startswith("#")}
+    for source, codes in _codes_by_file().items():
+        for canonical, code in codes.items():
+            if not icd.is_valid_item(code):
+                raise ValueError(f"vocab/{source}: {code!r} (for {canonical!r}) is not an ICD-10-CM code")
 
 
 def _name_of(description: str) -> str | None:
@@ -91,7 +95,7 @@ def _name_of(description: str) -> str | None:
 
 
 def _cache_name() -> str:
-    mapping = hashlib.sha256((_vocab_text("condition_codes.tsv") + _vocab_text(EVENT_VOCABULARY)).encode()
+    mapping = hashlib.sha256((_vocab_text(CONDITION_CODES) + _vocab_text(EVENT_VOCABULARY)).encode()
                              ).hexdigest()[:12]
     return f"icd10_names-{metadata.version('simple-icd-10-cm')}-{_NAMES_FORMAT}-{mapping}.json"
 

@@ -15,6 +15,7 @@ or through the ``spacy_factories`` entry points) gives the same pipeline without
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 import os
 import shutil
@@ -100,11 +101,11 @@ def event_phrases() -> dict[str, list[str]]:
         if term not in terms or not slots:
             raise ValueError(f"vocab/{EVENT_PHRASES} line {number}: expected a term of "
                              f"{LABEL_VOCABULARIES['SYMPTOM']} and slots, got {term!r}")
-        phrases = [""]
-        for slot in slots:
-            phrases = [f"{p} {choice.strip()}".strip() for p in phrases for choice in slot.split("|") if choice.strip()]
-        out.setdefault(term, []).extend(
-            p.replace("{n}", str(n)) if "{n}" in p else p for p in phrases for n in (range(1, 101) if "{n}" in p else [0]))
+        choices = [[c.strip() for c in slot.split("|") if c.strip()] for slot in slots]
+        for words in itertools.product(*choices):
+            phrase = " ".join(words)
+            out.setdefault(term, []).extend(
+                [phrase.replace("{n}", str(n)) for n in range(1, 101)] if "{n}" in phrase else [phrase])
     return {term: list(dict.fromkeys(phrases)) for term, phrases in out.items()}
 
 
