@@ -24,12 +24,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import polars as pl
 
 from fms_pipeline import limits, progress, raw_files, staging, storage, tables, workers
 from fms_pipeline.batches import BucketPlan
 from fms_pipeline.storage import AnyPath
+
+if TYPE_CHECKING:
+    from fms_pipeline.parsing.threads import PageRecords
 
 # Rows held in memory before they go to a part file (a dump of millions of comments streams).
 PART_ROWS = 50_000
@@ -52,8 +56,11 @@ class FileResult:
     skipped_records: int = 0
     words: int = 0
     parts: dict[str, list[str]] = field(default_factory=dict)  # table -> local Parquet part files
-    # A one-page file's staged rows, in memory until its chunk writes them (with the other files'
-    # of its bucket) to one part file: a Parquet round trip per small file cost more than parsing it.
+    # A one-page file's records, waiting to be assembled with other pages' (threads.assemble_pages:
+    # a polars plan per small page cost more than parsing it) ...
+    page: PageRecords | None = None
+    # ... and its staged rows, in memory until its chunk writes them (with the other files' of its
+    # bucket) to one part file: a Parquet round trip per small file cost more than parsing it.
     frames: dict[str, pl.DataFrame] = field(default_factory=dict)
 
 
@@ -136,18 +143,22 @@ def _parse_chunk(job) -> list[FileResult]:
         group = pending.pop(bucket, None)
         if group is None:
             return
+        group.compact()
+        if not group.frames["documents"]:  # every page of it failed to assemble: rejected
+            return
         folder = Path(tempfile.mkdtemp(prefix=f"chunk-{bucket}-", dir=work))
         for table in tables.PARSE_TABLES:
             path = folder / f"{table}.parquet"
             pl.concat(group.frames[table]).write_parquet(path)
             for r in group.results:
-                r.parts[table] = [str(path)]
+                if r.status == "staged":
+                    r.parts[table] = [str(path)]
 
     for item in items:
         with watchdog.watch(item[0], parse_seconds(item[3], seconds_per_file) + limits.PARSE_KILL_GRACE_SECONDS):
-            r = parse_file(raw_dir, work, *item, seconds_per_file=seconds_per_file)
+            r = parse_file(raw_dir, work, *item, seconds_per_file=seconds_per_file, assemble=False)
         results.append(r)
-        if r.frames:
+        if r.page is not None:
             group = pending.setdefault(r.bucket, _PendingRows())
             if group.add(r) >= PART_ROWS:
                 write(r.bucket)
@@ -158,26 +169,67 @@ def _parse_chunk(job) -> list[FileResult]:
 
 @dataclass
 class _PendingRows:
-    """One bucket's parsed rows waiting for their part file: the files they came from, and per
-    table a few frames (the files' own frames, concatenated every COMPACT_FILES files)."""
+    """One bucket's parsed pages waiting for their part file: the files they came from, and per
+    table a few frames (the pages' staged rows, assembled every COMPACT_FILES files)."""
 
     results: list[FileResult] = field(default_factory=list)
     frames: dict[str, list[pl.DataFrame]] = field(default_factory=lambda: {t: [] for t in tables.PARSE_TABLES})
     rows: int = 0
-    uncompacted: int = 0
+    unassembled: list[FileResult] = field(default_factory=list)
 
     def add(self, r: FileResult) -> int:
-        """Take the file's frames (they leave the result); returns the rows now waiting."""
+        """Take the file's records; returns the rows now waiting."""
         self.results.append(r)
-        for table in tables.PARSE_TABLES:
-            self.frames[table].append(r.frames[table])
-        self.rows += len(r.frames["comments"]) + len(r.frames["documents"])
-        r.frames = {}
-        self.uncompacted += 1
-        if self.uncompacted >= COMPACT_FILES:
-            self.frames = {t: [pl.concat(f, rechunk=True)] for t, f in self.frames.items()}
-            self.uncompacted = 0
+        self.unassembled.append(r)
+        self.rows += len(r.page.documents) + len(r.page.comments)
+        if len(self.unassembled) >= COMPACT_FILES:
+            self.compact()
         return self.rows
+
+    def compact(self) -> None:
+        """Assemble the pages added since the last time into frames; the pages' records leave them."""
+        if self.unassembled:
+            frames = assemble_page_results(self.unassembled)
+            self.unassembled = []
+            if frames:
+                for table, frame in frames.items():
+                    self.frames[table].append(frame)
+                self.frames = {t: [pl.concat(f, rechunk=True)] if len(f) > 1 else f for t, f in self.frames.items()}
+
+
+def assemble_page_results(results: list[FileResult]) -> dict[str, pl.DataFrame]:
+    """The staged rows of the pages parse_file left unassembled (``assemble=False``), in one plan;
+    sets each result's counts and takes its records. Should that fail, each page is assembled
+    alone, and one that still fails is rejected as parse_file rejects it: one file, never the others."""
+    from fms_pipeline.parsing.threads import assemble_pages
+
+    try:
+        return _assembled(results, assemble_pages)
+    except Exception as error:  # noqa: BLE001 - which page? each alone says
+        if len(results) == 1:
+            _reject_unforeseen(results[0], error)
+            return {}
+    frames = [f for f in (assemble_page_results([r]) for r in results) if f]
+    return {t: pl.concat([f[t] for f in frames]) for t in tables.PARSE_TABLES} if frames else {}
+
+
+def _assembled(results: list[FileResult], assemble_pages) -> dict[str, pl.DataFrame]:
+    staged_documents, staged_comments = assemble_pages([r.page for r in results])
+    documents, comments = pl.collect_all([tables.conform("documents", staged_documents),
+                                          tables.conform("comments", staged_comments)])
+    words = _WORDS.sum().alias("words")
+    of_documents = documents.group_by("source_file").agg(pl.len().alias("n"), words)
+    of_comments = (comments.select("document_id", "body").join(documents.select("document_id", "source_file"),
+                                                                on="document_id")
+                   .group_by("source_file").agg(pl.len().alias("n"), words))
+    counts = {f: (n, w or 0) for f, n, w in of_documents.iter_rows()}
+    comment_counts = {f: (n, w or 0) for f, n, w in of_comments.iter_rows()}
+    for r in results:
+        (r.documents, doc_words), (r.comments, comment_words) = (counts.get(r.source_file, (0, 0)),
+                                                                 comment_counts.get(r.source_file, (0, 0)))
+        r.words, r.page = int(doc_words) + int(comment_words), None
+    # Pages have no ratings (review_ratings come from tables, a streaming format).
+    return {"documents": documents, "comments": comments, "review_ratings": tables.empty_frame("review_ratings")}
 
 
 def parse_seconds(size_bytes: int, seconds_per_file: float | None = None) -> float:
@@ -188,12 +240,13 @@ def parse_seconds(size_bytes: int, seconds_per_file: float | None = None) -> flo
 
 def parse_file(raw_dir: AnyPath, work: Path, source_file: str, bucket: str, fingerprint: str, size: int,
                known_sha: str | None = None, problem: str | None = None, *,
-               seconds_per_file: float | None = None) -> FileResult:
+               seconds_per_file: float | None = None, assemble: bool = True) -> FileResult:
     """Read, detect and parse one raw file into part files under ``work``; never raises for bad input.
 
     A file that cannot be used is ``rejected`` with the reason; so is one whose parsing takes longer
     than its time limit (``parse_seconds``: "took longer than N s"), and, as a last resort, one whose
-    parsing failed in a way no reader foresaw (the reason names the error; its traceback is logged)."""
+    parsing failed in a way no reader foresaw (the reason names the error; its traceback is logged).
+    ``assemble=False``: a one-page file's records stay in ``page`` for ``assemble_page_results``."""
     result = FileResult(source_file, bucket, fingerprint, size, "staged")
     seconds = parse_seconds(size, seconds_per_file)
     try:
@@ -201,6 +254,8 @@ def parse_file(raw_dir: AnyPath, work: Path, source_file: str, bucket: str, fing
             if problem:
                 raise raw_files.RejectedFile(source_file, problem)
             _parse_into(result, raw_dir, work, known_sha)
+            if assemble and result.page is not None:
+                result.frames = assemble_page_results([result])
     except raw_files.RejectedFile as rejected:
         result.status, result.reason, result.parts, result.frames = "rejected", rejected.reason, {}, {}
     except OSError as error:
@@ -210,12 +265,19 @@ def parse_file(raw_dir: AnyPath, work: Path, source_file: str, bucket: str, fing
         result.status, result.parts, result.frames = "rejected", {}, {}
         result.reason = f"{error}: set aside (a runaway file; the limit is in fms_pipeline/limits.py)"
     except Exception as error:  # noqa: BLE001 - the last resort: one file, never the run
-        log.error("parsing %s failed", source_file, exc_info=True)
-        from fms_pipeline.parsing.sources.common import reason_of
-
-        result.status, result.parts, result.frames = "rejected", {}, {}
-        result.reason = f"could not be parsed ({reason_of(error)}); nothing of it was kept"
+        _reject_unforeseen(result, error)
+    if result.status == "rejected":
+        result.page = None
     return result
+
+
+def _reject_unforeseen(result: FileResult, error: Exception) -> None:
+    """A file whose parsing failed in a way no reader foresaw: rejected, the error named, its traceback logged."""
+    from fms_pipeline.parsing.sources.common import reason_of
+
+    log.error("parsing %s failed", result.source_file, exc_info=error)
+    result.status, result.parts, result.frames, result.page = "rejected", {}, {}, None
+    result.reason = f"could not be parsed ({reason_of(error)}); nothing of it was kept"
 
 
 def _parse_into(result: FileResult, raw_dir: AnyPath, work: Path, known_sha: str | None) -> None:
@@ -317,32 +379,24 @@ def _note_skipped(result: FileResult, skipped: list[str]) -> None:
 
 
 def _parse_page_in_memory(result: FileResult, sources, fmt, open_for_parse) -> None:
-    """A one-page format: records, thread assembly and the staged rows all in memory."""
-    from fms_pipeline.parsing.threads import assemble_threads, record_batches
+    """A one-page format: its records as rows in memory (``page``), for assemble_page_results."""
+    from fms_pipeline.parsing.threads import PageRecords, record_rows
 
     source_file = result.source_file
     documents, comments, skipped = [], [], []
     try:
-        for docs, coms, skipped_now in record_batches(sources.read_source(fmt, open_for_parse, source_file),
-                                                      fmt.name, PART_ROWS):
-            skipped.extend(f"{r.where}: {r.reason}" for r in skipped_now)
-            documents.append(docs)
-            comments.append(coms)
+        for doc, comment, skip in record_rows(sources.read_source(fmt, open_for_parse, source_file)):
+            if doc is not None:
+                documents.append(doc)
+            elif comment is not None:
+                comments.append(comment)
+            else:
+                skipped.append(f"{skip.where}: {skip.reason}")
     except sources.RejectedSource as error:
         raise raw_files.RejectedFile(source_file, str(error)) from None
-    documents_frame, comments_frame = pl.concat(documents), pl.concat(comments)
-    _no_records_is_a_rejection(source_file, bool(len(documents_frame) or len(comments_frame)), skipped)
-    staged_documents, staged_comments = assemble_threads(source_file, documents_frame.lazy(), comments_frame.lazy(),
-                                                         source_format=fmt.name)
-    staged_documents, staged_comments = pl.collect_all([tables.conform("documents", staged_documents),
-                                                        tables.conform("comments", staged_comments)])
-    result.documents, result.comments = len(staged_documents), len(staged_comments)
-    result.words = int(staged_documents.select(_WORDS.sum()).item() or 0) + int(
-        staged_comments.select(_WORDS.sum()).item() or 0)
+    _no_records_is_a_rejection(source_file, bool(documents or comments), skipped)
     _note_skipped(result, skipped)
-    # Pages have no ratings (review_ratings come from tables, a streaming format).
-    result.frames = {"documents": staged_documents, "comments": staged_comments,
-                     "review_ratings": tables.empty_frame("review_ratings")}
+    result.page = PageRecords(source_file, fmt.name, documents, comments)
 
 
 def _publish_parsed(staging_dir: AnyPath, bucket: str, plan: BucketPlan, state: pl.DataFrame,

@@ -536,3 +536,39 @@ def test_assemble_threads_in_parts_gives_the_same_tables(tmp_path: Path):
     assert whole[0].equals(parts[0])
     assert whole[1].sort("comment_id").equals(parts[1].sort("comment_id"))
     assert whole[1].height == 10 and whole[0]["comment_count"].sum() == 10
+
+
+def test_many_pages_assembled_at_once_equal_each_page_assembled_alone():
+    """assemble_pages (one polars plan for a parse chunk's pages) gives each page exactly what
+    assemble_threads gives it alone, with the same comment keys and key-less pages in several files
+    kept apart, and pages of several formats in one call."""
+    from fms_pipeline.parsing.threads import PageRecords, assemble_pages, record_rows
+
+    def comment(document, key, parent, body, day):
+        return SourceComment(document, key, parent, f"user_{key}", False, body, utc(2024, 2, day), 1)
+
+    pages = {
+        "a.json": ("wordpress_json", [SourceDocument("7", "Post", "me", "Body a", None, None, utc(2024, 1, 1), True),
+                                      comment("7", "c1", None, "first", 2), comment("7", "c2", "c1", "reply", 3)]),
+        "b.json": ("wordpress_json", [SourceDocument("7", "Same key, other file", None, "Body b", None, None, None,
+                                                     True),
+                                      comment("7", "c1", None, "same comment key", 2),
+                                      comment("8", "c9", "c1", "under a post the file lacks", 4)]),
+        "c.txt": ("text", [SourceDocument(None, "A page", None, "Text", None, None, None, True),
+                           comment(None, None, None, "copied comment", 1),
+                           comment(None, None, None, "[removed]", 2)]),
+        "d.txt": ("text", [SourceDocument(None, "Another page", None, "Other text", None, None, None, False)]),
+    }
+    alone_docs, alone_comments, records = [], [], []
+    for name, (fmt, page) in pages.items():
+        (documents, comments, _), = record_batches(page, fmt)
+        d, c = assemble_threads(name, documents.lazy(), comments.lazy(), source_format=fmt)
+        alone_docs.append(d.collect())
+        alone_comments.append(c.collect())
+        rows = list(record_rows(page))
+        records.append(PageRecords(name, fmt, [r[0] for r in rows if r[0]], [r[1] for r in rows if r[1]]))
+    together_docs, together_comments = (f.collect() for f in assemble_pages(records))
+    assert together_docs.sort("document_id").equals(pl.concat(alone_docs).sort("document_id"))
+    assert together_comments.sort("comment_id").equals(pl.concat(alone_comments).sort("comment_id"))
+    assert together_docs["document_id"].n_unique() == 5 and together_comments.height == 5
+    assert together_docs.filter(pl.col("source_file") == "b.json")["comment_count"].sort().to_list() == [1, 1]
