@@ -1,0 +1,29 @@
+"""The workers' fork server: stopped once the NLP is done (the CLI's warehouse build in the same
+process must not carry its loaded pipeline, ~350 MB), started again by a later pool."""
+
+from __future__ import annotations
+
+import os
+from multiprocessing import forkserver
+
+import pytest
+
+from fms_pipeline import workers
+
+
+def _squares(job):
+    (chunk,) = job
+    return [n * n for n in chunk]
+
+
+def test_the_fork_server_stops_and_a_later_pool_starts_another():
+    assert workers.map_chunks(_squares, list(range(6)), 2, per_worker_min=1) == [n * n for n in range(6)]
+    server = forkserver._forkserver._forkserver_pid
+    assert server is not None
+    os.kill(server, 0)  # it runs
+    workers.stop_fork_server()
+    with pytest.raises(ProcessLookupError):
+        os.kill(server, 0)
+    workers.stop_fork_server()  # none running: nothing to do, no error
+    assert workers.map_chunks(_squares, list(range(6)), 2, per_worker_min=1) == [n * n for n in range(6)]
+    assert forkserver._forkserver._forkserver_pid not in (None, server)
