@@ -175,7 +175,7 @@ def materialize(data_dir: Path | str | None = None, full: bool = False, settings
                 result = defs.resolve_job_def(process_files_job.name).execute_in_process(
                     instance=instance, tags=tags, run_config=_QUIET, raise_on_error=False)
                 _raise_on_failure(result, f"processing batches {group[0]}..{group[-1]}")
-            workers.stop_fork_server()  # the build needs no NLP: the loaded pipeline (~350 MB) leaves first
+            workers.stop_fork_server()  # runs that parsed and had no NLP to do: the build needs no pipeline
             result = defs.resolve_job_def(build_warehouse_job.name).execute_in_process(
                 instance=instance, tags=_owner_tags(), run_config=_QUIET, raise_on_error=False)
             _raise_on_failure(result, "the warehouse build")

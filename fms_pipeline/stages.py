@@ -475,6 +475,7 @@ def nlp_buckets(staging_dir: AnyPath, buckets: list[str], version: str, n_worker
                                      on_done=lambda chunk: progress.advance(
                                          sum(r[2] for r in chunk), sum(r[3] for r in chunk)))
         progress.finish()
+        workers.stop_fork_server()  # the NLP is done: its loaded pipeline leaves before the checks that follow
         parts: dict[str, dict[str, list[str]]] = {}
         for bucket, table_parts, _docs, _words, counts in results:
             for table, paths in table_parts.items():

@@ -82,8 +82,9 @@ def _die_with(run_pid: int) -> None:
 
 def stop_fork_server() -> None:
     """Stop this process's fork server, if it runs: it holds a loaded spaCy pipeline (~350 MB that
-    no worker shares once the NLP is done), which a warehouse build in the same process (the CLI's
-    runs) would add to its peak: 1,682 -> ~1,330 MiB at 200,000 files. A later pool starts a new one."""
+    no worker shares once the NLP is done), which the checks after the NLP and a warehouse build in
+    the same process (the CLI's runs) added to their peaks (1,599 and 1,682 MiB at 200,000 files,
+    the issue's limit 1.5 GB). A later pool starts a new one (~3 s: it loads the pipeline)."""
     from multiprocessing import forkserver
 
     forkserver._forkserver._stop()  # CPython's own (its tests use it); harmless when none runs
