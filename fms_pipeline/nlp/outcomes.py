@@ -363,7 +363,11 @@ class DrugOutcomes:
                 found_context = self.context.assess(span)
                 # Negation is what "ineffective" is made of; it does not cancel it.
                 # "No side effects." names no drug and is still negated.
-                if (found_context.negated or (denied and label == "adverse_effect")) and label not in (
+                # A negation near the outcome's cue does not deny the events the sentence asserts
+                # (each event was checked for its own negation): "on venlafaxine I sweat like a pig
+                # and cannot reach orgasm", "no side effects except dizziness".
+                negated = found_context.negated and not (label in HARM_LABELS and span._.events)
+                if (negated or (denied and label == "adverse_effect")) and label not in (
                         "ineffective", "access_loss") and not (
                         label == "effective" and target is not None and target in exceptions):
                     span._.negated = True
