@@ -40,6 +40,9 @@ _THIRD_PERSON = frozenset(hash_string(w) for w in ("he", "she", "they", "him", "
                                                     "she's", "they're", "hers", "theirs"))
 # The patient as the one speaking: context's first-person words less the possessives ("my sister ...").
 _FIRST_PERSON_SUBJECT = frozenset(hash_string(w) for w in (FIRST_PERSON - {"my", "mine"}) | {"ive"})
+# "tired of the pain", "sick of doctors": fed up, not a symptom.
+_FED_UP = frozenset({"tired", "sick", "so tired", "so sick", "really tired", "really sick", "very tired", "weary"})
+_OF = hash_string("of")
 CUE_WINDOW = 4  # filler words between a cue and its symptom, at most
 
 
@@ -154,8 +157,10 @@ def asserted_events(sentence: Span, ents: list[Span]) -> list[Span]:
     candidates = [e for e in ents if e.label_ in EVENT_LABELS and e.ent_id_ != NO_EVENT]
     if not candidates or _is_question(sentence) or _about_someone_else(sentence):
         return []
+    words = _lower(sentence.doc)
     return [e for e in candidates
-            if not e._.negated and not e._.hypothetical and e._.experiencer != "other"
+            if not (e.end < sentence.end and words[e.end] == _OF and e.text.lower() in _FED_UP)
+            and not e._.negated and not e._.hypothetical and e._.experiencer != "other"
             and not is_relieved(e, sentence) and not preceded_by(e, "other_person", sentence)
             and (not is_indication(e.ent_id_) or is_caused(e, sentence))]
 

@@ -265,7 +265,12 @@ class DrugOutcomes:
                     (e.label_ in DRUG_LABELS and e._.negated) or e.label_ in events.EVENT_LABELS for e in ents)
                 if undecided:
                     previous = next((d for n, d in reversed(recent_drugs) if number - n <= PREVIOUS_SENTENCES), None)
-                    found = self.outcomes_of(sentence, cues, ents, labels, rule_cues, previous)
+                    # "SE: drowsy, dizzy, puffy hands. Neurontin 900 a day": a list of events before the
+                    # sentence that names the drug, with no drug before it.
+                    following = None if previous is not None or number + 1 >= len(sentence_ents) else next(
+                        (e.ent_id_ for e in sentence_ents[number + 1] if e.label_ in DRUG_LABELS
+                         and not e._.negated and not e._.hypothetical), None)
+                    found = self.outcomes_of(sentence, cues, ents, labels, rule_cues, previous, following)
                 else:
                     found = []
                 recent_drugs.extend((number, e.ent_id_) for e in ents if e.label_ in DRUG_LABELS and not e._.negated
@@ -289,9 +294,12 @@ class DrugOutcomes:
         return docs
 
     def outcomes_of(self, sentence: Span, cues: list[Span], ents: list[Span], labels: set[str],
-                    rule_cues: list[Span] = (), previous_drug: str | None = None) -> list[Span]:
+                    rule_cues: list[Span] = (), previous_drug: str | None = None,
+                    next_drug: str | None = None) -> list[Span]:
         """The outcome spans of a sentence with these labels; ``previous_drug``: the drug named last
-        in the sentences before, the subject of outcomes that name none (after the row's drug)."""
+        in the sentences before, the subject of outcomes that name none (after the row's drug);
+        ``next_drug``: the drug of the next sentence, the subject of the adverse events of a sentence
+        with no drug before it."""
         doc = sentence.doc
         drugs = [e for e in ents if e.label_ in DRUG_LABELS]
         labels = set(labels)
@@ -315,7 +323,7 @@ class DrugOutcomes:
         # "Side effects: none.", "Minimal.", "None that I noticed.": the sentence denies side effects.
         denied = denies_adverse_effects(sentence, rule_cues, ents)
         acting = [d for d in drugs if not d._.negated and not d._.hypothetical]
-        has_drug = bool(acting or doc._.stated_drug or previous_drug)
+        has_drug = bool(acting or doc._.stated_drug or previous_drug or next_drug)
         asserted = (events.asserted_events(sentence, ents) if has_drug and any(e.label_ in events.EVENT_LABELS for e in ents)
                     else [])
         if asserted and not labels & set(HARM_LABELS):
@@ -350,7 +358,8 @@ class DrugOutcomes:
                 targets = [_nearest(drugs, anchor)]
             for target in targets:
                 drug = target.ent_id_ if target is not None else (doc._.stated_drug or (
-                    previous_drug if label != "access_loss" else None))
+                    previous_drug if label != "access_loss" else None) or (
+                    next_drug if label in HARM_LABELS and tied else None))
                 span = Span(doc, anchor.start, anchor.end, label=label, span_id=drug or "")
                 # Attributes are set only where they differ from their defaults (None, False):
                 # each extension write costs more than the rest of this loop.
