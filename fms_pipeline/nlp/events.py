@@ -133,10 +133,12 @@ def is_caused(entity: Span, sentence: Span) -> bool:
     return preceded_by(entity, "cause", sentence)
 
 
-def drug_context(sentence: Span, drugs: list[Span], ents: list[Span]) -> str | None:
+def drug_context(sentence: Span, drugs: list[Span], ents: list[Span], events: list[Span] = ()) -> str | None:
     """"withdrawal" when the sentence names withdrawal or a drug of it is being stopped or missed
     ("came off Cymbalta", "missed a dose of Effexor"); "adverse_effect" when a drug is said to act on
-    the patient ("on Lyrica", "Lyrica made me", "Percocet 7.5: ..."); else None."""
+    the patient ("on Lyrica", "Lyrica made me", "Percocet 7.5: ...") or one of ``events`` follows the
+    drug right away ("percocet constipates me", "Mobic upset my stomach", "lyrica 150mg, dizzy");
+    else None."""
     if any(e.ent_id_ == NO_EVENT for e in ents) or any(preceded_by(d, "drug_stopped", sentence) for d in drugs):
         return "withdrawal"
     cues, fillers, _ = cue_table()
@@ -147,6 +149,10 @@ def drug_context(sentence: Span, drugs: list[Span], ents: list[Span]) -> str | N
             after += 1
         if preceded_by(drug, "drug_before", sentence) or _matches_after(
                 _lower(doc), after, sentence.end, cues["drug_after"], fillers):
+            return "adverse_effect"
+        if after < sentence.end and doc[after].text == ",":
+            after += 1
+        if any(e.start == after for e in events):
             return "adverse_effect"
     return None
 

@@ -322,7 +322,10 @@ class DrugOutcomes:
             self.context.assess(c).negated or any(c.start < i.end and i.start < c.end for i in ineffective_cues))}
         # "Side effects: none.", "Minimal.", "None that I noticed.": the sentence denies side effects.
         denied = denies_adverse_effects(sentence, rule_cues, ents)
-        acting = [d for d in drugs if not d._.negated and not d._.hypothetical]
+        # A drug negated only by being stopped or missed ("two days without cymbalta", "didn't have my
+        # hydrocodone") is still the one whose withdrawal the sentence reports.
+        acting = [d for d in drugs if not d._.hypothetical and (
+            not d._.negated or events.preceded_by(d, "drug_stopped", sentence))]
         has_drug = bool(acting or doc._.stated_drug or previous_drug or next_drug)
         asserted = (events.asserted_events(sentence, ents) if has_drug and any(e.label_ in events.EVENT_LABELS for e in ents)
                     else [])
@@ -330,7 +333,7 @@ class DrugOutcomes:
             # Where the classifier says nothing: "Cymbalta, Lyrica and Savella all gave me nausea" (a cue
             # says a drug caused it), "cymbalta 90mg and I cant poop" (a drug acts on the patient),
             # "came off Cymbalta ... dizzy" (a drug stopped): events the patient has, whatever the model says.
-            context = events.drug_context(sentence, acting, ents)
+            context = events.drug_context(sentence, acting, ents, asserted)
             if any(events.is_caused(e, sentence) for e in asserted):
                 labels.add(context if context == "withdrawal" else "adverse_effect")
             elif context and any(
