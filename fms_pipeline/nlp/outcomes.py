@@ -266,9 +266,11 @@ class DrugOutcomes:
                 if undecided:
                     previous = next((d for n, d in reversed(recent_drugs) if number - n <= PREVIOUS_SENTENCES), None)
                     # "SE: drowsy, dizzy, puffy hands. Neurontin 900 a day": a list of events before the
-                    # sentence that names the drug, with no drug before it.
-                    following = None if previous is not None or number + 1 >= len(sentence_ents) else next(
-                        (e.ent_id_ for e in sentence_ents[number + 1] if e.label_ in DRUG_LABELS
+                    # sentence that names the drug, with no drug before it; not when that sentence
+                    # reports symptoms of its own ("Weight gain was awful. Cymbalta gave me nausea.").
+                    after = sentence_ents[number + 1] if previous is None and number + 1 < len(sentence_ents) else ()
+                    following = None if any(e.label_ == "SYMPTOM" for e in after) else next(
+                        (e.ent_id_ for e in after if e.label_ in DRUG_LABELS
                          and not e._.negated and not e._.hypothetical), None)
                     found = self.outcomes_of(sentence, cues, ents, labels, rule_cues, previous, following)
                 else:
