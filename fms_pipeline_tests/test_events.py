@@ -149,3 +149,37 @@ def test_what_patients_take_drugs_for_is_an_event_only_when_caused(nlp):
     doc = nlp("Oxycodone makes me constipated, and chronic pain rules my life.")
     assert asserted_events(doc) == {"constipation"}
     assert asserted_events(nlp("Since Lyrica I have pain every day, it gave me pain I never had.")) == {"pain"}
+
+
+# --- issue 17, recall: lay wording and the rules that lost asserted events ------------------
+
+@pytest.mark.parametrize("text, drug, event", [
+    ("on venlafaxine I sweat like a pig and cannot reach orgasm", "venlafaxine", "inability to orgasm"),
+    ("oxycodone withdrawal: diarrhea, yawning and I couldn't stop shaking", "oxycodone", "tremor"),
+    ("Cymbalta had my heart racing all night", "duloxetine", "palpitations"),
+    ("percocet constipates me", "oxycodone/acetaminophen", "constipation"),
+    ("since Lyrica I have been dizzy", "pregabalin", "dizziness"),
+    ("two days without cymbalta and I'm dizzy", "duloxetine", "dizziness"),
+    ("Lyrica really messed with my memory", "pregabalin", "memory problems"),
+    ("On simvastatin my knees started hurting", "simvastatin", "knee pain"),
+    ("gaba makes my hair start falling out", "gabapentin", "hair loss"),
+    ("Naproxen made me tired", "naproxen", "fatigue"),
+])
+def test_lay_wording_and_unmarked_ties_are_events_of_the_drug(nlp, text, drug, event):
+    assert any(d == drug and event in events for (_, d), events in harm(nlp(text)).items())
+
+
+def test_a_list_of_events_takes_the_drug_of_the_next_sentence_when_that_one_reports_none(nlp):
+    assert asserted_events(nlp("SE: drowsy, dizzy, puffy hands. Neurontin 900 a day for sciatica.")) >= {
+        "drowsiness", "dizziness"}
+
+
+@pytest.mark.parametrize("text", [
+    "I'm so tired of the pain that I tried Lyrica",
+    "Been on Cymbalta 2 years, zero weight gain",
+    "my doctor warned me Lyrica can cause swelling",
+    "suboxone keeps my cravings away",
+    "Since starting Savella my fatigue is much better",
+])
+def test_fed_up_hearsay_none_and_eased_are_not_events(nlp, text):
+    assert not asserted_events(nlp(text))

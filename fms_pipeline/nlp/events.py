@@ -40,6 +40,9 @@ _THIRD_PERSON = frozenset(hash_string(w) for w in ("he", "she", "they", "him", "
                                                     "she's", "they're", "hers", "theirs"))
 # The patient as the one speaking: context's first-person words less the possessives ("my sister ...").
 _FIRST_PERSON_SUBJECT = frozenset(hash_string(w) for w in (FIRST_PERSON - {"my", "mine"}) | {"ive"})
+# "tired of the pain", "sick of doctors": fed up, not a symptom.
+_FED_UP = frozenset({"tired", "sick", "so tired", "so sick", "really tired", "really sick", "very tired", "weary"})
+_OF = hash_string("of")
 CUE_WINDOW = 4  # filler words between a cue and its symptom, at most
 
 
@@ -130,10 +133,12 @@ def is_caused(entity: Span, sentence: Span) -> bool:
     return preceded_by(entity, "cause", sentence)
 
 
-def drug_context(sentence: Span, drugs: list[Span], ents: list[Span]) -> str | None:
+def drug_context(sentence: Span, drugs: list[Span], ents: list[Span], events: list[Span] = ()) -> str | None:
     """"withdrawal" when the sentence names withdrawal or a drug of it is being stopped or missed
     ("came off Cymbalta", "missed a dose of Effexor"); "adverse_effect" when a drug is said to act on
-    the patient ("on Lyrica", "Lyrica made me", "Percocet 7.5: ..."); else None."""
+    the patient ("on Lyrica", "Lyrica made me", "Percocet 7.5: ...") or one of ``events`` follows the
+    drug right away ("percocet constipates me", "Mobic upset my stomach", "lyrica 150mg, dizzy");
+    else None."""
     if any(e.ent_id_ == NO_EVENT for e in ents) or any(preceded_by(d, "drug_stopped", sentence) for d in drugs):
         return "withdrawal"
     cues, fillers, _ = cue_table()
@@ -145,6 +150,10 @@ def drug_context(sentence: Span, drugs: list[Span], ents: list[Span]) -> str | N
         if preceded_by(drug, "drug_before", sentence) or _matches_after(
                 _lower(doc), after, sentence.end, cues["drug_after"], fillers):
             return "adverse_effect"
+        if after < sentence.end and doc[after].text == ",":
+            after += 1
+        if any(e.start == after for e in events):
+            return "adverse_effect"
     return None
 
 
@@ -154,8 +163,10 @@ def asserted_events(sentence: Span, ents: list[Span]) -> list[Span]:
     candidates = [e for e in ents if e.label_ in EVENT_LABELS and e.ent_id_ != NO_EVENT]
     if not candidates or _is_question(sentence) or _about_someone_else(sentence):
         return []
+    words = _lower(sentence.doc)
     return [e for e in candidates
-            if not e._.negated and not e._.hypothetical and e._.experiencer != "other"
+            if not (e.end < sentence.end and words[e.end] == _OF and e.text.lower() in _FED_UP)
+            and not e._.negated and not e._.hypothetical and e._.experiencer != "other"
             and not is_relieved(e, sentence) and not preceded_by(e, "other_person", sentence)
             and (not is_indication(e.ent_id_) or is_caused(e, sentence))]
 

@@ -265,7 +265,14 @@ class DrugOutcomes:
                     (e.label_ in DRUG_LABELS and e._.negated) or e.label_ in events.EVENT_LABELS for e in ents)
                 if undecided:
                     previous = next((d for n, d in reversed(recent_drugs) if number - n <= PREVIOUS_SENTENCES), None)
-                    found = self.outcomes_of(sentence, cues, ents, labels, rule_cues, previous)
+                    # "SE: drowsy, dizzy, puffy hands. Neurontin 900 a day": a list of events before the
+                    # sentence that names the drug, with no drug before it; not when that sentence
+                    # reports symptoms of its own ("Weight gain was awful. Cymbalta gave me nausea.").
+                    after = sentence_ents[number + 1] if previous is None and number + 1 < len(sentence_ents) else ()
+                    following = None if any(e.label_ == "SYMPTOM" for e in after) else next(
+                        (e.ent_id_ for e in after if e.label_ in DRUG_LABELS
+                         and not e._.negated and not e._.hypothetical), None)
+                    found = self.outcomes_of(sentence, cues, ents, labels, rule_cues, previous, following)
                 else:
                     found = []
                 recent_drugs.extend((number, e.ent_id_) for e in ents if e.label_ in DRUG_LABELS and not e._.negated
@@ -289,9 +296,12 @@ class DrugOutcomes:
         return docs
 
     def outcomes_of(self, sentence: Span, cues: list[Span], ents: list[Span], labels: set[str],
-                    rule_cues: list[Span] = (), previous_drug: str | None = None) -> list[Span]:
+                    rule_cues: list[Span] = (), previous_drug: str | None = None,
+                    next_drug: str | None = None) -> list[Span]:
         """The outcome spans of a sentence with these labels; ``previous_drug``: the drug named last
-        in the sentences before, the subject of outcomes that name none (after the row's drug)."""
+        in the sentences before, the subject of outcomes that name none (after the row's drug);
+        ``next_drug``: the drug of the next sentence, the subject of the adverse events of a sentence
+        with no drug before it."""
         doc = sentence.doc
         drugs = [e for e in ents if e.label_ in DRUG_LABELS]
         labels = set(labels)
@@ -314,15 +324,18 @@ class DrugOutcomes:
             self.context.assess(c).negated or any(c.start < i.end and i.start < c.end for i in ineffective_cues))}
         # "Side effects: none.", "Minimal.", "None that I noticed.": the sentence denies side effects.
         denied = denies_adverse_effects(sentence, rule_cues, ents)
-        acting = [d for d in drugs if not d._.negated and not d._.hypothetical]
-        has_drug = bool(acting or doc._.stated_drug or previous_drug)
+        # A drug negated only by being stopped or missed ("two days without cymbalta", "didn't have my
+        # hydrocodone") is still the one whose withdrawal the sentence reports.
+        acting = [d for d in drugs if not d._.hypothetical and (
+            not d._.negated or events.preceded_by(d, "drug_stopped", sentence))]
+        has_drug = bool(acting or doc._.stated_drug or previous_drug or next_drug)
         asserted = (events.asserted_events(sentence, ents) if has_drug and any(e.label_ in events.EVENT_LABELS for e in ents)
                     else [])
         if asserted and not labels & set(HARM_LABELS):
             # Where the classifier says nothing: "Cymbalta, Lyrica and Savella all gave me nausea" (a cue
             # says a drug caused it), "cymbalta 90mg and I cant poop" (a drug acts on the patient),
             # "came off Cymbalta ... dizzy" (a drug stopped): events the patient has, whatever the model says.
-            context = events.drug_context(sentence, acting, ents)
+            context = events.drug_context(sentence, acting, ents, asserted)
             if any(events.is_caused(e, sentence) for e in asserted):
                 labels.add(context if context == "withdrawal" else "adverse_effect")
             elif context and any(
@@ -350,7 +363,8 @@ class DrugOutcomes:
                 targets = [_nearest(drugs, anchor)]
             for target in targets:
                 drug = target.ent_id_ if target is not None else (doc._.stated_drug or (
-                    previous_drug if label != "access_loss" else None))
+                    previous_drug if label != "access_loss" else None) or (
+                    next_drug if label in HARM_LABELS and tied else None))
                 span = Span(doc, anchor.start, anchor.end, label=label, span_id=drug or "")
                 # Attributes are set only where they differ from their defaults (None, False):
                 # each extension write costs more than the rest of this loop.
@@ -363,7 +377,11 @@ class DrugOutcomes:
                 found_context = self.context.assess(span)
                 # Negation is what "ineffective" is made of; it does not cancel it.
                 # "No side effects." names no drug and is still negated.
-                if (found_context.negated or (denied and label == "adverse_effect")) and label not in (
+                # A negation near the outcome's cue does not deny the events the sentence asserts
+                # (each event was checked for its own negation): "on venlafaxine I sweat like a pig
+                # and cannot reach orgasm", "no side effects except dizziness".
+                negated = found_context.negated and not (label in HARM_LABELS and span._.events)
+                if (negated or (denied and label == "adverse_effect")) and label not in (
                         "ineffective", "access_loss") and not (
                         label == "effective" and target is not None and target in exceptions):
                     span._.negated = True
