@@ -2,7 +2,7 @@
 CREATE TABLE drug_sentiment AS
 SELECT m.canonical AS drug,
        count(*) AS mentions,
-       round(avg(s.sentiment), 4) AS mean_sentiment,
+       round(avg(s.sentiment::DECIMAL(18, 6)), 4) AS mean_sentiment,  -- exact sums: the same in any row order
        m.label AS drug_label
 FROM entity_mentions AS m
 JOIN sentences AS s

@@ -6,7 +6,7 @@
 -- (NULL for other sources); its further ratings are in review_ratings.
 CREATE TABLE comments AS
 WITH comment_sentiment AS (
-    SELECT comment_id, avg(sentiment) AS sentiment, avg(tone) AS tone
+    SELECT comment_id, avg(sentiment::DECIMAL(18, 6)) AS sentiment, avg(tone::DECIMAL(18, 6)) AS tone  -- exact: any row order
     FROM sentences
     WHERE comment_id IS NOT NULL
     GROUP BY comment_id
