@@ -38,6 +38,12 @@ from fms_pipeline.storage import AnyPath
 from fms_pipeline.tables import ContractError, Table
 from fms_pipeline.warehouse import contract
 
+# DuckDB takes up to 80% of the machine's memory by default; the build and the checks run inside
+# the pipeline's job, whose whole process tree should stay under 1.5 GB (issue 20: the build was
+# the peak at 200,000 files). Past this DuckDB spills to a temporary folder (its operators that
+# cannot spill still may exceed it).
+DUCKDB_MEMORY_LIMIT = "768MB"
+
 STAGED_TABLES = tables.STAGED_TABLES
 # Tables with rows per document: an incremental build replaces the changed buckets' documents' rows.
 PER_DOCUMENT_TABLES = tables.PER_DOCUMENT_TABLES
@@ -167,7 +173,8 @@ def check_staging(
 ) -> dict[str, list[tuple[str, str]]]:
     """Run the checks (all, or those named) on the staged data (of the given buckets, or all);
     {check: [(item, problem)]} for failures only."""
-    with tempfile.TemporaryDirectory(prefix="fms-check-") as download, duckdb.connect(":memory:") as con:
+    with tempfile.TemporaryDirectory(prefix="fms-check-") as download, duckdb.connect(
+            ":memory:", config={"memory_limit": DUCKDB_MEMORY_LIMIT, "temp_directory": download}) as con:
         _register_staging(con, staging_dir, prefix="", buckets=buckets, download_dir=Path(download))
         return run_checks(con, names)
 
@@ -284,7 +291,8 @@ def build_warehouse(staging_dir: AnyPath, warehouse_path: AnyPath, incremental: 
         building = stack.enter_context(storage.atomic_write(warehouse_path, tag="building"))
         if plan:
             shutil.copyfile(previous, building)
-        with duckdb.connect(str(building)) as con:
+        with duckdb.connect(str(building), config={"memory_limit": DUCKDB_MEMORY_LIMIT,
+                                                   "temp_directory": str(scratch / "spill")}) as con:
             _register_staging(con, staging_dir, prefix="staged_", buckets=changed if plan else None,
                               download_dir=scratch / "staging")
             if plan:
