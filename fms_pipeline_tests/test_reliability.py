@@ -232,9 +232,21 @@ KILLABLE_BUILD = textwrap.dedent("""
 """)
 
 
-@pytest.fixture
-def staged(data_dir: Path, nlp) -> Path:
+@pytest.fixture(scope="module")
+def staged_once(tmp_path_factory, nlp) -> Path:
+    """The sample parsed and run through the NLP once for the module's build tests."""
+    data_dir = tmp_path_factory.mktemp("staged-once") / "data"
+    (data_dir / "raw").mkdir(parents=True)
+    shutil.copy(SAMPLE, data_dir / "raw" / SAMPLE.name)
     return stage_folder(data_dir)
+
+
+@pytest.fixture
+def staged(staged_once: Path, tmp_path: Path) -> Path:
+    """A copy of the staged sample of the test's own (the tests write into it and kill builds reading it)."""
+    return Path(shutil.copytree(staged_once, tmp_path / "data" / "staging"))
+
+
 
 
 @pytest.mark.parametrize("moment", ["before-swap", 0.05, 0.3, 0.8, 1.5])
