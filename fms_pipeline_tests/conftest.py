@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -46,6 +47,43 @@ def dagster_home(tmp_path: Path, monkeypatch) -> Path:
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     return home
+
+
+@dataclass(frozen=True)
+class SampleRun:
+    """What one ``fms-pipeline materialize`` of the sample alone, in a fresh Dagster instance, left."""
+    data_dir: Path  # raw/ (the sample), staging/, warehouse.duckdb, reports/
+    dagster_home: Path  # the instance holding its runs
+    output: str  # what it printed
+
+
+@pytest.fixture(scope="session")
+def sample_run(tmp_path_factory) -> SampleRun:
+    """The sample materialized once per session. Tests only read it; a test that changes files or
+    runs again takes a copy (``sample_built``). DAGSTER_HOME is as before once it is made."""
+    import contextlib
+    import io
+
+    from fms_pipeline import cli
+    from fms_pipeline_tests.materialized import dagster_home_env, raw_folder
+
+    root = tmp_path_factory.mktemp("sample-run")
+    raw_folder(root, SAMPLE)
+    out = io.StringIO()
+    with dagster_home_env(root / "dagster_home"), contextlib.redirect_stdout(out):
+        assert cli.materialize(root / "data") == 0
+    return SampleRun(root / "data", root / "dagster_home", out.getvalue())
+
+
+@pytest.fixture
+def sample_built(data_dir: Path, dagster_home: Path, sample_run: SampleRun) -> Path:
+    """``data_dir`` and ``dagster_home`` as a first materialize of the sample leaves them (a copy of
+    ``sample_run``'s, so that the test may change them); returns ``data_dir``. The copied sample has
+    another ctime: the next run sees it changed, finds by its content hash that it is not, and
+    parses nothing again."""
+    shutil.copytree(sample_run.data_dir, data_dir, symlinks=True, dirs_exist_ok=True)
+    shutil.copytree(sample_run.dagster_home, dagster_home, dirs_exist_ok=True)
+    return data_dir
 
 
 def stage_folder(data_dir: Path, n_workers: int = 1) -> Path:

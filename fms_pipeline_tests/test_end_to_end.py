@@ -30,22 +30,14 @@ def built(data_dir: Path, dagster_home: Path, capsys) -> Path:
 
 
 @pytest.fixture(scope="module")
-def built_once(tmp_path_factory) -> Iterator[tuple[Path, str]]:
-    """One main-job run over the sample, shared by the tests that only read what it made:
-    (the warehouse, what the run printed). DAGSTER_HOME stays set while the module runs."""
-    import contextlib
-    import io
+def built_once(sample_run) -> Iterator[tuple[Path, str]]:
+    """The session's one main-job run over the sample (conftest's ``sample_run``), shared by the tests
+    that only read what it made: (the warehouse, what the run printed). DAGSTER_HOME is its instance
+    while the module runs."""
+    from fms_pipeline_tests.materialized import dagster_home_env
 
-    from fms_pipeline_tests.conftest import SAMPLE
-    from fms_pipeline_tests.materialized import dagster_home_env, raw_folder
-
-    root = tmp_path_factory.mktemp("built-once")
-    raw_folder(root, SAMPLE)
-    with dagster_home_env(root / "dagster_home"):
-        out = io.StringIO()
-        with contextlib.redirect_stdout(out):
-            assert cli.materialize(root / "data") == 0
-        yield root / "data" / "warehouse.duckdb", out.getvalue()
+    with dagster_home_env(sample_run.dagster_home):
+        yield sample_run.data_dir / "warehouse.duckdb", sample_run.output
 
 
 def test_main_job_builds_the_warehouse(built_once):
@@ -113,15 +105,15 @@ def test_runs_are_recorded_per_batch_partition(built_once):
         assert instance.get_latest_materialization_event(dg.AssetKey(["warehouse", "drug_condition_pairs"]))
 
 
-def test_dagster_events_per_run_do_not_grow_with_the_number_of_files(data_dir: Path, dagster_home: Path):
+def test_dagster_events_per_run_do_not_grow_with_the_number_of_files(sample_built: Path, data_dir: Path,
+                                                                      dagster_home: Path):
     """One file or sixty files: the same partitions, so about the same number of Dagster events."""
     def events_of_processing_run() -> tuple[int, int]:
         with dg.DagsterInstance.get() as instance:
             [run] = [r for r in instance.get_runs(limit=5) if r.job_name == "process_files"][:1]
             return len(instance.all_logs(run.run_id)), len(run.tags)
 
-    assert cli.materialize(data_dir) == 0
-    one_file, _ = events_of_processing_run()
+    one_file, _ = events_of_processing_run()  # the first run, over the sample alone (sample_built's copy)
     for n in range(80):
         (data_dir / "raw" / f"post-{n:03d}.txt").write_text(
             f"Post {n}\n\nI take gabapentin for fibro, day {n}.\n\nNotify of\nKim {n}\n\nLyrica helped me.\n")
@@ -182,7 +174,8 @@ def test_rerun_is_idempotent_and_changes_replace_rows(built: Path, data_dir: Pat
     assert table_digest(built) == first
 
 
-def test_bad_file_is_set_aside_and_good_data_stay(built: Path, data_dir: Path, capsys):
+def test_bad_file_is_set_aside_and_good_data_stay(sample_built: Path, data_dir: Path, capsys):
+    built = data_dir / "warehouse.duckdb"
     (data_dir / "raw" / "broken.bin").write_bytes(b"\x00\x01binary")
     (data_dir / "raw" / "blank.txt").write_text("  \n\n")
     assert cli.materialize(data_dir) == 0  # bad input is recorded, it does not fail the run

@@ -109,8 +109,7 @@ def test_a_folder_of_bad_inputs(bad_folder: Path, dagster_home: Path, capsys):
             raw_files.scan(bad_folder / "raw"))
 
 
-def test_a_bad_version_never_removes_the_good_one(data_dir: Path, dagster_home: Path):
-    assert cli.materialize(data_dir) == 0
+def test_a_bad_version_never_removes_the_good_one(sample_built: Path, data_dir: Path, dagster_home: Path):
     sample = data_dir / "raw" / SAMPLE.name
     sample.write_bytes(b"\x00garbage")
     assert cli.materialize(data_dir) == 0
@@ -232,9 +231,19 @@ KILLABLE_BUILD = textwrap.dedent("""
 """)
 
 
-@pytest.fixture
-def staged(data_dir: Path, nlp) -> Path:
+@pytest.fixture(scope="module")
+def staged_once(tmp_path_factory, nlp) -> Path:
+    """The sample parsed and run through the NLP once for the module's build tests."""
+    data_dir = tmp_path_factory.mktemp("staged-once") / "data"
+    (data_dir / "raw").mkdir(parents=True)
+    shutil.copy(SAMPLE, data_dir / "raw" / SAMPLE.name)
     return stage_folder(data_dir)
+
+
+@pytest.fixture
+def staged(staged_once: Path, tmp_path: Path) -> Path:
+    """A copy of the staged sample of the test's own (the tests write into it and kill builds reading it)."""
+    return Path(shutil.copytree(staged_once, tmp_path / "data" / "staging"))
 
 
 @pytest.mark.parametrize("moment", ["before-swap", 0.05, 0.3, 0.8, 1.5])
@@ -260,8 +269,7 @@ def test_sigkill_during_a_build_leaves_the_previous_warehouse(staged: Path, tmp_
     assert not list(tmp_path.glob(".w.duckdb.building-*"))
 
 
-def test_reader_in_another_process_never_blocks_a_build(data_dir: Path, dagster_home: Path):
-    assert cli.materialize(data_dir) == 0
+def test_reader_in_another_process_never_blocks_a_build(sample_built: Path, data_dir: Path, dagster_home: Path):
     target = data_dir / "warehouse.duckdb"
     reader = subprocess.Popen(
         [sys.executable, "-c", "import duckdb,sys,time; c=duckdb.connect(sys.argv[1], read_only=True); "
@@ -352,11 +360,10 @@ def _start_cli(data_dir: Path, dagster_home: Path, *args: str) -> subprocess.Pop
                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
 
 
-def test_a_killed_worker_fails_the_run_and_nothing_is_published(corpus_raw: Path, data_dir: Path,
-                                                                dagster_home: Path):
+def test_a_killed_worker_fails_the_run_and_nothing_is_published(corpus_raw: Path, sample_built: Path,
+                                                                data_dir: Path, dagster_home: Path):
     """SIGKILL of an NLP worker: the run fails naming what it was doing, the CLI exits non-zero,
     the warehouse is not rebuilt from half-staged data, and the next run equals a clean one."""
-    assert cli.materialize(data_dir) == 0
     before = (data_dir / "warehouse.duckdb").read_bytes()
     for page in corpus_raw.iterdir():
         shutil.copy(page, data_dir / "raw" / page.name)
@@ -521,11 +528,11 @@ KILLED_IN_BUILD = textwrap.dedent("""
 """)
 
 
-def test_a_cli_killed_during_the_build_does_not_lock_the_next_one_out(data_dir: Path, dagster_home: Path):
+def test_a_cli_killed_during_the_build_does_not_lock_the_next_one_out(sample_built: Path, data_dir: Path,
+                                                                    dagster_home: Path):
     """The build holds the warehouse writers' pool slot (limit 1); SIGKILL leaves its run
     'started' with the slot claimed. The next materialize marks it failed, frees the slot and builds."""
     (dagster_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\nconcurrency:\n  pools:\n    default_limit: 1\n")
-    assert cli.materialize(data_dir) == 0
     killed = subprocess.Popen([sys.executable, "-c", KILLED_IN_BUILD, str(data_dir)], cwd=REPO, text=True,
                               stdout=subprocess.PIPE, env={**os.environ, "DAGSTER_HOME": str(dagster_home)})
     try:

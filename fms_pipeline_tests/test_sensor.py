@@ -3,7 +3,6 @@ changed, deleted or outdated files get a run; nothing else does."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import dagster as dg
@@ -14,6 +13,8 @@ from fms_pipeline.defs.automation import daily_refresh_schedule, process_files_j
 from fms_pipeline.defs.resources import settings_from_env
 
 SAMPLE = "duke-stanford-opioid-fibromyalgia-study.txt"
+# The files added after the sample: the plans depend on their names and versions, not their size.
+THREAD = "A post about pain\n\nI take Lyrica for fibro.\n\nNotify of\nKim Lee\n\nMethadone helped me.\n"
 
 
 def evaluate(instance, data_dir: Path, cursor: str | None = None):
@@ -44,7 +45,7 @@ def test_sensor_runs_batches_with_new_changed_and_deleted_files(data_dir: Path):
         # New files in several buckets: runs cover only the buckets from the first to the last with work.
         for name in ("b new.txt", "sub/c.txt", "d.txt", "e.txt"):
             (raw / name).parent.mkdir(exist_ok=True)
-            shutil.copy(raw / SAMPLE, raw / name)
+            (raw / name).write_text(THREAD)
         second = evaluate(instance, data_dir)
         covered = set()
         for r in second.run_requests:
@@ -65,7 +66,7 @@ def test_sensor_runs_batches_with_new_changed_and_deleted_files(data_dir: Path):
             assert gone.tags == {"dagster/partition": staging.bucket_of("d.txt")}
             keys.append(gone.run_key)
             run(defs, instance, gone)
-            shutil.copy(raw / SAMPLE, raw / "d.txt")
+            (raw / "d.txt").write_text(THREAD)
             [back] = evaluate(instance, data_dir).run_requests
             run(defs, instance, back)
         assert keys[0] != keys[1]
