@@ -37,8 +37,8 @@ if TYPE_CHECKING:
 
 # Rows held in memory before they go to a part file (a dump of millions of comments streams).
 PART_ROWS = 50_000
-# The NLP's rows wait as Python dicts (~1 kB each with their strings), per table and worker: 50,000
-# of each of five tables made the NLP step the job's peak at 200,000 files (1,595 MiB).
+# The NLP's rows wait as Python dicts, per table and worker: 50,000 of each table made the NLP step
+# the job's peak at 200,000 files (1,595 MiB; 1,472 with 10,000).
 NLP_PART_ROWS = 10_000
 
 log = logging.getLogger(__name__)
@@ -151,11 +151,11 @@ def _parse_chunk(job) -> list[FileResult]:
             return
         folder = Path(tempfile.mkdtemp(prefix=f"chunk-{bucket}-", dir=work))
         for table in tables.PARSE_TABLES:
-            path = folder / f"{table}.parquet"
+            path = str(folder / f"{table}.parquet")  # one string for the chunk's files (200,000 results)
             pl.concat(group.frames[table]).write_parquet(path)
             for r in group.results:
                 if r.status == "staged":
-                    r.parts[table] = [str(path)]
+                    r.parts[table] = [path]
 
     for item in items:
         with watchdog.watch(item[0], parse_seconds(item[3], seconds_per_file) + limits.PARSE_KILL_GRACE_SECONDS):
@@ -173,7 +173,7 @@ def _parse_chunk(job) -> list[FileResult]:
 @dataclass
 class _PendingRows:
     """One bucket's parsed pages waiting for their part file: the files they came from, and per
-    table a few frames (the pages' staged rows, assembled every COMPACT_FILES files)."""
+    table a frame for every COMPACT_FILES pages (their staged rows, assembled together)."""
 
     results: list[FileResult] = field(default_factory=list)
     frames: dict[str, list[pl.DataFrame]] = field(default_factory=lambda: {t: [] for t in tables.PARSE_TABLES})
@@ -192,22 +192,17 @@ class _PendingRows:
     def compact(self) -> None:
         """Assemble the pages added since the last time into frames; the pages' records leave them."""
         if self.unassembled:
-            frames = assemble_page_results(self.unassembled)
+            for table, frame in assemble_page_results(self.unassembled).items():
+                self.frames[table].append(frame)
             self.unassembled = []
-            if frames:
-                for table, frame in frames.items():
-                    self.frames[table].append(frame)
-                self.frames = {t: [pl.concat(f, rechunk=True)] if len(f) > 1 else f for t, f in self.frames.items()}
 
 
 def assemble_page_results(results: list[FileResult]) -> dict[str, pl.DataFrame]:
     """The staged rows of the pages parse_file left unassembled (``assemble=False``), in one plan;
     sets each result's counts and takes its records. Should that fail, each page is assembled
     alone, and one that still fails is rejected as parse_file rejects it: one file, never the others."""
-    from fms_pipeline.parsing.threads import assemble_pages
-
     try:
-        return _assembled(results, assemble_pages)
+        return _assembled(results)
     except Exception as error:  # noqa: BLE001 - which page? each alone says
         if len(results) == 1:
             _reject_unforeseen(results[0], error)
@@ -216,7 +211,9 @@ def assemble_page_results(results: list[FileResult]) -> dict[str, pl.DataFrame]:
     return {t: pl.concat([f[t] for f in frames]) for t in tables.PARSE_TABLES} if frames else {}
 
 
-def _assembled(results: list[FileResult], assemble_pages) -> dict[str, pl.DataFrame]:
+def _assembled(results: list[FileResult]) -> dict[str, pl.DataFrame]:
+    from fms_pipeline.parsing.threads import assemble_pages
+
     staged_documents, staged_comments = assemble_pages([r.page for r in results])
     documents, comments = pl.collect_all([tables.conform("documents", staged_documents),
                                           tables.conform("comments", staged_comments)])
@@ -386,17 +383,13 @@ def _parse_page_in_memory(result: FileResult, sources, fmt, open_for_parse) -> N
     from fms_pipeline.parsing.threads import PageRecords, record_rows
 
     source_file = result.source_file
-    documents, comments, skipped = [], [], []
+    documents, comments, skipped_records = rows = ([], [], [])  # threads.DOCUMENT, COMMENT, SKIPPED
     try:
-        for doc, comment, skip in record_rows(sources.read_source(fmt, open_for_parse, source_file)):
-            if doc is not None:
-                documents.append(doc)
-            elif comment is not None:
-                comments.append(comment)
-            else:
-                skipped.append(f"{skip.where}: {skip.reason}")
+        for kind, row in record_rows(sources.read_source(fmt, open_for_parse, source_file)):
+            rows[kind].append(row)
     except sources.RejectedSource as error:
         raise raw_files.RejectedFile(source_file, str(error)) from None
+    skipped = [f"{r.where}: {r.reason}" for r in skipped_records]
     _no_records_is_a_rejection(source_file, bool(documents or comments), skipped)
     _note_skipped(result, skipped)
     result.page = PageRecords(source_file, fmt.name, documents, comments)
@@ -478,7 +471,7 @@ def nlp_buckets(staging_dir: AnyPath, buckets: list[str], version: str, n_worker
                                      on_done=lambda chunk: progress.advance(
                                          sum(r[2] for r in chunk), sum(r[3] for r in chunk)))
         progress.finish()
-        workers.stop_fork_server()  # the NLP is done: its loaded pipeline leaves before the checks that follow
+        workers.stop_fork_server()  # the NLP is done: its pipeline leaves before the checks that follow
         parts: dict[str, dict[str, list[str]]] = {}
         for bucket, table_parts, _docs, _words, counts in results:
             for table, paths in table_parts.items():

@@ -542,7 +542,7 @@ def test_many_pages_assembled_at_once_equal_each_page_assembled_alone():
     """assemble_pages (one polars plan for a parse chunk's pages) gives each page exactly what
     assemble_threads gives it alone, with the same comment keys and key-less pages in several files
     kept apart, and pages of several formats in one call."""
-    from fms_pipeline.parsing.threads import PageRecords, assemble_pages, record_rows
+    from fms_pipeline.parsing.threads import COMMENT, DOCUMENT, PageRecords, assemble_pages, record_rows
 
     def comment(document, key, parent, body, day):
         return SourceComment(document, key, parent, f"user_{key}", False, body, utc(2024, 2, day), 1)
@@ -566,7 +566,8 @@ def test_many_pages_assembled_at_once_equal_each_page_assembled_alone():
         alone_docs.append(d.collect())
         alone_comments.append(c.collect())
         rows = list(record_rows(page))
-        records.append(PageRecords(name, fmt, [r[0] for r in rows if r[0]], [r[1] for r in rows if r[1]]))
+        records.append(PageRecords(name, fmt, [r for k, r in rows if k == DOCUMENT],
+                                   [r for k, r in rows if k == COMMENT]))
     together_docs, together_comments = (f.collect() for f in assemble_pages(records))
     assert together_docs.sort("document_id").equals(pl.concat(alone_docs).sort("document_id"))
     assert together_comments.sort("comment_id").equals(pl.concat(alone_comments).sort("comment_id"))

@@ -486,7 +486,7 @@ def load_nlp(model: str | None = None) -> Language:
 # filled it: no chunk of a corpus was ever cached, and every word went through the affix rules
 # and the lexeme lookups again (the tokenizer at 0.2 of its speed: 273,000 words/CPU s vs
 # 1,350,000 with a cache that serves the text). Emptied after load and larger: a forum corpus
-# has more than 10,000 distinct chunks; an entry costs ~50 bytes.
+# has more than 10,000 distinct chunks.
 TOKENIZER_CACHE_CHUNKS = 200_000
 
 

@@ -59,21 +59,24 @@ SOURCE_COMMENT_SCHEMA = {
 }
 
 
+# What record_rows says each record is: the index of the list its row goes to.
+DOCUMENT, COMMENT, SKIPPED = 0, 1, 2
+
+
 def record_rows(
-    records: Iterable[SourceDocument | SourceComment | SkippedRecord], first_arrival: int = 0,
-) -> Iterator[tuple[tuple | None, tuple | None, SkippedRecord | None]]:
-    """read_source's records as rows: (document row, None, None), (None, comment row, None) or
-    (None, None, skipped), each row the SOURCE_*_SCHEMA fields but ``source_format``, ``arrival``
-    numbering the records from ``first_arrival``."""
+    records: Iterable[SourceDocument | SourceComment | SkippedRecord],
+) -> Iterator[tuple[int, tuple | SkippedRecord]]:
+    """read_source's records as (DOCUMENT, row), (COMMENT, row) or (SKIPPED, the record), each row the
+    SOURCE_*_SCHEMA fields but ``source_format``, ``arrival`` numbering the records."""
     doc_row = operator.attrgetter(*[f for f in SOURCE_DOCUMENT_SCHEMA if f not in ("source_format", "arrival")])
     comment_row = operator.attrgetter(*[f for f in SOURCE_COMMENT_SCHEMA if f != "arrival"])
-    for arrival, record in enumerate(records, first_arrival):
+    for arrival, record in enumerate(records):
         if isinstance(record, SourceComment):
-            yield None, (*comment_row(record), arrival), None
+            yield COMMENT, (*comment_row(record), arrival)
         elif isinstance(record, SourceDocument):
-            yield (*doc_row(record), arrival), None, None
+            yield DOCUMENT, (*doc_row(record), arrival)
         else:
-            yield None, None, record
+            yield SKIPPED, record
 
 
 def record_frames(docs: list[tuple], comments: list[tuple], source_format: str,
@@ -97,25 +100,18 @@ def record_batches(
     """read_source's records as (documents, comments, skipped) frames of at most ``batch_rows`` records
     each, with ``arrival`` numbering the records across batches (so a dump can be written to Parquet
     batch by batch and scanned lazily into assemble_threads)."""
-    docs: list[tuple] = []
-    comments: list[tuple] = []
-    skipped: list[SkippedRecord] = []
+    rows: tuple[list, list, list] = ([], [], [])  # DOCUMENT, COMMENT, SKIPPED
+    docs, comments, skipped = rows
 
     def flush() -> tuple[pl.DataFrame, pl.DataFrame, list[SkippedRecord]]:
         batch = (*record_frames(docs, comments, source_format), list(skipped))
-        docs.clear()
-        comments.clear()
-        skipped.clear()
+        for kept in rows:
+            kept.clear()
         return batch
 
-    for doc, comment, skip in record_rows(records):
-        if doc is not None:
-            docs.append(doc)
-        elif comment is not None:
-            comments.append(comment)
-        else:
-            skipped.append(skip)
-        if len(comments) + len(docs) + len(skipped) >= batch_rows:
+    for n, (kind, row) in enumerate(record_rows(records), start=1):
+        rows[kind].append(row)
+        if n % batch_rows == 0:
             yield flush()
     yield flush()
 

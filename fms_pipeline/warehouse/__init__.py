@@ -44,6 +44,11 @@ from fms_pipeline.warehouse import contract
 # cannot spill still may exceed it).
 DUCKDB_MEMORY_LIMIT = "768MB"
 
+
+def _bounded(spill_dir: str | Path) -> dict[str, str]:
+    """DuckDB's settings for the build and the checks: DUCKDB_MEMORY_LIMIT, spilling to ``spill_dir``."""
+    return {"memory_limit": DUCKDB_MEMORY_LIMIT, "temp_directory": str(spill_dir)}
+
 STAGED_TABLES = tables.STAGED_TABLES
 # Tables with rows per document: an incremental build replaces the changed buckets' documents' rows.
 PER_DOCUMENT_TABLES = tables.PER_DOCUMENT_TABLES
@@ -174,7 +179,7 @@ def check_staging(
     """Run the checks (all, or those named) on the staged data (of the given buckets, or all);
     {check: [(item, problem)]} for failures only."""
     with tempfile.TemporaryDirectory(prefix="fms-check-") as download, duckdb.connect(
-            ":memory:", config={"memory_limit": DUCKDB_MEMORY_LIMIT, "temp_directory": download}) as con:
+            ":memory:", config=_bounded(download)) as con:
         _register_staging(con, staging_dir, prefix="", buckets=buckets, download_dir=Path(download))
         return run_checks(con, names)
 
@@ -291,8 +296,7 @@ def build_warehouse(staging_dir: AnyPath, warehouse_path: AnyPath, incremental: 
         building = stack.enter_context(storage.atomic_write(warehouse_path, tag="building"))
         if plan:
             shutil.copyfile(previous, building)
-        with duckdb.connect(str(building), config={"memory_limit": DUCKDB_MEMORY_LIMIT,
-                                                   "temp_directory": str(scratch / "spill")}) as con:
+        with duckdb.connect(str(building), config=_bounded(scratch / "spill")) as con:
             _register_staging(con, staging_dir, prefix="staged_", buckets=changed if plan else None,
                               download_dir=scratch / "staging")
             if plan:
