@@ -90,6 +90,7 @@ for _name, _default in (("mechanism", None), ("actors", ()), ("consequences", ()
                         ("stigma", False), ("drug_named", False)):
     extensions.register(_name, _default)
 extensions.register("drug", None)
+ACCESS_ROW_EXTENSIONS = ("drug", "drug_named", "mechanism", "actors", "consequences", "needs_care", "stigma")
 if not Doc.has_extension("stated_drug"):
     # The hook for a drug stated outside the text (a review table's drug column): set it on the Doc
     # (nlp.pipe accepts Docs) and events naming no drug carry it instead of "pain medication".
@@ -738,18 +739,20 @@ def access_rows(doc: Doc, doc_id: str, cid: str | None, sentence_of: Callable[[i
     rows = []
     for span in doc.spans.get(SPANS_KEY, []):
         start = span.start_char + char_offset
+        drug, drug_named, mechanism, actors, consequences, needs_care, stigma = extensions.values(
+            doc, span, ACCESS_ROW_EXTENSIONS)
         rows.append({
-            "access_id": f"{owner}:{start}:{span.label_}:{span._.drug or ''}",
+            "access_id": f"{owner}:{start}:{span.label_}:{drug or ''}",
             "document_id": doc_id,
             "comment_id": cid,
             "label": span.label_,
-            "drug": span._.drug,
-            "drug_named": span._.drug_named,
-            "mechanism": span._.mechanism,
-            "actors": list(span._.actors),
-            "consequences": list(span._.consequences),
-            "needs_care": span._.needs_care,
-            "stigma": span._.stigma or span.label_ == "stigma",
+            "drug": drug,
+            "drug_named": drug_named,
+            "mechanism": mechanism,
+            "actors": list(actors),
+            "consequences": list(consequences),
+            "needs_care": needs_care,
+            "stigma": stigma or span.label_ == "stigma",
             "text": span.text,
             "start_char": start,
             "end_char": span.end_char + char_offset,
