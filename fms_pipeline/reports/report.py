@@ -58,16 +58,18 @@ def _previous_pages(out_dir: Path) -> dict[str, str]:
 
 def highlight(text: str, mentions: list[tuple[int, int, str, str]]) -> Markup:
     """The text with each (start, end, label, canonical) mention wrapped in <mark>."""
+    # Every piece escaped here and joined once: ``Markup.format`` per mention (string.Formatter)
+    # was two thirds of the time of a report's document pages.
     parts, last = [], 0
     for start, end, label, canonical in sorted(mentions):
         if start < last:
             continue
         parts.append(escape(text[last:start]))
-        parts.append(Markup('<mark class="{}" title="{}: {}">{}</mark>').format(
-            label.lower(), label, canonical, text[start:end]))
+        parts.append(f'<mark class="{escape(label.lower())}" title="{escape(label)}: {escape(canonical)}">'
+                     f'{escape(text[start:end])}</mark>')
         last = end
     parts.append(escape(text[last:]))
-    return Markup("").join(parts)
+    return Markup("".join(parts))
 
 
 def headline_numbers(con) -> dict[str, int]:
