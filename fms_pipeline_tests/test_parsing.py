@@ -176,6 +176,22 @@ def test_decode_repairs_mojibake():
     assert decode_page("donâ€™t stop".encode("utf-8")) == "don’t stop"
 
 
+def test_clean_ascii_skips_ftfy_only_where_ftfy_would_change_nothing():
+    """decode_page skips ftfy for ASCII without the characters ftfy changes: checked character by
+    character, alone and beside letters, against the installed ftfy."""
+    import ftfy
+
+    from fms_pipeline.parsing.decode import FTFY_OPTIONS, is_clean_ascii
+
+    for code in range(128):
+        for text in (chr(code), f"ab{chr(code)}cd {chr(code)}", f"x{chr(code)}amp; &{chr(code)}lt;"):
+            if is_clean_ascii(text):
+                assert ftfy.fix_text(text, **FTFY_OPTIONS) == text, repr(text)
+    assert not is_clean_ascii("a &amp; b") and not is_clean_ascii("don’t") and not is_clean_ascii("a\x1b[31mb")
+    assert is_clean_ascii("Lyrica 150 mg <b>helped</b>\tso far\n")
+    assert decode_page(b"a &amp; b\r\nc") == "a & b\nc"  # the entity still unescaped, the line end still fixed
+
+
 def test_decode_refuses_binary():
     with pytest.raises(UndecodableFile, match="NUL"):
         decode_page(b"PK\x03\x04\x00\x00binary")

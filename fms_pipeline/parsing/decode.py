@@ -66,14 +66,22 @@ def decode_page(data: bytes) -> str:
                 text = data.decode("utf-8")
             except UnicodeDecodeError as utf8_error:
                 text = _decode_legacy(data, utf8_error)
-    text = ftfy.fix_text(
-        text,
-        # Keep the writer's curly quotes, dashes and ellipses: they are part of the text.
-        uncurl_quotes=False,
-        fix_character_width=False,
-        normalization="NFC",
-    )
+    if not is_clean_ascii(text):
+        text = ftfy.fix_text(text, **FTFY_OPTIONS)
     return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+# Keep the writer's curly quotes, dashes and ellipses: they are part of the text.
+FTFY_OPTIONS = {"uncurl_quotes": False, "fix_character_width": False, "normalization": "NFC"}
+# ASCII that ftfy changes: control characters (not tab, line feed, form feed) and HTML entities.
+_FTFY_CHANGES_ASCII = re.compile(r"[\x00-\x08\x0b\x0d-\x1f\x7f&]")
+
+
+def is_clean_ascii(text: str) -> bool:
+    """True when ftfy would return ``text`` unchanged without looking (test_parsing checks it
+    character by character against the installed ftfy): mojibake needs non-ASCII characters.
+    Skipping it saves ~0.3 ms of CPU a 450-word page, half of parsing an English forum page."""
+    return text.isascii() and not _FTFY_CHANGES_ASCII.search(text)
 
 
 def _decode_with_mark(data: bytes) -> str | None:
