@@ -200,12 +200,11 @@ class EntityContext:
     def __call__(self, doc: Doc) -> Doc:
         for ent in doc.ents:
             context = self.assess(ent)
-            ent._.negated = context.negated
-            ent._.hypothetical = context.hypothetical
-            ent._.historical = context.historical
             # Who experiences it means something for a drug, a condition or a symptom; for a
             # person, a place or an organisation it is left empty rather than a guess.
-            ent._.experiencer = context.experiencer if ent.label_ not in NOT_EXPERIENCED else None
+            extensions.set_values(ent, negated=context.negated, hypothetical=context.hypothetical,
+                                  historical=context.historical,
+                                  experiencer=context.experiencer if ent.label_ not in NOT_EXPERIENCED else None)
         return doc
 
 

@@ -38,3 +38,19 @@ def values(doc: Doc, span: Span, names: Sequence[str]) -> list[Any]:
     start, end, label, id_ = span.start_char, span.end_char, span.label, span.id
     return [data.get(("fms._.", name, start, end, label, id_), _DEFAULTS[name]) if name in _DEFAULTS else None
             for name in names]
+
+
+def value(span: Span, name: str) -> Any:
+    """``span._.name`` without the ``Underscore`` object (for the components' per-span loops)."""
+    return span.doc.user_data.get(("fms._.", name, span.start_char, span.end_char, span.label, span.id),
+                                  _DEFAULTS[name])
+
+
+def set_values(span: Span, **named: Any) -> None:
+    """``span._.name = value`` for each name, the span's key computed once."""
+    data = span.doc.user_data
+    start, end, label, id_ = span.start_char, span.end_char, span.label, span.id
+    for name, item in named.items():
+        if name not in _DEFAULTS:
+            raise AttributeError(f"no span extension {name!r} registered in fms_pipeline.nlp.extensions")
+        data[("fms._.", name, start, end, label, id_)] = item

@@ -262,7 +262,8 @@ class DrugOutcomes:
                 # Most sentences have no outcome label, no deciding or access-loss cue and no negated drug:
                 # nothing to decide.
                 undecided = labels or rule_cues or any(
-                    (e.label_ in DRUG_LABELS and e._.negated) or e.label_ in events.EVENT_LABELS for e in ents)
+                    (e.label_ in DRUG_LABELS and extensions.value(e, "negated")) or e.label_ in events.EVENT_LABELS
+                    for e in ents)
                 if undecided:
                     previous = next((d for n, d in reversed(recent_drugs) if number - n <= PREVIOUS_SENTENCES), None)
                     # "SE: drowsy, dizzy, puffy hands. Neurontin 900 a day": a list of events before the
@@ -271,12 +272,12 @@ class DrugOutcomes:
                     after = sentence_ents[number + 1] if previous is None and number + 1 < len(sentence_ents) else ()
                     following = None if any(e.label_ == "SYMPTOM" for e in after) else next(
                         (e.ent_id_ for e in after if e.label_ in DRUG_LABELS
-                         and not e._.negated and not e._.hypothetical), None)
+                         and not extensions.value(e, "negated") and not extensions.value(e, "hypothetical")), None)
                     found = self.outcomes_of(sentence, cues, ents, labels, rule_cues, previous, following)
                 else:
                     found = []
-                recent_drugs.extend((number, e.ent_id_) for e in ents if e.label_ in DRUG_LABELS and not e._.negated
-                                    and not e._.hypothetical)
+                recent_drugs.extend((number, e.ent_id_) for e in ents if e.label_ in DRUG_LABELS
+                                    and not extensions.value(e, "negated") and not extensions.value(e, "hypothetical"))
                 if not found:
                     score = compound[row]
                 elif self.sentiment_model is None or self.classifier is None:
@@ -285,9 +286,9 @@ class DrugOutcomes:
                     # The regressor saw the classifier's outcomes; the rules' (access loss, a negated
                     # drug that does not work) only set the sign.
                     score = sentiment.signed(compound[row], {s.label_ for s in found} - labels)
-                sentence._.sentiment = score
-                sentence._.tone = (sentiment.adjusted(vader_compound[row], {s.label_ for s in found}) if found
-                                   else vader_compound[row])
+                extensions.set_values(sentence, sentiment=score, tone=(
+                    sentiment.adjusted(vader_compound[row], {s.label_ for s in found}) if found
+                    else vader_compound[row]))
                 spans.extend(found)
                 scores.append(score)
                 row += 1
