@@ -308,6 +308,8 @@ def test_token_array_features_equal_their_token_by_token_definitions(nlp):
                            "Not only does gabapentin help my fibromyalgia; Norco and Percocet did nothing."]
     sentences = [s for doc in nlp.pipe(texts, disable=["fms_outcomes"]) for s in doc.sents]
     words, chars, negation, symptoms = outcome_model.sentence_counts(sentences)
+    # One entry per column in each row (SentenceFeatures.logged takes log(1 + count) without summing).
+    assert all(len(set(chars.indices[a:b].tolist())) == b - a for a, b in zip(chars.indptr[:-1], chars.indptr[1:]))
     for row, sentence in enumerate(sentences):
         marked = _marked_words(sentence)
         found = words[row]

@@ -203,7 +203,7 @@ class DrugOutcomes:
             np.minimum(cue_counts, 3), np.minimum(symptoms, 3), negation,
             vader[:, 3], vader[:, 2], vader[:, 0],
         ]).astype(np.float32)
-        return outcome_model.SentenceFeatures(words, chars, dense, vader[:, 3])
+        return outcome_model.SentenceFeatures(words, chars, dense, vader[:, 3], chars_duplicate_free=True)
 
     # -- the component ---------------------------------------------------------------
     def __call__(self, doc: Doc) -> Doc:
