@@ -326,3 +326,24 @@ def test_drug_and_condition_reference_feed_the_warehouse_sql():
     assert con.execute("SELECT drug_class FROM drugs WHERE drug = 'oxycodone/acetaminophen'").fetchone() == ("opioid/analgesic",)
     assert con.execute("SELECT * FROM conditions ORDER BY condition").fetchall() == [
         ("fibromyalgia", "M79.7", "Fibromyalgia", 1, 1), ("nausea", "R11.0", "Nausea", 1, 1)]
+
+
+def test_rulers_skip_their_token_patterns_only_where_no_pattern_can_start(nlp, sample_page):
+    """VocabularyRuler.match runs the token-pattern matcher only on docs holding a word the
+    patterns start with: its matches equal spaCy's SpanRuler.match on every doc."""
+    from spacy.pipeline.span_ruler import SpanRuler
+
+    texts = [sample_page.body, *(c.body for c in sample_page.comments),
+             "Saw Dr. Jane Roe and nurse Kelly Smith about my Lyrica.", "My DOCTOR Ana Lopez said no.",
+             "dr. House prescribed Gabapentin", "Doctor said Cymbalta", "Mrs Dalloway", "professor X"]
+    case_ruler = nlp.get_pipe("fms_case_ruler")
+    assert case_ruler._anchors() is not None and len(case_ruler._anchors())  # the gate is on
+    upstream = [name for name in nlp.pipe_names[:nlp.pipe_names.index("fms_case_ruler")]]
+    persons = 0
+    for doc in nlp.pipe(texts, disable=[n for n in nlp.pipe_names if n not in upstream]):
+        for name in ("fms_entity_ruler", "fms_case_ruler"):
+            ruler = nlp.get_pipe(name)
+            found = ruler.match(doc)
+            assert found == SpanRuler.match(ruler, doc), (name, doc.text[:80])
+            persons += sum(1 for s in found if s.label_ == "PERSON" and name == "fms_case_ruler")
+    assert persons >= 4  # the texts with titles did reach the token matcher

@@ -30,10 +30,11 @@ import srsly
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 from spacy import util
-from spacy.attrs import ENT_IOB, IS_ALPHA, LENGTH, SENT_START
+from spacy.attrs import ENT_IOB, IS_ALPHA, LENGTH, LOWER, SENT_START
 from spacy.lang.char_classes import ALPHA
 from spacy.language import Language
 from spacy.pipeline.span_ruler import SpanRuler
+from spacy.strings import hash_string
 from spacy.tokens import Doc, Span
 from spacy.util import compile_infix_regex, filter_spans
 from wordfreq import zipf_frequency
@@ -398,6 +399,37 @@ class VocabularyRuler(SpanRuler):
             self.phrase_matcher.add(repr((entry["label"], entry.get("id", ""))),
                                     [Doc(vocab, words=words, spaces=spaces)])
         return self
+
+    def match(self, doc: Doc) -> list[Span]:
+        """``SpanRuler.match``, with the token-pattern matcher run only on docs that hold a word its
+        patterns must start with. Its one pattern ("Dr Smith": LOWER IN a set of titles) cost
+        0.67 µs a token (spaCy calls a set predicate per token) for a match in ~1 doc of 100:
+        5% of the NLP's time."""
+        anchors = self._anchors()
+        if anchors is None or not anchors.isdisjoint(doc.to_array(LOWER).tolist()):
+            return super().match(doc)
+        self._require_patterns()
+        matches = self.phrase_matcher(doc) if len(self.phrase_matcher) else []
+        return sorted({Span(doc, start, end, label=self._match_label_id_map[m_id]["label"],
+                            span_id=self._match_label_id_map[m_id]["id"])
+                       for m_id, start, end in matches if start != end})
+
+    def _anchors(self) -> frozenset[int] | None:
+        """The LOWER hashes one of which every token pattern starts with (empty: no token patterns),
+        or None when a pattern may start otherwise (its first token optional or not a LOWER)."""
+        key = len(self._patterns), len(self.matcher)  # patterns are only ever added or all cleared
+        if getattr(self, "_anchor_cache", (None,))[0] != key:
+            words: set[str] | None = set()
+            for pattern in (p["pattern"] for p in self._patterns if isinstance(p["pattern"], list)):
+                first = pattern[0] if pattern else {}
+                lower = first.get("LOWER")
+                if first.get("OP", "1") not in ("1", "+") or not (
+                        isinstance(lower, str) or (isinstance(lower, dict) and set(lower) == {"IN"})):
+                    words = None
+                    break
+                words |= {lower} if isinstance(lower, str) else set(lower["IN"])
+            self._anchor_cache = key, None if words is None else frozenset(hash_string(w) for w in words)
+        return self._anchor_cache[1]
 
 
 @Language.factory(
