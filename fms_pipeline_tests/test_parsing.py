@@ -192,6 +192,30 @@ def test_clean_ascii_skips_ftfy_only_where_ftfy_would_change_nothing():
     assert decode_page(b"a &amp; b\r\nc") == "a & b\nc"  # the entity still unescaped, the line end still fixed
 
 
+def test_repair_equals_ftfy_on_pages_of_mixed_lines():
+    """decode's ``repair`` (ftfy segment by segment, clean ASCII lines passed over) gives what
+    ``ftfy.fix_text`` gives on whole pages: mojibake, entities before and after a "<" (ftfy stops
+    unescaping once a line holds one), control characters, NFD letters, CRLF, long lines."""
+    import random
+
+    import ftfy
+
+    from fms_pipeline.parsing.decode import FTFY_OPTIONS, repair
+
+    lines = ["Lyrica helped a bit.", "donâ€™t stop the Cymbalta", "it’s “fine” – really…", "R&D &amp; you & me",
+             "<p>5 &lt; 6</p>", "caf\u0065\u0301 ol\u00e9", "bell\x07 and \x1b[31mred\x1b[0m", "line\r", "",
+             "Ã©tait", "&#39;quoted&#39; &eacute;", "x" * 300, "tab\there", "naïve façade"]
+    rng = random.Random(5)
+    pages = ["\n".join(rng.choice(lines) for _ in range(rng.randint(1, 12))) + rng.choice(["", "\n"])
+             for _ in range(3000)]
+    changed = 0
+    for page in pages:
+        expected = ftfy.fix_text(page, **FTFY_OPTIONS)
+        assert repair(page) == expected, repr(page)
+        changed += expected != page
+    assert changed > 1000  # ftfy did change many of them: the pages test something
+
+
 def test_decode_refuses_binary():
     with pytest.raises(UndecodableFile, match="NUL"):
         decode_page(b"PK\x03\x04\x00\x00binary")
