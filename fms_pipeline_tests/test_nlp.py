@@ -347,3 +347,30 @@ def test_rulers_skip_their_token_patterns_only_where_no_pattern_can_start(nlp, s
             assert found == SpanRuler.match(ruler, doc), (name, doc.text[:80])
             persons += sum(1 for s in found if s.label_ == "PERSON" and name == "fms_case_ruler")
     assert persons >= 4  # the texts with titles did reach the token matcher
+
+
+def test_rulers_set_the_entities_spacys_span_ruler_sets(nlp, sample_page):
+    """VocabularyRuler.__call__ (matches filtered as tuples) gives the entities spaCy's
+    SpanRuler.__call__ gives, for the entity ruler (overwrite) and the case ruler (keeps them)."""
+    from pathlib import Path
+
+    from spacy.pipeline.span_ruler import SpanRuler
+
+    from fms_pipeline.nlp import outcome_model
+
+    psytar = Path(__file__).resolve().parents[1] / "data" / "psytar" / "sentences_dev.tsv"
+    texts = [sample_page.body, *(c.body for c in sample_page.comments), *outcome_model.read_psytar(psytar)[0][:1500],
+             "Dr. Pain Free and nurse Lyrica Jones said fibromyalgia syndrome and chronic pain syndrome flare",
+             "pain meds, opioid pain medication, Norco/Percocet, vitamin d3 and vitamin D, Dr Cymbalta"]
+    before = [n for n in nlp.pipe_names[:nlp.pipe_names.index("fms_entity_ruler")]]
+    entities = 0
+    for doc in nlp.pipe(texts, disable=[n for n in nlp.pipe_names if n not in before]):
+        for name in ("fms_entity_ruler", "fms_case_ruler"):
+            ruler, theirs = nlp.get_pipe(name), doc.copy()
+            ruler(doc)
+            SpanRuler.__call__(ruler, theirs)
+            ours = [(e.start, e.end, e.label_, e.ent_id_, e.kb_id_) for e in doc.ents]
+            assert ours == [(e.start, e.end, e.label_, e.ent_id_, e.kb_id_) for e in theirs.ents], (name, doc.text[:80])
+            assert doc.to_array("ENT_IOB").tolist() == theirs.to_array("ENT_IOB").tolist()
+            entities += len(ours)
+    assert entities > 1500

@@ -36,7 +36,7 @@ from spacy.language import Language
 from spacy.pipeline.span_ruler import SpanRuler
 from spacy.strings import hash_string
 from spacy.tokens import Doc, Span
-from spacy.util import compile_infix_regex, filter_spans
+from spacy.util import compile_infix_regex, filter_chain_spans, filter_spans
 from wordfreq import zipf_frequency
 
 from fms_pipeline import labels
@@ -399,6 +399,45 @@ class VocabularyRuler(SpanRuler):
             self.phrase_matcher.add(repr((entry["label"], entry.get("id", ""))),
                                     [Doc(vocab, words=words, spaces=spaces)])
         return self
+
+    def __call__(self, doc: Doc) -> Doc:
+        """``SpanRuler.__call__`` as this project configures it (entities, no span group, the
+        first-longest filter), on (start, end, label, id) tuples: spaCy builds, hashes and sorts a
+        Span per match and filters them all, where only the survivors need one (the two rulers
+        were 14% of the NLP's time; a test holds the entities equal to spaCy's)."""
+        if self.key or not self.annotate_ents or self.ents_filter is not filter_chain_spans:
+            return super().__call__(doc)
+        try:
+            self._require_patterns()
+            matches = list(self.phrase_matcher(doc)) if len(self.phrase_matcher) else []
+            anchors = self._anchors()
+            if len(self.matcher) and (anchors is None or not anchors.isdisjoint(doc.to_array(LOWER).tolist())):
+                matches += self.matcher(doc)
+            strings, info = doc.vocab.strings, self._match_label_id_map
+            found = set()
+            for m_id, start, end in matches:
+                if start != end:
+                    entry = info[m_id]
+                    found.add((start, end, strings.add(entry["label"]), 0, strings.add(entry["id"])))
+            if not found and not self.overwrite and doc.to_array(ENT_IOB).all():
+                # The case ruler, on most docs: nothing to add, and every token already has its entity
+                # state (spaCy's assignment would only turn missing ones into "outside").
+                return doc
+            # filter_spans over (the entities kept, then the matches in Span order): longest first,
+            # then earliest; Python's sort keeps the order of ties, as spaCy's does.
+            kept = [] if self.overwrite else [(e.start, e.end, e) for e in doc.ents]
+            candidates = kept + [(start, end, key) for key in sorted(found) for start, end in [key[:2]]]
+            candidates.sort(key=lambda c: (c[1] - c[0], -c[0]), reverse=True)
+            result, seen = [], set()
+            for start, end, item in candidates:
+                if start not in seen and end - 1 not in seen:
+                    result.append(item if isinstance(item, Span) else
+                                  Span(doc, start, end, label=item[2], span_id=item[4]))
+                    seen.update(range(start, end))
+            doc.ents = sorted(result, key=lambda span: span.start)
+            return doc
+        except Exception as e:
+            return self.get_error_handler()(self.name, self, [doc], e)
 
     def match(self, doc: Doc) -> list[Span]:
         """``SpanRuler.match``, with the token-pattern matcher run only on docs that hold a word its
