@@ -27,3 +27,23 @@ def test_the_fork_server_stops_and_a_later_pool_starts_another():
     workers.stop_fork_server()  # none running: nothing to do, no error
     assert workers.map_chunks(_squares, list(range(6)), 2, per_worker_min=1) == [n * n for n in range(6)]
     assert forkserver._forkserver._forkserver_pid not in (None, server)
+
+
+def _pipelines_loaded(job):
+    from fms_pipeline.nlp.pipeline import _shared_nlp, shared_nlp
+
+    (chunk,) = job
+    before = _shared_nlp.cache_info()
+    same = shared_nlp(None) is shared_nlp() is shared_nlp("")
+    return [(before.currsize, _shared_nlp.cache_info().currsize, same) for _ in chunk]
+
+
+def test_nlp_workers_use_the_pipeline_the_fork_server_preloaded():
+    """A worker asks for shared_nlp(None) (stages._nlp_chunk); the fork server preloaded
+    shared_nlp(): one pipeline, loaded once before the fork, not a second one per worker."""
+    workers.stop_fork_server()
+    try:
+        found = workers.map_chunks(_pipelines_loaded, list(range(4)), 2, per_worker_min=1)
+    finally:
+        workers.stop_fork_server()
+    assert found == [(1, 1, True)] * 4

@@ -632,12 +632,19 @@ def save_nlp(nlp: Language, path: str | Path) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-@cache
 def shared_nlp(model: str | None = None) -> Language:
     """One pipeline per process, loaded from the saved copy in the cache folder when there is one
     (keyed by ``saved_pipeline_key``), else built by ``load_nlp()`` and saved there for the next
     process. ``model``: as in ``load_nlp``."""
-    model = model or None
+    # One cache key for "no model" however it is asked for: the fork server preloads
+    # shared_nlp(), the NLP workers asked for shared_nlp(None), and functools.cache took those
+    # for two pipelines, so every worker loaded its own (2.5 CPU s and ~200 MB of private
+    # memory each) beside the one it shared with the fork server.
+    return _shared_nlp(model or None)
+
+
+@cache
+def _shared_nlp(model: str | None) -> Language:
     path = saved_pipeline_dir(model)
     if (path / "config.cfg").is_file():
         try:
