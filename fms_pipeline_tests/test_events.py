@@ -183,3 +183,31 @@ def test_a_list_of_events_takes_the_drug_of_the_next_sentence_when_that_one_repo
 ])
 def test_fed_up_hearsay_none_and_eased_are_not_events(nlp, text):
     assert not asserted_events(nlp(text))
+
+
+# --- issue 17, DrugLib "No Side Effects": hearsay, hedges and "not a problem" are no adverse effect ---
+
+def counted_adverse_effects(doc) -> list:
+    """The adverse_effect outcomes drug_outcomes would count (not negated, not hypothetical)."""
+    return [s for s in doc.spans["outcomes"] if s.label_ == "adverse_effect" and not s._.negated
+            and not s._.hypothetical]
+
+
+@pytest.mark.parametrize("text", [
+    "The possible side effects range from nausea to weight gain.",
+    "Nausea is a possible side effect of Savella but I had none.",
+    "Other people get terrible dry mouth on it.",
+    "The tiredness may be due to my thyroid rather than the pill.",
+    "Since starting Lyrica, dizziness was not a problem.",
+])
+def test_possible_effects_other_peoples_and_effects_that_were_no_problem_are_not_counted(nlp, text):
+    assert not counted_adverse_effects(nlp(text))
+
+
+@pytest.mark.parametrize("text", [
+    "Lyrica gave me slight nausea.",
+    "Lyrica made me dizzy, which was not a problem at first.",
+    "Cymbalta may be the cause, possibly, but I got headaches every day.",
+])
+def test_an_effect_the_patient_had_is_still_counted_beside_a_hedge(nlp, text):
+    assert counted_adverse_effects(nlp(text))

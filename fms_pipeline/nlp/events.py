@@ -171,6 +171,15 @@ def asserted_events(sentence: Span, ents: list[Span]) -> list[Span]:
             and (not is_indication(e.ent_id_) or is_caused(e, sentence))]
 
 
+def all_denied(sentence: Span, ents: list[Span]) -> bool:
+    """Whether the sentence names symptoms or conditions and says of each that the patient does not
+    have it from the drug: negated, hypothetical or relieved ("Drowsiness has not been an issue",
+    "possible effects range from nausea to weight gain", "it relieved my heartburn"). Someone else's
+    are not denied: a caregiver's report of a drug's harm is one."""
+    candidates = [e for e in ents if e.label_ in EVENT_LABELS and e.ent_id_ != NO_EVENT]
+    return bool(candidates) and all(e._.negated or e._.hypothetical or is_relieved(e, sentence) for e in candidates)
+
+
 def is_indication(canonical: str) -> bool:
     """Whether the symptom or condition is what patients usually take their drugs for ("works for my
     shingles pain", "my pain group", chronic pain, fibromyalgia): an event only when a cue says the

@@ -381,6 +381,10 @@ class DrugOutcomes:
                 # (each event was checked for its own negation): "on venlafaxine I sweat like a pig
                 # and cannot reach orgasm", "no side effects except dizziness".
                 negated = found_context.negated and not (label in HARM_LABELS and span._.events)
+                # The classifier's adverse effect in a sentence whose every symptom is denied, hedged or
+                # relieved ("dizziness was not a problem", "nausea is a possible side effect"): none had.
+                if label == "adverse_effect" and not span._.events and not negated:
+                    negated = events.all_denied(sentence, ents)
                 if (negated or (denied and label == "adverse_effect")) and label not in (
                         "ineffective", "access_loss") and not (
                         label == "effective" and target is not None and target in exceptions):
