@@ -211,3 +211,9 @@ def test_possible_effects_other_peoples_and_effects_that_were_no_problem_are_not
 ])
 def test_an_effect_the_patient_had_is_still_counted_beside_a_hedge(nlp, text):
     assert counted_adverse_effects(nlp(text))
+
+
+def test_a_missed_dose_that_brings_symptoms_on_is_withdrawal_not_a_hypothesis(nlp):
+    doc = nlp("If I skip a dose of Cymbalta I get brain zaps and sweats.")
+    assert {"brain zaps", "sweating"} <= harm(doc).get(("withdrawal", "duloxetine"), set())
+    assert not harm(nlp("If Lyrica makes me dizzy I will stop it."))
