@@ -164,6 +164,10 @@ def test_what_patients_take_drugs_for_is_an_event_only_when_caused(nlp):
     ("On simvastatin my knees started hurting", "simvastatin", "knee pain"),
     ("gaba makes my hair start falling out", "gabapentin", "hair loss"),
     ("Naproxen made me tired", "naproxen", "fatigue"),
+    ("Paxil dried out my mouth and my lips", "paroxetine", "dry mouth"),
+    ("ever since topamax I keep losing my words on the phone", "topiramate", "word finding difficulty"),
+    ("oxycontin had me breathing too shallow at night", "oxycodone", "slowed breathing"),
+    ("on Zocor my thighs ache after the stairs", "simvastatin", "leg pain"),
 ])
 def test_lay_wording_and_unmarked_ties_are_events_of_the_drug(nlp, text, drug, event):
     assert any(d == drug and event in events for (_, d), events in harm(nlp(text)).items())
