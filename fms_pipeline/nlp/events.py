@@ -180,6 +180,19 @@ def all_denied(sentence: Span, ents: list[Span]) -> bool:
     return bool(candidates) and all(e._.negated or e._.hypothetical or is_relieved(e, sentence) for e in candidates)
 
 
+DRUG_STOPPED = "drug_stopped"  # the outcome rule cues (``vocab/outcome_rule_cues.tsv``) that say a drug was stopped
+
+
+def relief_of_stopping(sentence: Span, rule_cues: list[Span], drugs: list[Span]) -> bool:
+    """Whether the sentence says the patient stopped a drug and names no other drug taken: its relief
+    is the relief of stopping ("I feel great since I stopped taking it", "after coming off Paxil my
+    memory improved"), not a drug working; "I quit Lyrica and Cymbalta helped" is not."""
+    stops = [c for c in rule_cues if c.label_ == DRUG_STOPPED]
+    return bool(stops) and all(
+        any(c.start <= d.start <= c.end + 1 for c in stops) or preceded_by(d, "drug_stopped", sentence)
+        for d in drugs)
+
+
 def is_indication(canonical: str) -> bool:
     """Whether the symptom or condition is what patients usually take their drugs for ("works for my
     shingles pain", "my pain group", chronic pain, fibromyalgia): an event only when a cue says the

@@ -33,6 +33,10 @@ a negated drug that does not work            ineffective dev F1 0.505 -> 0.489
 side-effect denial ("Side effects: none.",   dev F1 unchanged (PsyTAR counts negated labels
 "Minimal.", ``no_adverse_effect``)           too); an adverse_effect in such a sentence would
                                              count in ``drug_outcomes``
+relief after stopping ("since I stopped      dev F1 unchanged; effective found in 23.9% of
+taking it I feel better", ``drug_stopped``)  the training Ineffective reviews, not 24.9%
+an event-less adverse effect whose every     dev F1 unchanged; 'No Side Effects' training
+symptom is denied, hedged or relieved        texts with one 14.7%, not 15.2%
 ===========================================  ============================================
 
 Rules alone find little (dev F1 effective 0.15, ineffective 0.28): they add to the classifier.
@@ -324,6 +328,7 @@ class DrugOutcomes:
             self.context.assess(c).negated or any(c.start < i.end and i.start < c.end for i in ineffective_cues))}
         # "Side effects: none.", "Minimal.", "None that I noticed.": the sentence denies side effects.
         denied = denies_adverse_effects(sentence, rule_cues, ents)
+        relief_of_stopping = events.relief_of_stopping(sentence, rule_cues, drugs)
         # A drug negated only by being stopped or missed ("two days without cymbalta", "didn't have my
         # hydrocodone") is still the one whose withdrawal the sentence reports.
         acting = [d for d in drugs if not d._.hypothetical and (
@@ -385,7 +390,8 @@ class DrugOutcomes:
                 # relieved ("dizziness was not a problem", "nausea is a possible side effect"): none had.
                 if label == "adverse_effect" and not span._.events and not negated:
                     negated = events.all_denied(sentence, ents)
-                if (negated or (denied and label == "adverse_effect")) and label not in (
+                if (negated or (denied and label == "adverse_effect") or (
+                        relief_of_stopping and label == "effective")) and label not in (
                         "ineffective", "access_loss") and not (
                         label == "effective" and target is not None and target in exceptions):
                     span._.negated = True
