@@ -367,3 +367,20 @@ def test_relief_after_stopping_a_drug_is_not_counted_as_effective(nlp, text):
 def test_a_drug_that_helped_after_another_was_stopped_is_effective(nlp):
     assert "duloxetine" in _counted(nlp("After I quit Lyrica, Cymbalta helped me a lot."), "effective")
     assert "paroxetine" in _counted(nlp("Paxil worked well for me, I just had a hard time coming off it."), "effective")
+
+
+@pytest.mark.parametrize("text", [
+    "I did not experience any benefits from Savella.",
+    "Lyrica never gave me any relief.",
+    "Tramadol made very little difference to my pain.",
+])
+def test_a_denied_benefit_is_ineffective(nlp, text):
+    assert _counted(nlp(text), "ineffective")
+
+
+@pytest.mark.parametrize("text", [
+    "Cymbalta gave me a little relief at first.",
+    "The side effects are not worth the relief.",
+])
+def test_a_small_benefit_or_one_outweighed_is_not_ineffective(nlp, text):
+    assert not _counted(nlp(text), "ineffective")

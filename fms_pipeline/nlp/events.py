@@ -193,6 +193,30 @@ def relief_of_stopping(sentence: Span, rule_cues: list[Span], drugs: list[Span])
         for d in drugs)
 
 
+BENEFIT = "benefit"  # the outcome rule cues that name what a working drug gives
+_DENIALS = frozenset({"no", "not", "n't", "nt", "never", "without", "nor", "zero", "none", "hardly", "barely", "n’t"})
+_DENIAL_REACH = 5  # words between a denial and the benefit it denies, at most
+_DENIAL_BREAKS = frozenset({",", ";", ":", "but", "side", "effects", "effect", "and", "or", ".", "worth"})
+
+
+def denied_benefit(sentence: Span, rule_cues: list[Span]) -> bool:
+    """Whether the sentence denies the drug any benefit: a denial a few words before a benefit word, with
+    no comma, "but", "and" or side effect between ("I did not experience any benefits", "never got any
+    relief", "it made no real difference", "very little improvement"); not "no side effects and great relief"
+    nor "a little relief"."""
+    doc = sentence.doc
+    for cue in rule_cues:
+        if cue.label_ != BENEFIT:
+            continue
+        for i in range(cue.start - 1, max(cue.start - 1 - _DENIAL_REACH, sentence.start - 1), -1):
+            word = doc[i].lower_
+            if word in _DENIAL_BREAKS:
+                break
+            if word in _DENIALS or (word == "little" and (i == sentence.start or doc[i - 1].lower_ != "a")):
+                return True
+    return False
+
+
 def is_indication(canonical: str) -> bool:
     """Whether the symptom or condition is what patients usually take their drugs for ("works for my
     shingles pain", "my pain group", chronic pain, fibromyalgia): an event only when a cue says the
