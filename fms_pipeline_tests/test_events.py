@@ -221,3 +221,19 @@ def test_a_missed_dose_that_brings_symptoms_on_is_withdrawal_not_a_hypothesis(nl
     doc = nlp("If I skip a dose of Cymbalta I get brain zaps and sweats.")
     assert {"brain zaps", "sweating"} <= harm(doc).get(("withdrawal", "duloxetine"), set())
     assert not harm(nlp("If Lyrica makes me dizzy I will stop it."))
+
+
+# --- issue 17, recall: a harmful sentence with no drug known still carries its events -------
+
+def test_a_sentence_with_no_drug_known_carries_its_events(nlp):
+    assert asserted_events(nlp("By the second week I had the worst dry mouth and a rash on my neck.")) >= {
+        "dry mouth", "rash"}
+
+
+@pytest.mark.parametrize("text", [
+    "No side effects for me, but possible side effects are constipation, headaches, nausea, diarrhea, weight gain.",
+    "My fibromyalgia makes me so exhausted every afternoon.",
+    "Will it make my sweating worse? I already have hot flashes.",
+])
+def test_without_a_drug_the_illness_a_hedged_list_and_what_was_there_before_are_no_events(nlp, text):
+    assert not asserted_events(nlp(text))

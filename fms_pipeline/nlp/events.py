@@ -164,9 +164,10 @@ def asserted_events(sentence: Span, ents: list[Span]) -> list[Span]:
     if not candidates or _is_question(sentence) or _about_someone_else(sentence):
         return []
     words = _lower(sentence.doc)
+    denied = _denied_with_list(candidates)
     return [e for e in candidates
             if not (e.end < sentence.end and words[e.end] == _OF and e.text.lower() in _FED_UP)
-            and not e._.negated and not e._.hypothetical and e._.experiencer != "other"
+            and e not in denied and e._.experiencer != "other"
             and not is_relieved(e, sentence) and not preceded_by(e, "other_person", sentence)
             and (not is_indication(e.ent_id_) or is_caused(e, sentence))]
 
@@ -177,7 +178,8 @@ def all_denied(sentence: Span, ents: list[Span]) -> bool:
     "possible effects range from nausea to weight gain", "it relieved my heartburn"). Someone else's
     are not denied: a caregiver's report of a drug's harm is one."""
     candidates = [e for e in ents if e.label_ in EVENT_LABELS and e.ent_id_ != NO_EVENT]
-    return bool(candidates) and all(e._.negated or e._.hypothetical or is_relieved(e, sentence) for e in candidates)
+    denied = _denied_with_list(candidates)
+    return bool(candidates) and all(e in denied or is_relieved(e, sentence) for e in candidates)
 
 
 DRUG_STOPPED = "drug_stopped"  # the outcome rule cues (``vocab/outcome_rule_cues.tsv``) that say a drug was stopped
@@ -215,6 +217,21 @@ def denied_benefit(sentence: Span, rule_cues: list[Span]) -> bool:
             if word in _DENIALS or (word == "little" and (i == sentence.start or doc[i - 1].lower_ != "a")):
                 return True
     return False
+
+
+def _denied_with_list(candidates: list[Span]) -> set[Span]:
+    """The events negated or hypothetical, and those listed after one (joined only by commas, "and",
+    "or"): a trigger reaches a few words, a list further ("possible side effects are constipation,
+    headaches, nausea, diarrhea, weight gain"; "no nausea, no headaches, dizziness or rash")."""
+    denied: set[Span] = set()
+    previous = None
+    for e in sorted(candidates, key=lambda c: c.start):
+        if e._.negated or e._.hypothetical or (
+                previous in denied and previous.end <= e.start
+                and all(t.lower_ in LIST_JOINERS for t in e.doc[previous.end:e.start])):
+            denied.add(e)
+        previous = e
+    return denied
 
 
 def is_indication(canonical: str) -> bool:

@@ -338,7 +338,11 @@ class DrugOutcomes:
         # hydrocodone") is still the one whose withdrawal the sentence reports.
         acting = [d for d in drugs if not d._.hypothetical and (
             not d._.negated or events.preceded_by(d, "drug_stopped", sentence))]
-        has_drug = bool(acting or doc._.stated_drug or previous_drug or next_drug)
+        # A sentence the classifier calls harmful carries its events even with no drug known ("Gave me the
+        # worst dry mouth."), unless it names a condition ("fibro makes me exhausted") or asks a question.
+        has_drug = bool(acting or doc._.stated_drug or previous_drug or next_drug) or (
+            bool(labels & set(HARM_LABELS)) and not any(e.label_ == "CONDITION" for e in ents)
+            and not any(t.text == "?" for t in sentence))
         asserted = (events.asserted_events(sentence, ents) if has_drug and any(e.label_ in events.EVENT_LABELS for e in ents)
                     else [])
         if asserted and not labels & set(HARM_LABELS):
