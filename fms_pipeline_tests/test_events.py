@@ -234,6 +234,7 @@ def test_a_sentence_with_no_drug_known_carries_its_events(nlp):
     "No side effects for me, but possible side effects are constipation, headaches, nausea, diarrhea, weight gain.",
     "My fibromyalgia makes me so exhausted every afternoon.",
     "Will it make my sweating worse? I already have hot flashes.",
+    "I take Lyrica every day, and stress gives me headaches at work.",
 ])
 def test_without_a_drug_the_illness_a_hedged_list_and_what_was_there_before_are_no_events(nlp, text):
     assert not asserted_events(nlp(text))
