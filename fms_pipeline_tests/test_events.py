@@ -238,3 +238,10 @@ def test_a_sentence_with_no_drug_known_carries_its_events(nlp):
 ])
 def test_without_a_drug_the_illness_a_hedged_list_and_what_was_there_before_are_no_events(nlp, text):
     assert not asserted_events(nlp(text))
+
+
+def test_with_no_drug_known_a_side_effect_denial_still_holds_beside_a_passing_symptom(nlp):
+    doc = nlp("A little dryness at first but it soon faded, so I'd say no bad side effects.")
+    assert not counted_adverse_effects(doc)
+    # With the drug named, the events asserted beside a denial are still reported.
+    assert asserted_events(nlp("Lyrica: no side effects except dizziness.")) == {"dizziness"}

@@ -340,7 +340,8 @@ class DrugOutcomes:
             not d._.negated or events.preceded_by(d, "drug_stopped", sentence))]
         # A sentence the classifier calls harmful carries its events even with no drug known ("Gave me the
         # worst dry mouth."), unless it names a condition ("fibro makes me exhausted") or asks a question.
-        has_drug = bool(acting or doc._.stated_drug or previous_drug or next_drug) or (
+        drug_known = bool(acting or doc._.stated_drug or previous_drug or next_drug)
+        has_drug = drug_known or (
             bool(labels & set(HARM_LABELS)) and not any(e.label_ == "CONDITION" for e in ents)
             and not any(t.text == "?" for t in sentence))
         asserted = (events.asserted_events(sentence, ents) if has_drug and any(e.label_ in events.EVENT_LABELS for e in ents)
@@ -394,7 +395,8 @@ class DrugOutcomes:
                 # A negation near the outcome's cue does not deny the events the sentence asserts
                 # (each event was checked for its own negation): "on venlafaxine I sweat like a pig
                 # and cannot reach orgasm", "no side effects except dizziness".
-                negated = found_context.negated and not (label in HARM_LABELS and span._.events)
+                # (Not with no drug known: "Not many - some mild bloating" stays a denial.)
+                negated = found_context.negated and not (label in HARM_LABELS and span._.events and drug_known)
                 # The classifier's adverse effect in a sentence whose every symptom is denied, hedged or
                 # relieved ("dizziness was not a problem", "nausea is a possible side effect"): none had.
                 if label == "adverse_effect" and not span._.events and not negated:
