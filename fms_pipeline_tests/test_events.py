@@ -225,9 +225,10 @@ def test_a_missed_dose_that_brings_symptoms_on_is_withdrawal_not_a_hypothesis(nl
 
 # --- issue 17, recall: a harmful sentence with no drug known still carries its events -------
 
-def test_a_sentence_with_no_drug_known_carries_its_events(nlp):
-    assert asserted_events(nlp("By the second week I had the worst dry mouth and a rash on my neck.")) >= {
+def test_a_sentence_with_no_drug_known_carries_its_events_when_it_speaks_of_a_medicine(nlp):
+    assert asserted_events(nlp("The new pills gave me the worst dry mouth and a rash on my neck.")) >= {
         "dry mouth", "rash"}
+    assert asserted_events(nlp("Ever since starting these meds I've had terrible headaches.")) >= {"headache"}
 
 
 @pytest.mark.parametrize("text", [
@@ -235,6 +236,8 @@ def test_a_sentence_with_no_drug_known_carries_its_events(nlp):
     "My fibromyalgia makes me so exhausted every afternoon.",
     "Will it make my sweating worse? I already have hot flashes.",
     "I take Lyrica every day, and stress gives me headaches at work.",
+    "After the flu last month I was dizzy and worn out for a week.",
+    "The brain fog is the hardest part of living with this disease.",
 ])
 def test_without_a_drug_the_illness_a_hedged_list_and_what_was_there_before_are_no_events(nlp, text):
     assert not asserted_events(nlp(text))

@@ -219,6 +219,27 @@ def denied_benefit(sentence: Span, rule_cues: list[Span]) -> bool:
     return False
 
 
+_MEDICINE_WORDS = frozenset(hash_string(w) for w in (
+    "side", "se", "ses", "dose", "doses", "dosage", "pill", "pills", "med", "meds", "medication", "medications",
+    "medicine", "medicines", "drug", "drugs", "tablet", "tablets", "capsule", "capsules", "patch", "shot", "shots",
+    "injection", "started", "starting", "upped", "upping", "increased", "prescription", "prescribed", "script"))
+
+
+def speaks_of_a_medicine(sentence: Span, ents: list[Span]) -> bool:
+    """Whether a sentence that names no drug still speaks of one's doing: a medicine word ("the side effects
+    hit hard", "since upping the dose", "started the new pills") or a cause cue before an event ("gave me
+    the worst dry mouth"); not a question, nor one that names a condition ("fibro makes me exhausted").
+    "I was dizzy for days after the car accident" and "the brain fog is the worst part of this illness"
+    are not."""
+    if _is_question(sentence) or any(e.label_ == "CONDITION" for e in ents):
+        return False
+    words = _lower(sentence.doc)[sentence.start:sentence.end]
+    if _QUESTION_MARK in words:
+        return False
+    return any(w in _MEDICINE_WORDS for w in words) or any(
+        e.label_ in EVENT_LABELS and is_caused(e, sentence) for e in ents)
+
+
 def _denied_with_list(candidates: list[Span]) -> set[Span]:
     """The events negated or hypothetical, and those listed after one (joined only by commas, "and",
     "or"): a trigger reaches a few words, a list further ("possible side effects are constipation,
