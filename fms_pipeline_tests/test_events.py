@@ -168,6 +168,9 @@ def test_what_patients_take_drugs_for_is_an_event_only_when_caused(nlp):
     ("ever since topamax I keep losing my words on the phone", "topiramate", "word finding difficulty"),
     ("oxycontin had me breathing too shallow at night", "oxycodone", "slowed breathing"),
     ("on Zocor my thighs ache after the stairs", "simvastatin", "leg pain"),
+    ("Effexor put my heart rate through the roof", "venlafaxine", "rapid heartbeat"),
+    ("since Celebrex my stomach is always upset", "celecoxib", "upset stomach"),
+    ("Zoloft flattened me out completely", "sertraline", "emotional blunting"),
 ])
 def test_lay_wording_and_unmarked_ties_are_events_of_the_drug(nlp, text, drug, event):
     assert any(d == drug and event in events for (_, d), events in harm(nlp(text)).items())
