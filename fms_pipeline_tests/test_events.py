@@ -206,6 +206,8 @@ def counted_adverse_effects(doc) -> list:
     "Other people get terrible dry mouth on it.",
     "The tiredness may be due to my thyroid rather than the pill.",
     "Since starting Lyrica, dizziness was not a problem.",
+    "Higher doses carry an increased risk of stomach bleeding.",
+    "The flu itself can have body aches and fever.",
 ])
 def test_possible_effects_other_peoples_and_effects_that_were_no_problem_are_not_counted(nlp, text):
     assert not counted_adverse_effects(nlp(text))
