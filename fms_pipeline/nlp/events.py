@@ -164,7 +164,7 @@ def asserted_events(sentence: Span, ents: list[Span]) -> list[Span]:
     if not candidates or _is_question(sentence) or _about_someone_else(sentence):
         return []
     words = _lower(sentence.doc)
-    denied = _denied_with_list(candidates)
+    denied = _denied_with_list(candidates, sentence)
     return [e for e in candidates
             if not (e.end < sentence.end and words[e.end] == _OF and e.text.lower() in _FED_UP)
             and e not in denied and e._.experiencer != "other"
@@ -178,7 +178,7 @@ def all_denied(sentence: Span, ents: list[Span]) -> bool:
     "possible effects range from nausea to weight gain", "it relieved my heartburn"). Someone else's
     are not denied: a caregiver's report of a drug's harm is one."""
     candidates = [e for e in ents if e.label_ in EVENT_LABELS and e.ent_id_ != NO_EVENT]
-    denied = _denied_with_list(candidates)
+    denied = _denied_with_list(candidates, sentence)
     return bool(candidates) and all(e in denied or is_relieved(e, sentence) for e in candidates)
 
 
@@ -240,14 +240,15 @@ def speaks_of_a_medicine(sentence: Span, ents: list[Span]) -> bool:
         e.label_ in EVENT_LABELS and is_caused(e, sentence) for e in ents)
 
 
-def _denied_with_list(candidates: list[Span]) -> set[Span]:
-    """The events negated or hypothetical, and those listed after one (joined only by commas, "and",
-    "or"): a trigger reaches a few words, a list further ("possible side effects are constipation,
-    headaches, nausea, diarrhea, weight gain"; "no nausea, no headaches, dizziness or rash")."""
+def _denied_with_list(candidates: list[Span], sentence: Span) -> set[Span]:
+    """The events negated, hypothetical or relieved, and those listed after one (joined only by commas,
+    "and", "or"): a trigger reaches a few words, a list further ("possible side effects are constipation,
+    headaches, nausea, diarrhea, weight gain"; "no nausea, no headaches, dizziness or rash"; "it
+    eliminated heartburn and coughing")."""
     denied: set[Span] = set()
     previous = None
     for e in sorted(candidates, key=lambda c: c.start):
-        if e._.negated or e._.hypothetical or (
+        if e._.negated or e._.hypothetical or is_relieved(e, sentence) or (
                 previous in denied and previous.end <= e.start
                 and all(t.lower_ in LIST_JOINERS for t in e.doc[previous.end:e.start])):
             denied.add(e)
