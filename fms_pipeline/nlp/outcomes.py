@@ -35,7 +35,7 @@ side-effect denial ("Side effects: none.",   dev F1 unchanged (PsyTAR counts neg
                                              count in ``drug_outcomes``
 relief after stopping ("since I stopped      dev F1 unchanged; effective found in 23.9% of
 taking it I feel better", ``drug_stopped``)  the training Ineffective reviews, not 24.9%
-a denied benefit ("did not experience any   ineffective dev F1 0.535 -> 0.545; ineffective
+a denied benefit ("did not experience any    ineffective dev F1 0.535 -> 0.545; ineffective
 benefits", "little relief", ``benefit``)     in 60% of training Ineffective reviews, not 52%
                                              (fires in 2.4% of Highly Effective ones)
 an event-less adverse effect whose every     dev F1 unchanged; 'No Side Effects' training
