@@ -168,7 +168,7 @@ def asserted_events(sentence: Span, ents: list[Span]) -> list[Span]:
     return [e for e in candidates
             if not (e.end < sentence.end and words[e.end] == _OF and e.text.lower() in _FED_UP)
             and e not in denied and e._.experiencer != "other"
-            and not is_relieved(e, sentence) and not preceded_by(e, "other_person", sentence)
+            and not preceded_by(e, "other_person", sentence)
             and (not is_indication(e.ent_id_) or is_caused(e, sentence))]
 
 
