@@ -381,6 +381,9 @@ def test_a_denied_benefit_is_ineffective(nlp, text):
 @pytest.mark.parametrize("text", [
     "Cymbalta gave me a little relief at first.",
     "The side effects are not worth the relief.",
+    "Not only relief from the pain but better sleep with Lyrica.",
+    "I have never had such relief as with Savella.",
+    "Tramadol never gave me this much relief before.",
 ])
 def test_a_small_benefit_or_one_outweighed_is_not_ineffective(nlp, text):
     assert not _counted(nlp(text), "ineffective")

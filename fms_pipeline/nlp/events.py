@@ -198,7 +198,10 @@ def relief_of_stopping(sentence: Span, rule_cues: list[Span], drugs: list[Span])
 BENEFIT = "benefit"  # the outcome rule cues that name what a working drug gives
 _DENIALS = frozenset({"no", "not", "n't", "nt", "never", "without", "nor", "zero", "none", "hardly", "barely", "n’t"})
 _DENIAL_REACH = 5  # words between a denial and the benefit it denies, at most
-_DENIAL_BREAKS = frozenset({",", ";", ":", "but", "side", "effects", "effect", "and", "or", ".", "worth"})
+# What ends a denial's reach, or turns it into praise: "not only relief", "never had such relief",
+# "never this much relief", "no better relief".
+_DENIAL_BREAKS = frozenset({",", ";", ":", "but", "side", "effects", "effect", "and", "or", ".", "worth", "only",
+                            "just", "such", "so", "this", "better", "greater", "as"})
 
 
 def denied_benefit(sentence: Span, rule_cues: list[Span]) -> bool:
