@@ -245,6 +245,7 @@ def test_a_sentence_with_no_drug_known_carries_its_events_when_it_speaks_of_a_me
     "I take Lyrica every day, and stress gives me headaches at work.",
     "After the flu last month I was dizzy and worn out for a week.",
     "The brain fog is the hardest part of living with this disease.",
+    "I started having panic attacks and headaches in college.",
 ])
 def test_without_a_drug_the_illness_a_hedged_list_and_what_was_there_before_are_no_events(nlp, text):
     assert not asserted_events(nlp(text))

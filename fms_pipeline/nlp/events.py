@@ -225,12 +225,17 @@ def denied_benefit(sentence: Span, rule_cues: list[Span]) -> bool:
 _MEDICINE_WORDS = frozenset(hash_string(w) for w in (
     "side", "se", "ses", "dose", "doses", "dosage", "pill", "pills", "med", "meds", "medication", "medications",
     "medicine", "medicines", "drug", "drugs", "tablet", "tablets", "capsule", "capsules", "patch", "shot", "shots",
-    "injection", "started", "starting", "upped", "upping", "increased", "prescription", "prescribed", "script"))
+    "injection", "starting", "upped", "upping", "prescription", "prescribed", "script"))
+
+
+_CAUSING = frozenset(hash_string(w) for w in (
+    "gave", "gives", "give", "giving", "made", "makes", "make", "making", "caused", "causes", "cause", "causing",
+    "led", "leads", "resulted", "results", "triggered", "triggers", "brought", "brings", "left", "leaves", "leaving"))
 
 
 def speaks_of_a_medicine(sentence: Span, ents: list[Span]) -> bool:
     """Whether a sentence that names no drug still speaks of one's doing: a medicine word ("the side effects
-    hit hard", "since upping the dose", "started the new pills") or a cause cue before an event ("gave me
+    hit hard", "since upping the dose", "the new pills") or a causing verb before an event ("gave me
     the worst dry mouth"); not a question, nor one that names a condition ("fibro makes me exhausted").
     "I was dizzy for days after the car accident" and "the brain fog is the worst part of this illness"
     are not."""
@@ -239,8 +244,18 @@ def speaks_of_a_medicine(sentence: Span, ents: list[Span]) -> bool:
     words = _lower(sentence.doc)[sentence.start:sentence.end]
     if _QUESTION_MARK in words:
         return False
-    return any(w in _MEDICINE_WORDS for w in words) or any(
-        e.label_ in EVENT_LABELS and is_caused(e, sentence) for e in ents)
+    if any(w in _MEDICINE_WORDS for w in words):
+        return True
+    agents, fillers = _causing_cues()
+    return any(e.label_ in EVENT_LABELS and _matches_before(_lower(sentence.doc), e.start, sentence.start, agents,
+                                                            fillers) for e in ents)
+
+
+@cache
+def _causing_cues() -> tuple[frozenset, frozenset]:
+    """The cause cues with a causing verb ("gave me", "made me"; not "I got" or "started having"), and the fillers."""
+    cues, fillers, _ = cue_table()
+    return frozenset(c for c in cues["cause"] if c[0] in _CAUSING), fillers
 
 
 def _denied_with_list(candidates: list[Span], sentence: Span) -> set[Span]:
