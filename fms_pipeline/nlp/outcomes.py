@@ -340,7 +340,7 @@ class DrugOutcomes:
         acting = [d for d in drugs if not d._.hypothetical and (
             not d._.negated or events.preceded_by(d, "drug_stopped", sentence))]
         # A sentence the classifier calls harmful carries its events even with no drug known when it speaks
-        # of a medicine's doing ("Gave me the worst dry mouth.", "Since upping the dose I get dizzy").
+        # of a medicine's doing ("Gave me the worst dry mouth.", "The new pills gave me a rash.").
         drug_known = bool(acting or doc._.stated_drug or previous_drug or next_drug)
         has_drug = drug_known or (bool(labels & set(HARM_LABELS)) and events.speaks_of_a_medicine(sentence, ents))
         asserted = (events.asserted_events(sentence, ents) if has_drug and any(e.label_ in events.EVENT_LABELS for e in ents)
