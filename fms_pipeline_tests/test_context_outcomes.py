@@ -350,3 +350,42 @@ def test_famous_cities_are_places_and_cities_named_by_words_are_not(nlp):
     found = {(e.text, e.label_) for e in nlp("I flew from Boston to London, then Paris and Chicago.").ents}
     assert {("Boston", "GPE"), ("London", "GPE"), ("Paris", "GPE"), ("Chicago", "GPE")} <= found
     assert not [e for e in nlp("Surprise! Austin said the Orange pill and Mobile phones help.").ents if e.label_ == "GPE"]
+
+
+# --- issue 17: feeling better after stopping a drug is not the drug working --------------
+
+def _counted(doc, label):
+    return [(s._.drug) for s in doc.spans["outcomes"] if s.label_ == label and not s._.negated and not s._.hypothetical]
+
+
+@pytest.mark.parametrize("text", [
+    "Since I stopped taking Paxil I feel so much better.",
+    "After coming off the Effexor my memory improved a lot.",
+])
+def test_relief_after_stopping_a_drug_is_not_counted_as_effective(nlp, text):
+    assert not _counted(nlp(text), "effective")
+
+
+def test_a_drug_that_helped_after_another_was_stopped_is_effective(nlp):
+    assert "duloxetine" in _counted(nlp("After I quit Lyrica, Cymbalta helped me a lot."), "effective")
+    assert "paroxetine" in _counted(nlp("Paxil worked well for me, I just had a hard time coming off it."), "effective")
+
+
+@pytest.mark.parametrize("text", [
+    "I did not experience any benefits from Savella.",
+    "Lyrica never gave me any relief.",
+    "Tramadol made very little difference to my pain.",
+])
+def test_a_denied_benefit_is_ineffective(nlp, text):
+    assert _counted(nlp(text), "ineffective")
+
+
+@pytest.mark.parametrize("text", [
+    "Cymbalta gave me a little relief at first.",
+    "The side effects are not worth the relief.",
+    "Not only relief from the pain but better sleep with Lyrica.",
+    "I have never had such relief as with Savella.",
+    "Tramadol never gave me this much relief before.",
+])
+def test_a_small_benefit_or_one_outweighed_is_not_ineffective(nlp, text):
+    assert not _counted(nlp(text), "ineffective")

@@ -164,6 +164,13 @@ def test_what_patients_take_drugs_for_is_an_event_only_when_caused(nlp):
     ("On simvastatin my knees started hurting", "simvastatin", "knee pain"),
     ("gaba makes my hair start falling out", "gabapentin", "hair loss"),
     ("Naproxen made me tired", "naproxen", "fatigue"),
+    ("Paxil dried out my mouth and my lips", "paroxetine", "dry mouth"),
+    ("ever since topamax I keep losing my words on the phone", "topiramate", "word finding difficulty"),
+    ("oxycontin had me breathing too shallow at night", "oxycodone", "slowed breathing"),
+    ("on Zocor my thighs ache after the stairs", "simvastatin", "leg pain"),
+    ("Effexor put my heart rate through the roof", "venlafaxine", "rapid heartbeat"),
+    ("since Celebrex my stomach is always upset", "celecoxib", "upset stomach"),
+    ("Zoloft flattened me out completely", "sertraline", "emotional blunting"),
 ])
 def test_lay_wording_and_unmarked_ties_are_events_of_the_drug(nlp, text, drug, event):
     assert any(d == drug and event in events for (_, d), events in harm(nlp(text)).items())
@@ -180,6 +187,72 @@ def test_a_list_of_events_takes_the_drug_of_the_next_sentence_when_that_one_repo
     "my doctor warned me Lyrica can cause swelling",
     "suboxone keeps my cravings away",
     "Since starting Savella my fatigue is much better",
+    "Prilosec eliminated symptoms such as heartburn and coughing.",
+    "On Celebrex the swelling in my ankles went down.",
 ])
 def test_fed_up_hearsay_none_and_eased_are_not_events(nlp, text):
     assert not asserted_events(nlp(text))
+
+
+# --- issue 17, DrugLib "No Side Effects": hearsay, hedges and "not a problem" are no adverse effect ---
+
+def counted_adverse_effects(doc) -> list:
+    """The adverse_effect outcomes drug_outcomes would count (not negated, not hypothetical)."""
+    return [s for s in doc.spans["outcomes"] if s.label_ == "adverse_effect" and not s._.negated
+            and not s._.hypothetical]
+
+
+@pytest.mark.parametrize("text", [
+    "The possible side effects range from nausea to weight gain.",
+    "Nausea is a possible side effect of Savella but I had none.",
+    "Other people get terrible dry mouth on it.",
+    "The tiredness may be due to my thyroid rather than the pill.",
+    "Since starting Lyrica, dizziness was not a problem.",
+    "Higher doses carry an increased risk of stomach bleeding.",
+    "The flu itself can have body aches and fever.",
+])
+def test_possible_effects_other_peoples_and_effects_that_were_no_problem_are_not_counted(nlp, text):
+    assert not counted_adverse_effects(nlp(text))
+
+
+@pytest.mark.parametrize("text", [
+    "Lyrica gave me slight nausea.",
+    "Lyrica made me dizzy, which was not a problem at first.",
+    "Cymbalta may be the cause, possibly, but I got headaches every day.",
+])
+def test_an_effect_the_patient_had_is_still_counted_beside_a_hedge(nlp, text):
+    assert counted_adverse_effects(nlp(text))
+
+
+def test_a_missed_dose_that_brings_symptoms_on_is_withdrawal_not_a_hypothesis(nlp):
+    doc = nlp("If I skip a dose of Cymbalta I get brain zaps and sweats.")
+    assert {"brain zaps", "sweating"} <= harm(doc).get(("withdrawal", "duloxetine"), set())
+    assert not harm(nlp("If Lyrica makes me dizzy I will stop it."))
+
+
+# --- issue 17, recall: a harmful sentence with no drug known still carries its events -------
+
+def test_a_sentence_with_no_drug_known_carries_its_events_when_it_speaks_of_a_medicine(nlp):
+    assert asserted_events(nlp("The new pills gave me the worst dry mouth and a rash on my neck.")) >= {
+        "dry mouth", "rash"}
+    assert asserted_events(nlp("Ever since starting these meds I've had terrible headaches.")) >= {"headache"}
+
+
+@pytest.mark.parametrize("text", [
+    "No side effects for me, but possible side effects are constipation, headaches, nausea, diarrhea, weight gain.",
+    "My fibromyalgia makes me so exhausted every afternoon.",
+    "Will it make my sweating worse? I already have hot flashes.",
+    "I take Lyrica every day, and stress gives me headaches at work.",
+    "After the flu last month I was dizzy and worn out for a week.",
+    "The brain fog is the hardest part of living with this disease.",
+    "I started having panic attacks and headaches in college.",
+])
+def test_without_a_drug_the_illness_a_hedged_list_and_what_was_there_before_are_no_events(nlp, text):
+    assert not asserted_events(nlp(text))
+
+
+def test_with_no_drug_known_a_side_effect_denial_still_holds_beside_a_passing_symptom(nlp):
+    doc = nlp("A little dryness at first but it soon faded, so I'd say no bad side effects.")
+    assert not counted_adverse_effects(doc)
+    # With the drug named, the events asserted beside a denial are still reported.
+    assert asserted_events(nlp("Lyrica: no side effects except dizziness.")) == {"dizziness"}

@@ -164,11 +164,114 @@ def asserted_events(sentence: Span, ents: list[Span]) -> list[Span]:
     if not candidates or _is_question(sentence) or _about_someone_else(sentence):
         return []
     words = _lower(sentence.doc)
+    denied = _denied_with_list(candidates, sentence)
     return [e for e in candidates
             if not (e.end < sentence.end and words[e.end] == _OF and e.text.lower() in _FED_UP)
-            and not e._.negated and not e._.hypothetical and e._.experiencer != "other"
-            and not is_relieved(e, sentence) and not preceded_by(e, "other_person", sentence)
+            and e not in denied and e._.experiencer != "other"
+            and not preceded_by(e, "other_person", sentence)
             and (not is_indication(e.ent_id_) or is_caused(e, sentence))]
+
+
+def all_denied(sentence: Span, ents: list[Span]) -> bool:
+    """Whether the sentence names symptoms or conditions and says of each that the patient does not
+    have it from the drug: negated, hypothetical or relieved ("Drowsiness has not been an issue",
+    "possible effects range from nausea to weight gain", "it relieved my heartburn"). Someone else's
+    are not denied: a caregiver's report of a drug's harm is one."""
+    candidates = [e for e in ents if e.label_ in EVENT_LABELS and e.ent_id_ != NO_EVENT]
+    denied = _denied_with_list(candidates, sentence)
+    return bool(candidates) and all(e in denied or is_relieved(e, sentence) for e in candidates)
+
+
+DRUG_STOPPED = "drug_stopped"  # the outcome rule cues (``vocab/outcome_rule_cues.tsv``) that say a drug was stopped
+
+
+def relief_of_stopping(sentence: Span, rule_cues: list[Span], drugs: list[Span]) -> bool:
+    """Whether the sentence says the patient stopped a drug and names no other drug taken: its relief
+    is the relief of stopping ("I feel great since I stopped taking it", "after coming off Paxil my
+    memory improved"), not a drug working; "I quit Lyrica and Cymbalta helped" is not."""
+    stops = [c for c in rule_cues if c.label_ == DRUG_STOPPED]
+    return bool(stops) and all(
+        any(c.start <= d.start <= c.end + 1 for c in stops) or preceded_by(d, "drug_stopped", sentence)
+        for d in drugs)
+
+
+BENEFIT = "benefit"  # the outcome rule cues that name what a working drug gives
+_DENIALS = frozenset({"no", "not", "n't", "nt", "never", "without", "nor", "zero", "none", "hardly", "barely", "n’t"})
+_DENIAL_REACH = 5  # words between a denial and the benefit it denies, at most
+# What ends a denial's reach, or turns it into praise: "not only relief", "never had such relief",
+# "never this much relief", "no better relief".
+_DENIAL_BREAKS = frozenset({",", ";", ":", "but", "side", "effects", "effect", "and", "or", ".", "worth", "only",
+                            "just", "such", "so", "this", "better", "greater", "as"})
+
+
+def denied_benefit(sentence: Span, rule_cues: list[Span]) -> bool:
+    """Whether the sentence denies the drug any benefit: a denial a few words before a benefit word, with
+    no comma, "but", "and" or side effect between ("I did not experience any benefits", "never got any
+    relief", "it made no real difference", "very little improvement"); not "no side effects and great relief"
+    nor "a little relief"."""
+    doc = sentence.doc
+    for cue in rule_cues:
+        if cue.label_ != BENEFIT:
+            continue
+        for i in range(cue.start - 1, max(cue.start - 1 - _DENIAL_REACH, sentence.start - 1), -1):
+            word = doc[i].lower_
+            if word in _DENIAL_BREAKS:
+                break
+            if word in _DENIALS or (word == "little" and (i == sentence.start or doc[i - 1].lower_ != "a")):
+                return True
+    return False
+
+
+_MEDICINE_WORDS = frozenset(hash_string(w) for w in (
+    "side", "se", "ses", "dose", "doses", "dosage", "pill", "pills", "med", "meds", "medication", "medications",
+    "medicine", "medicines", "drug", "drugs", "tablet", "tablets", "capsule", "capsules", "patch", "shot", "shots",
+    "injection", "starting", "upped", "upping", "prescription", "prescribed", "script"))
+
+
+_CAUSING = frozenset(hash_string(w) for w in (
+    "gave", "gives", "give", "giving", "made", "makes", "make", "making", "caused", "causes", "cause", "causing",
+    "led", "leads", "resulted", "results", "triggered", "triggers", "brought", "brings", "left", "leaves", "leaving"))
+
+
+def speaks_of_a_medicine(sentence: Span, ents: list[Span]) -> bool:
+    """Whether a sentence that names no drug still speaks of one's doing: a medicine word ("the side effects
+    hit hard", "since upping the dose", "the new pills") or a causing verb before an event ("gave me
+    the worst dry mouth"); not a question, nor one that names a condition ("fibro makes me exhausted").
+    "I was dizzy for days after the car accident" and "the brain fog is the worst part of this illness"
+    are not."""
+    if _is_question(sentence) or any(e.label_ == "CONDITION" for e in ents):
+        return False
+    words = _lower(sentence.doc)[sentence.start:sentence.end]
+    if _QUESTION_MARK in words:
+        return False
+    if any(w in _MEDICINE_WORDS for w in words):
+        return True
+    agents, fillers = _causing_cues()
+    return any(e.label_ in EVENT_LABELS and _matches_before(_lower(sentence.doc), e.start, sentence.start, agents,
+                                                            fillers) for e in ents)
+
+
+@cache
+def _causing_cues() -> tuple[frozenset, frozenset]:
+    """The cause cues with a causing verb ("gave me", "made me"; not "I got" or "started having"), and the fillers."""
+    cues, fillers, _ = cue_table()
+    return frozenset(c for c in cues["cause"] if c[0] in _CAUSING), fillers
+
+
+def _denied_with_list(candidates: list[Span], sentence: Span) -> set[Span]:
+    """The events negated, hypothetical or relieved, and those listed after one (joined only by commas,
+    "and", "or"): a trigger reaches a few words, a list further ("possible side effects are constipation,
+    headaches, nausea, diarrhea, weight gain"; "no nausea, no headaches, dizziness or rash"; "it
+    eliminated heartburn and coughing")."""
+    denied: set[Span] = set()
+    previous = None
+    for e in sorted(candidates, key=lambda c: c.start):
+        if e._.negated or e._.hypothetical or is_relieved(e, sentence) or (
+                previous in denied and previous.end <= e.start
+                and all(t.lower_ in LIST_JOINERS for t in e.doc[previous.end:e.start])):
+            denied.add(e)
+        previous = e
+    return denied
 
 
 def is_indication(canonical: str) -> bool:

@@ -33,6 +33,14 @@ a negated drug that does not work            ineffective dev F1 0.505 -> 0.489
 side-effect denial ("Side effects: none.",   dev F1 unchanged (PsyTAR counts negated labels
 "Minimal.", ``no_adverse_effect``)           too); an adverse_effect in such a sentence would
                                              count in ``drug_outcomes``
+relief after stopping ("since I stopped      dev F1 unchanged; effective found in 23.9% of
+taking it I feel better", ``drug_stopped``)  the training Ineffective reviews, not 24.9%
+a denied benefit ("did not experience any    ineffective dev F1 0.535 -> 0.545; ineffective
+benefits", "little relief", ``benefit``)     in 60% of training Ineffective reviews, not 52%
+                                             (fires in 2.4% of Highly Effective ones)
+an event-less adverse effect whose every     dev F1 unchanged; 'No Side Effects' training
+symptom is denied, hedged or relieved        texts with one 14.0%, not 14.8% (held-back
+                                             19.7%, not 21.8%; severe 92.9%, not 93.8%)
 ===========================================  ============================================
 
 Rules alone find little (dev F1 effective 0.15, ineffective 0.28): they add to the classifier.
@@ -323,13 +331,19 @@ class DrugOutcomes:
         ineffective_cues = [c for c in deciding if c.label_ == "ineffective"]
         labels |= {c.label_ for c in deciding if c.label_ != "effective" or not (
             self.context.assess(c).negated or any(c.start < i.end and i.start < c.end for i in ineffective_cues))}
+        if events.denied_benefit(sentence, rule_cues):  # "I did not experience any benefits"
+            labels.add("ineffective")
         # "Side effects: none.", "Minimal.", "None that I noticed.": the sentence denies side effects.
         denied = denies_adverse_effects(sentence, rule_cues, ents)
+        relief_of_stopping = events.relief_of_stopping(sentence, rule_cues, drugs)
         # A drug negated only by being stopped or missed ("two days without cymbalta", "didn't have my
         # hydrocodone") is still the one whose withdrawal the sentence reports.
         acting = [d for d in drugs if not d._.hypothetical and (
             not d._.negated or events.preceded_by(d, "drug_stopped", sentence))]
-        has_drug = bool(acting or doc._.stated_drug or previous_drug or next_drug)
+        # A sentence the classifier calls harmful carries its events even with no drug known when it speaks
+        # of a medicine's doing ("Gave me the worst dry mouth.", "The new pills gave me a rash.").
+        drug_known = bool(acting or doc._.stated_drug or previous_drug or next_drug)
+        has_drug = drug_known or (bool(labels & set(HARM_LABELS)) and events.speaks_of_a_medicine(sentence, ents))
         asserted = (events.asserted_events(sentence, ents) if has_drug and any(e.label_ in events.EVENT_LABELS for e in ents)
                     else [])
         if asserted and not labels & set(HARM_LABELS):
@@ -381,8 +395,14 @@ class DrugOutcomes:
                 # A negation near the outcome's cue does not deny the events the sentence asserts
                 # (each event was checked for its own negation): "on venlafaxine I sweat like a pig
                 # and cannot reach orgasm", "no side effects except dizziness".
-                negated = found_context.negated and not (label in HARM_LABELS and span._.events)
-                if (negated or (denied and label == "adverse_effect")) and label not in (
+                # (Not with no drug known: "Not many - some mild bloating" stays a denial.)
+                negated = found_context.negated and not (label in HARM_LABELS and span._.events and drug_known)
+                # The classifier's adverse effect in a sentence whose every symptom is denied, hedged or
+                # relieved ("dizziness was not a problem", "nausea is a possible side effect"): none had.
+                if label == "adverse_effect" and not span._.events and not negated:
+                    negated = events.all_denied(sentence, ents)
+                if (negated or (denied and label == "adverse_effect") or (
+                        relief_of_stopping and label == "effective")) and label not in (
                         "ineffective", "access_loss") and not (
                         label == "effective" and target is not None and target in exceptions):
                     span._.negated = True
