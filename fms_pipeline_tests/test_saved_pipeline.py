@@ -179,7 +179,7 @@ def test_shared_nlp_builds_saves_then_loads_the_saved_copy(monkeypatch, tmp_path
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
     monkeypatch.delenv("FMS_SPACY_MODEL", raising=False)
-    first = pipeline.shared_nlp.__wrapped__()  # builds and saves
+    first = pipeline._shared_nlp.__wrapped__(None)  # builds and saves
     folder = pipeline.saved_pipeline_dir()
     assert folder.parent == tmp_path / "fms_pipeline" and (folder / "config.cfg").is_file()
     assert [p.name for p in folder.parent.iterdir()] == [folder.name]  # no temporary folder left behind
@@ -188,14 +188,14 @@ def test_shared_nlp_builds_saves_then_loads_the_saved_copy(monkeypatch, tmp_path
         raise AssertionError("rebuilt although a saved copy exists")
 
     monkeypatch.setattr(pipeline, "load_nlp", no_build)
-    second = pipeline.shared_nlp.__wrapped__()  # loads
+    second = pipeline._shared_nlp.__wrapped__(None)  # loads
     assert second is not first and second.max_length == first.max_length
     assert summary(second, texts()[:1]) == expected[:1]
 
     # A damaged copy is rebuilt, not used.
     (folder / "fms_context" / "triggers.json").write_text("{not json")
     monkeypatch.setattr(pipeline, "load_nlp", lambda model=None: first)
-    assert pipeline.shared_nlp.__wrapped__() is first
+    assert pipeline._shared_nlp.__wrapped__(None) is first
     assert json.loads((folder / "fms_context" / "triggers.json").read_text())
 
 
