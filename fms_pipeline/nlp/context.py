@@ -150,7 +150,7 @@ class EntityContext:
             first_person = [False] * len(bounds)
             per_sentence: list[list[tuple[int, int, Trigger]]] = [[] for _ in bounds]
             # One vectorised pass over the tokens' lower-case hashes instead of a Python loop.
-            # (np.isin costs ~40 µs a doc whatever its length; a binary search against the sorted hashes 12.)
+            # (np.isin took ~43 µs for a 450-token doc; a binary search against the sorted hashes 12.)
             lower = doc.to_array(LOWER)
             nearest = _FIRST_PERSON_HASHES[np.minimum(np.searchsorted(_FIRST_PERSON_HASHES, lower),
                                                       len(_FIRST_PERSON_HASHES) - 1)]

@@ -221,7 +221,8 @@ class SentenceFeatures:
     dense: np.ndarray  # (n, N_DENSE) cue counts, symptom count, negation, VADER
     compound: np.ndarray | None = None  # (n,) VADER's compound score, float64 (dense holds it as float32)
     # chars is a matrix product (``sentence_counts``): one entry per column in a row, in no order.
-    # log(1 + count) needs no sort then, and scipy's would sort it (a tenth of the classifier's time).
+    # log(1 + count) needs no sort then; scipy's astype would sort it (11 ms of a batch of 256
+    # texts, 0.4 without).
     chars_duplicate_free: bool = False
     _logged: dict = field(default_factory=dict, repr=False, compare=False)
 

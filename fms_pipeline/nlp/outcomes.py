@@ -279,13 +279,11 @@ class DrugOutcomes:
                     # reports symptoms of its own ("Weight gain was awful. Cymbalta gave me nausea.").
                     after = sentence_ents[number + 1] if previous is None and number + 1 < len(sentence_ents) else ()
                     following = None if any(e.label_ == "SYMPTOM" for e in after) else next(
-                        (e.ent_id_ for e in after if e.label_ in DRUG_LABELS
-                         and not extensions.value(e, "negated") and not extensions.value(e, "hypothetical")), None)
+                        (e.ent_id_ for e in after if _asserted_drug(e)), None)
                     found = self.outcomes_of(sentence, cues, ents, labels, rule_cues, previous, following)
                 else:
                     found = []
-                recent_drugs.extend((number, e.ent_id_) for e in ents if e.label_ in DRUG_LABELS
-                                    and not extensions.value(e, "negated") and not extensions.value(e, "hypothetical"))
+                recent_drugs.extend((number, e.ent_id_) for e in ents if _asserted_drug(e))
                 if not found:
                     score = compound[row]
                 elif self.sentiment_model is None or self.classifier is None:
@@ -452,6 +450,12 @@ def neutral_drug_text(sentence: Span, ents: list[Span], text: str | None = None)
         at = end_with_space(drug.end)
     parts.append(text[at:end])
     return "".join(parts)
+
+
+def _asserted_drug(entity: Span) -> bool:
+    """A drug or drug class named as taken: neither negated nor hypothetical."""
+    return (entity.label_ in DRUG_LABELS and not extensions.value(entity, "negated")
+            and not extensions.value(entity, "hypothetical"))
 
 
 def by_sentence(sentences: list[Span], spans: list[Span]) -> list[list[Span]]:

@@ -93,6 +93,8 @@ def repair(text: str) -> str:
         out.append(segment if is_clean_ascii(segment) else ftfy.fix_and_explain(segment, config).text)
         pos = textbreak
     return "".join(out)
+
+
 # ASCII that ftfy changes: control characters (not tab, line feed, form feed) and HTML entities.
 _FTFY_CHANGES_ASCII = re.compile(r"[\x00-\x08\x0b\x0d-\x1f\x7f]|&[#0-9A-Za-z]")
 
