@@ -186,6 +186,37 @@ def test_trend_chart_spans_every_month_between_the_first_and_the_last():
         charts.trend_chart([], "nothing dated")
 
 
+def test_a_chart_of_the_same_rows_is_drawn_once_and_other_rows_anew(monkeypatch):
+    """The warehouse's asset pages and the report draw the same charts; the second asks for a copy."""
+    from fms_pipeline.reports import charts
+
+    drawn = []
+    original = charts._png
+    monkeypatch.setattr(charts, "_png", lambda fig: drawn.append(fig) or original(fig))
+    rows = [("pregabalin", "effective", 3), ("pregabalin", "adverse_effect", 2), ("duloxetine", "ineffective", 1)]
+    first = charts.outcome_chart(list(rows))
+    assert charts.outcome_chart(list(rows)) == first and len(drawn) == 1
+    other = charts.outcome_chart(rows[:2])
+    assert other != first and len(drawn) == 2
+    assert charts.outcome_chart(rows, title="another title") != first and len(drawn) == 3
+
+
+def test_the_outcome_chart_does_not_change_with_the_process():
+    """Drugs tied on mentions were ordered by a set's iteration order, which Python's string hashing
+    changes from one process to the next: the same warehouse gave another chart in each run."""
+    import os
+    import subprocess
+    import sys
+
+    script = ("import hashlib; from fms_pipeline.reports import charts; "
+              "rows = [(d, o, 2) for d in ('pregabalin', 'duloxetine', 'tramadol', 'gabapentin', 'oxycodone') "
+              "for o in ('effective', 'adverse_effect')]; "
+              "print(hashlib.sha256(charts.outcome_chart(rows)).hexdigest())")
+    digests = {subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                              env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2", "3")}
+    assert len(digests) == 1
+
+
 def test_the_report_shows_trends_and_replies_under_their_parent(trend_warehouse: Path):
     """The report gets a "By month" section when rows are dated, and a document page indents a
     reply under the comment it answers, naming it."""
