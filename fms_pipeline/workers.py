@@ -45,9 +45,24 @@ def usable_workers(workers: int, items: int, per_worker_min: int | None = None) 
     return max(1, min(workers, items // (per_worker_min or NLP_ITEMS_PER_WORKER_MIN)))
 
 
-def _context():
+# What the fork server imports before it forks a worker: the spaCy pipeline, loaded once and
+# shared by every NLP worker (~2.8 CPU s and ~350 MB). Work that needs no pipeline (the report's
+# pages) names its own modules: waiting for the pipeline cost more than its whole work.
+NLP_PRELOAD = ("fms_pipeline.nlp.preloaded",)
+_preloaded: tuple[str, ...] | None = None  # what the running fork server was started with
+
+
+def _context(preload: tuple[str, ...] = NLP_PRELOAD):
+    """The fork server's context, preloading ``preload``; a server started with other modules is
+    stopped first (one runs per process), so NLP workers always find the pipeline preloaded."""
+    global _preloaded
+    from multiprocessing import forkserver
+
+    if _preloaded != preload and forkserver._forkserver._forkserver_pid is not None:
+        stop_fork_server()
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["fms_pipeline.nlp.preloaded"])
+    context.set_forkserver_preload(list(preload))
+    _preloaded = preload
     return context
 
 
@@ -80,6 +95,15 @@ def _die_with(run_pid: int) -> None:
     threading.Thread(target=watch, name="die-with-run", daemon=True).start()
 
 
+def start_fork_server(preload: tuple[str, ...] = NLP_PRELOAD) -> None:
+    """Start the fork server now, without waiting for it (it imports ``preload`` meanwhile): a pool
+    created later with the same ``preload`` forks its workers from it at once."""
+    from multiprocessing import forkserver
+
+    _context(preload)
+    forkserver.ensure_running()
+
+
 def stop_fork_server() -> None:
     """Stop this process's fork server, if it runs: it holds a loaded spaCy pipeline (~350 MB that
     no worker shares once the NLP is done), which the checks after the NLP and a warehouse build in
@@ -92,7 +116,8 @@ def stop_fork_server() -> None:
 
 def map_chunks(chunk_function: Callable, items: list, workers: int, *shared,
                per_worker_min: int | None = None, on_done: Callable | None = None,
-               describe: Callable = str, recover: Callable | None = None) -> list:
+               describe: Callable = str, recover: Callable | None = None,
+               preload: tuple[str, ...] = NLP_PRELOAD) -> list:
     """``chunk_function((*shared, chunk))`` over contiguous chunks of ``items`` in worker processes
     (in this one when too few items), results concatenated in order. ``on_done(result)`` is called
     with each chunk's result as it finishes (progress). A worker's failure (or death) stops the
@@ -102,7 +127,7 @@ def map_chunks(chunk_function: Callable, items: list, workers: int, *shared,
     killed it on a runaway item), the chunks not finished are handed to ``recover``, which gives
     them back without the items it explains (their ``results`` added to the output); new workers
     replace the dead and go on with those. Without ``recover``, or when it explains nothing, the
-    death is a WorkerFailed."""
+    death is a WorkerFailed. ``preload``: the modules the workers' fork server imports first."""
     usable = usable_workers(workers, len(items), per_worker_min)
     if not items:
         return []
@@ -119,7 +144,7 @@ def map_chunks(chunk_function: Callable, items: list, workers: int, *shared,
     unfinished = set(range(len(chunks)))
     while unfinished:
         died = _run_pool(chunk_function, shared, chunks, unfinished, results, usable, on_done, describe,
-                         can_recover=recover is not None)
+                         can_recover=recover is not None, preload=preload)
         if died is None:
             break
         order = sorted(unfinished)
@@ -136,10 +161,10 @@ def map_chunks(chunk_function: Callable, items: list, workers: int, *shared,
 
 
 def _run_pool(chunk_function, shared, chunks, unfinished: set, results: list, usable: int, on_done, describe,
-              *, can_recover: bool) -> WorkerFailed | None:
+              *, can_recover: bool, preload: tuple[str, ...]) -> WorkerFailed | None:
     """Run the unfinished chunks in a new pool; finished ones leave ``unfinished``. Returns the
     WorkerFailed of a worker's death when it may be recovered from (the pool is then stopped)."""
-    pool = ProcessPoolExecutor(max_workers=usable, mp_context=_context(), initializer=_die_with,
+    pool = ProcessPoolExecutor(max_workers=usable, mp_context=_context(preload), initializer=_die_with,
                                initargs=(os.getpid(),))
     try:
         futures = {pool.submit(chunk_function, (*shared, chunks[n])): n for n in sorted(unfinished)}

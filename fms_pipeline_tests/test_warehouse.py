@@ -10,6 +10,7 @@ import pytest
 
 from fms_pipeline import ids, staging, warehouse
 from fms_pipeline_tests.conftest import stage_folder
+from fms_pipeline.reports import report as report_module
 from fms_pipeline.reports.report import build_report
 
 CONTRACT = {
@@ -106,12 +107,30 @@ def test_reader_holding_the_warehouse_open_does_not_block_a_build(staged: Path, 
         assert con.execute("SELECT count(*) FROM documents").fetchall()[0][0] == 1
 
 
+def test_modules_imported_ahead_of_the_views_that_need_them(staged: Path, tmp_path: Path, monkeypatch):
+    """The build imports the Python views' slow modules in a background thread meanwhile; one that
+    cannot be imported there changes nothing (the view imports what it needs itself)."""
+    import sys
+    import threading
+
+    imported = []
+    monkeypatch.setattr(warehouse, "PYTHON_VIEW_MODULES", {
+        "drug_event_statistics": ("fms_pipeline_no_such_module", "fms_pipeline_tests.signal_corpus")})
+    monkeypatch.delitem(sys.modules, "fms_pipeline_tests.signal_corpus", raising=False)
+    original = threading.Thread.start
+    monkeypatch.setattr(threading.Thread, "start", lambda self: imported.append(self) or original(self))
+    summary = warehouse.build_warehouse(staged, tmp_path / "w.duckdb")
+    assert [t.name for t in imported] == ["warehouse-imports"] and summary.row_counts["documents"] == 1
+    imported[0].join(timeout=60)
+    assert "fms_pipeline_tests.signal_corpus" in sys.modules
+
+
 def test_empty_staging_builds_empty_tables(tmp_path: Path):
     summary = warehouse.build_warehouse(tmp_path / "staging", tmp_path / "w.duckdb")
     assert set(summary.row_counts.values()) == {0}
 
 
-def test_incremental_build_equals_a_full_build(tmp_path: Path, nlp):
+def test_incremental_build_equals_a_full_build(tmp_path: Path, nlp, monkeypatch):
     from benchmarks.corpus import write_corpus
 
     raw_dir, staging_dir = tmp_path / "raw", tmp_path / "staging"
@@ -123,6 +142,14 @@ def test_incremental_build_equals_a_full_build(tmp_path: Path, nlp):
     assert not first.incremental and first.row_counts["documents"] == files
     report_dir = tmp_path / "reports"
     assert build_report(incremental_path, report_dir).pages_written == files
+    # Pages rendered by worker processes are the pages this process renders.
+    monkeypatch.setattr(report_module, "PAGES_PER_WORKER_MIN", 5)
+    by_workers = build_report(incremental_path, tmp_path / "reports-by-workers", n_workers=2)
+    assert by_workers.pages_written == files
+    written = {p.relative_to(report_dir): p.read_bytes() for p in report_dir.rglob("*") if p.is_file()}
+    assert len(written) == files + 2 and written == {
+        p.relative_to(by_workers.path.parent): p.read_bytes() for p in by_workers.path.parent.rglob("*") if p.is_file()}
+    monkeypatch.undo()
 
     # One file rewritten, one deleted, one added.
     changed, deleted = names[1], names[2]

@@ -47,3 +47,29 @@ def test_nlp_workers_use_the_pipeline_the_fork_server_preloaded():
     finally:
         workers.stop_fork_server()
     assert found == [(1, 1, True)] * 4
+
+
+def test_a_pool_preloading_other_modules_leaves_nlp_workers_their_pipeline():
+    """The report's page workers come from a fork server that imports the report, not the pipeline;
+    the NLP workers after it must not find that server (each would load a pipeline of its own)."""
+    workers.stop_fork_server()
+    try:
+        assert workers.map_chunks(_squares, list(range(4)), 2, per_worker_min=1, preload=("json",)) == [0, 1, 4, 9]
+        light = forkserver._forkserver._forkserver_pid
+        found = workers.map_chunks(_pipelines_loaded, list(range(4)), 2, per_worker_min=1)
+        assert forkserver._forkserver._forkserver_pid != light
+    finally:
+        workers.stop_fork_server()
+    assert found == [(1, 1, True)] * 4
+
+
+def test_a_fork_server_started_ahead_serves_the_pool_that_follows():
+    workers.stop_fork_server()
+    try:
+        workers.start_fork_server(("json",))
+        started = forkserver._forkserver._forkserver_pid
+        assert started is not None
+        assert workers.map_chunks(_squares, list(range(4)), 2, per_worker_min=1, preload=("json",)) == [0, 1, 4, 9]
+        assert forkserver._forkserver._forkserver_pid == started
+    finally:
+        workers.stop_fork_server()

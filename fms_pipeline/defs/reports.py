@@ -28,10 +28,10 @@ def html_report(settings: PipelineSettings) -> dg.MaterializeResult:
     out = settings.reports_path
     with storage.local_copy(settings.warehouse_path) as warehouse_file:
         if storage.is_local(out):
-            summary = build_report(warehouse_file, Path(out))
+            summary = build_report(warehouse_file, Path(out), settings.worker_count())
         else:  # rendered locally, then uploaded page by page
             with tempfile.TemporaryDirectory(prefix="fms-report-") as folder:
-                summary = build_report(warehouse_file, Path(folder))
+                summary = build_report(warehouse_file, Path(folder), settings.worker_count())
                 storage.upload_tree(Path(folder), out)
     return dg.MaterializeResult(
         metadata={
