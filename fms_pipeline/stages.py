@@ -21,6 +21,7 @@ import io
 import logging
 import tempfile
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -110,9 +111,8 @@ def parse_buckets(raw_dir: AnyPath, staging_dir: AnyPath, plans: dict[str, Bucke
         by_bucket: dict[str, list[FileResult]] = {}
         for r in results:
             by_bucket.setdefault(r.bucket, []).append(r)
-        return {bucket: _publish_parsed(staging_dir, bucket, plans[bucket], states[bucket], by_bucket.get(bucket, []),
-                                        version)
-                for bucket in states}
+        return _each_bucket(lambda bucket: _publish_parsed(staging_dir, bucket, plans[bucket], states[bucket],
+                                                           by_bucket.get(bucket, []), version), states, n_workers)
 
 
 def _set_runaways_aside(work: Path, chunks: list[list[tuple]]) -> tuple[list[list[tuple]], list[FileResult]] | None:
@@ -479,8 +479,12 @@ def nlp_buckets(staging_dir: AnyPath, buckets: list[str], version: str, n_worker
             summaries[bucket].mentions += counts["entity_mentions"]
             summaries[bucket].outcomes += counts["outcome_mentions"]
         now = datetime.now(UTC)
-        for bucket, state in states.items():
-            done_docs = [d for b, d in items if b == bucket]
+        docs_of: dict[str, list[str]] = {}
+        for b, d in items:
+            docs_of.setdefault(b, []).append(d)
+
+        def publish(bucket: str) -> None:
+            state, done_docs = states[bucket], docs_of.get(bucket, [])
             for table in tables.NLP_TABLES:
                 staging.replace_rows(staging_dir, table, bucket, done_docs, parts.get(bucket, {}).get(table, []))
             pending_files = state.filter(pl.col("status") == "staged")["source_file"].to_list()
@@ -493,7 +497,19 @@ def nlp_buckets(staging_dir: AnyPath, buckets: list[str], version: str, n_worker
             staging.write_bucket(staging_dir, "source_files", bucket, state)
             summaries[bucket].files_processed = len(pending_files)
             summaries[bucket].documents = len(done_docs)
+
+        _each_bucket(publish, states, n_workers)
     return summaries
+
+
+def _each_bucket(publish, buckets, n_workers: int) -> dict:
+    """{bucket: publish(bucket)}, buckets published by ``n_workers`` threads: reading, filtering and
+    writing Parquet with polars release the GIL (each bucket's files are its own)."""
+    buckets = list(buckets)
+    if n_workers <= 1 or len(buckets) <= 1:
+        return {bucket: publish(bucket) for bucket in buckets}
+    with ThreadPoolExecutor(max_workers=n_workers, thread_name_prefix="publish") as pool:
+        return dict(zip(buckets, pool.map(publish, buckets), strict=True))
 
 
 def _nlp_chunk(job) -> list[tuple[str, dict[str, list[str]], int, int, dict[str, int]]]:
