@@ -97,3 +97,22 @@ def test_workspace_module_loads():
     # The @dg.definitions function is what workspace.yaml, `dg dev` and `dagster dev` load.
     loaded = dg.Definitions.merge(module.defs())
     assert {s.name for s in loaded.sensors} == {"raw_files_sensor", "warehouse_automation"}
+
+
+def test_a_local_instance_syncs_its_sqlite_files_at_checkpoints_only(tmp_path):
+    """Loading the definitions makes Dagster's SQLite connections skip the fsync per commit (the
+    ~10 s of waiting of a one-file update); the runs and events are still written and read back."""
+    import fms_pipeline.definitions  # noqa: F401 - its import installs the setting
+
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
+        with instance.run_storage.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL (FULL is 2)
+
+        @dg.asset
+        def one() -> int:
+            return 1
+
+        result = dg.materialize([one], instance=instance)
+        assert result.success
+        assert instance.get_latest_materialization_event(dg.AssetKey("one")) is not None
