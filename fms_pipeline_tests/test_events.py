@@ -279,3 +279,24 @@ def test_symptoms_before_a_drug_or_the_reason_it_was_started_are_no_events(nlp, 
 ])
 def test_a_symptom_after_the_before_clause_or_caused_by_the_drug_is_still_an_event(nlp, text, event):
     assert event in asserted_events(nlp(text))
+
+
+@pytest.mark.parametrize("text", [
+    "My neighbour put on 30 pounds on Seroquel.",  # someone else, named by a person word
+    "My cousin's tramadol made her itch all over.",
+    "The leaflet lists nausea, dizziness and dry mouth for Savella.",  # a hedge
+    "My insomnia has been so much better since starting melatonin.",  # relieved
+    "Meloxicam keeps my knee swelling down enough to walk the dog.",
+    "Prednisone is the only thing that calms my joint inflammation during a flare.",  # the flare is the setting
+])
+def test_someone_elses_effects_a_leaflet_and_what_eased_are_no_events(nlp, text):
+    assert not asserted_events(nlp(text))
+
+
+@pytest.mark.parametrize("text, event", [
+    ("Since Lyrica my headaches have been so much worse.", "headache"),  # "so much" is not "so much better"
+    ("My friend and I both got nausea from Cymbalta.", "nausea"),  # "I" is there too
+    ("I get dizzy during the day on gabapentin.", "dizziness"),
+])
+def test_a_worse_symptom_or_one_the_patient_shares_is_still_an_event(nlp, text, event):
+    assert event in asserted_events(nlp(text))

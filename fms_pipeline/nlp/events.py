@@ -38,7 +38,13 @@ _DOSE = re.compile(r"^(\d[\d.,/]*\s*(mg|mcg|mgs|ml|g|µg)?|mg|mcg|mgs|er|xr|sr|c
 _LOWER_KEY = "fms_lower"
 _QUESTION_MARK = hash_string("?")
 _THIRD_PERSON = frozenset(hash_string(w) for w in ("he", "she", "they", "him", "her", "them", "his", "their", "he's",
-                                                    "she's", "they're", "hers", "theirs"))
+                                                    "she's", "they're", "hers", "theirs",
+                                                    # "the guy in my group gained 40 lbs on Seroquel"
+                                                    "guy", "guys", "woman", "lady", "friend", "friends", "mom",
+                                                    "mother", "dad", "father", "husband", "wife", "son", "daughter",
+                                                    "sister", "brother", "grandma", "grandmother", "grandpa", "aunt",
+                                                    "uncle", "cousin", "boyfriend", "girlfriend", "coworker",
+                                                    "neighbor", "neighbour"))
 # The patient as the one speaking: context's first-person words less the possessives ("my sister ...").
 _FIRST_PERSON_SUBJECT = frozenset(hash_string(w) for w in (FIRST_PERSON - {"my", "mine"}) | {"ive"})
 # "tired of the pain", "sick of doctors": fed up, not a symptom.
@@ -104,7 +110,7 @@ def _matches_after(words: list[int], start: int, sentence_end: int, phrases: fro
     while i < sentence_end and words[i] in fillers and skipped < CUE_WINDOW:
         i += 1
         skipped += 1
-    for length in (4, 3, 2, 1):
+    for length in (5, 4, 3, 2, 1):
         if i + length <= sentence_end and tuple(words[i:i + length]) in phrases:
             return True
     return False
@@ -340,8 +346,9 @@ def is_indication(canonical: str) -> bool:
 
 
 def _about_someone_else(sentence: Span) -> bool:
-    """A sentence with he, she or they and no I or me ("my sister says Cymbalta gave her nausea", "my
-    husband's doctor put him on tramadol and he threw up"): its symptoms are someone else's."""
+    """A sentence with he, she, they or a person ("my friend", "the guy in my group") and no I or me ("my
+    sister says Cymbalta gave her nausea", "my husband's doctor put him on tramadol and he threw up"): its
+    symptoms are someone else's."""
     words = set(_lower(sentence.doc)[sentence.start:sentence.end])
     return bool(words & _THIRD_PERSON) and not words & _FIRST_PERSON_SUBJECT
 
