@@ -74,6 +74,16 @@ def test_phrases_that_say_it_outright_are_ineffective(nlp, text):
     assert "ineffective" in counted(nlp(text))
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["Savella lost its effectiveness after about a year.", "Three months in and I don't feel any better.",
+     "Honestly it has not done anything for my back.", "The Lyrica isn't doing anything for the burning."],
+)
+def test_a_drug_that_lost_its_effect_or_has_not_helped_is_ineffective(nlp, text):
+    # Phrases of PsyTAR training sentences labelled ineffective that the classifier missed out of fold.
+    assert "ineffective" in counted(nlp(text))
+
+
 def test_a_hypothetical_deciding_phrase_is_not_counted(nlp):
     assert "ineffective" not in counted(nlp("If it did nothing, I would ask for another drug."))
 
