@@ -84,6 +84,17 @@ def test_a_drug_that_lost_its_effect_or_has_not_helped_is_ineffective(nlp, text)
     assert "ineffective" in counted(nlp(text))
 
 
+@pytest.mark.parametrize("text", ["Forgot to take it Sunday and felt awful by the evening.",
+                                  "Skipped a day of Cymbalta and spent it on the couch."])
+def test_a_missed_dose_is_withdrawal(nlp, text):
+    assert "withdrawal" in counted(nlp(text))
+
+
+def test_withdrawal_feared_or_denied_is_not_counted(nlp):
+    assert "withdrawal" not in counted(nlp("I had no withdrawal at all coming off tramadol."))
+    assert "withdrawal" not in counted(nlp("I am scared of the withdrawal from Cymbalta."))
+
+
 def test_a_hypothetical_deciding_phrase_is_not_counted(nlp):
     assert "ineffective" not in counted(nlp("If it did nothing, I would ask for another drug."))
 
