@@ -95,6 +95,25 @@ def test_withdrawal_feared_or_denied_is_not_counted(nlp):
     assert "withdrawal" not in counted(nlp("I am scared of the withdrawal from Cymbalta."))
 
 
+def test_praise_that_names_the_depression_is_not_ineffective(nlp):
+    # The classifier gives it ineffective 0.66 >= its threshold (depression words); effective >= 0.55 overrules it.
+    found = counted(nlp("Zoloft worked great on my depression and anxiety."))
+    assert "effective" in found and "ineffective" not in found
+
+
+def test_ineffective_counts_only_where_effective_is_unlikely():
+    from fms_pipeline.nlp.outcome_model import INEFFECTIVE_UNLESS_EFFECTIVE, MODEL_LABELS, OutcomeClassifier
+
+    classifier = OutcomeClassifier.__new__(OutcomeClassifier)  # only the thresholds are read
+    classifier.thresholds = np.full(len(MODEL_LABELS), 0.5)
+    eff, inf = MODEL_LABELS.index("effective"), MODEL_LABELS.index("ineffective")
+    probabilities = np.zeros((2, len(MODEL_LABELS)))
+    probabilities[:, inf] = 0.9
+    probabilities[:, eff] = (INEFFECTIVE_UNLESS_EFFECTIVE - 0.01, INEFFECTIVE_UNLESS_EFFECTIVE)
+    labelled = classifier.labelled(probabilities)
+    assert labelled[0, inf] and not labelled[1, inf] and labelled[1, eff]
+
+
 def test_a_hypothetical_deciding_phrase_is_not_counted(nlp):
     assert "ineffective" not in counted(nlp("If it did nothing, I would ask for another drug."))
 

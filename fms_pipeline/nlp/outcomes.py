@@ -244,7 +244,7 @@ class DrugOutcomes:
         features = self.sentence_features(all_sentences, all_cues, all_ents)
         if self.classifier is not None:
             probabilities = self.classifier.probabilities(features)
-            predicted = probabilities >= self.classifier.thresholds
+            predicted = self.classifier.labelled(probabilities)
         else:
             probabilities = np.zeros((len(all_sentences), len(outcome_model.MODEL_LABELS)))
             predicted = probabilities.astype(bool)
