@@ -256,3 +256,47 @@ def test_with_no_drug_known_a_side_effect_denial_still_holds_beside_a_passing_sy
     assert not counted_adverse_effects(doc)
     # With the drug named, the events asserted beside a denial are still reported.
     assert asserted_events(nlp("Lyrica: no side effects except dizziness.")) == {"dizziness"}
+
+
+# --- what the patient had before a drug, or why it was started, is no event of it ----------
+
+@pytest.mark.parametrize("text", [
+    "Before starting Cymbalta I had panic attacks almost every day.",
+    "Prior to starting Lyrica I was exhausted and achy all the time.",
+    "My anxiety was through the roof before I started Lexapro.",
+    "Was put on Zoloft after a really bad bout of depression and anxiety.",
+    "My doctor started me on amitriptyline because I was having insomnia and headaches.",
+])
+def test_symptoms_before_a_drug_or_the_reason_it_was_started_are_no_events(nlp, text):
+    assert not asserted_events(nlp(text))
+
+
+@pytest.mark.parametrize("text, event", [
+    ("I was fine before starting Topamax, now I have tingling in my hands and feet.", "numbness"),
+    ("I started Lyrica after my surgery and it made me so dizzy I fell.", "dizziness"),
+    # The reason for a switch is the last drug's harm.
+    ("My doctor switched me from Lexapro to Wellbutrin because I had gained 18 lbs on it.", "weight gain"),
+])
+def test_a_symptom_after_the_before_clause_or_caused_by_the_drug_is_still_an_event(nlp, text, event):
+    assert event in asserted_events(nlp(text))
+
+
+@pytest.mark.parametrize("text", [
+    "My neighbour put on 30 pounds on Seroquel.",  # someone else, named by a person word
+    "My cousin's tramadol made her itch all over.",
+    "The leaflet lists nausea, dizziness and dry mouth for Savella.",  # a hedge
+    "My insomnia has been so much better since starting melatonin.",  # relieved
+    "Meloxicam keeps my knee swelling down enough to walk the dog.",
+    "Prednisone is the only thing that calms my joint inflammation during a flare.",  # the flare is the setting
+])
+def test_someone_elses_effects_a_leaflet_and_what_eased_are_no_events(nlp, text):
+    assert not asserted_events(nlp(text))
+
+
+@pytest.mark.parametrize("text, event", [
+    ("Since Lyrica my headaches have been so much worse.", "headache"),  # "so much" is not "so much better"
+    ("My friend and I both got nausea from Cymbalta.", "nausea"),  # "I" is there too
+    ("I get dizzy during the day on gabapentin.", "dizziness"),
+])
+def test_a_worse_symptom_or_one_the_patient_shares_is_still_an_event(nlp, text, event):
+    assert event in asserted_events(nlp(text))

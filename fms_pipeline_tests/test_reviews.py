@@ -74,6 +74,46 @@ def test_phrases_that_say_it_outright_are_ineffective(nlp, text):
     assert "ineffective" in counted(nlp(text))
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["Savella lost its effectiveness after about a year.", "Three months in and I don't feel any better.",
+     "Honestly it has not done anything for my back.", "The Lyrica isn't doing anything for the burning."],
+)
+def test_a_drug_that_lost_its_effect_or_has_not_helped_is_ineffective(nlp, text):
+    # Phrases of PsyTAR training sentences labelled ineffective that the classifier missed out of fold.
+    assert "ineffective" in counted(nlp(text))
+
+
+@pytest.mark.parametrize("text", ["Forgot to take it Sunday and felt awful by the evening.",
+                                  "Skipped a day of Cymbalta and spent it on the couch."])
+def test_a_missed_dose_is_withdrawal(nlp, text):
+    assert "withdrawal" in counted(nlp(text))
+
+
+def test_withdrawal_feared_or_denied_is_not_counted(nlp):
+    assert "withdrawal" not in counted(nlp("I had no withdrawal at all coming off tramadol."))
+    assert "withdrawal" not in counted(nlp("I am scared of the withdrawal from Cymbalta."))
+
+
+def test_praise_that_names_the_depression_is_not_ineffective(nlp):
+    # The classifier gives it ineffective 0.66 >= its threshold (depression words); effective >= 0.55 overrules it.
+    found = counted(nlp("Zoloft worked great on my depression and anxiety."))
+    assert "effective" in found and "ineffective" not in found
+
+
+def test_ineffective_counts_only_where_effective_is_unlikely():
+    from fms_pipeline.nlp.outcome_model import INEFFECTIVE_UNLESS_EFFECTIVE, MODEL_LABELS, OutcomeClassifier
+
+    classifier = OutcomeClassifier.__new__(OutcomeClassifier)  # only the thresholds are read
+    classifier.thresholds = np.full(len(MODEL_LABELS), 0.5)
+    eff, inf = MODEL_LABELS.index("effective"), MODEL_LABELS.index("ineffective")
+    probabilities = np.zeros((2, len(MODEL_LABELS)))
+    probabilities[:, inf] = 0.9
+    probabilities[:, eff] = (INEFFECTIVE_UNLESS_EFFECTIVE - 0.01, INEFFECTIVE_UNLESS_EFFECTIVE)
+    labelled = classifier.labelled(probabilities)
+    assert labelled[0, inf] and not labelled[1, inf] and labelled[1, eff]
+
+
 def test_a_hypothetical_deciding_phrase_is_not_counted(nlp):
     assert "ineffective" not in counted(nlp("If it did nothing, I would ask for another drug."))
 

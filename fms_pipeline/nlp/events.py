@@ -31,13 +31,20 @@ from fms_pipeline.nlp.drug_lexicon import _vocab_text
 EVENT_LABELS = ("SYMPTOM", "CONDITION")
 NO_EVENT = "withdrawal"  # the canonical of "withdrawal symptoms": the outcome itself, not one of its events
 LIST_JOINERS = frozenset({",", "and", "or", "&", "/", "nor", "both", "+", "plus"})
-CUE_KINDS = ("relief", "relief_after", "cause", "other_person", "drug_before", "drug_after", "drug_stopped")
+CUE_KINDS = ("relief", "relief_after", "cause", "other_person", "drug_before", "drug_after", "drug_stopped",
+             "drug_earlier", "drug_started", "reason_after")
 _DOSE = re.compile(r"^(\d[\d.,/]*\s*(mg|mcg|mgs|ml|g|µg)?|mg|mcg|mgs|er|xr|sr|cr|ir|la|xl|hcl|\(|\)|once|twice|"
                    r"times|x|a|per|day|daily|nightly|at|night|bedtime|morning|mornings|one|two|three|four)$")
 _LOWER_KEY = "fms_lower"
 _QUESTION_MARK = hash_string("?")
 _THIRD_PERSON = frozenset(hash_string(w) for w in ("he", "she", "they", "him", "her", "them", "his", "their", "he's",
-                                                    "she's", "they're", "hers", "theirs"))
+                                                    "she's", "they're", "hers", "theirs",
+                                                    # "the guy in my group gained 40 lbs on Seroquel"
+                                                    "guy", "guys", "woman", "lady", "friend", "friends", "mom",
+                                                    "mother", "dad", "father", "husband", "wife", "son", "daughter",
+                                                    "sister", "brother", "grandma", "grandmother", "grandpa", "aunt",
+                                                    "uncle", "cousin", "boyfriend", "girlfriend", "coworker",
+                                                    "neighbor", "neighbour"))
 # The patient as the one speaking: context's first-person words less the possessives ("my sister ...").
 _FIRST_PERSON_SUBJECT = frozenset(hash_string(w) for w in (FIRST_PERSON - {"my", "mine"}) | {"ive"})
 # "tired of the pain", "sick of doctors": fed up, not a symptom.
@@ -86,7 +93,7 @@ def _matches_before(words: list[int], end: int, sentence_start: int, phrases: fr
     for _ in range(CUE_WINDOW + 1):
         if i < sentence_start:
             return False
-        for length in (4, 3, 2, 1):
+        for length in (5, 4, 3, 2, 1):
             start = i - length + 1
             if start >= sentence_start and tuple(words[start:i + 1]) in phrases:
                 return True
@@ -103,7 +110,7 @@ def _matches_after(words: list[int], start: int, sentence_end: int, phrases: fro
     while i < sentence_end and words[i] in fillers and skipped < CUE_WINDOW:
         i += 1
         skipped += 1
-    for length in (4, 3, 2, 1):
+    for length in (5, 4, 3, 2, 1):
         if i + length <= sentence_end and tuple(words[i:i + length]) in phrases:
             return True
     return False
@@ -164,7 +171,7 @@ def asserted_events(sentence: Span, ents: list[Span]) -> list[Span]:
     if not candidates or _is_question(sentence) or _about_someone_else(sentence):
         return []
     words = _lower(sentence.doc)
-    denied = _denied_with_list(candidates, sentence)
+    denied = _denied_with_list(candidates, sentence, ents)
     return [e for e in candidates
             if not (e.end < sentence.end and words[e.end] == _OF and e.text.lower() in _FED_UP)
             and e not in denied and e._.experiencer != "other"
@@ -178,7 +185,7 @@ def all_denied(sentence: Span, ents: list[Span]) -> bool:
     "possible effects range from nausea to weight gain", "it relieved my heartburn"). Someone else's
     are not denied: a caregiver's report of a drug's harm is one."""
     candidates = [e for e in ents if e.label_ in EVENT_LABELS and e.ent_id_ != NO_EVENT]
-    denied = _denied_with_list(candidates, sentence)
+    denied = _denied_with_list(candidates, sentence, ents)
     return bool(candidates) and all(e in denied or is_relieved(e, sentence) for e in candidates)
 
 
@@ -258,20 +265,77 @@ def _causing_cues() -> tuple[frozenset, frozenset]:
     return frozenset(c for c in cues["cause"] if c[0] in _CAUSING), fillers
 
 
-def _denied_with_list(candidates: list[Span], sentence: Span) -> set[Span]:
-    """The events negated, hypothetical or relieved, and those listed after one (joined only by commas,
-    "and", "or"): a trigger reaches a few words, a list further ("possible side effects are constipation,
-    headaches, nausea, diarrhea, weight gain"; "no nausea, no headaches, dizziness or rash"; "it
-    eliminated heartburn and coughing")."""
+def _denied_with_list(candidates: list[Span], sentence: Span, ents: list[Span] = ()) -> set[Span]:
+    """The events negated, hypothetical, relieved or had before the drug (``before_the_drug``), and those
+    listed after one (joined only by commas, "and", "or"): a trigger reaches a few words, a list further
+    ("possible side effects are constipation, headaches, nausea, diarrhea, weight gain"; "no nausea, no
+    headaches, dizziness or rash"; "it eliminated heartburn and coughing")."""
     denied: set[Span] = set()
     previous = None
+    earlier = _drugs_of_before(sentence, ents) if candidates else ()
     for e in sorted(candidates, key=lambda c: c.start):
         if e._.negated or e._.hypothetical or is_relieved(e, sentence) or (
+                earlier and before_the_drug(e, sentence, earlier)) or (
                 previous in denied and previous.end <= e.start
                 and all(t.lower_ in LIST_JOINERS for t in e.doc[previous.end:e.start])):
             denied.add(e)
         previous = e
     return denied
+
+
+# Words that end the clause of a "before" drug or of the reason a drug was started: what follows is
+# about the time on it ("Before Lyrica I slept fine, but now I'm exhausted").
+_CLAUSE_BREAKS = frozenset(hash_string(w) for w in (
+    ";", "but", "now", "then", "until", "till", "which", "and", "since", "though", "although", "yet", "however",
+    "while", "except", "after", "so", "because", "when"))
+
+
+def _drugs_of_before(sentence: Span, ents: list[Span]) -> list[tuple[Span, bool]]:
+    """(drug, True) for each drug of the sentence named as the time before it ("before starting Cymbalta"),
+    (drug, False) for each named as started for a reason ("put on Zoloft after", "started me on
+    amitriptyline because"): the ones whose clause holds what the patient had before."""
+    cues, fillers, _ = cue_table()
+    out = []
+    for d in ents:
+        if d.label_ not in ("DRUG", "DRUG_CLASS"):
+            continue
+        if preceded_by(d, "drug_earlier", sentence):
+            out.append((d, True))
+        elif preceded_by(d, "drug_started", sentence):
+            after = _after_dose(d, sentence)
+            if _matches_after(_lower(d.doc), after, sentence.end, cues["reason_after"], fillers):
+                out.append((d, False))
+    return out
+
+
+def _after_dose(drug: Span, sentence: Span) -> int:
+    """The first word after a drug and its dose ("cymbalta 90mg and I ...": "and")."""
+    after = drug.end
+    while after < sentence.end and _DOSE.match(drug.doc[after].lower_):
+        after += 1
+    return after
+
+
+def before_the_drug(entity: Span, sentence: Span, earlier: list[tuple[Span, bool]]) -> bool:
+    """Whether the symptom is what the patient had before a drug, in the clause of a "before" drug
+    ("Before starting Cymbalta I had panic attacks", "I was exhausted before I started Lyrica") or of the
+    reason a drug was started ("put on Zoloft after a bad bout of depression", "started baclofen so the
+    cramps would stop"), with no other drug or clause break between, and no cause cue ("made me")."""
+    if is_caused(entity, sentence):
+        return False
+    words = _lower(sentence.doc)
+    doc = sentence.doc
+    for drug, is_before in earlier:
+        if entity.start >= drug.end:
+            # The word right after the drug (dose aside) is the reason word itself ("so", "because").
+            between = range(_after_dose(drug, sentence) + (0 if is_before else 1), entity.start)
+        elif is_before:
+            between = range(entity.end, drug.start)
+        else:
+            continue
+        if not any(words[i] in _CLAUSE_BREAKS or doc[i].ent_type_ in ("DRUG", "DRUG_CLASS") for i in between):
+            return True
+    return False
 
 
 def is_indication(canonical: str) -> bool:
@@ -282,8 +346,9 @@ def is_indication(canonical: str) -> bool:
 
 
 def _about_someone_else(sentence: Span) -> bool:
-    """A sentence with he, she or they and no I or me ("my sister says Cymbalta gave her nausea", "my
-    husband's doctor put him on tramadol and he threw up"): its symptoms are someone else's."""
+    """A sentence with he, she, they or a person ("my friend", "the guy in my group") and no I or me ("my
+    sister says Cymbalta gave her nausea", "my husband's doctor put him on tramadol and he threw up"): its
+    symptoms are someone else's."""
     words = set(_lower(sentence.doc)[sentence.start:sentence.end])
     return bool(words & _THIRD_PERSON) and not words & _FIRST_PERSON_SUBJECT
 

@@ -41,10 +41,17 @@ from spacy.tokens import Span
 
 PSYTAR_LABELS = {"EF": "effective", "INF": "ineffective", "ADR": "adverse_effect", "WD": "withdrawal"}
 MODEL_LABELS = tuple(PSYTAR_LABELS.values())
+_EFFECTIVE, _INEFFECTIVE = MODEL_LABELS.index("effective"), MODEL_LABELS.index("ineffective")
 CUE_LABELS = ("effective", "ineffective", "adverse_effect", "withdrawal", "access_loss")
 N_FEATURES = 2**18
 CUE_WEIGHT = 3.0
 REGULARISATION_C = 10.0  # liblinear's C when none is chosen per label
+# The classifier's ineffective counts only where its effective probability is below this. Chosen on the
+# out-of-fold probabilities of the shipped settings (5-fold CV on the PsyTAR training sentences, events6):
+# ineffective F1 with the rules 0.474 (none) -> 0.481 (0.45), 0.481 (0.5), 0.484 (0.55), 0.480 (0.6);
+# ineffective found in the training reviews rated Ineffective 59.4% -> 58.4%. ``evaluation.choose`` does
+# not choose it again.
+INEFFECTIVE_UNLESS_EFFECTIVE = 0.55
 NEGATIONS = frozenset(
     {"no", "not", "never", "nothing", "none", "without", "nor", "cannot", "n't", "nt", "hardly", "dont", "didnt",
      "doesnt", "isnt", "wasnt", "wont", "cant", "couldnt", "wouldnt", "havent", "hasnt", "arent", "werent"}
@@ -309,7 +316,15 @@ class OutcomeClassifier:
         return 1.0 / (1.0 + np.exp(-scores))
 
     def predict(self, features: SentenceFeatures) -> np.ndarray:
-        return self.probabilities(features) >= self.thresholds
+        return self.labelled(self.probabilities(features))
+
+    def labelled(self, probabilities: np.ndarray) -> np.ndarray:
+        """The labels of these probabilities: each at its threshold, and ``ineffective`` only where
+        ``effective`` is below ``INEFFECTIVE_UNLESS_EFFECTIVE`` ("Zoloft helped me a great deal, really
+        helped me get out of a deep depression": depression words pull ineffective up)."""
+        predicted = probabilities >= self.thresholds
+        predicted[:, _INEFFECTIVE] &= probabilities[:, _EFFECTIVE] < INEFFECTIVE_UNLESS_EFFECTIVE
+        return predicted
 
     def save(self, path: Path, info: dict) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
