@@ -96,6 +96,8 @@ def test_losses_carry_mechanism_actor_and_drug(nlp, text, mechanism, actors, dru
     # losing something else while on a drug is an effect, not a loss of the drug
     ("Lyrica made me gain 20 lbs and lose my hair.", None),
     ("I started losing my appetite on Cymbalta.", None),
+    # "pulled me out of" a depression is the drug working, not a prescription pulled
+    ("Lexapro really pulled me out of a deep depression.", None),
 ])
 def test_fears_voluntary_tapers_and_other_refusals_are_not_losses(nlp, text, label):
     doc = nlp(text)
