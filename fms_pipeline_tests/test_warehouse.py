@@ -107,24 +107,6 @@ def test_reader_holding_the_warehouse_open_does_not_block_a_build(staged: Path, 
         assert con.execute("SELECT count(*) FROM documents").fetchall()[0][0] == 1
 
 
-def test_modules_imported_ahead_of_the_views_that_need_them(staged: Path, tmp_path: Path, monkeypatch):
-    """The build imports the Python views' slow modules in a background thread meanwhile; one that
-    cannot be imported there changes nothing (the view imports what it needs itself)."""
-    import sys
-    import threading
-
-    imported = []
-    monkeypatch.setattr(warehouse, "PYTHON_VIEW_MODULES", {
-        "drug_event_statistics": ("fms_pipeline_no_such_module", "fms_pipeline_tests.signal_corpus")})
-    monkeypatch.delitem(sys.modules, "fms_pipeline_tests.signal_corpus", raising=False)
-    original = threading.Thread.start
-    monkeypatch.setattr(threading.Thread, "start", lambda self: imported.append(self) or original(self))
-    summary = warehouse.build_warehouse(staged, tmp_path / "w.duckdb")
-    assert [t.name for t in imported] == ["warehouse-imports"] and summary.row_counts["documents"] == 1
-    imported[0].join(timeout=60)
-    assert "fms_pipeline_tests.signal_corpus" in sys.modules
-
-
 def test_empty_staging_builds_empty_tables(tmp_path: Path):
     summary = warehouse.build_warehouse(tmp_path / "staging", tmp_path / "w.duckdb")
     assert set(summary.row_counts.values()) == {0}

@@ -163,32 +163,6 @@ def _register_trend_breaks(con: duckdb.DuckDBPyConnection) -> None:
     build.register_trend_breaks(con)
 
 
-# Modules the Python views import when first called, and what importing them costs: vigipy imports
-# statsmodels.api and pandas (1.8-2.4 s on one core, a sixth of a one-file update's whole process).
-PYTHON_VIEW_MODULES = {"drug_event_statistics": ("vigipy",), "drug_event_statistics_by_month": ("vigipy",)}
-
-
-def _import_meanwhile(layer_list: list[Table]) -> None:
-    """Import the modules the layers' Python views will need in a background thread, while DuckDB
-    (which releases the GIL) loads the core tables on the other core; an import that fails here
-    fails again, with its error, where the view needs it."""
-    import importlib
-    import sys
-    import threading
-
-    modules = [m for t in layer_list for v in t.python_views for m in PYTHON_VIEW_MODULES.get(v, ())
-               if m not in sys.modules]
-    if not modules:
-        return
-
-    def run() -> None:
-        for module in dict.fromkeys(modules):
-            with contextlib.suppress(Exception):
-                importlib.import_module(module)
-
-    threading.Thread(target=run, name="warehouse-imports", daemon=True).start()
-
-
 # Views the build registers from Python before a SQL file that declares them (``python_views``) runs.
 PYTHON_VIEWS = {
     "drug_reference": _register_drug_reference, "condition_reference": _register_condition_reference,
@@ -306,7 +280,6 @@ def build_warehouse(staging_dir: AnyPath, warehouse_path: AnyPath, incremental: 
     """
     tables.lineage_errors(catalog or tables.TABLES, raise_first=True)  # a SQL file reading an unknown relation
     core, aggregates = layer_tables("core", catalog), layer_tables("aggregates", catalog)
-    _import_meanwhile(aggregates)
     staging_dir = storage.as_path(staging_dir)
     warehouse_path = storage.as_path(warehouse_path)
     versions = staging.bucket_versions(staging_dir)
