@@ -142,7 +142,8 @@ def materialize(data_dir: Path | str | None = None, full: bool = False, settings
     from fms_pipeline.settings import Settings
 
     settings = settings or Settings.from_env(data_dir)
-    workers.worker_processes(settings.workers)  # a bad FMS_WORKERS is one clear line, before anything runs
+    # A bad FMS_WORKERS is one clear line, before anything runs.
+    n_workers = workers.worker_processes(settings.workers)
     scan, plans = batches.plan_from_storage(settings.raw_dir, settings.staging_dir, full=full)
     groups = batches.run_groups(plans, settings.buckets_per_run)
     counts = batches.summarize(plans, scan)
@@ -155,7 +156,6 @@ def materialize(data_dir: Path | str | None = None, full: bool = False, settings
         print_summary(settings.warehouse_path, warehouse)
         return 0
     _terminate_on_sigterm()
-    n_workers = workers.worker_processes(settings.workers)
     if (workers.usable_workers(n_workers, counts["to_process"], workers.PARSE_ITEMS_PER_WORKER_MIN) > 1
             or workers.usable_workers(n_workers, counts["to_process"] + counts["nlp_pending"]) > 1):
         # The workers' fork server loads the pipeline (~4 s on one core) while this process imports

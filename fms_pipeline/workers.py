@@ -49,20 +49,20 @@ def usable_workers(workers: int, items: int, per_worker_min: int | None = None) 
 # shared by every NLP worker (~2.8 CPU s and ~350 MB). Work that needs no pipeline (the report's
 # pages) names its own modules: waiting for the pipeline cost more than its whole work.
 NLP_PRELOAD = ("fms_pipeline.nlp.preloaded",)
-_preloaded: tuple[str, ...] | None = None  # what the running fork server was started with
 
 
 def _context(preload: tuple[str, ...] = NLP_PRELOAD):
     """The fork server's context, preloading ``preload``; a server started with other modules is
-    stopped first (one runs per process), so NLP workers always find the pipeline preloaded."""
-    global _preloaded
+    stopped first (one runs per process), so NLP workers always find the pipeline preloaded. (Only
+    this function sets the preload list, so the list a running server was started with is the one
+    multiprocessing holds.)"""
     from multiprocessing import forkserver
 
-    if _preloaded != preload and forkserver._forkserver._forkserver_pid is not None:
+    server = forkserver._forkserver
+    if server._forkserver_pid is not None and server._preload_modules != list(preload):
         stop_fork_server()
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(list(preload))
-    _preloaded = preload
     return context
 
 

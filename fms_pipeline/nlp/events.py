@@ -151,9 +151,7 @@ def drug_context(sentence: Span, drugs: list[Span], ents: list[Span], events: li
     cues, fillers, _ = cue_table()
     for drug in drugs:
         doc = drug.doc
-        after = drug.end
-        while after < sentence.end and _DOSE.match(doc[after].lower_):  # "cymbalta 90mg and I ..."
-            after += 1
+        after = _after_dose(drug, sentence)
         if preceded_by(drug, "drug_before", sentence) or _matches_after(
                 _lower(doc), after, sentence.end, cues["drug_after"], fillers):
             return "adverse_effect"

@@ -35,7 +35,6 @@ def _drawn_once(chart):
             drawn[key] = chart(*args, **kwargs)
         return drawn[key]
 
-    draw.cache = drawn
     return draw
 
 

@@ -185,8 +185,9 @@ def build_report(warehouse_path: Path, out_dir: Path, n_workers: int = 1) -> Rep
     return ReportSummary(out_dir / "report.html", headline, len(documents), pages_written=len(to_render))
 
 
-# Pages render at ~0.3 ms each (4,085 in 1.37 CPU s) and page workers take ~1 s to start (their fork
-# server imports this module): below this many pages per worker this process renders them alone.
+# A page takes ~0.8 ms with its queries and its file (4,086 in 3.1 s in one process) and page workers
+# ~1.1 s to start (their fork server imports this module): below this many pages per worker this
+# process renders them alone.
 PAGES_PER_WORKER_MIN = 2_000
 PAGE_WORKER_PRELOAD = ("fms_pipeline.reports.report",)
 
