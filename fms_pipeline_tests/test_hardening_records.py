@@ -521,6 +521,30 @@ def test_a_worker_stuck_on_one_item_is_killed_and_replaced(tmp_path: Path):
         workers.map_chunks(_chunk_stuck_on_3, list(range(8)), 2, tmp_path, per_worker_min=1)
 
 
+def _threads_while_watching(job):
+    """The names of the threads that were not there before, seen while each item of the chunk is watched."""
+    import threading
+
+    marker_dir, chunk = job
+    watchdog = workers.Watchdog(marker_dir)
+    before = set(threading.enumerate())
+    names = set()
+    for item in chunk:
+        with watchdog.watch(f"item {item}", 60.0):
+            names |= {t.name for t in set(threading.enumerate()) - before}
+    return [sorted(names)]
+
+
+def test_one_watching_thread_serves_every_item_of_a_worker(tmp_path: Path):
+    """Watching an item only records it: no thread started per file (a Timer per file was a quarter
+    of a small page's parsing)."""
+    out = workers.map_chunks(_threads_while_watching, list(range(300)), 2, tmp_path, per_worker_min=1)
+    # The first chunk of each worker starts its watching thread; no item starts another.
+    assert all(names in ([], ["fms-watchdog"]) for names in out), out
+    assert ["fms-watchdog"] in out
+    assert not workers.runaways(tmp_path)
+
+
 def test_parse_sets_a_runaway_file_aside_and_keeps_the_others_of_its_chunk(tmp_path: Path):
     (tmp_path / f"runaway-{os.getpid()}.txt").write_text("b.html\n150\n")
     chunks = [[("a.txt", "00", "f", 10, None, None), ("b.html", "00", "f", 20, None, None)],
