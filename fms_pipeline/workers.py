@@ -136,9 +136,7 @@ def map_chunks(chunk_function: Callable, items: list, workers: int, *shared,
         if on_done:
             on_done(result)
         return result
-    # Several chunks per worker, so that one slow chunk does not leave the other cores idle.
-    step = -(-len(items) // (usable * 4))
-    chunks = [items[i:i + step] for i in range(0, len(items), step)]
+    chunks = guided_chunks(items, usable)
     results: list = [None] * len(chunks)
     recovered: list = []
     unfinished = set(range(len(chunks)))
@@ -158,6 +156,23 @@ def map_chunks(chunk_function: Callable, items: list, workers: int, *shared,
         if on_done and extra:
             on_done(extra)
     return [r for part in results for r in part] + recovered
+
+
+def guided_chunks(items: list, usable: int) -> list[list]:
+    """Contiguous chunks that shrink as the work runs out (guided self-scheduling): each takes a quarter
+    of what is left per worker, at most 1/4 of a worker's share (the chunk size before) and at least
+    1/32 of it. The chunks finishing last are small, so a core waits at most ~1/32 of a worker's share
+    for the other's last chunk (at 10M words the NLP's last chunk had kept one core idle ~2.5 s, the
+    parse's ~1.7 s)."""
+    n = len(items)
+    largest = -(-n // (usable * 4))
+    smallest = -(-n // (usable * 32))
+    chunks, start = [], 0
+    while start < n:
+        size = min(largest, max(smallest, -(-(n - start) // (usable * 2))))
+        chunks.append(items[start:start + size])
+        start += size
+    return chunks
 
 
 def _run_pool(chunk_function, shared, chunks, unfinished: set, results: list, usable: int, on_done, describe,

@@ -73,3 +73,18 @@ def test_a_fork_server_started_ahead_serves_the_pool_that_follows():
         assert forkserver._forkserver._forkserver_pid == started
     finally:
         workers.stop_fork_server()
+
+
+@pytest.mark.parametrize("n, usable", [(1, 2), (8, 2), (300, 2), (20_410, 2), (200_000, 3)])
+def test_chunks_shrink_as_the_work_runs_out(n, usable):
+    """Guided chunks: every item once and in order; none larger than a quarter of a worker's share
+    (the even split's chunk); the last ones at most 1/32 of it, so the core that finishes first waits
+    little for the other's last chunk."""
+    items = list(range(n))
+    chunks = workers.guided_chunks(items, usable)
+    assert [i for c in chunks for i in c] == items
+    share = n / usable
+    assert max(map(len, chunks)) <= -(-n // (usable * 4))
+    assert all(len(c) <= max(1, -(-n // (usable * 32))) for c in chunks[-usable:])
+    assert [len(c) for c in chunks[:-1]] == sorted((len(c) for c in chunks[:-1]), reverse=True)
+    assert len(chunks) <= 40 or share < 40
