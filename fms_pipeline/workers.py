@@ -161,8 +161,8 @@ def map_chunks(chunk_function: Callable, items: list, workers: int, *shared,
 def guided_chunks(items: list, usable: int) -> list[list]:
     """Contiguous chunks that shrink as the work runs out (guided self-scheduling): each takes a quarter
     of what is left per worker, at most 1/4 of a worker's share (the chunk size before) and at least
-    1/32 of it. The chunks finishing last are small, so a core waits at most ~1/32 of a worker's share
-    for the other's last chunk (at 10M words the NLP's last chunk had kept one core idle ~2.5 s, the
+    1/32 of it. The chunks finishing last are small, so a core waits for the other's last chunk about
+    1/32 of a worker's share at most (at 10M words the NLP's last chunk had kept one core idle ~2.5 s, the
     parse's ~1.7 s)."""
     n = len(items)
     largest = -(-n // (usable * 4))
@@ -269,8 +269,8 @@ class Watchdog:
 
     One watching thread per worker process looks at the item being watched every
     ``WATCH_POLL_SECONDS``; watching an item only records it. (A ``threading.Timer`` per item started
-    and cancelled a thread per file: ~0.25 ms of a parse worker's CPU per page, a quarter of a
-    50-word page's parsing, py-spy at 10M words.)"""
+    and cancelled a thread per file: 40,000 small pages took 126.0 CPU s with it and 110.4 without,
+    ~0.4 ms a file, about as much as parsing a 50-word page.)"""
 
     def __init__(self, marker_dir: Path):
         self.marker_dir = Path(marker_dir)
