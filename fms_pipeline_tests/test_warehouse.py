@@ -131,6 +131,19 @@ def test_incremental_build_equals_a_full_build(tmp_path: Path, nlp, monkeypatch)
     written = {p.relative_to(report_dir): p.read_bytes() for p in report_dir.rglob("*") if p.is_file()}
     assert len(written) == files + 2 and written == {
         p.relative_to(by_workers.path.parent): p.read_bytes() for p in by_workers.path.parent.rglob("*") if p.is_file()}
+    # Pages rendered from smaller query groups (a text limit that puts every document alone; 3 a query)
+    # are the same pages; the groups keep the documents' order and the limits.
+    for per_query, text in ((3, 10**9), (4000, 1)):
+        monkeypatch.setattr(report_module, "PAGES_PER_QUERY", per_query)
+        monkeypatch.setattr(report_module, "PAGE_TEXT_PER_QUERY", text)
+        grouped = build_report(incremental_path, tmp_path / f"reports-{per_query}-{text}")
+        assert {p.relative_to(grouped.path.parent): p.read_bytes()
+                for p in grouped.path.parent.rglob("*") if p.is_file()} == written
+        with warehouse.connect_read_only(incremental_path) as con:
+            ids_ = [r[0] for r in con.execute("SELECT document_id FROM documents ORDER BY 1").fetchall()]
+            groups = report_module._query_groups(con, ids_)
+        assert [d for g in groups for d in g] == ids_
+        assert max(map(len, groups)) == (3 if per_query == 3 else 1)
     monkeypatch.undo()
 
     # One file rewritten, one deleted, one added.
