@@ -536,8 +536,8 @@ def _threads_while_watching(job):
 
 
 def test_one_watching_thread_serves_every_item_of_a_worker(tmp_path: Path):
-    """Watching an item only records it: no thread started per file (a Timer per file was a quarter
-    of a small page's parsing)."""
+    """Watching an item only records it: no thread started per file (a Timer per file cost ~0.4 ms
+    of CPU a file: 40,000 small pages 126.0 vs 110.4 CPU s)."""
     out = workers.map_chunks(_threads_while_watching, list(range(300)), 2, tmp_path, per_worker_min=1)
     # The first chunk of each worker starts its watching thread; no item starts another.
     assert all(names in ([], ["fms-watchdog"]) for names in out), out

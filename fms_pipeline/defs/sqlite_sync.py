@@ -4,8 +4,9 @@ Dagster keeps runs and events in SQLite files in WAL mode and opens a connection
 (``NullPool``). At SQLite's default (``FULL``) every commit waits for an fsync of the WAL, and
 closing the last connection checkpoints it with another: ~780 commits and ~890 closes for the two
 runs of a one-file update, 6-9 ms each on this machine's disk while another process wrote to it,
-10 s of a 32 s update spent waiting (on a quiet disk the syncs are cheap: 3% of an update). In WAL mode ``NORMAL`` syncs at checkpoints only; SQLite documents it as safe from
-corruption, a power cut may lose the last events (https://www.sqlite.org/pragma.html#pragma_synchronous).
+10 s of a 32 s update spent waiting (on a quiet disk the syncs are cheap: 3% of an update). In
+WAL mode ``NORMAL`` syncs at checkpoints only; SQLite documents it as safe from corruption, a
+power cut may lose the last events (https://www.sqlite.org/pragma.html#pragma_synchronous).
 Nothing of the pipeline's data is in these files: staging and the warehouse are written
 atomically by the project itself. PostgreSQL instances (``deploy/``) are untouched.
 """
