@@ -66,7 +66,7 @@ def write_review_table(path: Path, megabytes: int, seed: int = 7) -> dict:
 
 def _measure_in_this_process(table: Path, work: Path) -> dict:
     from fms_pipeline import stages
-    from fms_pipeline.parsing.sources.tabular import canonical_drug
+    from fms_pipeline.nlp.drug_lexicon import canonical_drug
 
     canonical_drug("lyrica")  # the drug lexicon (and spaCy, which its package imports), as a parse worker holds
     baseline = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -305,6 +305,9 @@ def main(argv: list[str] | None = None) -> int:
                                               "regressor (data/druglib)")
     t.add_argument("--file", type=Path, default=None,
                    help="default: DATA_DIR/psytar/sentences_train.tsv, else the project's copy")
+    t.add_argument("--keep-settings", action="store_true",
+                   help="refit with the shipped model's penalties, weak-label weights and thresholds instead of "
+                        "choosing them again by cross-validation (after a change to the features)")
     x = sub.add_parser("export-nlp", help="save the spaCy pipeline to a folder that spacy.load reads")
     x.add_argument("path", type=Path, help="the folder to write (created; files in it are replaced)")
     args = parser.parse_args(argv)
@@ -367,7 +370,8 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         try:
             if args.command == "train-outcomes":
-                info = evaluation.train_models(shared_nlp(settings.spacy_model or None), args.file)
+                info = evaluation.train_models(shared_nlp(settings.spacy_model or None), args.file,
+                                               keep_settings=args.keep_settings)
                 print(f"wrote {outcome_model.model_path()} and {outcome_model.sentiment_model_path()}\n"
                       + json.dumps(info, indent=2))
                 return 0

@@ -111,6 +111,23 @@ def test_hypothetical_outcome_is_marked(nlp):
     assert spans and all(s._.hypothetical for s in spans)
 
 
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "I was concerned about weight gain and tiredness but none of that happened on Lyrica.",
+        "My doctor told me to expect some nausea from the Cymbalta.",
+        "After hearing that Savella can raise your heart rate I almost did not start it.",
+        "Chest pain on tramadol could be a sign of something serious, the leaflet says.",
+        "Gabapentin can also cause swelling in the legs.",
+    ],
+)
+def test_feared_expected_and_leaflet_effects_are_not_reported_ones(nlp, sentence):
+    """Effects someone worried about, was told to expect or read of are no adverse events of the writer's."""
+    doc = nlp(sentence)
+    assert not [s for s in doc.spans["outcomes"]
+                if s.label_ == "adverse_effect" and not s._.negated and not s._.hypothetical], sentence
+
+
 # --- sentiment -----------------------------------------------------------------------------
 
 def test_plain_vader_misreads_no_pain_meds_and_ours_does_not(nlp):
@@ -140,20 +157,20 @@ def test_drug_reference_has_classes_and_ids():
 
 # --- the shipped classifier ----------------------------------------------------------------
 
-def test_shipped_classifier_is_reproducible_from_the_repository(nlp):
-    """Refitting on data/psytar/sentences_train.tsv and the weak labels of the DrugLib reviews
-    not held back, with the shipped weights, gives the shipped model's predictions."""
-    from fms_pipeline.nlp import evaluation, reviews, weak_labels
+def test_shipped_classifier_is_reproducible_from_the_repository(nlp, tmp_path):
+    """``fms-pipeline train-outcomes --keep-settings``: refitting on data/psytar/sentences_train.tsv and the
+    weak labels of the DrugLib reviews not held back, with the shipped penalties, weights and thresholds,
+    gives the shipped model's predictions."""
+    import shutil
+
+    from fms_pipeline.nlp import evaluation
 
     shipped = outcome_model.load_classifier()
-    info = evaluation.model_info(outcome_model.model_path())
-    texts, labels = outcome_model.read_psytar(REPO / "data" / "psytar" / "sentences_train.tsv")
-    weak = weak_labels.weak_sentences(nlp, reviews.read_druglib(evaluation.DRUGLIB_FILE))
-    weights = np.concatenate([np.ones(labels.shape), weak.known * np.array(
-        [info["weak_weight"][label] for label in outcome_model.MODEL_LABELS])])
-    features = outcome_model.concat([evaluation.featurize(nlp, texts), weak.features])
-    refit = outcome_model.fit(features, np.concatenate([labels, weak.labels]), shipped.thresholds,
-                              shipped.regularisation, weights)
+    model_file = tmp_path / "outcome_classifier.npz"
+    shutil.copy(outcome_model.model_path(), model_file)
+    info = evaluation.train(nlp, REPO / "data" / "psytar" / "sentences_train.tsv", model_file, keep_settings=True)
+    assert info["thresholds"] == evaluation.model_info(outcome_model.model_path())["thresholds"]
+    refit = outcome_model.OutcomeClassifier.load(model_file)
     dev_texts, _ = outcome_model.read_psytar(REPO / "data" / "psytar" / "sentences_dev.tsv")
     dev = evaluation.featurize(nlp, dev_texts)
     assert np.mean(refit.predict(dev) == shipped.predict(dev)) > 0.995

@@ -126,3 +126,18 @@ def test_no_side_effects_is_not_an_adverse_effect(nlp, text):
 
 def test_side_effects_reported_are_adverse_effects(nlp):
     assert "adverse_effect" in counted(nlp("Severe nausea and headaches, I could not sleep for weeks."))
+
+
+def test_a_review_counts_the_adverse_effects_of_its_own_drug(nlp):
+    """A side-effect text rated "No Side Effects" that blames another drug: the reviewed drug's figure has no
+    adverse effect, the any-drug figure has one; a review whose text names no drug gets the reviewed drug's."""
+    def review(review_id: int, rating: int, side_effects: str, text: str) -> reviews.Review:
+        return reviews.Review(review_id, "Effexor-XR", rating, "Highly Effective", side_effects, "", "", text, "")
+
+    other = review(1, 8, reviews.NO_SIDE_EFFECTS,
+                   "None with Effexor. Paxil gave me terrible night sweats and I gained 15 pounds.")
+    own = review(2, 3, "Severe Side Effects", "Terrible night sweats and I gained 15 pounds.")
+    figures = reviews.measure(nlp, [other, own])
+    assert figures["adverse_in_no_side_effects"] == 0.0
+    assert figures["adverse_in_no_side_effects_any_drug"] == 1.0
+    assert figures["adverse_in_severe"] == 1.0

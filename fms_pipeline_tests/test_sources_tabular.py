@@ -97,6 +97,21 @@ def test_forum_csv_staged_threads():
     assert by_key["202"]["depth"] == 2
 
 
+@pytest.mark.parametrize("column, generic", [
+    ("Effexor-XR", "venlafaxine"), ("wellbutrin-sr", "bupropion"), ("ventolin-hfa", "albuterol"),
+    ("lithium-carbonate", "lithium"), ("Zyrtec-D", "cetirizine/pseudoephedrine"), ("meridia", "sibutramine"),
+    ("dilantin", "phenytoin"), ("ortho-tri-cyclen-lo", "ethinylestradiol/norgestimate"), ("yasmin",
+    "ethinylestradiol/drospirenone"), ("benicar-hct", "olmesartan/hydrochlorothiazide"), ("Lyrica", "pregabalin"),
+    ("Unheard-of Remedy XR", "unheard-of remedy xr"),
+])
+def test_drug_column_names_a_generic_without_its_release_form(column, generic):
+    """A drug column's brand with a release-form suffix is its generic ("-XR", "-HFA" dropped); a suffix naming a
+    second ingredient ("-D", "-HCT") is part of the name; an unknown name stays as written."""
+    from fms_pipeline.nlp.drug_lexicon import canonical_drug
+
+    assert canonical_drug(column) == generic
+
+
 def test_review_table_in_druglib_shape():
     documents, comments, skipped = read(FIXTURES / "table_reviews.tsv")
     # Grouped by the drug column, by generic name: "lyrica" and "Lyrica" are one document, pregabalin.

@@ -223,6 +223,32 @@ def drug_lexicon() -> dict[str, DrugEntry]:
 
 
 @cache
+def form_suffixes() -> frozenset[str]:
+    """Release-form and preparation words of drug columns (``vocab/drug_form_suffixes.txt``)."""
+    return frozenset(line.strip().lower() for line in _vocab_text("drug_form_suffixes.txt").splitlines()
+                     if line.strip() and not line.startswith("#"))
+
+
+def canonical_drug(name: str) -> str:
+    """The lexicon's generic name of a drug named in a drug column ("Lyrica", "ortho-evra",
+    "Effexor-XR": its release form dropped), else the name as written, lower-cased and with its
+    spaces collapsed."""
+    written = " ".join(name.lower().split())
+    lexicon = drug_lexicon()
+    words = written.replace("-", " ").split()
+    names = [written]
+    while len(words) > 1 and words[-1] in form_suffixes():
+        words = words[:-1]
+        names.append(" ".join(words))
+    for known in names:
+        for candidate in (known, known.replace("-", " "), known.replace(" ", "-"), known.replace("-", "")):
+            entry = lexicon.get(candidate)
+            if entry is not None:
+                return entry.canonical
+    return written
+
+
+@cache
 def drug_classes() -> dict[str, str]:
     """{generic name: drug class} from ``vocab/drug_class_members.tsv``."""
     classes: dict[str, str] = {}

@@ -107,7 +107,7 @@ def cross_validate(nlp: Language, train_file: Path, druglib_file: Path | None, f
 
     texts, labels = outcome_model.read_psytar(train_file)
     psytar, psytar_flags, _ = _pipeline_sentences(nlp, texts, whole=True)
-    druglib = reviews.read_druglib(druglib_file) if druglib_file is not None and druglib_file.exists() else []
+    druglib = reviews_of(druglib_file)
     weak = weak_labels.weak_sentences(nlp, druglib)
     measured = review_texts(druglib)
     measured_features, measured_flags, owner = _pipeline_sentences(nlp, [t for _, _, t in measured], whole=False)
@@ -205,19 +205,31 @@ def choose(cv: dict) -> dict:
                               "C": c[2], "weak_weight": c[3], "threshold": c[4]} for j, c in sorted(chosen.items())}
 
 
-def train(nlp: Language, train_file: Path, model_file: Path, druglib_file: Path | None = None) -> dict:
+def train(nlp: Language, train_file: Path, model_file: Path, druglib_file: Path | None = None,
+          keep_settings: bool = False) -> dict:
     """Fit the classifier on the PsyTAR sentences of ``train_file`` and the weakly labelled
     sentences of the DrugLib reviews not held back (``weak_labels``); per label, the penalty, the
-    weak sentences' weight and the threshold are chosen by cross-validation there (``choose``).
-    Deterministic: the same files and pipeline give the same model."""
+    weak sentences' weight and the threshold are chosen by cross-validation there (``choose``), or,
+    with ``keep_settings``, are those of the model now in ``model_file`` (a refit after a change to
+    the features, such as new drug names, that should not reopen the choice; its cross-validation
+    figures are kept as they were). Deterministic: the same files and pipeline give the same model."""
     from fms_pipeline.nlp import weak_labels
 
     druglib_file = DRUGLIB_FILE if druglib_file is None else druglib_file
-    cv = cross_validate(nlp, train_file, druglib_file)
-    chosen = choose(cv)
-    weak: weak_labels.WeakSentences = cv["weak"]
-    labels = cv["labels"]
-    features = outcome_model.concat([cv["psytar"], weak.features])
+    if keep_settings:
+        kept = model_info(model_file)
+        chosen = {label: {"C": kept["regularisation_C"][label], "weak_weight": kept["weak_weight"][label],
+                          "threshold": kept["thresholds"][label], "cv_f1": kept["cross_validated_f1"][label],
+                          "cv_review_shares": kept["cross_validated_review_shares"][label]} for label in MODEL_LABELS}
+        texts, labels = outcome_model.read_psytar(train_file)
+        psytar = featurize(nlp, texts)
+        druglib = reviews_of(druglib_file)
+        weak = weak_labels.weak_sentences(nlp, druglib)
+    else:
+        cv = cross_validate(nlp, train_file, druglib_file)
+        chosen = choose(cv)
+        weak, labels, psytar = cv["weak"], cv["labels"], cv["psytar"]
+    features = outcome_model.concat([psytar, weak.features])
     all_labels = np.concatenate([labels, weak.labels])
     weights = np.concatenate([np.ones(labels.shape), weak.known * np.array(
         [chosen[label]["weak_weight"] for label in MODEL_LABELS])])
@@ -239,6 +251,13 @@ def train(nlp: Language, train_file: Path, model_file: Path, druglib_file: Path 
     model.save(model_file, info)
     outcome_model.load_classifier.cache_clear()
     return info
+
+
+def reviews_of(druglib_file: Path | None) -> list:
+    """The DrugLib reviews of the file, or none when there is no such file."""
+    from fms_pipeline.nlp import reviews
+
+    return reviews.read_druglib(druglib_file) if druglib_file is not None and druglib_file.exists() else []
 
 
 def evaluate(nlp: Language, path: Path) -> dict:
@@ -357,10 +376,12 @@ def format_review_report(f: dict) -> str:
         f"  reviews rated Ineffective ({f['ineffective_reviews']}): ineffective found in {ineffective:.0%}, "
         f"effective in {effective:.0%} (target ineffective >= {t['ineffective_ratio']:.0f}x effective)  "
         f"{mark(ratio >= t['ineffective_ratio'])}",
-        f"  adverse_effect in 'No Side Effects' texts ({f['no_side_effect_texts']}): {none:.0%} "
-        f"(target <= {t['adverse_in_none']:.0%})  {mark(none <= t['adverse_in_none'])}",
-        f"  adverse_effect in severe side-effect texts ({f['severe_texts']}): {severe:.0%} "
-        f"(target >= {t['adverse_in_severe']:.0%})  {mark(severe >= t['adverse_in_severe'])}",
+        f"  adverse_effect of the reviewed drug in 'No Side Effects' texts ({f['no_side_effect_texts']}): "
+        f"{none:.0%} (target <= {t['adverse_in_none']:.0%})  {mark(none <= t['adverse_in_none'])}; "
+        f"of any drug {f['adverse_in_no_side_effects_any_drug']:.0%}",
+        f"  adverse_effect of the reviewed drug in severe side-effect texts ({f['severe_texts']}): {severe:.0%} "
+        f"(target >= {t['adverse_in_severe']:.0%})  {mark(severe >= t['adverse_in_severe'])}; "
+        f"of any drug {f['adverse_in_severe_any_drug']:.0%}",
     ])
 
 
@@ -392,12 +413,14 @@ def full_report(nlp: Language, psytar_file: Path, druglib_file: Path = DRUGLIB_F
     return "\n\n".join(parts)
 
 
-def train_models(nlp: Language, psytar_file: Path, druglib_file: Path = DRUGLIB_FILE) -> dict:
+def train_models(nlp: Language, psytar_file: Path, druglib_file: Path = DRUGLIB_FILE,
+                 keep_settings: bool = False) -> dict:
     """Retrain the outcome classifier (PsyTAR), then the sentiment regressor (DrugLib), which
-    takes the new classifier's probabilities as inputs."""
+    takes the new classifier's probabilities as inputs; ``keep_settings``: see ``train``."""
     from fms_pipeline.nlp import reviews
 
-    info = {"outcome_classifier": train(nlp, psytar_file, outcome_model.model_path(), druglib_file)}
+    info = {"outcome_classifier": train(nlp, psytar_file, outcome_model.model_path(), druglib_file,
+                                        keep_settings=keep_settings)}
     nlp.get_pipe("fms_outcomes").classifier = outcome_model.load_classifier()
     if druglib_file.exists():
         info["review_sentiment"] = reviews.train_sentiment(nlp, druglib_file, outcome_model.sentiment_model_path())

@@ -11,7 +11,11 @@ and gives the outcome classifier its weak labels, ``weak_labels.py``):
 * how often an ``adverse_effect`` outcome is found in side-effect texts rated "No Side Effects",
   and in those rated "Severe" or "Extremely Severe".
 
-An outcome counts as the warehouse's ``drug_outcomes`` counts it: not negated, not hypothetical.
+An outcome counts as the warehouse's ``drug_outcomes`` counts it: not negated, not hypothetical. Each
+text is read as a review table's row is (``doc._.stated_drug``: the review's drug is the subject of the
+outcomes that name no other drug), and an outcome counts for the review when it is about the reviewed
+drug: "None with Cardura. I switched from Flomax because [it] reduced libido" rates Cardura, and its
+adverse effect is Flomax's. The figures counting outcomes about any drug are given beside them.
 """
 
 from __future__ import annotations
@@ -76,9 +80,21 @@ def split(reviews: list[Review]) -> tuple[list[Review], list[Review]]:
     return [r for r in reviews if not r.held_back], [r for r in reviews if r.held_back]
 
 
-def counted_outcomes(doc) -> set[str]:
-    """Outcome labels found in a doc, as ``drug_outcomes`` counts them (not negated, not hypothetical)."""
-    return {s.label_ for s in doc.spans["outcomes"] if not s._.negated and not s._.hypothetical}
+def counted_outcomes(doc, drug: str | None = None) -> set[str]:
+    """Outcome labels found in a doc, as ``drug_outcomes`` counts them (not negated, not hypothetical);
+    with ``drug``, only those about it (or about no drug)."""
+    return {s.label_ for s in doc.spans["outcomes"] if not s._.negated and not s._.hypothetical
+            and (drug is None or s._.drug in (None, drug))}
+
+
+def _stated(nlp, texts_and_drugs):
+    """Docs to pipe, each with its review's drug as its stated subject, as the review-table parser gives it."""
+    from fms_pipeline.nlp.drug_lexicon import canonical_drug
+
+    for text, drug in texts_and_drugs:
+        doc = nlp.make_doc(text)
+        doc._.stated_drug = canonical_drug(drug) if drug else None
+        yield doc
 
 
 def spearman(a, b) -> float:
@@ -89,17 +105,18 @@ def spearman(a, b) -> float:
 
 def measure(nlp, reviews: list[Review]) -> dict:
     """The review figures (module docstring) of the pipeline on these reviews."""
-    docs = list(nlp.pipe([r.text for r in reviews], batch_size=64))
+    docs = list(nlp.pipe(_stated(nlp, ((r.text, r.drug) for r in reviews)), batch_size=64))
     sentiments = np.array([d._.sentiment for d in docs])
     ineffective_reviews = [d for d, r in zip(docs, reviews) if r.effectiveness == "Ineffective"]
     side_texts = [r for r in reviews if r.side_effects_text]
     side_docs = dict(zip([r.review_id for r in side_texts],
-                         nlp.pipe([r.side_effects_text for r in side_texts], batch_size=64)))
+                         nlp.pipe(_stated(nlp, ((r.side_effects_text, r.drug) for r in side_texts)), batch_size=64)))
     none = [side_docs[r.review_id] for r in side_texts if r.side_effects == NO_SIDE_EFFECTS]
     severe = [side_docs[r.review_id] for r in side_texts if r.side_effects in SEVERE]
 
-    def share(docs, label: str) -> float:
-        return float(np.mean([label in counted_outcomes(d) for d in docs])) if docs else 0.0
+    def share(docs, label: str, any_drug: bool = False) -> float:
+        return float(np.mean([label in counted_outcomes(d, None if any_drug else d._.stated_drug)
+                              for d in docs])) if docs else 0.0
 
     return {
         "reviews": len(reviews),
@@ -110,8 +127,10 @@ def measure(nlp, reviews: list[Review]) -> dict:
         "effective_in_ineffective": share(ineffective_reviews, "effective"),
         "no_side_effect_texts": len(none),
         "adverse_in_no_side_effects": share(none, "adverse_effect"),
+        "adverse_in_no_side_effects_any_drug": share(none, "adverse_effect", any_drug=True),
         "severe_texts": len(severe),
         "adverse_in_severe": share(severe, "adverse_effect"),
+        "adverse_in_severe_any_drug": share(severe, "adverse_effect", any_drug=True),
     }
 
 

@@ -9,7 +9,8 @@ else the whole table, or each sheet of a workbook, is one document). A mapping f
 table, ``<table file name>.mapping.yml`` (``tabular_mapping.md``), overrides recognition.
 
 The drug column is kept as the row's stated subject (``stated_drug``: the lexicon's generic name
-when it knows the name, "Lyrica" -> pregabalin; else the name as written, lower-cased), beside
+when it knows the name, "Lyrica" -> pregabalin, "Effexor-XR" -> venlafaxine: ``drug_lexicon.canonical_drug``;
+else the name as written, lower-cased), beside
 what the NLP finds in the text; the condition as written (``stated_condition``). The overall
 rating is a number; further ratings are kept as numbers, or as the category written
 ("Highly Effective").
@@ -269,25 +270,6 @@ def number(value: str | None) -> float | None:
     return float(match.group(1).replace(",", ".")) if match else None
 
 
-@cache
-def _lexicon():
-    from fms_pipeline.nlp.drug_lexicon import drug_lexicon
-
-    return drug_lexicon()
-
-
-def canonical_drug(name: str) -> str:
-    """The lexicon's generic name of a drug named in a drug column ("Lyrica", "ortho-evra"), else the
-    name as written, lower-cased and with its spaces collapsed."""
-    written = " ".join(name.lower().split())
-    lexicon = _lexicon()
-    for candidate in (written, written.replace("-", " "), written.replace(" ", "-"), written.replace("-", "")):
-        entry = lexicon.get(candidate)
-        if entry is not None:
-            return entry.canonical
-    return written
-
-
 class _Table:
     """Turns a table's rows (all columns as text) into documents and comments, given its roles."""
 
@@ -398,8 +380,13 @@ class _Table:
             if len(self._drugs) > 100_000:
                 self._drugs.clear()
             as_written = " ".join(written.lower().split())
-            self._drugs[written] = as_written if self.mapping and self.mapping.drug_as_written \
-                else canonical_drug(written)
+            if self.mapping and self.mapping.drug_as_written:
+                self._drugs[written] = as_written
+            else:
+                # Imported here: the NLP package (spaCy) only once a table has a drug column.
+                from fms_pipeline.nlp.drug_lexicon import canonical_drug
+
+                self._drugs[written] = canonical_drug(written)
         return self._drugs[written]
 
 
