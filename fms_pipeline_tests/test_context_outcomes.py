@@ -378,6 +378,8 @@ def _counted(doc, label):
 @pytest.mark.parametrize("text", [
     "Since I stopped taking Paxil I feel so much better.",
     "After coming off the Effexor my memory improved a lot.",
+    "When I quit the medication my head cleared and I felt like myself again.",
+    "I weaned myself off over two months and am doing much better now.",
 ])
 def test_relief_after_stopping_a_drug_is_not_counted_as_effective(nlp, text):
     assert not _counted(nlp(text), "effective")

@@ -34,7 +34,9 @@ side-effect denial ("Side effects: none.",   dev F1 unchanged (PsyTAR counts neg
 "Minimal.", ``no_adverse_effect``)           too); an adverse_effect in such a sentence would
                                              count in ``drug_outcomes``
 relief after stopping ("since I stopped      dev F1 unchanged; effective found in 23.9% of
-taking it I feel better", ``drug_stopped``)  the training Ineffective reviews, not 24.9%
+taking it I feel better", ``drug_stopped``)  the training Ineffective reviews, not 24.9%;
+("when I quit the medication", "weaned       with the reviewed drug as subject, 38 of 197,
+myself off", session 11)                     not 40 (Highly Effective 551 of 1063, not 552)
 a denied benefit ("did not experience any    ineffective dev F1 0.535 -> 0.545; ineffective
 benefits", "little relief", ``benefit``)     in 60% of training Ineffective reviews, not 52%
                                              (fires in 2.4% of Highly Effective ones)
