@@ -111,21 +111,30 @@ def test_hypothetical_outcome_is_marked(nlp):
     assert spans and all(s._.hypothetical for s in spans)
 
 
-@pytest.mark.parametrize(
-    "sentence",
-    [
-        "I was concerned about weight gain and tiredness but none of that happened on Lyrica.",
-        "My doctor told me to expect some nausea from the Cymbalta.",
-        "After hearing that Savella can raise your heart rate I almost did not start it.",
-        "Chest pain on tramadol could be a sign of something serious, the leaflet says.",
-        "Gabapentin can also cause swelling in the legs.",
-    ],
-)
-def test_feared_expected_and_leaflet_effects_are_not_reported_ones(nlp, sentence):
-    """Effects someone worried about, was told to expect or read of are no adverse events of the writer's."""
+@pytest.mark.parametrize("sentence, feared", [
+    ("I was concerned about weight gain and tiredness but none of that happened on Lyrica.", "weight gain"),
+    ("My doctor told me to expect some nausea from the Cymbalta.", "nausea"),
+    ("Gabapentin can also cause swelling in the legs.", "swelling"),
+])
+def test_feared_expected_and_leaflet_effects_are_not_reported_ones(nlp, sentence, feared):
+    """Effects someone worried about, was told to expect or a leaflet lists are no adverse events of the writer's."""
     doc = nlp(sentence)
+    assert [e._.hypothetical for e in doc.ents if e.text == feared] == [True]
     assert not [s for s in doc.spans["outcomes"]
                 if s.label_ == "adverse_effect" and not s._.negated and not s._.hypothetical], sentence
+
+
+@pytest.mark.parametrize("sentence, event", [
+    ("I was concerned about weight gain and I did gain 20 pounds on Lyrica.", "weight gain"),
+    ("I was told to expect some dizziness and I was dizzy for a week on Lyrica.", "dizziness"),
+    ("I am concerned that Cymbalta is causing my headaches.", "headache"),
+])
+def test_an_effect_feared_and_then_had_is_reported(nlp, sentence, event):
+    """A fear or an expectation before the cue does not hide the event asserted after it, nor a suspicion."""
+    doc = nlp(sentence)
+    counted = [s for s in doc.spans["outcomes"]
+               if s.label_ == "adverse_effect" and not s._.negated and not s._.hypothetical]
+    assert counted and event in counted[0]._.events, sentence
 
 
 # --- sentiment -----------------------------------------------------------------------------
@@ -169,7 +178,7 @@ def test_shipped_classifier_is_reproducible_from_the_repository(nlp, tmp_path):
     model_file = tmp_path / "outcome_classifier.npz"
     shutil.copy(outcome_model.model_path(), model_file)
     info = evaluation.train(nlp, REPO / "data" / "psytar" / "sentences_train.tsv", model_file, keep_settings=True)
-    assert info["thresholds"] == evaluation.model_info(outcome_model.model_path())["thresholds"]
+    assert info["settings"].startswith("kept from the model refitted")
     refit = outcome_model.OutcomeClassifier.load(model_file)
     dev_texts, _ = outcome_model.read_psytar(REPO / "data" / "psytar" / "sentences_dev.tsv")
     dev = evaluation.featurize(nlp, dev_texts)
@@ -388,6 +397,9 @@ def test_relief_after_stopping_a_drug_is_not_counted_as_effective(nlp, text):
 def test_a_drug_that_helped_after_another_was_stopped_is_effective(nlp):
     assert "duloxetine" in _counted(nlp("After I quit Lyrica, Cymbalta helped me a lot."), "effective")
     assert "paroxetine" in _counted(nlp("Paxil worked well for me, I just had a hard time coming off it."), "effective")
+    # What was stopped is not the drug: "when I quit smoking".
+    doc = nlp("Chantix helped me a lot when I quit smoking.")
+    assert "varenicline" in _counted(doc, "effective")
 
 
 @pytest.mark.parametrize("text", [

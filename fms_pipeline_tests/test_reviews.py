@@ -131,13 +131,15 @@ def test_side_effects_reported_are_adverse_effects(nlp):
 def test_a_review_counts_the_adverse_effects_of_its_own_drug(nlp):
     """A side-effect text rated "No Side Effects" that blames another drug: the reviewed drug's figure has no
     adverse effect, the any-drug figure has one; a review whose text names no drug gets the reviewed drug's."""
-    def review(review_id: int, rating: int, side_effects: str, text: str) -> reviews.Review:
-        return reviews.Review(review_id, "Effexor-XR", rating, "Highly Effective", side_effects, "", "", text, "")
+    def review(review_id: int, drug: str, rating: int, side_effects: str, text: str) -> reviews.Review:
+        return reviews.Review(review_id, drug, rating, "Highly Effective", side_effects, "", "", text, "")
 
-    other = review(1, 8, reviews.NO_SIDE_EFFECTS,
+    other = review(1, "Effexor-XR", 8, reviews.NO_SIDE_EFFECTS,
                    "None with Effexor. Paxil gave me terrible night sweats and I gained 15 pounds.")
-    own = review(2, 3, "Severe Side Effects", "Terrible night sweats and I gained 15 pounds.")
-    figures = reviews.measure(nlp, [other, own])
+    own = review(2, "Effexor-XR", 3, "Severe Side Effects", "Terrible night sweats and I gained 15 pounds.")
+    # Named by one of its ingredients: Hyzaar is losartan with hydrochlorothiazide.
+    ingredient = review(3, "Hyzaar", 2, "Severe Side Effects", "The losartan gave me a dry cough that never stopped.")
+    figures = reviews.measure(nlp, [other, own, ingredient])
     assert figures["adverse_in_no_side_effects"] == 0.0
     assert figures["adverse_in_no_side_effects_any_drug"] == 1.0
     assert figures["adverse_in_severe"] == 1.0

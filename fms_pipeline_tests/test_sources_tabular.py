@@ -100,8 +100,9 @@ def test_forum_csv_staged_threads():
 @pytest.mark.parametrize("column, generic", [
     ("Effexor-XR", "venlafaxine"), ("wellbutrin-sr", "bupropion"), ("ventolin-hfa", "albuterol"),
     ("lithium-carbonate", "lithium"), ("Zyrtec-D", "cetirizine/pseudoephedrine"), ("meridia", "sibutramine"),
-    ("dilantin", "phenytoin"), ("ortho-tri-cyclen-lo", "ethinylestradiol/norgestimate"), ("yasmin",
-    "ethinylestradiol/drospirenone"), ("benicar-hct", "olmesartan/hydrochlorothiazide"), ("Lyrica", "pregabalin"),
+    ("dilantin", "phenytoin"), ("ortho-tri-cyclen-lo", "ethinylestradiol/norgestimate"),
+    ("Yaz", "ethinylestradiol/drospirenone"), ("Armour-Thyroid", "thyroid"), ("climara", "estradiol"),
+    ("benicar-hct", "olmesartan/hydrochlorothiazide"), ("Lyrica", "pregabalin"),
     ("Unheard-of Remedy XR", "unheard-of remedy xr"),
 ])
 def test_drug_column_names_a_generic_without_its_release_form(column, generic):

@@ -223,6 +223,19 @@ def drug_lexicon() -> dict[str, DrugEntry]:
 
 
 @cache
+def _ingredients_by_canonical() -> dict[str, tuple[str, ...]]:
+    return {entry.canonical: entry.ingredients for entry in drug_lexicon().values()}
+
+
+def same_drug(a: str, b: str) -> bool:
+    """Whether two canonicals share an ingredient: losartan is (part of) Hyzaar, cetirizine of Zyrtec-D."""
+    if a == b:
+        return True
+    known = _ingredients_by_canonical()
+    return bool(set(known.get(a, (a,))) & set(known.get(b, (b,))))
+
+
+@cache
 def form_suffixes() -> frozenset[str]:
     """Release-form and preparation words of drug columns (``vocab/drug_form_suffixes.txt``)."""
     return frozenset(line.strip().lower() for line in _vocab_text("drug_form_suffixes.txt").splitlines()

@@ -248,6 +248,9 @@ def train(nlp: Language, train_file: Path, model_file: Path, druglib_file: Path 
         "data_credit": "PsyTAR, Zolnoori et al., Data in Brief 24 (2019), CC BY 4.0; Drug Review Dataset "
                        "(Druglib.com), Gräßer et al., DH '18, CC BY 4.0 (ratings as weak labels)",
     }
+    if keep_settings:
+        info["settings"] = ("kept from the model refitted (train-outcomes --keep-settings); the cross-validated "
+                            "figures are those measured when they were chosen, on the features of then")
     model.save(model_file, info)
     outcome_model.load_classifier.cache_clear()
     return info

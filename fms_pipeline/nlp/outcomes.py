@@ -35,8 +35,8 @@ side-effect denial ("Side effects: none.",   dev F1 unchanged (PsyTAR counts neg
                                              count in ``drug_outcomes``
 relief after stopping ("since I stopped      dev F1 unchanged; effective found in 23.9% of
 taking it I feel better", ``drug_stopped``)  the training Ineffective reviews, not 24.9%;
-("when I quit the medication", "weaned       with the reviewed drug as subject, 38 of 197,
-myself off", session 11)                     not 40 (Highly Effective 551 of 1063, not 552)
+("when I stopped taking", "quit the         with the reviewed drug as subject, 38 of 197,
+medication", "weaned myself off", s. 11)     not 40 (Highly Effective 552 of 1063, as before)
 a denied benefit ("did not experience any    ineffective dev F1 0.535 -> 0.545; ineffective
 benefits", "little relief", ``benefit``)     in 60% of training Ineffective reviews, not 52%
                                              (fires in 2.4% of Highly Effective ones)
@@ -369,7 +369,11 @@ class DrugOutcomes:
             if label not in labels:
                 continue
             label_cues = [c for c in cues if c.label_ == label]
-            anchor = label_cues[0] if label_cues else sentence
+            # The first cue the sentence asserts: "I was worried about weight gain and I gained 15 pounds"
+            # reports the second (the first is hypothetical, and the outcome takes its anchor's context).
+            asserted_cues = [c for c in label_cues if not self.context.assess(c).hypothetical] if len(
+                label_cues) > 1 else label_cues
+            anchor = (asserted_cues or label_cues or [sentence])[0]
             if label == "effective" and exceptions:
                 targets = exceptions
             elif label == "ineffective" and negated_drugs:
@@ -411,7 +415,13 @@ class DrugOutcomes:
                         "ineffective", "access_loss") and not (
                         label == "effective" and target is not None and target in exceptions):
                     span._.negated = True
-                if found_context.hypothetical or (target is not None and target._.hypothetical):
+                # Nor does a fear or an expectation before the cue make hypothetical the events asserted after
+                # the cue: "I was concerned about weight gain and I did gain 20 pounds on Lyrica" (not "I'm
+                # nervous to start it because I read it causes weight gain": the nerves come first).
+                hypothetical = found_context.hypothetical and not (
+                    label in HARM_LABELS and span._.events and drug_known
+                    and any(e.start >= anchor.end and e.ent_id_ in span._.events for e in asserted))
+                if hypothetical or (target is not None and target._.hypothetical):
                     span._.hypothetical = True
                 out.append(span)
         return out

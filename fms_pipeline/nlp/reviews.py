@@ -82,9 +82,12 @@ def split(reviews: list[Review]) -> tuple[list[Review], list[Review]]:
 
 def counted_outcomes(doc, drug: str | None = None) -> set[str]:
     """Outcome labels found in a doc, as ``drug_outcomes`` counts them (not negated, not hypothetical);
-    with ``drug``, only those about it (or about no drug)."""
+    with ``drug``, only those about it, about a drug sharing an ingredient with it ("losartan" in a review
+    of Hyzaar) or about no drug."""
+    from fms_pipeline.nlp.drug_lexicon import same_drug
+
     return {s.label_ for s in doc.spans["outcomes"] if not s._.negated and not s._.hypothetical
-            and (drug is None or s._.drug in (None, drug))}
+            and (drug is None or s._.drug is None or same_drug(s._.drug, drug))}
 
 
 def _stated(nlp, texts_and_drugs):
