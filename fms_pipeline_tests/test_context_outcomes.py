@@ -155,6 +155,13 @@ def test_people_and_places_without_a_model(nlp):
     assert not [e for e in nlp("Doctor I am tired.").ents if e.label_ == "PERSON"]
 
 
+@pytest.mark.parametrize("text", ["My thyroid is fine, the bloods say.", "My friend Yasmin told me about it.",
+                                  "I played a Beethoven sonata.", "My growth hormone levels were tested."])
+def test_brands_that_are_everyday_words_are_no_drugs(nlp, text):
+    """Brand names left out of the lexicon, or kept out of the canonicals it matches, for their other sense."""
+    assert not [e for e in nlp(text).ents if e.label_ == "DRUG"]
+
+
 def test_drug_reference_has_classes_and_ids():
     rows = {r["drug"]: r for r in drug_reference(["oxycodone", "gabapentin", "duloxetine", "lorazepam"])}
     assert rows["oxycodone"] == {"drug": "oxycodone", "drug_class": "opioid", "drugbank_id": "DB00497", "mesh_id": "D009294",

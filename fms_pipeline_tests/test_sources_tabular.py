@@ -101,7 +101,7 @@ def test_forum_csv_staged_threads():
     ("Effexor-XR", "venlafaxine"), ("wellbutrin-sr", "bupropion"), ("ventolin-hfa", "albuterol"),
     ("lithium-carbonate", "lithium"), ("Zyrtec-D", "cetirizine/pseudoephedrine"), ("meridia", "sibutramine"),
     ("dilantin", "phenytoin"), ("ortho-tri-cyclen-lo", "ethinylestradiol/norgestimate"),
-    ("Yaz", "ethinylestradiol/drospirenone"), ("Armour-Thyroid", "thyroid"), ("climara", "estradiol"),
+    ("Yaz", "ethinylestradiol/drospirenone"), ("Armour-Thyroid", "desiccated thyroid"), ("climara", "estradiol"),
     ("benicar-hct", "olmesartan/hydrochlorothiazide"), ("Lyrica", "pregabalin"),
     ("Unheard-of Remedy XR", "unheard-of remedy xr"),
 ])
