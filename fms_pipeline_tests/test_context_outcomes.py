@@ -401,6 +401,19 @@ def test_relief_after_stopping_a_drug_is_not_counted_as_effective(nlp, text):
     assert not _counted(nlp(text), "effective")
 
 
+@pytest.mark.parametrize("text, drug", [
+    ("I take Lyrica too. Yoga has helped my fibro more than anything.", None),
+    ("The counselling does wonders for me.", None),
+    ("Cymbalta along with therapy really saved my life.", "duloxetine"),
+    ("The meds and physical therapy together helped a lot.", ""),
+])
+def test_a_treatment_that_is_no_medicine_is_not_a_drug_working(nlp, text, drug):
+    """Yoga or counselling credited, no drug or medicine named: no drug's effective outcome (PsyTAR labels
+    such sentences not effective); a drug or "the meds" named beside the treatment is still credited."""
+    counted = _counted(nlp(text), "effective")
+    assert (counted == []) if drug is None else (counted and (counted[0] or "") == drug), (text, counted)
+
+
 def test_a_drug_that_helped_after_another_was_stopped_is_effective(nlp):
     assert "duloxetine" in _counted(nlp("After I quit Lyrica, Cymbalta helped me a lot."), "effective")
     assert "paroxetine" in _counted(nlp("Paxil worked well for me, I just had a hard time coming off it."), "effective")

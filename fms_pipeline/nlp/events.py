@@ -200,6 +200,17 @@ def relief_of_stopping(sentence: Span, rule_cues: list[Span], drugs: list[Span])
         for d in drugs)
 
 
+OTHER_TREATMENT = "other_treatment"  # the outcome rule cues (``vocab/outcome_rule_cues.tsv``) naming a treatment that is no medicine
+
+
+def other_treatment_helped(sentence: Span, rule_cues: list[Span], drugs: list[Span]) -> bool:
+    """Whether the sentence credits a treatment that is no medicine and names no drug, drug class or
+    medicine word: "The counselling does wonders for me", "Yoga has helped my fibro more than anything";
+    not "Cymbalta along with therapy saved my life" nor "the meds and physical therapy together helped"."""
+    return (any(c.label_ == OTHER_TREATMENT for c in rule_cues) and not drugs
+            and not any(w in _MEDICINE_WORDS for w in _lower(sentence.doc)[sentence.start:sentence.end]))
+
+
 BENEFIT = "benefit"  # the outcome rule cues that name what a working drug gives
 _DENIALS = frozenset({"no", "not", "n't", "nt", "never", "without", "nor", "zero", "none", "hardly", "barely", "n’t"})
 _DENIAL_REACH = 5  # words between a denial and the benefit it denies, at most

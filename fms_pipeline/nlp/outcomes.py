@@ -43,6 +43,11 @@ benefits", "little relief", ``benefit``)     in 60% of training Ineffective revi
 an event-less adverse effect whose every     dev F1 unchanged; 'No Side Effects' training
 symptom is denied, hedged or relieved        texts with one 14.0%, not 14.8% (held-back
                                              19.7%, not 21.8%; severe 92.9%, not 93.8%)
+a treatment that is no medicine credited,    dev F1 unchanged; training reviews with an
+no drug named ("The counselling does         effective outcome of the reviewed drug: rated
+wonders for me", ``other_treatment``, s. 11) Ineffective 38 of 197, not 39 (Highly
+                                             Effective 553 of 1063, not 554: "Chiropractic
+                                             and massage helps, but these patches ...")
 withdrawal named or a missed dose            withdrawal dev F1 0.602, not 0.604; out of fold
 ("missed my dose", ``outcome_rule_cues``)    on training 0.563, not 0.572
 ===========================================  ============================================
@@ -341,6 +346,7 @@ class DrugOutcomes:
         # "Side effects: none.", "Minimal.", "None that I noticed.": the sentence denies side effects.
         denied = denies_adverse_effects(sentence, rule_cues, ents)
         relief_of_stopping = events.relief_of_stopping(sentence, rule_cues, drugs)
+        other_treatment = events.other_treatment_helped(sentence, rule_cues, drugs)
         # A drug negated only by being stopped or missed ("two days without cymbalta", "didn't have my
         # hydrocodone") is still the one whose withdrawal the sentence reports.
         acting = [d for d in drugs if not d._.hypothetical and (
@@ -411,7 +417,7 @@ class DrugOutcomes:
                 if label == "adverse_effect" and not span._.events and not negated:
                     negated = events.all_denied(sentence, ents)
                 if (negated or (denied and label == "adverse_effect") or (
-                        relief_of_stopping and label == "effective")) and label not in (
+                        (relief_of_stopping or other_treatment) and label == "effective")) and label not in (
                         "ineffective", "access_loss") and not (
                         label == "effective" and target is not None and target in exceptions):
                     span._.negated = True
