@@ -414,6 +414,18 @@ def test_a_treatment_that_is_no_medicine_is_not_a_drug_working(nlp, text, drug):
     assert (counted == []) if drug is None else (counted and (counted[0] or "") == drug), (text, counted)
 
 
+@pytest.mark.parametrize("text, counted", [
+    ("I take Lyrica. Yoga gave me a headache.", False),
+    ("I am on Cymbalta. Physical therapy made my back pain worse.", False),
+    ("Since Cymbalta, exercise makes me dizzy.", True),
+    ("Lyrica made me gain weight even with exercise.", True),
+])
+def test_a_treatment_that_is_no_medicine_causing_harm_is_no_adverse_effect(nlp, text, counted):
+    """"Yoga gave me a headache" after a drug was named: no adverse effect of that drug (no drug-event
+    pair for the signal tables); a sentence that names a drug keeps its adverse effect."""
+    assert bool(_counted(nlp(text), "adverse_effect")) == counted, text
+
+
 def test_a_drug_that_helped_after_another_was_stopped_is_effective(nlp):
     assert "duloxetine" in _counted(nlp("After I quit Lyrica, Cymbalta helped me a lot."), "effective")
     assert "paroxetine" in _counted(nlp("Paxil worked well for me, I just had a hard time coming off it."), "effective")

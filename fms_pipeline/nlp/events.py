@@ -211,6 +211,25 @@ def other_treatment_helped(sentence: Span, rule_cues: list[Span], drugs: list[Sp
             and not any(w in _MEDICINE_WORDS for w in _lower(sentence.doc)[sentence.start:sentence.end]))
 
 
+# Verbs by which a treatment right before them causes what follows: "Yoga gave me a headache".
+_CAUSED_BY_TREATMENT = frozenset(hash_string(w) for w in (
+    "made", "makes", "make", "gave", "gives", "left", "leaves", "caused", "causes", "triggered", "triggers",
+    "aggravated", "aggravates", "worsened", "worsens"))
+
+
+def other_treatment_caused(sentence: Span, rule_cues: list[Span], drugs: list[Span]) -> bool:
+    """Whether the sentence blames a treatment that is no medicine, the subject of a causing verb, and
+    names no drug, drug class or medicine word: "Yoga gave me a headache", "Physical therapy made my back
+    pain worse" (no drug's adverse effect); not "I diet and exercise and still gained 20 lbs"."""
+    if drugs:
+        return False
+    words = _lower(sentence.doc)
+    if any(w in _MEDICINE_WORDS for w in words[sentence.start:sentence.end]):
+        return False
+    return any(c.label_ == OTHER_TREATMENT and any(
+        words[i] in _CAUSED_BY_TREATMENT for i in range(c.end, min(c.end + 3, sentence.end))) for c in rule_cues)
+
+
 BENEFIT = "benefit"  # the outcome rule cues that name what a working drug gives
 _DENIALS = frozenset({"no", "not", "n't", "nt", "never", "without", "nor", "zero", "none", "hardly", "barely", "n’t"})
 _DENIAL_REACH = 5  # words between a denial and the benefit it denies, at most

@@ -48,6 +48,10 @@ no drug named ("The counselling does         effective outcome of the reviewed d
 wonders for me", ``other_treatment``, s. 11) Ineffective 38 of 197, not 39 (Highly
                                              Effective 553 of 1063, not 554: "Chiropractic
                                              and massage helps, but these patches ...")
+a treatment that is no medicine blamed       dev figures and the training side-effect
+("Yoga gave me a headache", no drug named,   texts' shares unchanged; without it, "I take
+``events.other_treatment_caused``, s. 11)    Lyrica. Yoga gave me a headache." is a
+                                             pregabalin-headache report
 withdrawal named or a missed dose            withdrawal dev F1 0.602, not 0.604; out of fold
 ("missed my dose", ``outcome_rule_cues``)    on training 0.563, not 0.572
 ===========================================  ============================================
@@ -347,6 +351,7 @@ class DrugOutcomes:
         denied = denies_adverse_effects(sentence, rule_cues, ents)
         relief_of_stopping = events.relief_of_stopping(sentence, rule_cues, drugs)
         other_treatment = events.other_treatment_helped(sentence, rule_cues, drugs)
+        treatment_harm = events.other_treatment_caused(sentence, rule_cues, drugs)
         # A drug negated only by being stopped or missed ("two days without cymbalta", "didn't have my
         # hydrocodone") is still the one whose withdrawal the sentence reports.
         acting = [d for d in drugs if not d._.hypothetical and (
@@ -417,7 +422,8 @@ class DrugOutcomes:
                 if label == "adverse_effect" and not span._.events and not negated:
                     negated = events.all_denied(sentence, ents)
                 if (negated or (denied and label == "adverse_effect") or (
-                        (relief_of_stopping or other_treatment) and label == "effective")) and label not in (
+                        (relief_of_stopping or other_treatment) and label == "effective") or (
+                        treatment_harm and label == "adverse_effect")) and label not in (
                         "ineffective", "access_loss") and not (
                         label == "effective" and target is not None and target in exceptions):
                     span._.negated = True
