@@ -426,6 +426,17 @@ def test_a_treatment_that_is_no_medicine_causing_harm_is_no_adverse_effect(nlp, 
     assert bool(_counted(nlp(text), "adverse_effect")) == counted, text
 
 
+@pytest.mark.parametrize("text, event", [
+    ("I started Lyrica in May. I eat well and still gained 20 lbs.", "weight gain"),
+    ("On Cymbalta I still lost 10 pounds.", "weight loss"),
+])
+def test_still_before_a_change_is_no_symptom_had_before(nlp, text, event):
+    """"still" says a symptom was there before ("still dizzy"), not a change ("still gained 20 lbs")."""
+    doc = nlp(text)
+    counted = [s for s in doc.spans["outcomes"] if s.label_ == "adverse_effect" and not s._.negated]
+    assert counted and event in counted[0]._.events, text
+
+
 def test_a_drug_that_helped_after_another_was_stopped_is_effective(nlp):
     assert "duloxetine" in _counted(nlp("After I quit Lyrica, Cymbalta helped me a lot."), "effective")
     assert "paroxetine" in _counted(nlp("Paxil worked well for me, I just had a hard time coming off it."), "effective")
