@@ -207,8 +207,12 @@ def other_treatment_helped(sentence: Span, rule_cues: list[Span], drugs: list[Sp
     """Whether the sentence credits a treatment that is no medicine and names no drug, drug class or
     medicine word: "The counselling does wonders for me", "Yoga has helped my fibro more than anything";
     not "Cymbalta along with therapy saved my life" nor "the meds and physical therapy together helped"."""
-    return (any(c.label_ == OTHER_TREATMENT for c in rule_cues) and not drugs
-            and not any(w in _MEDICINE_WORDS for w in _lower(sentence.doc)[sentence.start:sentence.end]))
+    return any(c.label_ == OTHER_TREATMENT for c in rule_cues) and _names_no_medicine(sentence, drugs)
+
+
+def _names_no_medicine(sentence: Span, drugs: list[Span]) -> bool:
+    """No drug, drug class or medicine word ("the meds", "pills") in the sentence."""
+    return not drugs and not any(w in _MEDICINE_WORDS for w in _lower(sentence.doc)[sentence.start:sentence.end])
 
 
 # Verbs by which a treatment right before them causes what follows: "Yoga gave me a headache".
@@ -221,11 +225,9 @@ def other_treatment_caused(sentence: Span, rule_cues: list[Span], drugs: list[Sp
     """Whether the sentence blames a treatment that is no medicine, the subject of a causing verb, and
     names no drug, drug class or medicine word: "Yoga gave me a headache", "Physical therapy made my back
     pain worse" (no drug's adverse effect); not "I diet and exercise and still gained 20 lbs"."""
-    if drugs:
+    if not _names_no_medicine(sentence, drugs):
         return False
     words = _lower(sentence.doc)
-    if any(w in _MEDICINE_WORDS for w in words[sentence.start:sentence.end]):
-        return False
     return any(c.label_ == OTHER_TREATMENT and any(
         words[i] in _CAUSED_BY_TREATMENT for i in range(c.end, min(c.end + 3, sentence.end))) for c in rule_cues)
 

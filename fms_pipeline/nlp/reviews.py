@@ -26,6 +26,8 @@ from pathlib import Path
 
 import numpy as np
 
+from fms_pipeline.nlp.drug_lexicon import canonical_drug, same_drug
+
 COLUMNS = ("reviewID", "urlDrugName", "rating", "effectiveness", "sideEffects", "condition", "benefitsReview",
            "sideEffectsReview", "commentsReview")
 HELD_BACK_EVERY = 5  # reviews whose id is divisible by this are held back for measuring
@@ -84,16 +86,12 @@ def counted_outcomes(doc, drug: str | None = None) -> set[str]:
     """Outcome labels found in a doc, as ``drug_outcomes`` counts them (not negated, not hypothetical);
     with ``drug``, only those about it, about a drug sharing an ingredient with it ("losartan" in a review
     of Hyzaar) or about no drug."""
-    from fms_pipeline.nlp.drug_lexicon import same_drug
-
     return {s.label_ for s in doc.spans["outcomes"] if not s._.negated and not s._.hypothetical
             and (drug is None or s._.drug is None or same_drug(s._.drug, drug))}
 
 
 def _stated(nlp, texts_and_drugs):
     """Docs to pipe, each with its review's drug as its stated subject, as the review-table parser gives it."""
-    from fms_pipeline.nlp.drug_lexicon import canonical_drug
-
     for text, drug in texts_and_drugs:
         doc = nlp.make_doc(text)
         doc._.stated_drug = canonical_drug(drug) if drug else None
