@@ -477,9 +477,9 @@ def measure_many_files(files_wanted: int, work: Path, cores: int, page_words: in
 
 
 def _write_cli_config(home: Path) -> None:
-    from fms_pipeline.cli import _DAGSTER_YAML
+    from fms_pipeline.cli import DAGSTER_YAML
 
-    (home / "dagster.yaml").write_text(_DAGSTER_YAML, encoding="utf-8")
+    (home / "dagster.yaml").write_text(DAGSTER_YAML, encoding="utf-8")
 
 
 def many_files_table(r: dict) -> str:

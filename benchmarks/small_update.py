@@ -38,8 +38,9 @@ REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "data" / "raw" / "duke-stanford-opioid-fibromyalgia-study.txt"
 
 
-def _child(data: str, out: str) -> int:
-    """One ``materialize`` with CPU timers around its parts; the figures go to ``out`` (JSON)."""
+def _instrument() -> dict[str, float]:
+    """Import the project with CPU timers around the functions that do each part; the returned
+    dict collects their seconds (cleared by the caller between updates)."""
     totals: dict[str, float] = {}
     clock = time.process_time
 
@@ -89,11 +90,47 @@ def _child(data: str, out: str) -> int:
     report_asset.build_report = report_with_its_charts
     timed(cli, "print_summary", "summary")
     timed(dg.JobDefinition, "execute_in_process", "runs")
-    start = clock()
+    return totals
+
+
+def _materialize(data: str, totals: dict[str, float]) -> int:
+    from fms_pipeline import cli
+
+    start = time.process_time()
     code = cli.main(["--data-dir", data, "materialize"])
-    totals["materialize"] = clock() - start
+    totals["materialize"] = time.process_time() - start
+    return code
+
+
+def _child(data: str, out: str) -> int:
+    """One ``materialize`` in a fresh process; the parts' figures go to ``out`` (JSON)."""
+    totals = _instrument()
+    code = _materialize(data, totals)
     Path(out).write_text(json.dumps(totals))
     return code
+
+
+def _resident_child(data: str, out: str, pages: str) -> int:
+    """``fms-pipeline watch``'s case: one process that has already run the main job (imports done,
+    the pipeline loaded) processes each page of ``pages`` in turn, moved into raw/ one at a time.
+    The parts of every update (not of the first run) go to ``out`` (JSON list)."""
+    totals = _instrument()
+    if _materialize(data, totals) != 0:
+        return 1
+    rows = []
+    for page in sorted(Path(pages).iterdir()):
+        shutil.move(page, Path(data) / "raw" / page.name)
+        totals.clear()
+        totals.update({"nlp imports": 0.0, "definitions import": 0.0})
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        wall = time.monotonic()
+        if _materialize(data, totals) != 0:
+            return 1
+        after = resource.getrusage(resource.RUSAGE_SELF)
+        cpu = (after.ru_utime - usage.ru_utime) + (after.ru_stime - usage.ru_stime)
+        rows.append({"wall": time.monotonic() - wall, "cpu": cpu, "timers": dict(totals)})
+    Path(out).write_text(json.dumps(rows))
+    return 0
 
 
 def _parts(t: dict[str, float], whole: float) -> dict[str, float]:
@@ -123,10 +160,16 @@ def _parts(t: dict[str, float], whole: float) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--resident", action="store_true",
+                        help="every update in one process that has run the job before (fms-pipeline watch), "
+                             "not a fresh process each (fms-pipeline materialize)")
     parser.add_argument("--child", nargs=2, metavar=("DATA", "OUT"), help=argparse.SUPPRESS)
+    parser.add_argument("--resident-child", nargs=3, metavar=("DATA", "OUT", "PAGES"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         sys.exit(_child(*args.child))
+    if args.resident_child:
+        sys.exit(_resident_child(*args.resident_child))
 
     from benchmarks.corpus import write_corpus
 
@@ -134,32 +177,41 @@ def main() -> None:
     data, home, pages = root / "data", root / "dagster_home", root / "pages"
     (data / "raw").mkdir(parents=True)
     home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\nconcurrency:\n  pools:\n    default_limit: 1\n")
     shutil.copy(SAMPLE, data / "raw")
     for i in range(args.repeats):
         write_corpus(pages, words=1, seed=100 + i, start=1000 + i)  # one page of ~1,700 words each
+    # DAGSTER_HOME/dagster.yaml as the CLI writes it (ensure_dagster_home) in the child.
     env = {**os.environ, "DAGSTER_HOME": str(home), "FMS_WORKERS": "1"}
-    command = [sys.executable, "-m", "benchmarks.small_update", "--child", str(data), str(root / "parts.json")]
 
-    def run() -> tuple[float, float, dict]:
+    def run(child_args: list[str]) -> tuple[float, float]:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.monotonic()
+        command = [sys.executable, "-m", "benchmarks.small_update", *child_args]
         done = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True)
         wall = time.monotonic() - start
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         if done.returncode != 0:
             raise RuntimeError(f"materialize failed:\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
-        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-        return cpu, wall, json.loads((root / "parts.json").read_text())
+        return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), wall
 
-    run()  # the sample, processed once (not measured)
+    out = root / "parts.json"
     rows = []
-    for page in sorted(pages.iterdir()):
-        shutil.move(page, data / "raw" / page.name)
-        cpu, wall, timers = run()
-        rows.append({"wall (machine-dependent)": wall, **_parts(timers, cpu)})
+    if args.resident:
+        run(["--resident-child", str(data), str(out), str(pages)])
+        for update in json.loads(out.read_text()):
+            parts = _parts(update["timers"], update["cpu"])
+            del parts["process start, imports before the run"], parts["nlp imports"], parts["definitions import"]
+            rows.append({"wall (machine-dependent)": update["wall"], **parts})
+        what = "in one resident process (fms-pipeline watch)"
+    else:
+        run(["--child", str(data), str(out)])  # the sample, processed once (not measured)
+        for page in sorted(pages.iterdir()):
+            shutil.move(page, data / "raw" / page.name)
+            cpu, wall = run(["--child", str(data), str(out)])
+            rows.append({"wall (machine-dependent)": wall, **_parts(json.loads(out.read_text()), cpu)})
+        what = "a fresh process each (fms-pipeline materialize)"
     shutil.rmtree(root, ignore_errors=True)
-    print(f"adding one page (~1,700 words) to the sample, {len(rows)} times; CPU seconds, median (min-max)")
+    print(f"adding one page (~1,700 words) to the sample, {len(rows)} times, {what}; CPU seconds, median (min-max)")
     for key in rows[0]:
         values = [r[key] for r in rows]
         print(f"  {key:<45} {statistics.median(values):6.2f}  ({min(values):.2f}-{max(values):.2f})")

@@ -8,9 +8,17 @@ import os
 import sys
 from pathlib import Path
 
-_DAGSTER_YAML = """# DAGSTER_HOME for this project.
+DAGSTER_YAML = """# DAGSTER_HOME for this project.
 telemetry:
   enabled: false
+# Dagster's SQLite files under this folder, with fewer connections per event (defs/sqlite_storage.py).
+storage:
+  custom:
+    module: fms_pipeline.defs.sqlite_storage
+    class: LocalSqliteStorage
+    config:
+      base_dir:
+        env: DAGSTER_HOME
 # One writer at a time for the warehouse, the report and the shareable copy.
 concurrency:
   pools:
@@ -33,7 +41,7 @@ def ensure_dagster_home() -> Path:
     home.mkdir(parents=True, exist_ok=True)
     config = home / "dagster.yaml"
     if not config.exists():
-        config.write_text(_DAGSTER_YAML, encoding="utf-8")
+        config.write_text(DAGSTER_YAML, encoding="utf-8")
     os.environ["DAGSTER_HOME"] = str(home)
     return home
 

@@ -14,9 +14,9 @@ import dagster as dg
 from fms_pipeline import defs as defs_package
 from fms_pipeline.defs.resources import settings_from_env
 from fms_pipeline.defs.share import ShareSecret
-from fms_pipeline.defs.sqlite_sync import install as sync_sqlite_at_checkpoints
+from fms_pipeline.defs.sqlite_storage import install as sync_sqlite_at_checkpoints
 
-# A local DAGSTER_HOME's SQLite files: no fsync per event (see sqlite_sync); in every process that
+# A local DAGSTER_HOME's SQLite files: no fsync per event (see sqlite_storage); in every process that
 # loads these definitions (the CLI, the webserver, the daemon and its run workers).
 sync_sqlite_at_checkpoints()
 

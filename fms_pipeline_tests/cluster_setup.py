@@ -66,7 +66,7 @@ def reference_warehouse(raw_files: Path, tmp_path_factory) -> Path:
     with pytest.MonkeyPatch.context() as mp:
         isolate(mp, root / "dagster_home")
         (root / "dagster_home").mkdir()
-        (root / "dagster_home" / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+        (root / "dagster_home" / "dagster.yaml").write_text(cli.DAGSTER_YAML)
         mp.setenv("FMS_WORKERS", "1")
         assert cli.materialize(data) == 0
     return data / "warehouse.duckdb"

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from fms_pipeline import cli
+
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "data" / "raw" / "duke-stanford-opioid-fibromyalgia-study.txt"
 
@@ -44,7 +46,7 @@ def data_dir(tmp_path: Path) -> Path:
 def dagster_home(tmp_path: Path, monkeypatch) -> Path:
     home = tmp_path / "dagster_home"
     home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    (home / "dagster.yaml").write_text(cli.DAGSTER_YAML)  # as the CLI writes it for a user
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     return home
 

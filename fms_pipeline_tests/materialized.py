@@ -20,7 +20,7 @@ from fms_pipeline import cli
 def dagster_home_env(home: Path) -> Iterator[Path]:
     """DAGSTER_HOME=home (a fresh instance, telemetry off) until the block ends, then as it was."""
     home.mkdir(parents=True, exist_ok=True)
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    (home / "dagster.yaml").write_text(cli.DAGSTER_YAML)  # as the CLI writes it for a user
     before = os.environ.get("DAGSTER_HOME")
     os.environ["DAGSTER_HOME"] = str(home)
     try:

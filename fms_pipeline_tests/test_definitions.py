@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
+from fms_pipeline import cli
 from fms_pipeline.definitions import build_definitions
 
 
@@ -71,7 +72,7 @@ def test_dg_checks_the_definitions(tmp_path):
     repo = Path(__file__).resolve().parents[1]
     dg_cli = Path(sys.executable).with_name("dg")
     env = {**os.environ, "DAGSTER_HOME": str(tmp_path), "FMS_DATA_DIR": str(tmp_path / "data")}
-    (tmp_path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    (tmp_path / "dagster.yaml").write_text(cli.DAGSTER_YAML)
     done = subprocess.run([str(dg_cli), "check", "defs"], cwd=repo, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "All definitions loaded successfully" in done.stdout + done.stderr

@@ -532,7 +532,7 @@ def test_a_cli_killed_during_the_build_does_not_lock_the_next_one_out(sample_bui
                                                                     dagster_home: Path):
     """The build holds the warehouse writers' pool slot (limit 1); SIGKILL leaves its run
     'started' with the slot claimed. The next materialize marks it failed, frees the slot and builds."""
-    (dagster_home / "dagster.yaml").write_text("telemetry:\n  enabled: false\nconcurrency:\n  pools:\n    default_limit: 1\n")
+    (dagster_home / "dagster.yaml").write_text(cli.DAGSTER_YAML)  # the writer pool: limit 1
     killed = subprocess.Popen([sys.executable, "-c", KILLED_IN_BUILD, str(data_dir)], cwd=REPO, text=True,
                               stdout=subprocess.PIPE, env={**os.environ, "DAGSTER_HOME": str(dagster_home)})
     try:

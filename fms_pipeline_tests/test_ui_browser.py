@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import sync_playwright
 
-from fms_pipeline import tables, warehouse
+from fms_pipeline import cli, tables, warehouse
 from fms_pipeline_tests.conftest import SAMPLE
 
 REPO = Path(__file__).resolve().parents[1]
@@ -49,7 +49,7 @@ def dagster_dev(tmp_path: Path):
     shutil.copytree(REPO / "data" / "psytar", data / "psytar")
     home = tmp_path / "dagster_home"
     home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    (home / "dagster.yaml").write_text(cli.DAGSTER_YAML)  # as the CLI writes it for a user
     env = {**os.environ, "DAGSTER_HOME": str(home), "FMS_DATA_DIR": str(data), "FMS_SHARE_SECRET": "browser-test-secret-32-bytes-long",
            # The sensors would process the file on their own; here the user launches it from the UI.
            "FMS_AUTOMATION": "stopped"}
