@@ -1,4 +1,5 @@
-"""Command line: ``fms-pipeline materialize`` (the main job) and ``fms-pipeline query``."""
+"""Command line: ``fms-pipeline materialize`` (the main job), ``fms-pipeline watch`` (the main job kept
+loaded, run whenever raw/ changes), ``fms-pipeline query`` and the NLP's evaluate and train commands."""
 
 from __future__ import annotations
 
@@ -299,6 +300,9 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     m = sub.add_parser("materialize", help="process new and changed files in DATA_DIR/raw and build the warehouse")
     m.add_argument("--full", action="store_true", help="re-process every file, changed or not")
+    w = sub.add_parser("watch", help="keep the main job loaded and run it whenever DATA_DIR/raw changes "
+                                     "(a file dropped in is in the warehouse and the report seconds later)")
+    w.add_argument("--interval", type=float, default=1.0, help="seconds between looks at the raw folder (default 1)")
     q = sub.add_parser("query", help="run a read-only SQL query against the warehouse")
     q.add_argument("sql", help="the query, or @file.sql to read it from a file")
     q.add_argument("--max-rows", type=int, default=40)
@@ -329,6 +333,33 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "materialize":
         try:
             return materialize(full=args.full, settings=settings)
+        except ValueError as error:  # a setting that cannot be used, e.g. FMS_WORKERS=abc
+            print(f"fms-pipeline: {error}", file=sys.stderr)
+            return 2
+    if args.command == "watch":
+        from fms_pipeline import watching
+
+        if not args.interval > 0:
+            print(f"fms-pipeline watch: --interval {args.interval:g}: expected a number of seconds above 0",
+                  file=sys.stderr)
+            return 2
+        ensure_dagster_home()
+        load_project_env()
+        sys.stdout.reconfigure(line_buffering=True)  # a long-lived process: each line as it is printed
+
+        def run() -> int:
+            try:
+                return materialize(settings=settings)
+            finally:  # Dagster points SIGTERM at SIGINT's handler (ignored in a background job)
+                _terminate_on_sigterm()
+
+        _terminate_on_sigterm()
+        try:
+            return watching.watch(settings, run, interval=args.interval,
+                                  restart=watching.restart_with(argv if argv is not None else sys.argv[1:]))
+        except KeyboardInterrupt:
+            print("stopped watching", file=sys.stderr)
+            return 130
         except ValueError as error:  # a setting that cannot be used, e.g. FMS_WORKERS=abc
             print(f"fms-pipeline: {error}", file=sys.stderr)
             return 2
