@@ -17,6 +17,7 @@ unless ``--no-write``; the last line printed is the figures as JSON.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -180,6 +181,46 @@ def _kill_tree(process: subprocess.Popen) -> None:
     process.wait()
 
 
+def watched_updates(data: Path, home: Path, first_page: int, page_words: int | None, repeats: int = 3) -> dict:
+    """`fms-pipeline watch` (every core) on the processed corpus: ``repeats`` times one page is
+    written into raw/ and the time until the process prints that its update is done is taken
+    (the look every 0.25 s and the settling look included), with the CPU of its process tree
+    over that time and the update's own time as it prints it."""
+    interval = 0.25
+    process = subprocess.Popen([str(FMS_PIPELINE), "--data-dir", str(data), "watch", "--interval", str(interval)],
+                               env=_env(home, None), cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True, start_new_session=True)
+    latencies, cpus, updates = [], [], []
+
+    def line_with(text: str) -> str:
+        for line in process.stdout:
+            if text in line:
+                return line
+        raise RuntimeError(f"fms-pipeline watch ended ({process.wait()}) before printing {text!r}")
+
+    try:
+        line_with("watching")
+        for i in range(repeats):
+            before: dict[int, int] = {}
+            _cpu_ticks(_process_tree(process.pid), before)
+            started = time.perf_counter()
+            write_corpus(data / "raw", 1, seed=200 + i, start=first_page + i, page_words=page_words)
+            done = line_with("update ")
+            latencies.append(time.perf_counter() - started)
+            after: dict[int, int] = {}
+            _cpu_ticks(_process_tree(process.pid), after)
+            cpus.append(sum(after[p] - before.get(p, 0) for p in after) / os.sysconf("SC_CLK_TCK"))
+            if " done in " not in done:
+                raise RuntimeError(f"a watched update failed: {done}")
+            updates.append(float(done.split(" done in ")[1].split(" s")[0]))
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=120)
+    return {"latency": statistics.median(latencies), "cpu": statistics.median(cpus),
+            "update": statistics.median(updates), "interval": interval, "repeats": repeats,
+            "latencies": latencies}
+
+
 def nothing_to_do(data: Path, home: Path, repeats: int = 5) -> dict:
     """Whole-process seconds of `fms-pipeline materialize` when every file is processed."""
     times = []
@@ -193,6 +234,23 @@ def nothing_to_do(data: Path, home: Path, repeats: int = 5) -> dict:
     return {"median": statistics.median(times), "min": min(times), "max": max(times), "repeats": repeats}
 
 
+@contextlib.contextmanager
+def instance_at(home: Path):
+    """The Dagster instance of ``home``; its dagster.yaml (the CLI's) reads the folder from DAGSTER_HOME."""
+    import dagster as dg
+
+    before = os.environ.get("DAGSTER_HOME")
+    os.environ["DAGSTER_HOME"] = str(home)
+    try:
+        with dg.DagsterInstance.get() as instance:
+            yield instance
+    finally:
+        if before is None:
+            os.environ.pop("DAGSTER_HOME", None)
+        else:
+            os.environ["DAGSTER_HOME"] = before
+
+
 def fresh_home(path: Path) -> Path:
     """An empty DAGSTER_HOME: the CLI writes the project's dagster.yaml into it, as for a user."""
     path.mkdir(parents=True)
@@ -203,7 +261,7 @@ def dagster_runs(home: Path) -> list[dict]:
     """Every run recorded in the instance, oldest first, with the number of its event-log entries."""
     import dagster as dg
 
-    with dg.DagsterInstance.from_config(str(home)) as instance:
+    with instance_at(home) as instance:
         out = []
         for run in reversed(instance.get_runs()):
             logs = instance.all_logs(run.run_id)
@@ -326,6 +384,7 @@ def measure_corpus(words_target: int, work: Path, cores: int, page_words: int | 
     one_file_seconds, one_file_peak, _ = main_job(data, home)
     one_file_cpu = LAST_CPU["seconds"]
     one_file_runs = _new_runs(home, before)
+    watched = watched_updates(data, home, files + 1, page_words)
     idle = nothing_to_do(data, home)
     started = time.perf_counter()
     warehouse.build_warehouse(data / "staging", work / f"alone-{words_target}.duckdb", incremental=False)
@@ -344,7 +403,7 @@ def measure_corpus(words_target: int, work: Path, cores: int, page_words: int | 
             "one_core_seconds": one["seconds"] if one else None,
             "peak_bytes_one_core": one["peak"] if one else None, "runs_one_core": one["runs"] if one else [],
             "one_file_seconds": one_file_seconds, "one_file_runs": one_file_runs,
-            "nothing_to_do": idle, "warehouse_build_seconds": build_alone}
+            "nothing_to_do": idle, "warehouse_build_seconds": build_alone, "watched": watched}
 
 
 def corpus_table(results: list[dict]) -> str:
@@ -387,6 +446,12 @@ def corpus_table(results: list[dict]) -> str:
          lambda r: f"{r['one_file_seconds']:.1f} ({r['one_file_cpu']:.1f} CPU s)"),
         ("5. as a share of the full run (target ≤ 5%)",
          lambda r: f"{100 * r['one_file_seconds'] / r['full_seconds']:.1f}%"),
+        ("5w. adding one file with `fms-pipeline watch` running: s from writing it to the update printed "
+         "(looks every 0.25 s); the update's own s; CPU s of the process tree",
+         lambda r: f"{r['watched']['latency']:.1f}; {r['watched']['update']:.1f}; {r['watched']['cpu']:.1f} CPU s "
+                   f"(median of {r['watched']['repeats']})" if "watched" in r else na),
+        ("5w. as a share of the full run (target ≤ 5%)",
+         lambda r: f"{100 * r['watched']['latency'] / r['full_seconds']:.1f}%" if "watched" in r else na),
         ("6. warehouse build from staging alone (full, not incremental), s",
          lambda r: f"{r['warehouse_build_seconds']:.2f}"),
         ("7. Dagster events per run, full run, every core", lambda r: _events(r["runs_all_cores"])),
@@ -415,7 +480,7 @@ def _evaluate_sensor(data: Path, home: Path) -> dict:
     from fms_pipeline.defs.automation import raw_files_sensor
     from fms_pipeline.defs.resources import settings_from_env
 
-    with dg.DagsterInstance.from_config(str(home)) as instance:
+    with instance_at(home) as instance:
         context = dg.build_sensor_context(instance=instance, resources={"settings": settings_from_env(str(data))})
         started = time.perf_counter()
         result = raw_files_sensor(context)
@@ -586,7 +651,7 @@ def slots_held_by_unfinished_runs(home: Path) -> list[dict]:
     """Concurrency-pool slots claimed by runs the instance still records as not finished."""
     import dagster as dg
 
-    with dg.DagsterInstance.from_config(str(home)) as instance:
+    with instance_at(home) as instance:
         unfinished = {r.run_id: r for r in instance.get_runs() if not r.is_finished}
         held = []
         for key in instance.event_log_storage.get_concurrency_keys():
@@ -601,7 +666,7 @@ def free_slots_of_unfinished_runs(home: Path) -> None:
     """Mark runs left unfinished by a killed CLI failed and free their slots (no CLI is running now)."""
     import dagster as dg
 
-    with dg.DagsterInstance.from_config(str(home)) as instance:
+    with instance_at(home) as instance:
         for run in instance.get_runs():
             if not run.is_finished:
                 instance.event_log_storage.free_concurrency_slots_for_run(run.run_id)

@@ -72,3 +72,15 @@ def test_connections_are_kept_per_file_and_closed_with_the_instance(tmp_path, mo
     assert sum(pool.checkedin() for pool in pools) == len(pools)  # each holds its open connection
     instance.dispose()
     assert not storage._engines and sum(pool.checkedin() for pool in pools) == 0
+
+
+def test_a_wiped_instance_records_new_runs_in_new_files(tmp_path, monkeypatch):
+    """``wipe`` deletes the run files: kept connections must not write on into the deleted ones."""
+    monkeypatch.setenv("DAGSTER_HOME", str(_home(tmp_path / "home", cli.DAGSTER_YAML)))
+    with dg.DagsterInstance.get() as instance:
+        JOB.execute_in_process(instance=instance)
+        instance.wipe()
+        run_id = JOB.execute_in_process(instance=instance).run_id
+        with dg.DagsterInstance.get() as reader:  # another instance: other connections
+            assert len(reader.all_logs(run_id)) == len(instance.all_logs(run_id)) > 5
+            assert reader.get_latest_materialization_event(dg.AssetKey("counted")).run_id == run_id

@@ -86,12 +86,19 @@ class KeptConnectionsEventLogStorage(SqliteEventLogStorage):
             with engine.connect() as conn, conn.begin():
                 yield conn
 
-    def dispose(self) -> None:
-        super().dispose()
+    def _close_all(self) -> None:
         with self._db_lock:
             for engine in self._engines.values():
                 engine.dispose()
             self._engines.clear()
+
+    def wipe(self) -> None:
+        self._close_all()  # wipe deletes the run files: a kept connection would write to a deleted file
+        super().wipe()
+
+    def dispose(self) -> None:
+        super().dispose()
+        self._close_all()
 
 
 class LocalSqliteStorage(DagsterSqliteStorage):
