@@ -104,17 +104,16 @@ def warehouse_contract_tests(context: dg.AssetCheckExecutionContext, settings: P
 def contract_results(con, selected: set[str]):
     """An AssetCheckResult per table whose check is ``selected``: failed when any of its declared
     tests finds rows, the failing tests and examples in its metadata."""
-    for table in tables.TABLES.values():
+    chosen = [table for table in tables.TABLES.values() if _contract_check_name(table.name) in selected]
+    queries = {table.name: contract.test_queries(table) for table in chosen}
+    found = contract.failing_rows(con, {test: q for by_test in queries.values() for test, q in by_test.items()})
+    for table in chosen:
         name = _contract_check_name(table.name)
-        if name not in selected:
-            continue
-        queries = contract.test_queries(table)
-        failing = {test: con.execute(query).fetchall() for test, query in queries.items()}
-        failing = {test: rows for test, rows in failing.items() if rows}
+        failing = {test: found[test] for test in queries[table.name] if test in found}
         yield dg.AssetCheckResult(
             check_name=name, asset_key=dg.AssetKey(["warehouse", table.name]), passed=not failing,
             severity=dg.AssetCheckSeverity.ERROR,
-            metadata={"tests": len(queries), "failing_tests": ", ".join(failing) or "none",
+            metadata={"tests": len(queries[table.name]), "failing_tests": ", ".join(failing) or "none",
                       "failing_rows": sum(len(rows) for rows in failing.values()),
                       "examples": markdown_list([(test, f"{item}: {problem}") for test, rows in failing.items()
                                                  for item, problem in rows[:10]])})

@@ -67,8 +67,11 @@ def outcome_chart(rows: list[tuple[str, str, int]], title: str = "What patients 
     drugs = sorted(totals, key=lambda d: (-totals[d], d))[:15]
     fig, ax = plt.subplots(figsize=(6.5, 0.35 * max(len(drugs), 3) + 1.2))
     left = [0] * len(drugs)
+    counts: dict[tuple[str, str], int] = {}
+    for d, o, n in rows:
+        counts[d, o] = counts.get((d, o), 0) + n
     for outcome, colour in OUTCOME_COLOURS.items():
-        values = [sum(n for d, o, n in rows if d == drug and o == outcome) for drug in drugs]
+        values = [counts.get((drug, outcome), 0) for drug in drugs]
         ax.barh(drugs[::-1], values[::-1], left=left[::-1], color=colour, label=outcome.replace("_", " "))
         left = [a + b for a, b in zip(left, values)]
     ax.set_title(title, loc="left", fontsize=11)
