@@ -38,6 +38,18 @@ def test_not_sure_if_is_not_hypothetical_either(nlp):
     assert not context_of(nlp, "I'm not sure if it's the Lyrica but I sleep better.", "pregabalin")._.hypothetical
 
 
+@pytest.mark.parametrize(("sentence", "canonical", "hypothetical"), [
+    # A worry about *my* effect is about one the writer has ...
+    ("My doctor was concerned about my weight gain on Lyrica.", "weight gain", False),
+    ("I was worried about my hair loss since starting Cymbalta.", "hair loss", False),
+    # ... a worry about an effect is about one they may get.
+    ("I was worried about weight gain on Lyrica.", "weight gain", True),
+    ("I am concerned about nausea with Savella.", "nausea", True),
+])
+def test_a_worry_about_my_effect_is_no_fear_of_one(nlp, sentence, canonical, hypothetical):
+    assert context_of(nlp, sentence, canonical)._.hypothetical is hypothetical
+
+
 @pytest.mark.parametrize(
     ("sentence", "canonical"),
     [
