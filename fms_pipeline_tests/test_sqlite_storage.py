@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -63,24 +64,39 @@ def test_the_clis_instance_records_what_dagsters_own_storage_records(tmp_path, m
 
 def test_connections_are_kept_per_file_and_closed_with_the_instance(tmp_path, monkeypatch):
     monkeypatch.setenv("DAGSTER_HOME", str(_home(tmp_path / "home", cli.DAGSTER_YAML)))
-    instance = dg.DagsterInstance.get()
-    storage = instance.event_log_storage
-    for _ in range(KeptConnectionsEventLogStorage.KEPT_SHARDS + 2):
-        JOB.execute_in_process(instance=instance)
-    pools = [engine.pool for engine in storage._engines.values()]
-    assert len(pools) == KeptConnectionsEventLogStorage.KEPT_SHARDS  # the index and the latest runs
-    assert sum(pool.checkedin() for pool in pools) == len(pools)  # each holds its open connection
-    instance.dispose()
-    assert not storage._engines and sum(pool.checkedin() for pool in pools) == 0
+    with dg.DagsterInstance.get() as instance:
+        storage = instance.event_log_storage
+        for _ in range(KeptConnectionsEventLogStorage.KEPT_SHARDS + 2):
+            JOB.execute_in_process(instance=instance)
+        pools = [engine.pool for engine in storage._engines.values()]
+        assert len(pools) == KeptConnectionsEventLogStorage.KEPT_SHARDS  # the index and the latest runs
+        assert sum(pool.checkedin() for pool in pools) == len(pools)  # each holds its open connection
+    assert not storage._engines and sum(pool.checkedin() for pool in pools) == 0  # closed with the instance
 
 
-def test_a_wiped_instance_records_new_runs_in_new_files(tmp_path, monkeypatch):
-    """``wipe`` deletes the run files: kept connections must not write on into the deleted ones."""
+def test_a_wiped_instance_records_new_events_in_new_files(tmp_path, monkeypatch):
+    """``wipe`` deletes the run files: a connection kept to one must not take later events with it."""
     monkeypatch.setenv("DAGSTER_HOME", str(_home(tmp_path / "home", cli.DAGSTER_YAML)))
     with dg.DagsterInstance.get() as instance:
-        JOB.execute_in_process(instance=instance)
+        run = instance.get_run_by_id(JOB.execute_in_process(instance=instance).run_id)
         instance.wipe()
-        run_id = JOB.execute_in_process(instance=instance).run_id
+        instance.report_engine_event("after the wipe", run)  # the run's file: deleted, then written again
         with dg.DagsterInstance.get() as reader:  # another instance: other connections
-            assert len(reader.all_logs(run_id)) == len(instance.all_logs(run_id)) > 5
-            assert reader.get_latest_materialization_event(dg.AssetKey("counted")).run_id == run_id
+            assert [e.message for e in reader.all_logs(run.run_id)] == ["after the wipe"]
+
+
+def test_the_ui_follows_a_running_runs_events(tmp_path, monkeypatch):
+    """The webserver streams a run's events by watching its file; commits go to the ``-wal`` file."""
+    monkeypatch.setenv("DAGSTER_HOME", str(_home(tmp_path / "home", cli.DAGSTER_YAML)))
+    with dg.DagsterInstance.get() as writer, dg.DagsterInstance.get() as viewer:
+        run = writer.get_run_by_id(JOB.execute_in_process(instance=writer).run_id)
+        seen: list[str] = []
+        viewer.event_log_storage.watch(run.run_id, None, lambda entry, cursor: seen.append(entry.message))
+        time.sleep(0.5)  # the observer thread starts
+        for i in range(20):
+            writer.report_engine_event(f"event {i}", run)
+            time.sleep(0.02)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and "event 19" not in seen:
+            time.sleep(0.1)
+        assert [m for m in seen if m.startswith("event ")] == [f"event {i}" for i in range(20)]

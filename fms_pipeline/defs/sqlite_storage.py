@@ -13,7 +13,9 @@ warehouse are written atomically by the project itself.
    the 216 events of a one-file update, ~0.9 of its 3.2 CPU s of Dagster bookkeeping. This one
    keeps one engine and one open connection per database file, per process, for as long as the
    instance lives. Each write is still its own transaction, so other processes (the webserver,
-   the daemon) see it as before.
+   the daemon) see it as before. The UI follows a running run by watching its file for changes;
+   in WAL mode a commit changes the ``-wal`` file, and the run's file only at a checkpoint, which
+   closing the connection used to force: the watch now looks at both.
 """
 
 from __future__ import annotations
@@ -24,7 +26,10 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import (
+    SqliteEventLogStorage,
+    SqliteEventLogStorageWatchdog,
+)
 from dagster._core.storage.sql import create_engine
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from dagster._core.storage.sqlite_storage import DagsterSqliteStorage, _event_logs_directory
@@ -42,6 +47,18 @@ def install() -> None:
     """Every SQLite connection SQLAlchemy opens in this process from now on syncs at checkpoints only."""
     if not event.contains(Engine, "connect", _normal_sync):
         event.listen(Engine, "connect", _normal_sync)
+
+
+class _RunFileOrWalWatchdog(SqliteEventLogStorageWatchdog):
+    """Dagster's watch of a run's events, woken by its ``-wal`` file too (where commits go)."""
+
+    def __init__(self, event_log_storage, run_id, callback, cursor, **kwargs):
+        super().__init__(event_log_storage, run_id, callback, cursor, **kwargs)
+        self._patterns = [self._log_path, self._log_path + "-wal"]
+
+    def on_modified(self, event) -> None:
+        if event.src_path in (self._log_path, self._log_path + "-wal"):
+            self._process_log()
 
 
 class KeptConnectionsEventLogStorage(SqliteEventLogStorage):
@@ -85,6 +102,15 @@ class KeptConnectionsEventLogStorage(SqliteEventLogStorage):
                 self._initialized_dbs.add(shard)
             with engine.connect() as conn, conn.begin():
                 yield conn
+
+    def watch(self, run_id: str, cursor, callback) -> None:
+        from watchdog.observers import Observer
+
+        if not self._obs:
+            self._obs = Observer()
+            self._obs.start()
+        watchdog = _RunFileOrWalWatchdog(self, run_id, callback, cursor)
+        self._watchers[run_id][callback] = (watchdog, self._obs.schedule(watchdog, self._base_dir, recursive=True))
 
     def _close_all(self) -> None:
         with self._db_lock:
