@@ -360,9 +360,6 @@ def main(argv: list[str] | None = None) -> int:
         except KeyboardInterrupt:
             print("stopped watching", file=sys.stderr)
             return 130
-        except ValueError as error:  # a setting that cannot be used, e.g. FMS_WORKERS=abc
-            print(f"fms-pipeline: {error}", file=sys.stderr)
-            return 2
     if args.command == "share":
         import duckdb
 

@@ -18,7 +18,9 @@ from __future__ import annotations
 import os
 import sys
 import time
+import traceback
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from fms_pipeline import batches, raw_files
 
@@ -29,8 +31,20 @@ def listing(raw_dir) -> tuple[tuple[str, str], ...]:
 
 
 def current_version() -> str:
-    """``batches.pipeline_version`` as the files on disk are now (that function keeps its first answer)."""
-    return batches.pipeline_version.__wrapped__()
+    """What the loaded process depends on, as the files on disk are now: ``batches.pipeline_version``
+    (rules, vocabularies, model; that function keeps its first answer) and every file of the package
+    and the project's ``.env`` by name, size and time (the warehouse's SQL and table declarations,
+    labels.yml, the code itself after an upgrade), read when the process started."""
+    import hashlib
+
+    package = Path(__file__).resolve().parent
+    digest = hashlib.sha256(batches.pipeline_version.__wrapped__().encode())
+    for path in sorted([*package.rglob("*"), package.parent / ".env"]):
+        if "__pycache__" in path.parts or not path.is_file():
+            continue
+        st = path.stat()
+        digest.update(f"{path.relative_to(package.parent)}:{st.st_size}:{st.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
 
 
 def load(settings) -> None:
@@ -48,35 +62,62 @@ def watch(settings, run: Callable[[], int], interval: float = 1.0, restart: Call
           updates: int | None = None, say: Callable[[str], None] = print) -> int:
     """Run ``run`` (the main job) now and whenever the raw folder's listing changes, until
     interrupted (or after ``updates`` runs following the first, for tests and benchmarks).
-    ``restart`` replaces this process when the rules on disk are not the loaded ones."""
-    loaded = batches.pipeline_version()
+    ``restart`` replaces this process when what it loaded has changed on disk. A failed update
+    (an error, a run that failed) is tried again after a pause that doubles up to 5 minutes, or at
+    the next change; the process goes on watching."""
+    loaded = current_version()
     load(settings)
     seen = listing(settings.raw_dir)  # before the run: what changes during it is seen at the next look
-    code = run()
+    code = _run_safely(run, say)
+    if code == 130:  # interrupted
+        return code
     say(f"watching {settings.raw_dir} every {interval:g} s (Ctrl-C to stop)")
+    failures = 0 if code == 0 else 1
+    retry_at = None if code == 0 else time.monotonic() + 2 * interval
     done = 0
     while updates is None or done < updates:
         time.sleep(interval)
-        now = listing(settings.raw_dir)
-        if now == seen:
-            continue
-        time.sleep(interval)  # settled: the same listing one look later
-        if listing(settings.raw_dir) != now:
+        try:
+            now = listing(settings.raw_dir)
+            if now == seen and (retry_at is None or time.monotonic() < retry_at):
+                continue
+            if now != seen:
+                time.sleep(interval)  # settled: the same listing one look later
+                if listing(settings.raw_dir) != now:
+                    continue
+        except OSError as error:  # the folder unreadable for a moment, an object store unreachable
+            say(f"cannot look at {settings.raw_dir}: {error}; looking again")
             continue
         if current_version() != loaded:
-            say("the rules, vocabularies or model on disk changed: starting again to load them")
+            say("the rules, vocabularies, model or code on disk changed: starting again to load them")
             if restart is None:
                 return 75  # EX_TEMPFAIL: run again
             restart()
         started = time.monotonic()
-        code = run()
-        seen = now
+        code = _run_safely(run, say)
         done += 1
-        say(f"update {'done' if code == 0 else f'failed (exit {code}): tried again at the next change'} "
-            f"in {time.monotonic() - started:.1f} s; watching")
         if code == 130:  # interrupted inside the run
             return code
+        if code == 0:
+            seen, failures, retry_at = now, 0, None
+            say(f"update done in {time.monotonic() - started:.1f} s; watching")
+        else:
+            failures += 1
+            pause = min(300.0, interval * 2 ** failures)
+            seen, retry_at = now, time.monotonic() + pause
+            say(f"update failed (exit {code}) after {time.monotonic() - started:.1f} s; "
+                f"trying again in {pause:.0f} s or at the next change")
     return code
+
+
+def _run_safely(run: Callable[[], int], say: Callable[[str], None]) -> int:
+    """``run()``'s exit code; an error that escapes it is printed and counts as a failure (exit 1),
+    so that the process goes on watching."""
+    try:
+        return run()
+    except Exception:  # noqa: BLE001 - one failed update must not end the watching process
+        say("the update stopped on an error:\n" + traceback.format_exc().rstrip())
+        return 1
 
 
 def restart_with(argv: Sequence[str]) -> Callable[[], None]:

@@ -80,7 +80,11 @@ def test_files_dropped_in_reach_the_warehouse_and_leave_it(sample_built: Path, d
         assert all(r.status == dg.DagsterRunStatus.SUCCESS for r in ours)
     finally:
         process.send_signal(signal.SIGTERM)
-        code = process.wait(timeout=60)
+        try:
+            code = process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            raise
     assert code == 130 and "stopped watching" in lines.wait_for("stopped watching", timeout=10)
 
 
@@ -98,7 +102,7 @@ def test_rules_changed_on_disk_restart_the_process_before_anything_is_processed(
 
     def run() -> int:
         runs.append(sorted(p.name for p in raw.iterdir()))
-        (raw / "a.txt").write_text("a")  # a change during the run: picked up at the next look
+        (raw / "a.txt").write_text("a" * len(runs))  # a change during the run (another size): seen next
         return 0
 
     def restart():
@@ -107,9 +111,32 @@ def test_rules_changed_on_disk_restart_the_process_before_anything_is_processed(
     assert watching.watch(settings, run, interval=0.01, updates=1, say=lambda _: None) == 0
     assert runs == [[], ["a.txt"]]
 
-    monkeypatch.setattr(watching, "current_version", lambda: "other rules")
+    loaded = watching.current_version()
+    monkeypatch.setattr(watching, "current_version", iter([loaded, "other rules"]).__next__)
     (raw / "b.txt").write_text("b")
     runs.clear()
     with pytest.raises(Restarted):
         watching.watch(settings, run, interval=0.01, restart=restart, updates=1, say=lambda _: None)
     assert runs == [["a.txt", "b.txt"]]  # the first run only: the change found after it restarted first
+
+
+def test_a_failed_update_is_tried_again_and_watching_goes_on(tmp_path, monkeypatch):
+    raw = tmp_path / "data" / "raw"
+    raw.mkdir(parents=True)
+    settings = Settings.from_env(tmp_path / "data")
+    monkeypatch.setattr(watching, "load", lambda settings: None)
+    said: list[str] = []
+    outcomes = iter([0, RuntimeError("database is locked"), 1, 0])
+
+    def run() -> int:
+        outcome = next(outcomes)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    (raw / "a.txt").write_text("a")  # nothing changes after the first run: the failures alone retry
+    monkeypatch.setattr(watching, "listing", lambda raw_dir, calls=iter(range(10**6)): ("a",) if next(calls) else ())
+    assert watching.watch(settings, run, interval=0.01, updates=3, say=said.append) == 0
+    assert any("database is locked" in line for line in said)
+    assert [line.split(" (")[0].split(" in ")[0] for line in said if line.startswith("update ")] == [
+        "update failed", "update failed", "update done"]
