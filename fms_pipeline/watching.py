@@ -47,6 +47,19 @@ def current_version() -> str:
     return digest.hexdigest()
 
 
+def resident_bytes() -> int:
+    """This process's resident memory now (Linux ``/proc``; 0 where there is none)."""
+    try:
+        return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+# spaCy's string store and the caches of a long-lived process grow with every new word it reads;
+# past this much above what the loaded process held, it starts itself again (~6 s, once).
+GROWTH_LIMIT = 1 << 30
+
+
 def load(settings) -> None:
     """Everything a run needs that takes time to load: the Dagster definitions, the spaCy pipeline,
     the signal statistics (vigipy)."""
@@ -68,6 +81,7 @@ def watch(settings, run: Callable[[], int], interval: float = 1.0, restart: Call
     loaded = current_version()
     load(settings)
     seen = listing(settings.raw_dir)  # before the run: what changes during it is seen at the next look
+    baseline = resident_bytes()
     code = _run_safely(run, say)
     if code == 130:  # interrupted
         return code
@@ -88,8 +102,11 @@ def watch(settings, run: Callable[[], int], interval: float = 1.0, restart: Call
         except OSError as error:  # the folder unreadable for a moment, an object store unreachable
             say(f"cannot look at {settings.raw_dir}: {error}; looking again")
             continue
-        if current_version() != loaded:
-            say("the rules, vocabularies, model or code on disk changed: starting again to load them")
+        grown = resident_bytes() - baseline
+        if current_version() != loaded or grown > GROWTH_LIMIT:
+            say("the rules, vocabularies, model or code on disk changed" if grown <= GROWTH_LIMIT else
+                f"this process grew by {grown / 2**20:,.0f} MiB since it loaded")
+            say("starting again")
             if restart is None:
                 return 75  # EX_TEMPFAIL: run again
             restart()

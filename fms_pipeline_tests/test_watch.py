@@ -140,3 +140,24 @@ def test_a_failed_update_is_tried_again_and_watching_goes_on(tmp_path, monkeypat
     assert any("database is locked" in line for line in said)
     assert [line.split(" (")[0].split(" in ")[0] for line in said if line.startswith("update ")] == [
         "update failed", "update failed", "update done"]
+
+
+def test_a_process_that_grew_past_its_limit_starts_again_before_the_next_update(tmp_path, monkeypatch):
+    raw = tmp_path / "data" / "raw"
+    raw.mkdir(parents=True)
+    settings = Settings.from_env(tmp_path / "data")
+    monkeypatch.setattr(watching, "load", lambda settings: None)
+    sizes = iter([100, 100 + watching.GROWTH_LIMIT + 1])
+    monkeypatch.setattr(watching, "resident_bytes", lambda: next(sizes))
+    runs: list[int] = []
+
+    def run() -> int:
+        runs.append(1)
+        (raw / "a.txt").write_text("a" * len(runs))
+        return 0
+
+    said: list[str] = []
+    with pytest.raises(Restarted):
+        watching.watch(settings, run, interval=0.01, restart=lambda: (_ for _ in ()).throw(Restarted()), updates=1,
+                       say=said.append)
+    assert runs == [1] and any("grew by" in line for line in said)
