@@ -124,6 +124,18 @@ def test_feared_expected_and_leaflet_effects_are_not_reported_ones(nlp, sentence
                 if s.label_ == "adverse_effect" and not s._.negated and not s._.hypothetical], sentence
 
 
+@pytest.mark.parametrize("sentence, label", [
+    ("I take my Cymbalta with food to avoid the nausea.", "adverse_effect"),
+    ("To minimize withdrawal symptoms, ask your doctor to switch you to Prozac.", "withdrawal"),
+    ("I take the Lyrica at night so I don't feel the dizziness.", "adverse_effect"),
+])
+def test_an_effect_warded_off_is_not_had(nlp, sentence, label):
+    """Taking a drug 'to avoid' or 'to prevent' an effect says the writer did not have it."""
+    doc = nlp(sentence)
+    assert not [s for s in doc.spans["outcomes"]
+                if s.label_ == label and not s._.negated and not s._.hypothetical], sentence
+
+
 @pytest.mark.parametrize("sentence, event", [
     ("I was concerned about weight gain and I did gain 20 pounds on Lyrica.", "weight gain"),
     ("I was told to expect some dizziness and I was dizzy for a week on Lyrica.", "dizziness"),
