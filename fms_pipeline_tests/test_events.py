@@ -56,6 +56,24 @@ def test_a_list_of_drugs_shares_the_event_and_a_caused_event_is_an_adverse_effec
     assert harm(doc) == {("adverse_effect", d): {"nausea"} for d in ("duloxetine", "pregabalin", "milnacipran")}
 
 
+@pytest.mark.parametrize("text, drug_class, event", [
+    ("My joints ache since I started the statin.", "statin", "joint pain"),
+    ("The cholesterol meds made my muscles weak.", "statin", "muscle weakness"),
+    ("My beta blocker makes me so tired.", "beta blocker", "fatigue"),
+    ("PPIs gave me diarrhea.", "proton pump inhibitor", "diarrhea"),
+])
+def test_a_drug_class_named_as_the_cause_carries_the_event(nlp, text, drug_class, event):
+    """AskaPatient-style reviews blame "the statin" as often as Lipitor (CADEC)."""
+    assert harm(nlp(text)) == {("adverse_effect", drug_class): {event}}
+
+
+def test_the_classes_know_their_members():
+    from fms_pipeline.nlp.drug_lexicon import class_of
+
+    assert class_of(("atorvastatin",)) == "statin" and class_of(("ezetimibe", "simvastatin")) == "statin"
+    assert class_of(("metoprolol",)) == "beta blocker" and class_of(("omeprazole",)) == "proton pump inhibitor"
+
+
 def test_a_sentence_without_a_drug_is_about_the_drug_named_just_before(nlp):
     doc = nlp("I started Savella in May. It gave me nausea and headaches for two weeks.")
     assert asserted_events(doc) >= {"nausea", "headache"}
