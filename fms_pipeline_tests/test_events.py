@@ -61,6 +61,7 @@ def test_a_list_of_drugs_shares_the_event_and_a_caused_event_is_an_adverse_effec
     ("The cholesterol meds made my muscles weak.", "statin", "muscle weakness"),
     ("My beta blocker makes me so tired.", "beta blocker", "fatigue"),
     ("PPIs gave me diarrhea.", "proton pump inhibitor", "diarrhea"),
+    ("My joints were painful on the statins.", "statin", "joint pain"),
 ])
 def test_a_drug_class_named_as_the_cause_carries_the_event(nlp, text, drug_class, event):
     """AskaPatient-style reviews blame "the statin" as often as Lipitor (CADEC)."""
