@@ -161,3 +161,10 @@ def test_a_process_that_grew_past_its_limit_starts_again_before_the_next_update(
         watching.watch(settings, run, interval=0.01, restart=lambda: (_ for _ in ()).throw(Restarted()), updates=1,
                        say=said.append)
     assert runs == [1] and any("grew by" in line for line in said)
+
+
+def test_an_interval_that_is_no_positive_number_is_one_clear_line(tmp_path, capsys):
+    from fms_pipeline import cli
+
+    assert cli.main(["--data-dir", str(tmp_path), "watch", "--interval", "0"]) == 2
+    assert capsys.readouterr().err.strip() == "fms-pipeline watch: --interval 0: expected a number of seconds above 0"
