@@ -9,8 +9,10 @@ when the listing has changed and stayed the same for one more look (a file still
 is not processed half-written).
 
 The loaded pipeline is the one the files it processes are stamped with (``batches.pipeline_version``):
-when a vocabulary, rule or model file changes on disk, the process starts itself again (``exec``)
-before it processes anything, so the files are processed by the rules they are stamped with.
+when any file of the package (code, SQL, labels, vocabularies, rules, model) or ``.env`` changes on
+disk, the process starts itself again (``exec``) before it processes anything, so the files are
+processed by the rules they are stamped with. It also starts again when it has grown 1 GiB past its
+loaded size (spaCy's string store keeps every new word).
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from unittest import mock
 
 import dagster as dg
 
@@ -21,15 +22,8 @@ def dagster_home_env(home: Path) -> Iterator[Path]:
     """DAGSTER_HOME=home (a fresh instance, telemetry off) until the block ends, then as it was."""
     home.mkdir(parents=True, exist_ok=True)
     (home / "dagster.yaml").write_text(cli.DAGSTER_YAML)  # as the CLI writes it for a user
-    before = os.environ.get("DAGSTER_HOME")
-    os.environ["DAGSTER_HOME"] = str(home)
-    try:
+    with mock.patch.dict(os.environ, {"DAGSTER_HOME": str(home)}):
         yield home
-    finally:
-        if before is None:
-            os.environ.pop("DAGSTER_HOME", None)
-        else:
-            os.environ["DAGSTER_HOME"] = before
 
 
 def raw_folder(root: Path, *files: Path) -> Path:

@@ -105,6 +105,11 @@ def test_each_outcome_label(nlp, sentence, label):
     assert label in {s.label_ for s in doc.spans["outcomes"]}
 
 
+def asserted_outcomes(doc, label):
+    """The outcome spans of ``label`` the writer asserts: neither negated nor hypothetical."""
+    return [s for s in doc.spans["outcomes"] if s.label_ == label and not s._.negated and not s._.hypothetical]
+
+
 def test_hypothetical_outcome_is_marked(nlp):
     doc = nlp("If they cut off my methadone I would be bedridden.")
     spans = [s for s in doc.spans["outcomes"] if s.label_ == "access_loss"]
@@ -120,8 +125,7 @@ def test_feared_expected_and_leaflet_effects_are_not_reported_ones(nlp, sentence
     """Effects someone worried about, was told to expect or a leaflet lists are no adverse events of the writer's."""
     doc = nlp(sentence)
     assert [e._.hypothetical for e in doc.ents if e.text == feared] == [True]
-    assert not [s for s in doc.spans["outcomes"]
-                if s.label_ == "adverse_effect" and not s._.negated and not s._.hypothetical], sentence
+    assert not asserted_outcomes(doc, "adverse_effect"), sentence
 
 
 @pytest.mark.parametrize("sentence, label", [
@@ -132,8 +136,7 @@ def test_feared_expected_and_leaflet_effects_are_not_reported_ones(nlp, sentence
 def test_an_effect_warded_off_is_not_had(nlp, sentence, label):
     """Taking a drug 'to avoid' or 'to prevent' an effect says the writer did not have it."""
     doc = nlp(sentence)
-    assert not [s for s in doc.spans["outcomes"]
-                if s.label_ == label and not s._.negated and not s._.hypothetical], sentence
+    assert not asserted_outcomes(doc, label), sentence
 
 
 @pytest.mark.parametrize("sentence, event", [
@@ -144,8 +147,7 @@ def test_an_effect_warded_off_is_not_had(nlp, sentence, label):
 def test_an_effect_feared_and_then_had_is_reported(nlp, sentence, event):
     """A fear or an expectation before the cue does not hide the event asserted after it, nor a suspicion."""
     doc = nlp(sentence)
-    counted = [s for s in doc.spans["outcomes"]
-               if s.label_ == "adverse_effect" and not s._.negated and not s._.hypothetical]
+    counted = asserted_outcomes(doc, "adverse_effect")
     assert counted and event in counted[0]._.events, sentence
 
 
@@ -400,7 +402,7 @@ def test_famous_cities_are_places_and_cities_named_by_words_are_not(nlp):
 # --- issue 17: feeling better after stopping a drug is not the drug working --------------
 
 def _counted(doc, label):
-    return [(s._.drug) for s in doc.spans["outcomes"] if s.label_ == label and not s._.negated and not s._.hypothetical]
+    return [s._.drug for s in asserted_outcomes(doc, label)]
 
 
 @pytest.mark.parametrize("text", [
