@@ -139,6 +139,40 @@ def test_an_effect_warded_off_is_not_had(nlp, sentence, label):
     assert not asserted_outcomes(doc, label), sentence
 
 
+@pytest.mark.parametrize("sentence, drug, cleared", [
+    ("I was tired and queasy for a week, but that was the flu, not the Zithromax.", "azithromycin", True),
+    ("I felt dizzy, but I think it was due to my ear infection rather than the medication.", "pregabalin", True),
+    ("Lyrica made me dizzy, not Cymbalta.", "pregabalin", False),
+    ("Lyrica is not a drug I would take again, it made me so dizzy.", "pregabalin", False),
+    ("I felt dizzy on the medication, not from the flu.", "pregabalin", False),
+])
+def test_an_effect_the_writer_clears_the_drug_of_is_not_its_adverse_effect(nlp, sentence, drug, cleared):
+    """'..., not the Zithromax' / 'rather than the medication': the writer blames something else."""
+    doc = nlp.make_doc(sentence)
+    doc._.stated_drug = "pregabalin" if "Lyrica" not in sentence and "Zithromax" not in sentence else None
+    doc = nlp(doc)
+    assert (drug not in _counted(doc, "adverse_effect")) is cleared, sentence
+
+
+@pytest.mark.parametrize("sentence, event", [
+    ("I felt dizzy on the medication.", "dizziness"),
+    ("These pills made me sweat like crazy.", "sweating"),
+    ("It lists that mouth ulcers may occur, but I rinse after taking the medicine.", None),
+    ("Weight gain can occur since starting the medication.", None),
+    ("I took the medication for my dizziness.", None),
+])
+def test_the_medication_stands_for_the_drug_the_text_is_about(nlp, sentence, event):
+    """In a review of Lyrica, 'on the medication' and 'these pills' are Lyrica; what the leaflet lists is not had."""
+    doc = nlp.make_doc(sentence)
+    doc._.stated_drug = "pregabalin"
+    doc = nlp(doc)
+    counted = asserted_outcomes(doc, "adverse_effect")
+    if event is None:
+        assert not [s for s in counted if s._.events], sentence
+    else:
+        assert counted and counted[0]._.drug == "pregabalin" and event in counted[0]._.events, sentence
+
+
 @pytest.mark.parametrize("sentence, event", [
     ("I was concerned about weight gain and I did gain 20 pounds on Lyrica.", "weight gain"),
     ("I was told to expect some dizziness and I was dizzy for a week on Lyrica.", "dizziness"),

@@ -32,7 +32,7 @@ EVENT_LABELS = ("SYMPTOM", "CONDITION")
 NO_EVENT = "withdrawal"  # the canonical of "withdrawal symptoms": the outcome itself, not one of its events
 LIST_JOINERS = frozenset({",", "and", "or", "&", "/", "nor", "both", "+", "plus"})
 CUE_KINDS = ("relief", "relief_after", "cause", "other_person", "drug_before", "drug_after", "drug_stopped",
-             "drug_earlier", "drug_started", "reason_after")
+             "drug_earlier", "drug_started", "reason_after", "drug_exonerated")
 _DOSE = re.compile(r"^(\d[\d.,/]*\s*(mg|mcg|mgs|ml|g|µg)?|mg|mcg|mgs|er|xr|sr|cr|ir|la|xl|hcl|\(|\)|once|twice|"
                    r"times|x|a|per|day|daily|nightly|at|night|bedtime|morning|mornings|one|two|three|four)$")
 _LOWER_KEY = "fms_lower"
@@ -263,6 +263,35 @@ _MEDICINE_WORDS = frozenset(hash_string(w) for w in (
     "side", "se", "ses", "dose", "doses", "dosage", "pill", "pills", "med", "meds", "medication", "medications",
     "medicine", "medicines", "drug", "drugs", "tablet", "tablets", "capsule", "capsules", "patch", "shot", "shots",
     "injection", "starting", "upped", "upping", "prescription", "prescribed", "script"))
+
+
+# What an exonerating cue may name instead of the drug: "it was the flu, not the medication".
+_MEDICINE_NOUNS = frozenset(hash_string(w) for w in (
+    "pill", "pills", "med", "meds", "medication", "medications", "medicine", "medicines", "drug", "drugs", "tablet",
+    "tablets", "treatment"))
+_THE = hash_string("the")
+_DETERMINERS = frozenset(hash_string(w) for w in ("the", "this", "these", "that", "those"))
+
+
+def medicine_words(sentence: Span) -> list[Span]:
+    """The sentence's medicine words after "the", "this", "these", "that" or "those" ("on the medication",
+    "these pills made me"): stand-ins for the drug a text is about where it names none."""
+    words = _lower(sentence.doc)
+    return [sentence.doc[i:i + 1] for i in range(sentence.start + 1, sentence.end)
+            if words[i] in _MEDICINE_NOUNS and words[i - 1] in _DETERMINERS]
+
+
+def exonerated(sentence: Span, drugs: list[Span]) -> tuple[frozenset[str], bool]:
+    """(the drugs the sentence clears of what it reports, whether it clears "the medication" unnamed):
+    a ``drug_exonerated`` cue right before the drug or "the" and a medicine word ("I was tired, but that was
+    the infection, not the Zithromax", "mostly due to menopause rather than the treatment itself"; not "it is
+    not a drug I would take again")."""
+    named = frozenset(d.ent_id_ for d in drugs if preceded_by(d, "drug_exonerated", sentence))
+    cues, fillers, _ = cue_table()
+    words = _lower(sentence.doc)
+    unnamed = any(words[i] in _MEDICINE_NOUNS and words[i - 1] == _THE and _matches_before(
+        words, i, sentence.start, cues["drug_exonerated"], fillers) for i in range(sentence.start + 1, sentence.end))
+    return named, unnamed
 
 
 _CAUSING = frozenset(hash_string(w) for w in (

@@ -366,7 +366,10 @@ class DrugOutcomes:
             # Where the classifier says nothing: "Cymbalta, Lyrica and Savella all gave me nausea" (a cue
             # says a drug caused it), "cymbalta 90mg and I cant poop" (a drug acts on the patient),
             # "came off Cymbalta ... dizzy" (a drug stopped): events the patient has, whatever the model says.
-            context = events.drug_context(sentence, acting, ents, asserted)
+            # With no drug named, "the medication" or "these pills" stands for the one being spoken of
+            # ("I felt dizzy on the medication", "this drug made me sweat").
+            context = events.drug_context(sentence, acting or (
+                events.medicine_words(sentence) if drug_known else []), ents, asserted)
             if any(events.is_caused(e, sentence) for e in asserted):
                 labels.add(context if context == "withdrawal" else "adverse_effect")
             elif context and any(
@@ -421,6 +424,10 @@ class DrugOutcomes:
                 # relieved ("dizziness was not a problem", "nausea is a possible side effect"): none had.
                 if label == "adverse_effect" and not span._.events and not negated:
                     negated = events.all_denied(sentence, ents)
+                # "I was tired, but that was the infection, not the Zithromax": the drug is cleared of it.
+                if label == "adverse_effect" and not negated:
+                    cleared, medicine_cleared = events.exonerated(sentence, drugs)
+                    negated = drug in cleared or (medicine_cleared and target is None)
                 if (negated or (denied and label == "adverse_effect") or (
                         (relief_of_stopping or other_treatment) and label == "effective") or (
                         treatment_harm and label == "adverse_effect")) and label not in (
