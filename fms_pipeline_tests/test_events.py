@@ -190,6 +190,11 @@ def test_what_patients_take_drugs_for_is_an_event_only_when_caused(nlp):
     ("Effexor put my heart rate through the roof", "venlafaxine", "rapid heartbeat"),
     ("since Celebrex my stomach is always upset", "celecoxib", "upset stomach"),
     ("Zoloft flattened me out completely", "sertraline", "emotional blunting"),
+    ("On Voltaren I ended up in the ER with an ulcer", "diclofenac", "stomach ulcer"),
+    ("Zocor wrecked my muscles, my CK level was elevated", "simvastatin", "elevated ck"),
+    ("Since Lipitor the backs of my legs are on fire", "atorvastatin", "burning pain"),
+    # "they" of the writer's own legs is no one else.
+    ("On Lipitor my legs ache and they swell up at night", "atorvastatin", "leg pain"),
 ])
 def test_lay_wording_and_unmarked_ties_are_events_of_the_drug(nlp, text, drug, event):
     assert any(d == drug and event in events for (_, d), events in harm(nlp(text)).items())

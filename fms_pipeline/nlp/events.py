@@ -45,6 +45,8 @@ _THIRD_PERSON = frozenset(hash_string(w) for w in ("he", "she", "they", "him", "
                                                     "sister", "brother", "grandma", "grandmother", "grandpa", "aunt",
                                                     "uncle", "cousin", "boyfriend", "girlfriend", "coworker",
                                                     "neighbor", "neighbour"))
+_THEY = frozenset(hash_string(w) for w in ("they", "them", "their", "they're", "theirs"))
+_MY = hash_string("my")
 # The patient as the one speaking: context's first-person words less the possessives ("my sister ...").
 _FIRST_PERSON_SUBJECT = frozenset(hash_string(w) for w in (FIRST_PERSON - {"my", "mine"}) | {"ive"})
 # "tired of the pain", "sick of doctors": fed up, not a symptom.
@@ -409,7 +411,11 @@ def _about_someone_else(sentence: Span) -> bool:
     sister says Cymbalta gave her nausea", "my husband's doctor put him on tramadol and he threw up"): its
     symptoms are someone else's."""
     words = set(_lower(sentence.doc)[sentence.start:sentence.end])
-    return bool(words & _THIRD_PERSON) and not words & _FIRST_PERSON_SUBJECT
+    others = words & _THIRD_PERSON
+    # "My feet feel like they are on fire": "they" of the writer's own body parts.
+    if others <= _THEY and _MY in words:
+        return False
+    return bool(others) and not words & _FIRST_PERSON_SUBJECT
 
 
 def _is_question(sentence: Span) -> bool:
