@@ -312,6 +312,8 @@ def test_a_symptom_after_the_before_clause_or_caused_by_the_drug_is_still_an_eve
     "My insomnia has been so much better since starting melatonin.",  # relieved
     "Meloxicam keeps my knee swelling down enough to walk the dog.",
     "Prednisone is the only thing that calms my joint inflammation during a flare.",  # the flare is the setting
+    "I was nervous about starting Lyrica because of the reviews.",  # nerves about the drug, not from it
+    "I take Keflex; other medications causing stomach upset were my problem before.",  # another drug's doing
 ])
 def test_someone_elses_effects_a_leaflet_and_what_eased_are_no_events(nlp, text):
     assert not asserted_events(nlp(text))
