@@ -326,3 +326,19 @@ def test_someone_elses_effects_a_leaflet_and_what_eased_are_no_events(nlp, text)
 ])
 def test_a_worse_symptom_or_one_the_patient_shares_is_still_an_event(nlp, text, event):
     assert event in asserted_events(nlp(text))
+
+
+@pytest.mark.parametrize("text, drug, event, remedy", [
+    ("Been on oxy 10mg for 3 years. Constipation is brutal, I have to take Linzess just to go.",
+     "oxycodone", "constipation", "linaclotide"),
+    ("Nausea all day on Cymbalta, Zofran for that.", "duloxetine", "nausea", "ondansetron"),
+])
+def test_a_drug_taken_against_an_effect_is_not_its_cause(nlp, text, drug, event, remedy):
+    """'..., I have to take Linzess just to go': the effect is the drug's the writer was on, not the remedy's."""
+    found = harm(nlp(text))
+    assert event in found.get(("adverse_effect", drug), set())
+    assert not any(d == remedy for _, d in found)
+
+
+def test_a_remedy_keeps_the_effects_named_after_it(nlp):
+    assert "headache" in harm(nlp("I take Ambien to sleep but it gives me headaches."))[("adverse_effect", "zolpidem")]

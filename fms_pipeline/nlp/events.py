@@ -32,7 +32,7 @@ EVENT_LABELS = ("SYMPTOM", "CONDITION")
 NO_EVENT = "withdrawal"  # the canonical of "withdrawal symptoms": the outcome itself, not one of its events
 LIST_JOINERS = frozenset({",", "and", "or", "&", "/", "nor", "both", "+", "plus"})
 CUE_KINDS = ("relief", "relief_after", "cause", "other_person", "drug_before", "drug_after", "drug_stopped",
-             "drug_earlier", "drug_started", "reason_after", "drug_exonerated")
+             "drug_earlier", "drug_started", "reason_after", "drug_exonerated", "remedy_after")
 _DOSE = re.compile(r"^(\d[\d.,/]*\s*(mg|mcg|mgs|ml|g|µg)?|mg|mcg|mgs|er|xr|sr|cr|ir|la|xl|hcl|\(|\)|once|twice|"
                    r"times|x|a|per|day|daily|nightly|at|night|bedtime|morning|mornings|one|two|three|four)$")
 _LOWER_KEY = "fms_lower"
@@ -422,21 +422,33 @@ def _is_question(sentence: Span) -> bool:
     return _QUESTION_MARK in _lower(sentence.doc)[max(sentence.end - 3, sentence.start):sentence.end]
 
 
-def events_by_drug(events: list[Span], drugs: list[Span]) -> dict[Span | None, list[str]]:
+def events_by_drug(events: list[Span], drugs: list[Span], sentence: Span | None = None) -> dict[Span | None, list[str]]:
     """{drug entity (None when the sentence names none): the event canonicals tied to it, in text order}.
 
     A drug in a list ("Cymbalta, Lyrica and Savella all gave me nausea") shares its events with the
-    whole list."""
+    whole list. A drug taken against what comes before it ("Constipation is brutal, I have to take Linzess
+    just to go": a ``remedy_after`` cue right after it) is not tied to those events."""
     out: dict[Span | None, list[str]] = {}
+    remedies = _remedies(drugs, sentence) if sentence is not None else ()
     for event in events:
         before = [d for d in drugs if d.end <= event.start]
-        after = [d for d in drugs if d.start >= event.end]
+        after = [d for d in drugs if d.start >= event.end and d not in remedies]
         nearest = before[-1] if before else (after[0] if after else None)
-        for drug in (_listed_with(nearest, drugs) if nearest is not None else [None]):
+        listed = [d for d in drugs if d is nearest or d not in remedies]
+        for drug in (_listed_with(nearest, listed) if nearest is not None else [None]):
             terms = out.setdefault(drug, [])
             if event.ent_id_ not in terms:
                 terms.append(event.ent_id_)
     return out
+
+
+def _remedies(drugs: list[Span], sentence: Span) -> list[Span]:
+    """The drugs of the sentence followed (dose aside) by a ``remedy_after`` cue: "Linzess just to go",
+    "Zofran for that"."""
+    cues, fillers, _ = cue_table()
+    words = _lower(sentence.doc)
+    return [d for d in drugs if _matches_after(words, _after_dose(d, sentence), sentence.end, cues["remedy_after"],
+                                               fillers)]
 
 
 def _listed_with(drug: Span, drugs: list[Span]) -> list[Span]:

@@ -377,7 +377,7 @@ class DrugOutcomes:
                 labels.add(context)
         tied: dict[Span | None, list[str]] = {}
         if asserted and labels & set(HARM_LABELS):
-            tied = events.events_by_drug(asserted, acting)
+            tied = events.events_by_drug(asserted, acting, sentence)
         out: list[Span] = []
         for label in OUTCOME_LABELS:
             if label not in labels:
@@ -397,6 +397,9 @@ class DrugOutcomes:
             elif label in HARM_LABELS and any(d is not None for d in tied):
                 # Each drug its events are tied to: "Lyrica made me gain weight and Cymbalta made me sweat".
                 targets = [d for d in tied if d is not None]
+            elif label in HARM_LABELS and tied:
+                # Its events are no named drug's ("..., I have to take Linzess just to go"): the text's drug.
+                targets = [None]
             else:
                 targets = [_nearest(drugs, anchor)]
             for target in targets:
