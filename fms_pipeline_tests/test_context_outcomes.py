@@ -477,3 +477,25 @@ def test_a_denied_benefit_is_ineffective(nlp, text):
 ])
 def test_a_small_benefit_or_one_outweighed_is_not_ineffective(nlp, text):
     assert not _counted(nlp(text), "ineffective")
+
+
+# --- withdrawal study (wd-study): what PsyTAR does not call withdrawal ---------------------
+
+def _labels(doc):
+    return {s.label_ for s in doc.spans["outcomes"]}
+
+
+@pytest.mark.parametrize("text, withdrawal", [
+    ("I tapered from 150 to 75 mg over a month and had no withdrawals at all.", False),
+    ("Switched from Paxil to Zoloft and didn't get any bad withdrawal symptoms.", False),
+    ("I haven't had withdrawal even once since lowering my dose.", False),
+    ("I never had any withdrawal from Lexapro.", False),
+    ("I had no improvement in my withdrawal symptoms after a week.", True),
+    ("I had no side effects from Cymbalta, but the withdrawal was awful.", True),
+    ("I didn't expect the withdrawal to be this bad.", True),
+])
+def test_a_denied_withdrawal_is_no_withdrawal(nlp, text, withdrawal):
+    """A sentence that names withdrawal only to deny it ("had no withdrawals", "didn't get any bad withdrawal
+    symptoms") gets no withdrawal outcome at all, negated or not; a denial of something else before it
+    ("no improvement in my withdrawal symptoms"), or one not of having it, leaves it."""
+    assert ("withdrawal" in _labels(nlp(text))) == withdrawal, text

@@ -54,6 +54,9 @@ a treatment that is no medicine blamed       dev figures and the training side-e
                                              pregabalin-headache report
 withdrawal named or a missed dose            withdrawal dev F1 0.602, not 0.604; out of fold
 ("missed my dose", ``outcome_rule_cues``)    on training 0.563, not 0.572
+withdrawal named only to be denied ("had no  withdrawal dev F1 0.604, not 0.617; out of fold
+withdrawals", ``withdrawal_denial``): no     on training 0.574, not 0.579 (other figures
+withdrawal outcome at all                    unchanged)
 ===========================================  ============================================
 
 The classifier's ineffective counts only where its effective probability is below
@@ -372,6 +375,10 @@ class DrugOutcomes:
             elif context and any(
                     e.label_ == "SYMPTOM" and not events.is_indication(e.ent_id_) for e in asserted):
                 labels.add(context)
+        # "I had no withdrawals", "didn't experience the withdrawal symptoms": withdrawal named only to be denied,
+        # no symptom asserted: no withdrawal outcome at all (PsyTAR does not label such sentences withdrawal).
+        if "withdrawal" in labels and not asserted and denies_withdrawal(sentence, rule_cues):
+            labels.discard("withdrawal")
         tied: dict[Span | None, list[str]] = {}
         if asserted and labels & set(HARM_LABELS):
             tied = events.events_by_drug(asserted, acting)
@@ -456,6 +463,29 @@ def denies_adverse_effects(sentence: Span, rule_cues: list[Span], ents: list[Spa
             continue
         return True
     return False
+
+
+WITHDRAWAL_DENIAL = "withdrawal_denial"  # the rule-cue label of words that deny having what follows them
+# Words that may stand between a denial and the withdrawal it denies: "didn't get the bad withdrawal symptoms".
+DENIAL_FILLERS = frozenset({"any", "the", "a", "an", "real", "major", "bad", "serious", "severe", "adverse",
+                            "noticeable", "significant", "horrible", "horror", "terrible", "awful", "those", "these",
+                            "such", "much", "many", "big", "obvious", "physical", "'", '"', "“", "”", "‘", "’"})
+DENIAL_GAP = 3
+
+
+def denies_withdrawal(sentence: Span, rule_cues: list[Span]) -> bool:
+    """Whether the sentence names withdrawal (a ``withdrawal`` rule cue) and every such cue comes right after a
+    denial (``withdrawal_denial`` in ``vocab/outcome_rule_cues.tsv``; at most ``DENIAL_GAP`` of
+    ``DENIAL_FILLERS`` between): "I have gone down to 50 mg and had no withdrawals", "I didn't experience
+    the horror withdrawal symptoms"; not "NO improvement in my withdrawal symptoms", "Withdrawal was hell"."""
+    doc = sentence.doc
+    named = [c for c in rule_cues if c.label_ == "withdrawal"]
+    denials = [c for c in rule_cues if c.label_ == WITHDRAWAL_DENIAL]
+    if not named or not denials:
+        return False
+    return all(any(d.end <= cue.start and cue.start - d.end <= DENIAL_GAP
+                   and all(t.lower_ in DENIAL_FILLERS for t in doc[d.end:cue.start]) for d in denials)
+               for cue in named)
 
 
 def neutral_drug_text(sentence: Span, ents: list[Span], text: str | None = None) -> str:
