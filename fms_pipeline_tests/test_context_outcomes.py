@@ -499,3 +499,14 @@ def test_a_denied_withdrawal_is_no_withdrawal(nlp, text, withdrawal):
     symptoms") gets no withdrawal outcome at all, negated or not; a denial of something else before it
     ("no improvement in my withdrawal symptoms"), or one not of having it, leaves it."""
     assert ("withdrawal" in _labels(nlp(text))) == withdrawal, text
+
+
+@pytest.mark.parametrize("text, withdrawal", [
+    ("Has anyone here had withdrawal from Effexor?", False),
+    ("Does anyone know how long Paxil withdrawal lasts?", False),
+    ("Should I go off Zoloft or lower the dose?", False),
+    ("I ran out of Effexor for two days and the withdrawal was terrible.", True),
+])
+def test_a_question_reports_no_withdrawal(nlp, text, withdrawal):
+    """A question asks about withdrawal or stopping; it reports none (PsyTAR labels no question withdrawal)."""
+    assert ("withdrawal" in _labels(nlp(text))) == withdrawal, text

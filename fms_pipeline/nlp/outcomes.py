@@ -57,6 +57,8 @@ withdrawal named or a missed dose            withdrawal dev F1 0.602, not 0.604;
 withdrawal named only to be denied ("had no  withdrawal dev F1 0.604, not 0.617; out of fold
 withdrawals", ``withdrawal_denial``): no     on training 0.574, not 0.579 (other figures
 withdrawal outcome at all                    unchanged)
+a question ("Withdrawal?", "should I go     withdrawal dev F1 0.617, not 0.624; out of fold
+off it?"): no withdrawal outcome             on training 0.579, not 0.581
 ===========================================  ============================================
 
 The classifier's ineffective counts only where its effective probability is below
@@ -377,7 +379,10 @@ class DrugOutcomes:
                 labels.add(context)
         # "I had no withdrawals", "didn't experience the withdrawal symptoms": withdrawal named only to be denied,
         # no symptom asserted: no withdrawal outcome at all (PsyTAR does not label such sentences withdrawal).
-        if "withdrawal" in labels and not asserted and denies_withdrawal(sentence, rule_cues):
+        # Nor is a question one ("Withdrawal?", "should I go off it?"): it asks, it reports none (none of the 42
+        # PsyTAR training questions is labelled withdrawal; a question asserts no events either).
+        if "withdrawal" in labels and not asserted and (
+                denies_withdrawal(sentence, rule_cues) or events.is_question(sentence)):
             labels.discard("withdrawal")
         tied: dict[Span | None, list[str]] = {}
         if asserted and labels & set(HARM_LABELS):
