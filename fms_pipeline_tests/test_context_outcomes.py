@@ -510,3 +510,19 @@ def test_a_denied_withdrawal_is_no_withdrawal(nlp, text, withdrawal):
 def test_a_question_reports_no_withdrawal(nlp, text, withdrawal):
     """A question asks about withdrawal or stopping; it reports none (PsyTAR labels no question withdrawal)."""
     assert ("withdrawal" in _labels(nlp(text))) == withdrawal, text
+
+
+@pytest.mark.parametrize("text, withdrawal", [
+    ("Stopping this stuff was awful.", True),
+    ("Quitting Lexapro was a nightmare.", True),
+    ("Weaning off Celexa is brutal.", True),
+    ("It was terrible to go off Zoloft.", True),
+    ("It was not hard to go off Zoloft.", False),
+    ("Going off Paxil was not horrible at all.", False),
+    ("My doctor says going off it could be rough.", False),
+    ("Going off Celexa was easy, the depression after was terrible.", False),
+])
+def test_stopping_said_to_be_hard_is_withdrawal(nlp, text, withdrawal):
+    """Stopping a drug said to be hard ("Quitting Lexapro was a nightmare", "terrible to go off Zoloft") is
+    withdrawal; not when the hardship is denied, only feared, or said of something else."""
+    assert ("withdrawal" in _labels(nlp(text))) == withdrawal, text
