@@ -526,3 +526,13 @@ def test_stopping_said_to_be_hard_is_withdrawal(nlp, text, withdrawal):
     """Stopping a drug said to be hard ("Quitting Lexapro was a nightmare", "terrible to go off Zoloft") is
     withdrawal; not when the hardship is denied, only feared, or said of something else."""
     assert ("withdrawal" in _labels(nlp(text))) == withdrawal, text
+
+
+@pytest.mark.parametrize("text", [
+    "I get really irritable if I skip several doses of Paxil.",
+    "Short fuse and no patience if I skip several doses.",
+    "Missed my pill on Sunday and cried all day.",
+])
+def test_missed_doses_are_withdrawal(nlp, text):
+    """Doses missed, several or a couple, as much as "a missed dose": PsyTAR labels these withdrawal."""
+    assert "withdrawal" in _labels(nlp(text)), text
