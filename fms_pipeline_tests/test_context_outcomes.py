@@ -536,3 +536,15 @@ def test_stopping_said_to_be_hard_is_withdrawal(nlp, text, withdrawal):
 def test_missed_doses_are_withdrawal(nlp, text):
     """Doses missed, several or a couple, as much as "a missed dose": PsyTAR labels these withdrawal."""
     assert "withdrawal" in _labels(nlp(text)), text
+
+
+@pytest.mark.parametrize("text", [
+    "The worst part is if you forget to take it.",
+    "If I missed more than two doses in a row I'd be a total mess.",
+    "If you skip a day you will know it.",
+])
+def test_a_missed_dose_as_habit_or_generic_you_is_withdrawal_not_a_supposition(nlp, text):
+    """"if you miss", "if I missed", "whenever I forget" tell what happens when a dose is missed, as "if I miss"
+    does: the missed dose is no hypothetical, and the sentence is withdrawal."""
+    doc = nlp(text)
+    assert any(s.label_ == "withdrawal" and not s._.hypothetical for s in doc.spans["outcomes"]), text
