@@ -511,3 +511,74 @@ def test_a_denied_benefit_is_ineffective(nlp, text):
 ])
 def test_a_small_benefit_or_one_outweighed_is_not_ineffective(nlp, text):
     assert not _counted(nlp(text), "ineffective")
+
+
+# --- withdrawal study (wd-study): what PsyTAR does not call withdrawal ---------------------
+
+def _labels(doc):
+    return {s.label_ for s in doc.spans["outcomes"]}
+
+
+@pytest.mark.parametrize("text, withdrawal", [
+    ("I tapered from 150 to 75 mg over a month and had no withdrawals at all.", False),
+    ("Switched from Paxil to Zoloft and didn't get any bad withdrawal symptoms.", False),
+    ("I haven't had withdrawal even once since lowering my dose.", False),
+    ("I never had any withdrawal from Lexapro.", False),
+    ("I had no improvement in my withdrawal symptoms after a week.", True),
+    ("I had no side effects from Cymbalta, but the withdrawal was awful.", True),
+    ("I didn't expect the withdrawal to be this bad.", True),
+])
+def test_a_denied_withdrawal_is_no_withdrawal(nlp, text, withdrawal):
+    """A sentence that names withdrawal only to deny it ("had no withdrawals", "didn't get any bad withdrawal
+    symptoms") gets no withdrawal outcome at all, negated or not; a denial of something else before it
+    ("no improvement in my withdrawal symptoms"), or one not of having it, leaves it."""
+    assert ("withdrawal" in _labels(nlp(text))) == withdrawal, text
+
+
+@pytest.mark.parametrize("text, withdrawal", [
+    ("Has anyone here had withdrawal from Effexor?", False),
+    ("Does anyone know how long Paxil withdrawal lasts?", False),
+    ("Should I go off Zoloft or lower the dose?", False),
+    ("I ran out of Effexor for two days and the withdrawal was terrible.", True),
+])
+def test_a_question_reports_no_withdrawal(nlp, text, withdrawal):
+    """A question asks about withdrawal or stopping; it reports none (PsyTAR labels no question withdrawal)."""
+    assert ("withdrawal" in _labels(nlp(text))) == withdrawal, text
+
+
+@pytest.mark.parametrize("text, withdrawal", [
+    ("Stopping this stuff was awful.", True),
+    ("Quitting Lexapro was a nightmare.", True),
+    ("Weaning off Celexa is brutal.", True),
+    ("It was terrible to go off Zoloft.", True),
+    ("It was not hard to go off Zoloft.", False),
+    ("Going off Paxil was not horrible at all.", False),
+    ("My doctor says going off it could be rough.", False),
+    ("Going off Celexa was easy, the depression after was terrible.", False),
+])
+def test_stopping_said_to_be_hard_is_withdrawal(nlp, text, withdrawal):
+    """Stopping a drug said to be hard ("Quitting Lexapro was a nightmare", "terrible to go off Zoloft") is
+    withdrawal; not when the hardship is denied, only feared, or said of something else."""
+    assert ("withdrawal" in _labels(nlp(text))) == withdrawal, text
+
+
+@pytest.mark.parametrize("text", [
+    "I get really irritable if I skip several doses of Paxil.",
+    "Short fuse and no patience if I skip several doses.",
+    "Missed my pill on Sunday and cried all day.",
+])
+def test_missed_doses_are_withdrawal(nlp, text):
+    """Doses missed, several or a couple, as much as "a missed dose": PsyTAR labels these withdrawal."""
+    assert "withdrawal" in _labels(nlp(text)), text
+
+
+@pytest.mark.parametrize("text", [
+    "The worst part is if you forget to take it.",
+    "If I missed more than two doses in a row I'd be a total mess.",
+    "If you skip a day you will know it.",
+])
+def test_a_missed_dose_as_habit_or_generic_you_is_withdrawal_not_a_supposition(nlp, text):
+    """"if you miss", "if I missed", "whenever I forget" tell what happens when a dose is missed, as "if I miss"
+    does: the missed dose is no hypothetical, and the sentence is withdrawal."""
+    doc = nlp(text)
+    assert any(s.label_ == "withdrawal" and not s._.hypothetical for s in doc.spans["outcomes"]), text

@@ -168,7 +168,7 @@ def asserted_events(sentence: Span, ents: list[Span]) -> list[Span]:
     """The event entities of a sentence the patient asserts having (see the module docstring); none
     in a question ("does gabapentin cause hair loss?")."""
     candidates = [e for e in ents if e.label_ in EVENT_LABELS and e.ent_id_ != NO_EVENT]
-    if not candidates or _is_question(sentence) or _about_someone_else(sentence):
+    if not candidates or is_question(sentence) or _about_someone_else(sentence):
         return []
     words = _lower(sentence.doc)
     denied = _denied_with_list(candidates, sentence, ents)
@@ -307,7 +307,7 @@ def speaks_of_a_medicine(sentence: Span, ents: list[Span]) -> bool:
     the worst dry mouth"); not a question, nor one that names a condition ("fibro makes me exhausted").
     "I was dizzy for days after the car accident" and "the brain fog is the worst part of this illness"
     are not."""
-    if _is_question(sentence) or any(e.label_ == "CONDITION" for e in ents):
+    if is_question(sentence) or any(e.label_ == "CONDITION" for e in ents):
         return False
     words = _lower(sentence.doc)[sentence.start:sentence.end]
     if _QUESTION_MARK in words:
@@ -418,7 +418,8 @@ def _about_someone_else(sentence: Span) -> bool:
     return bool(others) and not words & _FIRST_PERSON_SUBJECT
 
 
-def _is_question(sentence: Span) -> bool:
+def is_question(sentence: Span) -> bool:
+    """Whether the sentence ends with a question mark (in its last three tokens)."""
     return _QUESTION_MARK in _lower(sentence.doc)[max(sentence.end - 3, sentence.start):sentence.end]
 
 

@@ -54,6 +54,14 @@ a treatment that is no medicine blamed       dev figures and the training side-e
                                              pregabalin-headache report
 withdrawal named or a missed dose            withdrawal dev F1 0.602, not 0.604; out of fold
 ("missed my dose", ``outcome_rule_cues``)    on training 0.563, not 0.572
+withdrawal named only to be denied ("had no  withdrawal dev F1 0.604, not 0.617; out of fold
+withdrawals", ``withdrawal_denial``): no     on training 0.574, not 0.579 (other figures
+withdrawal outcome at all                    unchanged)
+a question ("Withdrawal?", "should I go      withdrawal dev F1 0.617, not 0.624; out of fold
+off it?"): no withdrawal outcome             on training 0.579, not 0.581
+stopping said to be hard ("Going off this    withdrawal dev F1 unchanged; out of fold on
+drug was horrible", ``stopping``,            training 0.581, not 0.587
+``hardship``)
 ===========================================  ============================================
 
 The classifier's ineffective counts only where its effective probability is below
@@ -375,6 +383,16 @@ class DrugOutcomes:
             elif context and any(
                     e.label_ == "SYMPTOM" and not events.is_indication(e.ent_id_) for e in asserted):
                 labels.add(context)
+        # "It was very hard to come off", "Going off this drug was horrible": stopping it was hard.
+        if hard_to_stop(sentence, rule_cues, self.context):
+            labels.add("withdrawal")
+        # "I had no withdrawals", "didn't experience the withdrawal symptoms": withdrawal named only to be denied,
+        # no symptom asserted: no withdrawal outcome at all (PsyTAR does not label such sentences withdrawal).
+        # Nor is a question one ("Withdrawal?", "should I go off it?"): it asks, it reports none (none of the 42
+        # PsyTAR training questions is labelled withdrawal; a question asserts no events either).
+        if "withdrawal" in labels and not asserted and (
+                denies_withdrawal(sentence, rule_cues) or events.is_question(sentence)):
+            labels.discard("withdrawal")
         tied: dict[Span | None, list[str]] = {}
         if asserted and labels & set(HARM_LABELS):
             tied = events.events_by_drug(asserted, acting, sentence)
@@ -465,6 +483,66 @@ def denies_adverse_effects(sentence: Span, rule_cues: list[Span], ents: list[Spa
         if any(e.label_ in ("SYMPTOM", "CONDITION") and e.start < cue.start for e in ents):
             continue
         return True
+    return False
+
+
+WITHDRAWAL_DENIAL = "withdrawal_denial"  # the rule-cue label of words that deny having what follows them
+# Words that may stand between a denial and the withdrawal it denies: "didn't get the bad withdrawal symptoms".
+DENIAL_FILLERS = frozenset({"any", "the", "a", "an", "real", "major", "bad", "serious", "severe", "adverse",
+                            "noticeable", "significant", "horrible", "horror", "terrible", "awful", "those", "these",
+                            "such", "much", "many", "big", "obvious", "physical", "'", '"', "“", "”", "‘", "’"})
+DENIAL_GAP = 3
+
+
+def denies_withdrawal(sentence: Span, rule_cues: list[Span]) -> bool:
+    """Whether the sentence names withdrawal (a ``withdrawal`` rule cue) and every such cue comes right after a
+    denial (``withdrawal_denial`` in ``vocab/outcome_rule_cues.tsv``; at most ``DENIAL_GAP`` of
+    ``DENIAL_FILLERS`` between): "I have gone down to 50 mg and had no withdrawals", "I didn't experience
+    the horror withdrawal symptoms"; not "NO improvement in my withdrawal symptoms", "Withdrawal was hell"."""
+    doc = sentence.doc
+    named = [c for c in rule_cues if c.label_ == "withdrawal"]
+    denials = [c for c in rule_cues if c.label_ == WITHDRAWAL_DENIAL]
+    if not named or not denials:
+        return False
+    return all(any(d.end <= cue.start and cue.start - d.end <= DENIAL_GAP
+                   and all(t.lower_ in DENIAL_FILLERS for t in doc[d.end:cue.start]) for d in denials)
+               for cue in named)
+
+
+COPULAS = frozenset({"is", "was", "are", "were", "be", "been", "being", "'s", "’s"})
+HARDSHIP_GAP = 3  # words between a hardship word and the stopping after it: "hard [time] coming off", "hard [to] get off"
+# The words that may stand there: "horrible [to try and] go off of", not "a horrible [depression shortly after] stopping".
+HARDSHIP_LINKS = frozenset({"to", "time", "a", "very", "so", "really", "extremely", "try", "trying", "and", "with",
+                            "when", "while", "in"})
+STOPPING_GAP = 6  # words between a stopping and the hardship it is said to be: "Going off [this drug was] horrible"
+
+
+def hard_to_stop(sentence: Span, rule_cues: list[Span], context_rules) -> bool:
+    """Whether the sentence says stopping a drug was hard (``stopping`` and ``hardship`` in
+    ``vocab/outcome_rule_cues.tsv``): a hardship word at most ``HARDSHIP_GAP`` of ``HARDSHIP_LINKS`` before a
+    stopping phrase ("very hard to come off", "a hard time coming off of it"), or a stopping phrase with a copula
+    and then a hardship word at most ``STOPPING_GAP`` words after it ("Going off this drug was horrible",
+    "Getting off of Cymbalta has been very difficult"), with no punctuation between, the hardship word
+    neither negated nor hypothetical ("Had no difficulty with going off cymbalta")."""
+    stops = [c for c in rule_cues if c.label_ == "stopping"]
+    hards = [c for c in rule_cues if c.label_ == "hardship"]
+    if not stops or not hards:
+        return False
+    doc = sentence.doc
+    for hard in hards:
+        for stop in stops:
+            if hard.end <= stop.start:
+                between = doc[hard.end:stop.start]
+                near = len(between) <= HARDSHIP_GAP and all(t.lower_ in HARDSHIP_LINKS for t in between)
+            elif stop.end <= hard.start:
+                between = doc[stop.end:hard.start]
+                near = len(between) <= STOPPING_GAP and any(t.lower_ in COPULAS for t in between)
+            else:
+                continue
+            if near and not any(t.is_punct for t in between):
+                found = context_rules.assess(hard)
+                if not (found.negated or found.hypothetical):
+                    return True
     return False
 
 
