@@ -582,3 +582,19 @@ def test_a_missed_dose_as_habit_or_generic_you_is_withdrawal_not_a_supposition(n
     does: the missed dose is no hypothetical, and the sentence is withdrawal."""
     doc = nlp(text)
     assert any(s.label_ == "withdrawal" and not s._.hypothetical for s in doc.spans["outcomes"]), text
+
+
+@pytest.mark.parametrize("sentence", [
+    "Three weeks on Cymbalta and I feel like a new person.",
+    "Lexapro changed my life.",
+    "This medication turned my life around.",
+    "It cured my panic attacks within a month.",
+    "Since starting Lyrica I'm sleeping better.",
+    "I feel more stable on Lamictal than I have in years.",
+])
+def test_phrases_that_say_a_drug_worked_are_effective_whatever_the_classifier_says(nlp, sentence):
+    assert _counted(nlp(sentence), "effective"), sentence
+
+
+def test_sleeping_better_after_stopping_is_no_drug_working(nlp):
+    assert not _counted(nlp("Since I stopped taking Cymbalta I'm sleeping better."), "effective")

@@ -28,6 +28,10 @@ ineffective phrases ("no benefit",           dev F1 unchanged (0.505); ineffecti
 "did nothing", ``outcome_rule_cues.tsv``)    47% of DrugLib Ineffective reviews, not 55%
 effective phrases ("helped me",              effective dev F1 0.728 -> 0.717
 "worked wonders")
+more effective phrases ("a new person",      effective dev F1 unchanged; out of fold on
+"changed my life", "sleeping better",        training 0.676, not 0.686 (11 more found, no
+"more stable", s. 13)                        more false); "did help", "a lot better", "first
+                                             time in years" were tried: dev 0.725 -> 0.722
 a negated drug that does not work            ineffective dev F1 0.505 -> 0.489
 ("no pain meds work on me")
 side-effect denial ("Side effects: none.",   dev F1 unchanged (PsyTAR counts negated labels
