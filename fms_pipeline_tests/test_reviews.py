@@ -143,3 +143,39 @@ def test_a_review_counts_the_adverse_effects_of_its_own_drug(nlp):
     assert figures["adverse_in_no_side_effects"] == 0.0
     assert figures["adverse_in_no_side_effects_any_drug"] == 1.0
     assert figures["adverse_in_severe"] == 1.0
+
+
+# --- the 'No Side Effects' training texts read one by one --------------------------------
+
+def test_the_readings_cover_every_no_side_effects_training_text_and_none_held_back(druglib):
+    readings = reviews.read_readings(evaluation.READINGS_FILE)
+    train, held_back = reviews.split(druglib)
+    read_here = {r.review_id for r in train if r.side_effects == reviews.NO_SIDE_EFFECTS and r.side_effects_text}
+    assert set(readings) == read_here
+    assert not set(readings) & {r.review_id for r in held_back}
+    assert set(readings.values()) <= set(reviews.JUDGMENTS) and list(readings.values()).count("yes") >= 100
+
+
+def test_a_bad_reading_is_refused_with_file_and_line(tmp_path):
+    path = tmp_path / "read.tsv"
+    path.write_text("# comment\nreview_id\tjudgment\tkind\n12\tyes\tmild\n15\tmaybe\t\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"read\.tsv line 4: expected a review id and one of yes, no, unclear"):
+        reviews.read_readings(path)
+    path.write_text("review_id\tjudgment\tkind\n12\tyes\t\n12\tno\t\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"line 3: review 12 is read twice"):
+        reviews.read_readings(path)
+
+
+def _review(review_id: int, text: str) -> reviews.Review:
+    return reviews.Review(review_id, "lyrica", 8, "Highly Effective", reviews.NO_SIDE_EFFECTS, "fibromyalgia",
+                          "", text, "")
+
+
+def test_reading_figures_count_what_the_pipeline_finds_against_the_readings(nlp):
+    read = [_review(1, "Slight nausea the first week."), _review(2, "None at all."),
+            _review(3, "Made me a little dizzy."), _review(4, "None that I noticed, my pain is much better."),
+            _review(5, "It works well for my fibro pain.")]
+    figures = reviews.reading_figures(nlp, read, {1: "yes", 2: "no", 3: "yes", 4: "yes", 5: "unclear"})
+    assert figures == {"read_texts": 5, "reported": 3, "unclear": 1, "found": 2, "precision": 1.0, "recall": 2 / 3}
+    with pytest.raises(reviews.NotAmongTheReviews, match="1 review"):
+        reviews.reading_figures(nlp, read, {1: "yes", 99: "no"})

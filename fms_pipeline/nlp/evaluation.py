@@ -301,6 +301,7 @@ def model_info(model_file: Path) -> dict:
 REPO_DATA = Path(__file__).resolve().parents[2] / "data"
 DRUGLIB_FILE = REPO_DATA / "druglib" / "reviews_train.tsv"
 ENTITIES_FILE = REPO_DATA / "evaluation" / "entities.tsv"
+READINGS_FILE = REPO_DATA / "evaluation" / "druglib_no_side_effects_read.tsv"
 ENTITY_LABELS = ("DRUG", "CONDITION")
 REVIEW_TARGETS = {"spearman": 0.5, "ineffective_ratio": 2.0, "adverse_in_none": 0.10, "adverse_in_severe": 0.85}  # issue 17
 
@@ -355,11 +356,21 @@ def format_entity_report(scores: dict) -> str:
     return "\n".join(lines)
 
 
-def review_figures(nlp: Language, path: Path = DRUGLIB_FILE) -> dict:
+def review_figures(nlp: Language, path: Path = DRUGLIB_FILE, readings_file: Path = READINGS_FILE) -> dict:
+    """The review figures on the held-back reviews, and, when ``readings_file`` is there, how the pipeline agrees
+    with the reading of each 'No Side Effects' training text (the rating says none; many texts name one)."""
     from fms_pipeline.nlp import reviews
 
-    _, held_back = reviews.split(reviews.read_druglib(path))
-    return {"file": str(path), **reviews.measure(nlp, held_back)}
+    training, held_back = reviews.split(reviews.read_druglib(path))
+    figures = {"file": str(path), **reviews.measure(nlp, held_back)}
+    if readings_file.exists():
+        no_side_effects = [r for r in training if r.side_effects == reviews.NO_SIDE_EFFECTS]
+        try:
+            figures["readings"] = {"file": str(readings_file), **reviews.reading_figures(
+                nlp, no_side_effects, reviews.read_readings(readings_file))}
+        except reviews.NotAmongTheReviews as mismatch:  # another DrugLib file than the one read
+            figures["readings_skipped"] = f"{readings_file} does not fit {path}: {mismatch}"
+    return figures
 
 
 def format_review_report(f: dict) -> str:
@@ -385,7 +396,16 @@ def format_review_report(f: dict) -> str:
         f"  adverse_effect of the reviewed drug in severe side-effect texts ({f['severe_texts']}): {severe:.0%} "
         f"(target >= {t['adverse_in_severe']:.0%})  {mark(severe >= t['adverse_in_severe'])}; "
         f"of any drug {f['adverse_in_severe_any_drug']:.0%}",
+        *([_readings_line(f["readings"])] if "readings" in f else []),
+        *([f"  readings skipped: {f['readings_skipped']}"] if "readings_skipped" in f else []),
     ])
+
+
+def _readings_line(r: dict) -> str:
+    return (f"  'No Side Effects' training texts read one by one ({r['read_texts']}, {r['file']}): {r['reported']} "
+            f"({r['reported'] / r['read_texts']:.0%}) name an effect of the reviewed drug, {r['unclear']} unclear; "
+            f"the pipeline finds one in {r['found']}: precision {r['precision']:.2f}, recall {r['recall']:.2f} "
+            f"(texts the rules were tuned on)")
 
 
 def misspelling_report(nlp: Language) -> str:

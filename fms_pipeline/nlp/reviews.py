@@ -98,6 +98,58 @@ def _stated(nlp, texts_and_drugs):
         yield doc
 
 
+JUDGMENTS = ("yes", "no", "unclear")
+
+
+class NotAmongTheReviews(ValueError):
+    """Reviews were read that the measured DrugLib file does not have (another file than the one read)."""
+
+
+def read_readings(path: Path) -> dict[int, str]:
+    """{review id: judgment} of a file of texts read one by one
+    (``data/evaluation/druglib_no_side_effects_read.tsv``: ``#`` comment lines, then the columns
+    review_id, judgment and kind, tab-separated); judgment is one of ``JUDGMENTS``."""
+    readings: dict[int, str] = {}
+    header_seen = False
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        cells = line.split("\t")
+        if not header_seen:
+            if cells[:2] != ["review_id", "judgment"]:
+                raise ValueError(f"{path} line {number}: expected the columns review_id, judgment, kind")
+            header_seen = True
+            continue
+        if len(cells) < 2 or not cells[0].isdigit() or cells[1] not in JUDGMENTS:
+            raise ValueError(f"{path} line {number}: expected a review id and one of {', '.join(JUDGMENTS)}")
+        if int(cells[0]) in readings:
+            raise ValueError(f"{path} line {number}: review {cells[0]} is read twice")
+        readings[int(cells[0])] = cells[1]
+    return readings
+
+
+def reading_figures(nlp, reviews: list[Review], readings: dict[int, str]) -> dict:
+    """How the pipeline's adverse effects of the reviewed drug (as ``measure`` counts them) in the side-effect
+    texts of ``reviews`` agree with the readings: every read review must be among them. ``precision``: of the
+    texts with an effect found and read yes or no, those read yes; ``recall``: of those read yes, those found."""
+    read = [r for r in reviews if r.review_id in readings and r.side_effects_text]
+    missing = sorted(set(readings) - {r.review_id for r in read})
+    if missing:
+        raise NotAmongTheReviews(f"{len(missing)} review(s) read are not among its 'No Side Effects' texts "
+                                 f"(first: {', '.join(map(str, missing[:5]))})")
+    docs = nlp.pipe(_stated(nlp, ((r.side_effects_text, r.drug) for r in read)), batch_size=64)
+    found = np.array([("adverse_effect" in counted_outcomes(d, d._.stated_drug)) for d in docs], dtype=bool)
+    judged = np.array([readings[r.review_id] for r in read])
+    yes, no = judged == "yes", judged == "no"
+    hits = int((found & yes).sum())
+    return {
+        "read_texts": len(read), "reported": int(yes.sum()), "unclear": int((judged == "unclear").sum()),
+        "found": int(found.sum()),
+        "precision": hits / int((found & (yes | no)).sum()) if (found & (yes | no)).any() else 0.0,
+        "recall": hits / int(yes.sum()) if yes.any() else 0.0,
+    }
+
+
 def spearman(a, b) -> float:
     from scipy.stats import spearmanr
 
