@@ -145,18 +145,27 @@ def test_an_effect_warded_off_is_not_had(nlp, sentence, label):
     ("Lyrica made me dizzy, not Cymbalta.", "pregabalin", False),
     ("Lyrica is not a drug I would take again, it made me so dizzy.", "pregabalin", False),
     ("I felt dizzy on the medication, not from the flu.", "pregabalin", False),
+    # A drug also named as the cause, or a cause elsewhere in the sentence, is not cleared.
+    ("I take Lyrica rather than Cymbalta because Cymbalta gave me terrible nausea.", "duloxetine", False),
+    ("Lyrica made me gain 20 pounds, and the fatigue was my thyroid, not the Lyrica.", "pregabalin", False),
+    ("Not all the medication side effects are bad, but the nausea was rough.", "pregabalin", False),
 ])
 def test_an_effect_the_writer_clears_the_drug_of_is_not_its_adverse_effect(nlp, sentence, drug, cleared):
     """'..., not the Zithromax' / 'rather than the medication': the writer blames something else."""
     doc = nlp.make_doc(sentence)
     doc._.stated_drug = "pregabalin" if "Lyrica" not in sentence and "Zithromax" not in sentence else None
     doc = nlp(doc)
-    assert (drug not in _counted(doc, "adverse_effect")) is cleared, sentence
+    if cleared:  # found, and denied: not simply missed
+        assert [s for s in doc.spans["outcomes"] if s.label_ == "adverse_effect" and s._.drug == drug
+                and s._.negated], sentence
+        assert drug not in _counted(doc, "adverse_effect"), sentence
+    else:
+        assert drug in _counted(doc, "adverse_effect"), sentence
 
 
 @pytest.mark.parametrize("sentence, event", [
     ("I felt dizzy on the medication.", "dizziness"),
-    ("These pills made me sweat like crazy.", "sweating"),
+    ("I was sweating buckets on these pills.", "sweating"),
     ("It lists that mouth ulcers may occur, but I rinse after taking the medicine.", None),
     ("Weight gain can occur since starting the medication.", None),
     ("I took the medication for my dizziness.", None),
@@ -593,8 +602,47 @@ def test_a_missed_dose_as_habit_or_generic_you_is_withdrawal_not_a_supposition(n
     "I feel more stable on Lamictal than I have in years.",
 ])
 def test_phrases_that_say_a_drug_worked_are_effective_whatever_the_classifier_says(nlp, sentence):
-    assert _counted(nlp(sentence), "effective"), sentence
+    """The rule alone, with no label from the classifier, gives it."""
+    doc = nlp(sentence)
+    component = nlp.get_pipe("fms_outcomes")
+    spans = component.outcomes_of(doc[:], component.cues(doc), list(doc.ents), set(), component.rule_cues(doc))
+    assert [s for s in spans if s.label_ == "effective" and not s._.negated and not s._.hypothetical], sentence
 
 
-def test_sleeping_better_after_stopping_is_no_drug_working(nlp):
-    assert not _counted(nlp("Since I stopped taking Cymbalta I'm sleeping better."), "effective")
+@pytest.mark.parametrize("sentence", [
+    "Since I stopped taking Cymbalta I'm sleeping better.",
+    "I sleep better without Lyrica.",  # the relief of going without it
+    "I feel so much better without Lyrica.",
+    "Nothing really helps with the pain, not even Lyrica.",
+    "Nothing has cured my fibro, Lyrica included.",
+])
+def test_feeling_better_off_a_drug_or_nothing_helping_is_no_drug_working(nlp, sentence):
+    assert not _counted(nlp(sentence), "effective"), sentence
+
+
+def test_a_drug_one_cannot_do_without_is_not_a_drug_stopped(nlp):
+    doc = nlp("I couldn't function without Lyrica, it helps so much.")
+    assert not [s for s in doc.spans["outcomes"] if s.label_ == "effective" and s._.negated]
+
+
+@pytest.mark.parametrize("sentence, label", [
+    ("I've never had such bad withdrawals in my life.", "withdrawal"),
+    ("I can't go a day without withdrawal symptoms.", "withdrawal"),
+    ("Didn't get the withdrawals until day three off Cymbalta, then it hit hard.", "withdrawal"),
+    ("Day 4 off Cymbalta and the withdrawal is killing me, will it ever end?", "withdrawal"),
+])
+def test_withdrawal_reported_beside_a_denial_word_or_a_question_keeps_its_outcome(nlp, sentence, label):
+    """Only withdrawal named to be denied, or only asked about, loses its outcome."""
+    assert label in _labels(nlp(sentence)), sentence
+
+
+@pytest.mark.parametrize("sentence", ["I tapered off tramadol over a month and had no withdrawals.", "Withdrawal?",
+                                      "What was your withdrawal like?"])
+def test_withdrawal_named_only_to_be_denied_or_asked_about_is_no_outcome(nlp, sentence):
+    assert "withdrawal" not in _labels(nlp(sentence)), sentence
+
+
+@pytest.mark.parametrize("sentence", ["Quitting my job was the hardest thing I ever did, Cymbalta helped.",
+                                      "Quitting smoking was hell but Chantix made it easy."])
+def test_something_hard_to_stop_that_is_no_drug_is_no_withdrawal(nlp, sentence):
+    assert "withdrawal" not in _labels(nlp(sentence)), sentence

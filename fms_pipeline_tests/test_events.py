@@ -342,3 +342,27 @@ def test_a_drug_taken_against_an_effect_is_not_its_cause(nlp, text, drug, event,
 
 def test_a_remedy_keeps_the_effects_named_after_it(nlp):
     assert "headache" in harm(nlp("I take Ambien to sleep but it gives me headaches."))[("adverse_effect", "zolpidem")]
+
+
+
+@pytest.mark.parametrize("text, drug, event", [
+    ("I gained 30 pounds on Seroquel to sleep.", "quetiapine", "weight gain"),  # on it: it acts
+    ("I have terrible nausea from Tramadol just to get through the day.", "tramadol", "nausea"),
+    ("Like the other reviewer, I got terrible headaches from Cymbalta.", "duloxetine", "headache"),
+])
+def test_a_drug_acting_is_tied_to_its_events_whatever_follows_it(nlp, text, drug, event):
+    assert event in harm(nlp(text)).get(("adverse_effect", drug), set()), text
+
+
+def test_a_hedged_drug_keeps_its_hedge_and_does_not_pass_its_events_to_another(nlp):
+    found = harm(nlp("I was on Lyrica for a year. I could not tolerate Cymbalta, it made me so nauseous."))
+    assert "nausea" not in found.get(("adverse_effect", "pregabalin"), set())
+
+
+@pytest.mark.parametrize("text, absent", [
+    ("My doctors said they see a lot of weight gain with Lyrica.", "weight gain"),  # they: the doctors
+    ("Since Cymbalta I'm on fire, I cleaned the whole house!", "burning pain"),
+    ("Since Flonase I get ulcers in my nose.", "stomach ulcer"),
+])
+def test_other_people_energy_and_ulcers_elsewhere_are_not_these_events(nlp, text, absent):
+    assert absent not in asserted_events(nlp(text)), text

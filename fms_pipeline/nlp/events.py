@@ -45,8 +45,21 @@ _THIRD_PERSON = frozenset(hash_string(w) for w in ("he", "she", "they", "him", "
                                                     "sister", "brother", "grandma", "grandmother", "grandpa", "aunt",
                                                     "uncle", "cousin", "boyfriend", "girlfriend", "coworker",
                                                     "neighbor", "neighbour"))
+_NOT = frozenset(hash_string(w) for w in ("not", "n't", "nt", "never", "cannot", "cant", "n’t"))
 _THEY = frozenset(hash_string(w) for w in ("they", "them", "their", "they're", "theirs"))
 _MY = hash_string("my")
+_BODY_PARTS = frozenset(hash_string(w) for w in (
+    "legs", "feet", "hands", "arms", "knees", "joints", "muscles", "eyes", "ears", "hips", "ankles", "wrists",
+    "fingers", "toes", "teeth", "gums", "lips", "breasts", "kidneys", "calves", "thighs", "shoulders", "elbows",
+    "nerves", "bones", "lungs", "palms", "shins", "nails", "eyelids", "sinuses"))
+
+
+def _my_body_parts(sentence: Span) -> bool:
+    """Whether the sentence names the writer's own body parts: "my" and, at most two words on, a plural one
+    ("my legs", "the backs of my legs", "my poor swollen ankles")."""
+    words = _lower(sentence.doc)
+    return any(words[i] == _MY and any(w in _BODY_PARTS for w in words[i + 1:min(i + 4, sentence.end)])
+               for i in range(sentence.start, sentence.end))
 # The patient as the one speaking: context's first-person words less the possessives ("my sister ...").
 _FIRST_PERSON_SUBJECT = frozenset(hash_string(w) for w in (FIRST_PERSON - {"my", "mine"}) | {"ive"})
 # "tired of the pain", "sick of doctors": fed up, not a symptom.
@@ -197,7 +210,10 @@ def relief_of_stopping(sentence: Span, rule_cues: list[Span], drugs: list[Span])
     is the relief of stopping ("I feel great since I stopped taking it", "after coming off Paxil my
     memory improved"), not a drug working; "I quit Lyrica and Cymbalta helped" is not."""
     stops = [c for c in rule_cues if c.label_ == DRUG_STOPPED]
-    return bool(stops) and all(
+    # "I feel better without Lyrica" says it as well, but not "I couldn't function without Lyrica".
+    off = bool(drugs) and all(preceded_by(d, "drug_stopped", sentence) for d in drugs) and not any(
+        w in _NOT for w in _lower(sentence.doc)[sentence.start:drugs[0].start])
+    return (bool(stops) or off) and all(
         any(c.start <= d.start <= c.end + 1 for c in stops) or preceded_by(d, "drug_stopped", sentence)
         for d in drugs)
 
@@ -267,10 +283,11 @@ _MEDICINE_WORDS = frozenset(hash_string(w) for w in (
     "injection", "starting", "upped", "upping", "prescription", "prescribed", "script"))
 
 
-# What an exonerating cue may name instead of the drug: "it was the flu, not the medication".
-_MEDICINE_NOUNS = frozenset(hash_string(w) for w in (
+# Words that stand for a drug not named: "it was the flu, not the medication", "I felt dizzy on the meds".
+MEDICINE_NOUN_WORDS = frozenset((
     "pill", "pills", "med", "meds", "medication", "medications", "medicine", "medicines", "drug", "drugs", "tablet",
     "tablets", "treatment"))
+_MEDICINE_NOUNS = frozenset(hash_string(w) for w in MEDICINE_NOUN_WORDS)
 _THE = hash_string("the")
 _DETERMINERS = frozenset(hash_string(w) for w in ("the", "this", "these", "that", "those"))
 
@@ -279,20 +296,36 @@ def medicine_words(sentence: Span) -> list[Span]:
     """The sentence's medicine words after "the", "this", "these", "that" or "those" ("on the medication",
     "these pills made me"): stand-ins for the drug a text is about where it names none."""
     words = _lower(sentence.doc)
-    return [sentence.doc[i:i + 1] for i in range(sentence.start + 1, sentence.end)
-            if words[i] in _MEDICINE_NOUNS and words[i - 1] in _DETERMINERS]
+    found = [sentence.doc[i:i + 1] for i in range(sentence.start + 1, sentence.end)
+             if words[i] in _MEDICINE_NOUNS and words[i - 1] in _DETERMINERS]
+    # "before I began taking this drug": the time before it, as for a named drug (``before_the_drug``).
+    return [w for w in found if not any(_matches_before(words, j, sentence.start, cue_table()[0]["drug_earlier"],
+                                                        cue_table()[1]) for j in range(sentence.start, w.start + 1))]
 
 
 def exonerated(sentence: Span, drugs: list[Span]) -> tuple[frozenset[str], bool]:
-    """(the drugs the sentence clears of what it reports, whether it clears "the medication" unnamed):
-    a ``drug_exonerated`` cue right before the drug or "the" and a medicine word ("I was tired, but that was
-    the infection, not the Zithromax", "mostly due to menopause rather than the treatment itself"; not "it is
-    not a drug I would take again")."""
-    named = frozenset(d.ent_id_ for d in drugs if preceded_by(d, "drug_exonerated", sentence))
-    cues, fillers, _ = cue_table()
+    """(the drugs the sentence clears of what it reports, whether it clears "the medication" unnamed): a
+    ``drug_exonerated`` cue right before the drug (or "the" and the drug) or right before "the" and a medicine
+    word ("I was tired, but that was the infection, not the Zithromax", "mostly due to menopause rather than
+    the treatment itself"). A drug named elsewhere in the sentence without such a cue, or named as a cause,
+    is not cleared ("Lyrica made me gain 20 pounds, and the fatigue was my thyroid, not the Lyrica"; "I take
+    Lyrica rather than Cymbalta because Cymbalta gave me nausea"); nor is "it is not a drug I would take"."""
+    cues, _, _ = cue_table()
     words = _lower(sentence.doc)
-    unnamed = any(words[i] in _MEDICINE_NOUNS and words[i - 1] == _THE and _matches_before(
-        words, i, sentence.start, cues["drug_exonerated"], fillers) for i in range(sentence.start + 1, sentence.end))
+    phrases = cues["drug_exonerated"]
+
+    def cleared_at(start: int) -> bool:  # a cue ends right before ``start``, "the" aside
+        if start > sentence.start and words[start - 1] == _THE:
+            start -= 1
+        return _matches_before(words, start, sentence.start, phrases, frozenset())
+
+    by_name: dict[str, list[bool]] = {}
+    for d in drugs:
+        by_name.setdefault(d.ent_id_, []).append(cleared_at(d.start) and not preceded_by(d, "cause", sentence)
+                                                 and not followed_by(d, "drug_after", sentence))
+    named = frozenset(name for name, cleared in by_name.items() if all(cleared))
+    unnamed = not drugs and any(words[i] in _MEDICINE_NOUNS and words[i - 1] == _THE and cleared_at(i)
+                                for i in range(sentence.start + 1, sentence.end))
     return named, unnamed
 
 
@@ -412,8 +445,8 @@ def _about_someone_else(sentence: Span) -> bool:
     symptoms are someone else's."""
     words = set(_lower(sentence.doc)[sentence.start:sentence.end])
     others = words & _THIRD_PERSON
-    # "My feet feel like they are on fire": "they" of the writer's own body parts.
-    if others <= _THEY and _MY in words:
+    # "My feet feel like they are on fire": "they" of the writer's own body parts (not "my doctors said they").
+    if others <= _THEY and _my_body_parts(sentence):
         return False
     return bool(others) and not words & _FIRST_PERSON_SUBJECT
 
@@ -430,7 +463,7 @@ def events_by_drug(events: list[Span], drugs: list[Span], sentence: Span | None 
     whole list. A drug taken against what comes before it ("Constipation is brutal, I have to take Linzess
     just to go": a ``remedy_after`` cue right after it) is not tied to those events."""
     out: dict[Span | None, list[str]] = {}
-    remedies = _remedies(drugs, sentence) if sentence is not None else ()
+    remedies = remedies_of(drugs, sentence) if sentence is not None else ()
     for event in events:
         before = [d for d in drugs if d.end <= event.start]
         after = [d for d in drugs if d.start >= event.end and d not in remedies]
@@ -443,13 +476,29 @@ def events_by_drug(events: list[Span], drugs: list[Span], sentence: Span | None 
     return out
 
 
-def _remedies(drugs: list[Span], sentence: Span) -> list[Span]:
-    """The drugs of the sentence followed (dose aside) by a ``remedy_after`` cue: "Linzess just to go",
-    "Zofran for that"."""
+# A drug right after these is the one acting, whatever follows it ("gained 30 pounds on Seroquel to sleep").
+_ACTING_BEFORE = frozenset(hash_string(w) for w in ("on", "from", "since", "of", "by"))
+
+
+def remedies_of(drugs: list[Span], sentence: Span) -> list[Span]:
+    """The drugs of the sentence taken against something: followed (dose aside) by a ``remedy_after`` cue
+    ("I have to take Linzess just to go", "Zofran for that"), and not named as acting ("on Seroquel to
+    sleep", "nausea from Tramadol just to get through the day") nor as a cause ("Lyrica gave me ...")."""
     cues, fillers, _ = cue_table()
     words = _lower(sentence.doc)
-    return [d for d in drugs if _matches_after(words, _after_dose(d, sentence), sentence.end, cues["remedy_after"],
-                                               fillers)]
+    out = []
+    for d in drugs:
+        if not _matches_after(words, _after_dose(d, sentence), sentence.end, cues["remedy_after"], fillers):
+            continue
+        before = d.start - 1
+        while before >= sentence.start and words[before] in fillers:
+            before -= 1
+        if before >= sentence.start and words[before] in _ACTING_BEFORE:
+            continue
+        if _matches_after(words, _after_dose(d, sentence), sentence.end, cues["drug_after"], fillers):
+            continue
+        out.append(d)
+    return out
 
 
 def _listed_with(drug: Span, drugs: list[Span]) -> list[Span]:

@@ -356,7 +356,8 @@ class DrugOutcomes:
         deciding = [c for c in rule_cues if c.label_ in OUTCOME_LABELS and not self.context.assess(c).hypothetical]
         ineffective_cues = [c for c in deciding if c.label_ == "ineffective"]
         labels |= {c.label_ for c in deciding if c.label_ != "effective" or not (
-            self.context.assess(c).negated or any(c.start < i.end and i.start < c.end for i in ineffective_cues))}
+            self.context.assess(c).negated or any(c.start < i.end and i.start < c.end for i in ineffective_cues)
+            or _after_nothing(c, sentence))}
         if events.denied_benefit(sentence, rule_cues):  # "I did not experience any benefits"
             labels.add("ineffective")
         # "Side effects: none.", "Minimal.", "None that I noticed.": the sentence denies side effects.
@@ -395,7 +396,7 @@ class DrugOutcomes:
         # Nor is a question one ("Withdrawal?", "should I go off it?"): it asks, it reports none (none of the 42
         # PsyTAR training questions is labelled withdrawal; a question asserts no events either).
         if "withdrawal" in labels and not asserted and (
-                denies_withdrawal(sentence, rule_cues) or events.is_question(sentence)):
+                denies_withdrawal(sentence, rule_cues) or asks_about_withdrawal(sentence, rule_cues)):
             labels.discard("withdrawal")
         tied: dict[Span | None, list[str]] = {}
         if asserted and labels & set(HARM_LABELS):
@@ -419,8 +420,9 @@ class DrugOutcomes:
             elif label in HARM_LABELS and any(d is not None for d in tied):
                 # Each drug its events are tied to: "Lyrica made me gain weight and Cymbalta made me sweat".
                 targets = [d for d in tied if d is not None]
-            elif label in HARM_LABELS and tied:
-                # Its events are no named drug's ("..., I have to take Linzess just to go"): the text's drug.
+            elif label in HARM_LABELS and tied and acting and set(events.remedies_of(acting, sentence)) == set(acting):
+                # Every drug named is a remedy taken against the events ("..., I have to take Linzess just to
+                # go"): they are the text's drug's (the review's, or the one named before).
                 targets = [None]
             else:
                 targets = [_nearest(drugs, anchor)]
@@ -492,9 +494,14 @@ def denies_adverse_effects(sentence: Span, rule_cues: list[Span], ents: list[Spa
 
 WITHDRAWAL_DENIAL = "withdrawal_denial"  # the rule-cue label of words that deny having what follows them
 # Words that may stand between a denial and the withdrawal it denies: "didn't get the bad withdrawal symptoms".
+# (Not "such", "much", "many": "I've never had such bad withdrawals in my life" reports them.)
 DENIAL_FILLERS = frozenset({"any", "the", "a", "an", "real", "major", "bad", "serious", "severe", "adverse",
                             "noticeable", "significant", "horrible", "horror", "terrible", "awful", "those", "these",
-                            "such", "much", "many", "big", "obvious", "physical", "'", '"', "“", "”", "‘", "’"})
+                            "big", "obvious", "physical", "'", '"', "“", "”", "‘", "’"})
+# A denial these words follow says when or how often it came, not that it did not: "didn't get the withdrawals
+# until day three", "can't go a day without withdrawal symptoms".
+DENIAL_UNDONE_AFTER = frozenset({"until", "till", "til"})
+DENIAL_UNDONE_BEFORE = frozenset({"day", "days", "week", "hour", "hours", "morning", "night"})
 DENIAL_GAP = 3
 
 
@@ -508,9 +515,39 @@ def denies_withdrawal(sentence: Span, rule_cues: list[Span]) -> bool:
     denials = [c for c in rule_cues if c.label_ == WITHDRAWAL_DENIAL]
     if not named or not denials:
         return False
+    if any(t.lower_ in DENIAL_UNDONE_AFTER for t in doc[named[0].end:sentence.end]):
+        return False
     return all(any(d.end <= cue.start and cue.start - d.end <= DENIAL_GAP
-                   and all(t.lower_ in DENIAL_FILLERS for t in doc[d.end:cue.start]) for d in denials)
+                   and all(t.lower_ in DENIAL_FILLERS for t in doc[d.end:cue.start])
+                   and not (d.start > sentence.start and doc[d.start - 1].lower_ in DENIAL_UNDONE_BEFORE)
+                   for d in denials)
                for cue in named)
+
+
+NOTHING = frozenset({"nothing", "nobody", "none", "no one", "noone"})
+
+
+def _after_nothing(cue: Span, sentence: Span) -> bool:
+    """Whether "nothing" (or "nobody", "none") stands at most two words before the cue: "Nothing really helps
+    with the pain", "Nothing has cured my fibro" deny what the phrase says."""
+    return any(t.lower_ in NOTHING for t in sentence.doc[max(sentence.start, cue.start - 3):cue.start])
+
+
+QUESTION_CLAUSE_BREAKS = frozenset({",", ";", "and", "but", "then", "so", "."})
+
+
+def asks_about_withdrawal(sentence: Span, rule_cues: list[Span]) -> bool:
+    """Whether the sentence is a question and withdrawal is named, if at all, only in its last clause, the
+    asking one: "Withdrawal?", "should I go off it?", "what was your withdrawal like?"; not "Day 4 off Cymbalta
+    and the withdrawal is killing me, will it ever end?" (a report, then a question)."""
+    if not events.is_question(sentence):
+        return False
+    doc = sentence.doc
+    breaks = [t.i for t in doc[sentence.start:sentence.end - 1] if t.lower_ in QUESTION_CLAUSE_BREAKS]
+    named = [c for c in rule_cues if c.label_ == "withdrawal"]
+    if not named:
+        return not breaks
+    return all(c.start > max(breaks, default=sentence.start - 1) for c in named)
 
 
 COPULAS = frozenset({"is", "was", "are", "were", "be", "been", "being", "'s", "’s"})
@@ -521,6 +558,27 @@ HARDSHIP_LINKS = frozenset({"to", "time", "a", "very", "so", "really", "extremel
 STOPPING_GAP = 6  # words between a stopping and the hardship it is said to be: "Going off [this drug was] horrible"
 
 
+# What may follow a stopping phrase when a drug is what is stopped: the drug, a medicine word, a pronoun, or the
+# clause going on ("very hard to come off", "Going off this drug was horrible"); not "quitting my job", "quitting
+# smoking".
+STOPPED_SKIPPED = frozenset({"my", "the", "this", "that", "these", "those", "of", "off", "taking", "using", "a"})
+STOPPED_OBJECTS = frozenset({"it", "them", "this", "these", "that", "those", "everything", "all", "cold", "completely",
+                             "was", "is", "has", "have", "had", "been", "were", "are", "gradually", "slowly", "stuff",
+                             "junk", "poison", "crap"})
+
+
+def _stops_a_drug(stop: Span, sentence: Span) -> bool:
+    doc = sentence.doc
+    i = stop.end
+    while i < sentence.end and doc[i].lower_ in STOPPED_SKIPPED:
+        i += 1
+    if i >= sentence.end or doc[i].is_punct:
+        return True
+    token = doc[i]
+    return (token.ent_type_ in DRUG_LABELS or token.lower_ in STOPPED_OBJECTS
+            or token.lower_ in events.MEDICINE_NOUN_WORDS or doc[stop.end - 1].lower_ in STOPPED_OBJECTS)
+
+
 def hard_to_stop(sentence: Span, rule_cues: list[Span], context_rules) -> bool:
     """Whether the sentence says stopping a drug was hard (``stopping`` and ``hardship`` in
     ``vocab/outcome_rule_cues.tsv``): a hardship word at most ``HARDSHIP_GAP`` of ``HARDSHIP_LINKS`` before a
@@ -528,7 +586,7 @@ def hard_to_stop(sentence: Span, rule_cues: list[Span], context_rules) -> bool:
     and then a hardship word at most ``STOPPING_GAP`` words after it ("Going off this drug was horrible",
     "Getting off of Cymbalta has been very difficult"), with no punctuation between, the hardship word
     neither negated nor hypothetical ("Had no difficulty with going off cymbalta")."""
-    stops = [c for c in rule_cues if c.label_ == "stopping"]
+    stops = [c for c in rule_cues if c.label_ == "stopping" and _stops_a_drug(c, sentence)]
     hards = [c for c in rule_cues if c.label_ == "hardship"]
     if not stops or not hards:
         return False
