@@ -366,3 +366,28 @@ def test_a_hedged_drug_keeps_its_hedge_and_does_not_pass_its_events_to_another(n
 ])
 def test_other_people_energy_and_ulcers_elsewhere_are_not_these_events(nlp, text, absent):
     assert absent not in asserted_events(nlp(text)), text
+
+
+
+@pytest.mark.parametrize("text, label, event", [
+    ("When I forget to take Cymbalta I get brain zaps.", "withdrawal", "brain zaps"),
+])
+def test_forgetting_to_take_a_drug_is_withdrawal(nlp, text, label, event):
+    assert any(lab == label and event in events for (lab, _), events in harm(nlp(text)).items()), text
+
+
+@pytest.mark.parametrize("text", [
+    "Whenever I forget to take the medicine my heartburn returns the next day.",
+    "I continue to take this medication because it keeps me from being overly emotional.",  # relieved
+    "After two years of not taking the drug there are still feelings of paranoia.",
+])
+def test_the_medication_unnamed_is_the_drug_only_as_acting_and_taken(nlp, text):
+    doc = nlp.make_doc(text)
+    doc._.stated_drug = "escitalopram"
+    assert not harm(nlp(doc)).get(("adverse_effect", "escitalopram")), text
+
+
+def test_an_effect_that_made_the_writer_stop_the_medication_is_no_withdrawal(nlp):
+    doc = nlp.make_doc("I took myself off the medication because the stomach issues took over my life.")
+    doc._.stated_drug = "escitalopram"
+    assert not harm(nlp(doc)).get(("withdrawal", "escitalopram"))

@@ -298,9 +298,13 @@ def medicine_words(sentence: Span) -> list[Span]:
     words = _lower(sentence.doc)
     found = [sentence.doc[i:i + 1] for i in range(sentence.start + 1, sentence.end)
              if words[i] in _MEDICINE_NOUNS and words[i - 1] in _DETERMINERS]
-    # "before I began taking this drug": the time before it, as for a named drug (``before_the_drug``).
-    return [w for w in found if not any(_matches_before(words, j, sentence.start, cue_table()[0]["drug_earlier"],
-                                                        cue_table()[1]) for j in range(sentence.start, w.start + 1))]
+    # "before I began taking this drug": the time before it, as for a named drug (``before_the_drug``); "not
+    # taking the drug", "never took the pills": not taken.
+    cues, fillers, _ = cue_table()
+    return [w for w in found
+            if not any(words[j] in _NOT for j in range(max(sentence.start, w.start - 4), w.start))
+            and not any(_matches_before(words, j, sentence.start, cues["drug_earlier"], fillers)
+                        for j in range(sentence.start, w.start + 1))]
 
 
 def exonerated(sentence: Span, drugs: list[Span]) -> tuple[frozenset[str], bool]:

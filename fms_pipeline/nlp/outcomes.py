@@ -379,10 +379,14 @@ class DrugOutcomes:
             # Where the classifier says nothing: "Cymbalta, Lyrica and Savella all gave me nausea" (a cue
             # says a drug caused it), "cymbalta 90mg and I cant poop" (a drug acts on the patient),
             # "came off Cymbalta ... dizzy" (a drug stopped): events the patient has, whatever the model says.
-            # With no drug named, "the medication" or "these pills" stands for the one being spoken of
-            # ("I felt dizzy on the medication", "this drug made me sweat").
-            context = events.drug_context(sentence, acting or (
-                events.medicine_words(sentence) if drug_known else []), ents, asserted)
+            context = events.drug_context(sentence, acting, ents, asserted)
+            if not acting and not context and drug_known:
+                # With no drug named, "the medication" or "these pills" stands for the one being spoken of
+                # ("I felt dizzy on the medication", "this drug made me sweat"), as acting only: stopping "the
+                # medication" is too often why or after an effect lingered ("I took myself off the medication
+                # because the stomach issues...", "the rash has yet to clear up a week off the drug").
+                context = "adverse_effect" if events.drug_context(
+                    sentence, events.medicine_words(sentence), ents, asserted) == "adverse_effect" else None
             if any(events.is_caused(e, sentence) for e in asserted):
                 labels.add(context if context == "withdrawal" else "adverse_effect")
             elif context and any(
