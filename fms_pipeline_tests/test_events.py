@@ -391,3 +391,23 @@ def test_an_effect_that_made_the_writer_stop_the_medication_is_no_withdrawal(nlp
     doc = nlp.make_doc("I took myself off the medication because the stomach issues took over my life.")
     doc._.stated_drug = "escitalopram"
     assert not harm(nlp(doc)).get(("withdrawal", "escitalopram"))
+
+
+@pytest.mark.parametrize("text, event", [
+    ("None to speak of except for slight tiredness.", "fatigue"),
+    ("I didn't observe any significant side effects aside from a little bit of dry mouth.", "dry mouth"),
+    ("I noticed no side effects, other than a one time stomach ache.", "stomach pain"),
+    ("None I have noticed other than drowsiness, which is why I take it before bed.", "drowsiness"),
+])
+def test_the_exception_to_a_side_effect_denial_is_an_effect_had(nlp, text, event):
+    doc = nlp.make_doc(text)
+    doc._.stated_drug = "pregabalin"
+    assert event in harm(nlp(doc)).get(("adverse_effect", "pregabalin"), set()), text
+
+
+@pytest.mark.parametrize("text", ["No side effects at all.", "No side effects, except that it didn't help my pain.",
+                                  "Lyrica is great for my pain."])
+def test_a_denial_without_an_exception_or_a_relief_stays_no_effect(nlp, text):
+    doc = nlp.make_doc(text)
+    doc._.stated_drug = "pregabalin"
+    assert not harm(nlp(doc)).get(("adverse_effect", "pregabalin")), text

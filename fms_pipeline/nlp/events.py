@@ -145,9 +145,26 @@ def followed_by(span: Span, kind: str, sentence: Span) -> bool:
 
 
 def is_relieved(entity: Span, sentence: Span) -> bool:
-    """Whether the symptom is what the drug treats or relieved ("helps my nerve pain", "spasms better")."""
-    return ((preceded_by(entity, "relief", sentence) and not is_caused(entity, sentence))
+    """Whether the symptom is what the drug treats or relieved ("helps my nerve pain", "spasms better");
+    not the exception to a denial ("none except for slight tiredness", "aside from a little dry mouth"),
+    whose "for" and "from" are no relief."""
+    return ((preceded_by(entity, "relief", sentence) and not is_caused(entity, sentence)
+             and not _after_an_exception(entity, sentence))
             or followed_by(entity, "relief_after", sentence))
+
+
+_EXCEPTION_PAIRS = frozenset((hash_string(a), hash_string(b)) for a, b in (
+    ("except", "for"), ("aside", "from"), ("apart", "from"), ("other", "than")))
+
+
+def _after_an_exception(entity: Span, sentence: Span) -> bool:
+    """Whether "except for", "aside from", "apart from" or "other than" stands right before the entity, fillers aside."""
+    _, fillers, _ = cue_table()
+    words = _lower(sentence.doc)
+    i = entity.start - 1
+    while i > sentence.start and words[i] in fillers:
+        i -= 1
+    return i > sentence.start and (words[i - 1], words[i]) in _EXCEPTION_PAIRS
 
 
 def is_caused(entity: Span, sentence: Span) -> bool:
