@@ -177,5 +177,8 @@ def test_reading_figures_count_what_the_pipeline_finds_against_the_readings(nlp)
             _review(5, "It works well for my fibro pain.")]
     figures = reviews.reading_figures(nlp, read, {1: "yes", 2: "no", 3: "yes", 4: "yes", 5: "unclear"})
     assert figures == {"read_texts": 5, "reported": 3, "unclear": 1, "found": 2, "precision": 1.0, "recall": 2 / 3}
+    # Headed as the review-table parser heads the column, as the pipeline reads a row.
+    headed = reviews.reading_figures(nlp, read[:2], {1: "yes", 2: "no"}, "Side effects review")
+    assert (headed["found"], headed["recall"]) == (1, 1.0)
     with pytest.raises(reviews.NotAmongTheReviews, match="1 review"):
         reviews.reading_figures(nlp, read, {1: "yes", 99: "no"})

@@ -365,9 +365,14 @@ def review_figures(nlp: Language, path: Path = DRUGLIB_FILE, readings_file: Path
     figures = {"file": str(path), **reviews.measure(nlp, held_back)}
     if readings_file.exists():
         no_side_effects = [r for r in training if r.side_effects == reviews.NO_SIDE_EFFECTS]
+        from fms_pipeline.parsing.sources.tabular import header_label
+
         try:
-            figures["readings"] = {"file": str(readings_file), **reviews.reading_figures(
-                nlp, no_side_effects, reviews.read_readings(readings_file))}
+            readings = reviews.read_readings(readings_file)
+            figures["readings"] = {"file": str(readings_file), **reviews.reading_figures(nlp, no_side_effects, readings)}
+            # As a review table's row reaches the pipeline: the column's paragraph headed by its name.
+            figures["readings_headed"] = reviews.reading_figures(nlp, no_side_effects, readings,
+                                                                 header_label("sideEffectsReview"))
         except reviews.NotAmongTheReviews as mismatch:  # another DrugLib file than the one read
             figures["readings_skipped"] = f"{readings_file} does not fit {path}: {mismatch}"
     return figures
@@ -396,16 +401,17 @@ def format_review_report(f: dict) -> str:
         f"  adverse_effect of the reviewed drug in severe side-effect texts ({f['severe_texts']}): {severe:.0%} "
         f"(target >= {t['adverse_in_severe']:.0%})  {mark(severe >= t['adverse_in_severe'])}; "
         f"of any drug {f['adverse_in_severe_any_drug']:.0%}",
-        *([_readings_line(f["readings"])] if "readings" in f else []),
+        *([_readings_line(f["readings"], f["readings_headed"])] if "readings" in f else []),
         *([f"  readings skipped: {f['readings_skipped']}"] if "readings_skipped" in f else []),
     ])
 
 
-def _readings_line(r: dict) -> str:
+def _readings_line(r: dict, headed: dict) -> str:
     return (f"  'No Side Effects' training texts read one by one ({r['read_texts']}, {r['file']}): {r['reported']} "
             f"({r['reported'] / r['read_texts']:.0%}) name an effect of the reviewed drug, {r['unclear']} unclear; "
-            f"the pipeline finds one in {r['found']}: precision {r['precision']:.2f}, recall {r['recall']:.2f} "
-            f"(texts the rules were tuned on)")
+            f"the pipeline finds one in {r['found']}: precision {r['precision']:.2f}, recall {r['recall']:.2f}; "
+            f"headed as a review table's column ('Side effects review: ...') {headed['found']}: precision "
+            f"{headed['precision']:.2f}, recall {headed['recall']:.2f} (texts the rules were tuned on)")
 
 
 def misspelling_report(nlp: Language) -> str:

@@ -128,16 +128,19 @@ def read_readings(path: Path) -> dict[int, str]:
     return readings
 
 
-def reading_figures(nlp, reviews: list[Review], readings: dict[int, str]) -> dict:
+def reading_figures(nlp, reviews: list[Review], readings: dict[int, str], heading: str = "") -> dict:
     """How the pipeline's adverse effects of the reviewed drug (as ``measure`` counts them) in the side-effect
     texts of ``reviews`` agree with the readings: every read review must be among them. ``precision``: of the
-    texts with an effect found and read yes or no, those read yes; ``recall``: of those read yes, those found."""
+    texts with an effect found and read yes or no, those read yes; ``recall``: of those read yes, those found.
+    ``heading``: put before each text as the review-table parser heads a column's paragraph
+    ("Side effects review: ...")."""
     read = [r for r in reviews if r.review_id in readings and r.side_effects_text]
     missing = sorted(set(readings) - {r.review_id for r in read})
     if missing:
         raise NotAmongTheReviews(f"{len(missing)} review(s) read are not among its 'No Side Effects' texts "
                                  f"(first: {', '.join(map(str, missing[:5]))})")
-    docs = nlp.pipe(_stated(nlp, ((r.side_effects_text, r.drug) for r in read)), batch_size=64)
+    docs = nlp.pipe(_stated(nlp, ((f"{heading}: {r.side_effects_text}" if heading else r.side_effects_text, r.drug)
+                                  for r in read)), batch_size=64)
     found = np.array([("adverse_effect" in counted_outcomes(d, d._.stated_drug)) for d in docs], dtype=bool)
     judged = np.array([readings[r.review_id] for r in read])
     yes, no = judged == "yes", judged == "no"
