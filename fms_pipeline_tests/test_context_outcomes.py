@@ -646,3 +646,18 @@ def test_withdrawal_named_only_to_be_denied_or_asked_about_is_no_outcome(nlp, se
                                       "Quitting smoking was hell but Chantix made it easy."])
 def test_something_hard_to_stop_that_is_no_drug_is_no_withdrawal(nlp, sentence):
     assert "withdrawal" not in _labels(nlp(sentence)), sentence
+
+
+@pytest.mark.parametrize("sentence, counted", [
+    ("Given the side effects I'm having, I want to stop.", True),
+    ("I took it for 3 days and had severe side effects immediately.", True),
+    ("I was lucky to have no severe side effects.", False),
+    ("There is a risk of severe side effects.", False),
+])
+def test_side_effects_the_writer_says_they_have_are_adverse_effects_whatever_the_classifier_says(
+        nlp, sentence, counted):
+    doc = nlp(sentence)
+    component = nlp.get_pipe("fms_outcomes")
+    spans = component.outcomes_of(doc[:], component.cues(doc), list(doc.ents), set(), component.rule_cues(doc))
+    assert bool([s for s in spans if s.label_ == "adverse_effect" and not s._.negated
+                 and not s._.hypothetical]) is counted, sentence
