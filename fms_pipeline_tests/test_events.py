@@ -314,6 +314,8 @@ def test_a_symptom_after_the_before_clause_or_caused_by_the_drug_is_still_an_eve
     "Prednisone is the only thing that calms my joint inflammation during a flare.",  # the flare is the setting
     "I was nervous about starting Lyrica because of the reviews.",  # nerves about the drug, not from it
     "I take Keflex; other medications causing stomach upset were my problem before.",  # another drug's doing
+    "On Lyrica. It has been reported that headache is common, but not for me.",  # hearsay, a hedge
+    "On Lyrica myself, and I know someone who had hallucinations on it.",  # someone else's
 ])
 def test_someone_elses_effects_a_leaflet_and_what_eased_are_no_events(nlp, text):
     assert not asserted_events(nlp(text))
