@@ -74,6 +74,10 @@ a complaint said to be relieved ("took       effective dev F1 0.725, not 0.741; 
 away all the depression", "Anxiety was       on training 0.687, not 0.696 (11 fewer found,
 greatly decreased", ``relieved_complaint``,  none of them false); pain as a complaint was
 eff-study)                                   tried: 1 more found, 4 more false
+more effective phrases ("couldn't live        effective dev F1 unchanged (0.741); out of fold
+without it", "did wonders", "did the         on training 0.696, not 0.706 (12 fewer found,
+trick", eff-study), none before "for some    1 fewer false); without "for some people" the
+people" (``_for_others``)                    dev F1 0.738 ("works really well for some")
 ===========================================  ============================================
 
 The classifier's ineffective counts only where its effective probability is below
@@ -365,7 +369,7 @@ class DrugOutcomes:
         ineffective_cues = [c for c in deciding if c.label_ == "ineffective"]
         labels |= {c.label_ for c in deciding if c.label_ != "effective" or not (
             self.context.assess(c).negated or any(c.start < i.end and i.start < c.end for i in ineffective_cues)
-            or _after_nothing(c, sentence))}
+            or _after_nothing(c, sentence) or _for_others(c, sentence))}
         # "It took away all the depression", "Anxiety was greatly decreased": a complaint relieved.
         relief_of_stopping = events.relief_of_stopping(sentence, rule_cues, drugs)
         other_treatment = events.other_treatment_helped(sentence, rule_cues, drugs)
@@ -619,6 +623,26 @@ def _after_nothing(cue: Span, sentence: Span) -> bool:
     """Whether "nothing" (or "nobody", "none") stands at most two words before the cue: "Nothing really helps
     with the pain", "Nothing has cured my fibro" deny what the phrase says."""
     return any(t.lower_ in NOTHING for t in sentence.doc[max(sentence.start, cue.start - 3):cue.start])
+
+
+# Who a drug is said to work for when it is not the writer: "Zoloft works really well for some people", "it
+# worked well for many" (PsyTAR labels none of its 6 training sentences so worded effective).
+OTHERS = frozenset({"some", "many", "most", "other", "others", "lots", "everyone", "everybody", "certain", "people",
+                    "plenty", "several"})
+PRAISE_FILLERS = frozenset({"well", "great", "so", "really", "very", "wonderfully"})
+
+
+def _for_others(cue: Span, sentence: Span) -> bool:
+    """Whether "for" and people other than the writer follow the cue, "well" or "great" aside: "Zoloft works really
+    well for some people", "it worked wonders for a lot of people"; not "worked wonders for me"."""
+    doc = sentence.doc
+    i = cue.end
+    while i < sentence.end and i - cue.end < 2 and doc[i].lower_ in PRAISE_FILLERS:
+        i += 1
+    if i + 1 >= sentence.end or doc[i].lower_ != "for":
+        return False
+    after = doc[i + 1].lower_
+    return after in OTHERS or (after == "a" and i + 2 < sentence.end and doc[i + 2].lower_ in ("lot", "few"))
 
 
 QUESTION_CLAUSE_BREAKS = frozenset({",", ";", "and", "but", "then", "so", "."})
