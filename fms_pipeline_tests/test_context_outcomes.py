@@ -610,6 +610,62 @@ def test_phrases_that_say_a_drug_worked_are_effective_whatever_the_classifier_sa
 
 
 @pytest.mark.parametrize("sentence", [
+    "Honestly, I couldn't live without it.",
+    "Two months on Savella and I feel like my old self again.",
+    "The Effexor did wonders for my mood.",
+    "Duloxetine did the trick within a week.",
+    "Lexapro leveled me out.",
+    "After a month I felt a lot better.",
+])
+def test_more_phrases_that_say_a_drug_worked_are_effective_whatever_the_classifier_says(nlp, sentence):
+    doc = nlp(sentence)
+    component = nlp.get_pipe("fms_outcomes")
+    spans = component.outcomes_of(doc[:], component.cues(doc), list(doc.ents), set(), component.rule_cues(doc))
+    assert [s for s in spans if s.label_ == "effective" and not s._.negated and not s._.hypothetical], sentence
+
+
+@pytest.mark.parametrize("sentence", [
+    "I hear Lyrica works really well for some people.",
+    "It did wonders for many of my friends, not for me.",
+    "Savella worked wonders for a lot of people in my group.",
+])
+def test_a_drug_said_to_work_for_other_people_is_not_the_writers_outcome(nlp, sentence):
+    """The rule alone: a drug working "for some people" decides nothing."""
+    doc = nlp(sentence)
+    component = nlp.get_pipe("fms_outcomes")
+    spans = component.outcomes_of(doc[:], component.cues(doc), list(doc.ents), set(), component.rule_cues(doc))
+    assert not [s for s in spans if s.label_ == "effective"], sentence
+
+
+@pytest.mark.parametrize("sentence", [
+    "Within a week Zoloft took away most of my anxiety.",
+    "Two weeks on Lexapro and my depression has lifted.",
+    "The racing thoughts were completely gone after a month on Effexor.",
+    "It got rid of my crying spells.",
+])
+def test_a_complaint_said_to_be_relieved_is_effective_whatever_the_classifier_says(nlp, sentence):
+    """The rule alone (relieved_complaint), with no label from the classifier, gives it."""
+    doc = nlp(sentence)
+    component = nlp.get_pipe("fms_outcomes")
+    spans = component.outcomes_of(doc[:], component.cues(doc), list(doc.ents), set(), component.rule_cues(doc))
+    assert [s for s in spans if s.label_ == "effective"], sentence
+
+
+@pytest.mark.parametrize("sentence", [
+    "The nausea went away after a week.",  # a side effect gone
+    "It hasn't reduced my anxiety at all.",
+    "I hope my depression will be gone soon.",
+    "Since I stopped taking Paxil my anxiety is gone.",  # the relief of stopping
+    "Is your anxiety gone yet?",
+])
+def test_a_side_effect_gone_or_a_relief_denied_hoped_or_asked_is_no_complaint_relieved(nlp, sentence):
+    doc = nlp(sentence)
+    component = nlp.get_pipe("fms_outcomes")
+    spans = component.outcomes_of(doc[:], component.cues(doc), list(doc.ents), set(), component.rule_cues(doc))
+    assert not [s for s in spans if s.label_ == "effective"], sentence
+
+
+@pytest.mark.parametrize("sentence", [
     "Since I stopped taking Cymbalta I'm sleeping better.",
     "I sleep better without Lyrica.",  # the relief of going without it
     "I feel so much better without Lyrica.",
