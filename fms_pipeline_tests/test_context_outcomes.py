@@ -105,6 +105,13 @@ def test_each_outcome_label(nlp, sentence, label):
     assert label in {s.label_ for s in doc.spans["outcomes"]}
 
 
+def rule_outcomes(nlp, sentence: str):
+    """The outcome spans the rules alone give the sentence, with no label from the classifier."""
+    doc = nlp(sentence)
+    component = nlp.get_pipe("fms_outcomes")
+    return component.outcomes_of(doc[:], component.cues(doc), list(doc.ents), set(), component.rule_cues(doc))
+
+
 def asserted_outcomes(doc, label):
     """The outcome spans of ``label`` the writer asserts: neither negated nor hypothetical."""
     return [s for s in doc.spans["outcomes"] if s.label_ == label and not s._.negated and not s._.hypothetical]
@@ -600,16 +607,6 @@ def test_a_missed_dose_as_habit_or_generic_you_is_withdrawal_not_a_supposition(n
     "It cured my panic attacks within a month.",
     "Since starting Lyrica I'm sleeping better.",
     "I feel more stable on Lamictal than I have in years.",
-])
-def test_phrases_that_say_a_drug_worked_are_effective_whatever_the_classifier_says(nlp, sentence):
-    """The rule alone, with no label from the classifier, gives it."""
-    doc = nlp(sentence)
-    component = nlp.get_pipe("fms_outcomes")
-    spans = component.outcomes_of(doc[:], component.cues(doc), list(doc.ents), set(), component.rule_cues(doc))
-    assert [s for s in spans if s.label_ == "effective" and not s._.negated and not s._.hypothetical], sentence
-
-
-@pytest.mark.parametrize("sentence", [
     "Honestly, I couldn't live without it.",
     "Two months on Savella and I feel like my old self again.",
     "The Effexor did wonders for my mood.",
@@ -617,10 +614,9 @@ def test_phrases_that_say_a_drug_worked_are_effective_whatever_the_classifier_sa
     "Lexapro leveled me out.",
     "After a month I felt a lot better.",
 ])
-def test_more_phrases_that_say_a_drug_worked_are_effective_whatever_the_classifier_says(nlp, sentence):
-    doc = nlp(sentence)
-    component = nlp.get_pipe("fms_outcomes")
-    spans = component.outcomes_of(doc[:], component.cues(doc), list(doc.ents), set(), component.rule_cues(doc))
+def test_phrases_that_say_a_drug_worked_are_effective_whatever_the_classifier_says(nlp, sentence):
+    """The rule alone, with no label from the classifier, gives it."""
+    spans = rule_outcomes(nlp, sentence)
     assert [s for s in spans if s.label_ == "effective" and not s._.negated and not s._.hypothetical], sentence
 
 
@@ -631,9 +627,7 @@ def test_more_phrases_that_say_a_drug_worked_are_effective_whatever_the_classifi
 ])
 def test_a_drug_said_to_work_for_other_people_is_not_the_writers_outcome(nlp, sentence):
     """The rule alone: a drug working "for some people" decides nothing."""
-    doc = nlp(sentence)
-    component = nlp.get_pipe("fms_outcomes")
-    spans = component.outcomes_of(doc[:], component.cues(doc), list(doc.ents), set(), component.rule_cues(doc))
+    spans = rule_outcomes(nlp, sentence)
     assert not [s for s in spans if s.label_ == "effective"], sentence
 
 
@@ -645,9 +639,7 @@ def test_a_drug_said_to_work_for_other_people_is_not_the_writers_outcome(nlp, se
 ])
 def test_a_complaint_said_to_be_relieved_is_effective_whatever_the_classifier_says(nlp, sentence):
     """The rule alone (relieved_complaint), with no label from the classifier, gives it."""
-    doc = nlp(sentence)
-    component = nlp.get_pipe("fms_outcomes")
-    spans = component.outcomes_of(doc[:], component.cues(doc), list(doc.ents), set(), component.rule_cues(doc))
+    spans = rule_outcomes(nlp, sentence)
     assert [s for s in spans if s.label_ == "effective"], sentence
 
 
@@ -659,9 +651,7 @@ def test_a_complaint_said_to_be_relieved_is_effective_whatever_the_classifier_sa
     "Is your anxiety gone yet?",
 ])
 def test_a_side_effect_gone_or_a_relief_denied_hoped_or_asked_is_no_complaint_relieved(nlp, sentence):
-    doc = nlp(sentence)
-    component = nlp.get_pipe("fms_outcomes")
-    spans = component.outcomes_of(doc[:], component.cues(doc), list(doc.ents), set(), component.rule_cues(doc))
+    spans = rule_outcomes(nlp, sentence)
     assert not [s for s in spans if s.label_ == "effective"], sentence
 
 
@@ -712,8 +702,6 @@ def test_something_hard_to_stop_that_is_no_drug_is_no_withdrawal(nlp, sentence):
 ])
 def test_side_effects_the_writer_says_they_have_are_adverse_effects_whatever_the_classifier_says(
         nlp, sentence, counted):
-    doc = nlp(sentence)
-    component = nlp.get_pipe("fms_outcomes")
-    spans = component.outcomes_of(doc[:], component.cues(doc), list(doc.ents), set(), component.rule_cues(doc))
+    spans = rule_outcomes(nlp, sentence)
     assert bool([s for s in spans if s.label_ == "adverse_effect" and not s._.negated
                  and not s._.hypothetical]) is counted, sentence
