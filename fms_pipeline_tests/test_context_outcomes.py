@@ -705,3 +705,15 @@ def test_side_effects_the_writer_says_they_have_are_adverse_effects_whatever_the
     spans = rule_outcomes(nlp, sentence)
     assert bool([s for s in spans if s.label_ == "adverse_effect" and not s._.negated
                  and not s._.hypothetical]) is counted, sentence
+
+
+@pytest.mark.parametrize("sentence, effective", [
+    ("I don't have panic attacks anymore.", True),
+    ("I no longer feel suicidal.", True),
+    ("I no longer take Lexapro because of the anxiety.", False),  # stopped, the complaint is why
+    ("My sister doesn't have panic attacks anymore.", False),  # someone else's
+])
+def test_a_complaint_said_to_be_over_is_the_drug_working(nlp, sentence, effective):
+    """The rule alone: "no longer" before, or "anymore" after, a complaint the drug is taken for."""
+    spans = rule_outcomes(nlp, sentence)
+    assert bool([s for s in spans if s.label_ == "effective" and not s._.negated]) is effective, sentence
