@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fms_pipeline.nlp import outcome_model
+from fms_pipeline.nlp import events, outcome_model
 from fms_pipeline.nlp.drug_lexicon import drug_reference
 from fms_pipeline.nlp.sentiment import polarity
 
@@ -666,9 +666,16 @@ def test_feeling_better_off_a_drug_or_nothing_helping_is_no_drug_working(nlp, se
     assert not _counted(nlp(sentence), "effective"), sentence
 
 
-def test_a_drug_one_cannot_do_without_is_not_a_drug_stopped(nlp):
-    doc = nlp("I couldn't function without Lyrica, it helps so much.")
-    assert not [s for s in doc.spans["outcomes"] if s.label_ == "effective" and s._.negated]
+@pytest.mark.parametrize("sentence, stopped", [
+    ("I feel better without Lyrica.", True),
+    ("I couldn't function without Lyrica, it helps so much.", False),  # it cannot be done without
+])
+def test_a_drug_one_cannot_do_without_is_not_a_drug_stopped(nlp, sentence, stopped):
+    """``relief_of_stopping`` itself: the classifier gives the second sentence no effective label to deny."""
+    doc = nlp(sentence)
+    component = nlp.get_pipe("fms_outcomes")
+    drugs = [e for e in doc.ents if e.label_ == "DRUG"]
+    assert events.relief_of_stopping(doc[:], component.rule_cues(doc), drugs) is stopped, sentence
 
 
 @pytest.mark.parametrize("sentence, label", [

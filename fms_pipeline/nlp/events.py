@@ -153,17 +153,24 @@ def is_relieved(entity: Span, sentence: Span) -> bool:
             or followed_by(entity, "relief_after", sentence))
 
 
-_EXCEPTION_PAIRS = frozenset((hash_string(a), hash_string(b)) for a, b in (
-    ("except", "for"), ("aside", "from"), ("apart", "from"), ("other", "than")))
+# What makes an exception to a denial ("no side effects except ...", "none other than ...").
+EXCEPTION_PHRASES = ("except", "except for", "other than", "aside from", "apart from", "besides", "save for", "but")
+_EXCEPTION_PAIRS = frozenset(tuple(hash_string(w) for w in p.split()) for p in EXCEPTION_PHRASES if " " in p)
+
+
+def _word_before(words: list[int], end: int, sentence_start: int, fillers: frozenset) -> int:
+    """The index of the last word before ``end`` that is no filler, or ``sentence_start - 1``."""
+    i = end - 1
+    while i >= sentence_start and words[i] in fillers:
+        i -= 1
+    return i
 
 
 def _after_an_exception(entity: Span, sentence: Span) -> bool:
     """Whether "except for", "aside from", "apart from" or "other than" stands right before the entity, fillers aside."""
     _, fillers, _ = cue_table()
     words = _lower(sentence.doc)
-    i = entity.start - 1
-    while i > sentence.start and words[i] in fillers:
-        i -= 1
+    i = _word_before(words, entity.start, sentence.start + 1, fillers)
     return i > sentence.start and (words[i - 1], words[i]) in _EXCEPTION_PAIRS
 
 
@@ -294,17 +301,17 @@ def denied_benefit(sentence: Span, rule_cues: list[Span]) -> bool:
     return False
 
 
-_MEDICINE_WORDS = frozenset(hash_string(w) for w in (
-    "side", "se", "ses", "dose", "doses", "dosage", "pill", "pills", "med", "meds", "medication", "medications",
-    "medicine", "medicines", "drug", "drugs", "tablet", "tablets", "capsule", "capsules", "patch", "shot", "shots",
-    "injection", "starting", "upped", "upping", "prescription", "prescribed", "script"))
-
-
 # Words that stand for a drug not named: "it was the flu, not the medication", "I felt dizzy on the meds".
 MEDICINE_NOUN_WORDS = frozenset((
     "pill", "pills", "med", "meds", "medication", "medications", "medicine", "medicines", "drug", "drugs", "tablet",
     "tablets", "treatment"))
 _MEDICINE_NOUNS = frozenset(hash_string(w) for w in MEDICINE_NOUN_WORDS)
+# A sentence with one of these speaks of a medicine ("the side effects hit hard", "since upping the dose").
+_MEDICINE_WORDS = frozenset(hash_string(w) for w in (MEDICINE_NOUN_WORDS - {"treatment"}) | {
+    "side", "se", "ses", "dose", "doses", "dosage", "capsule", "capsules", "patch", "shot", "shots", "injection",
+    "starting", "upped", "upping", "prescription", "prescribed", "script"})
+
+
 _THE = hash_string("the")
 _DETERMINERS = frozenset(hash_string(w) for w in ("the", "this", "these", "that", "those"))
 
@@ -509,14 +516,13 @@ def remedies_of(drugs: list[Span], sentence: Span) -> list[Span]:
     words = _lower(sentence.doc)
     out = []
     for d in drugs:
-        if not _matches_after(words, _after_dose(d, sentence), sentence.end, cues["remedy_after"], fillers):
+        after = _after_dose(d, sentence)
+        if not _matches_after(words, after, sentence.end, cues["remedy_after"], fillers):
             continue
-        before = d.start - 1
-        while before >= sentence.start and words[before] in fillers:
-            before -= 1
+        before = _word_before(words, d.start, sentence.start, fillers)
         if before >= sentence.start and words[before] in _ACTING_BEFORE:
             continue
-        if _matches_after(words, _after_dose(d, sentence), sentence.end, cues["drug_after"], fillers):
+        if _matches_after(words, after, sentence.end, cues["drug_after"], fillers):
             continue
         out.append(d)
     return out

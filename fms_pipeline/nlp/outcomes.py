@@ -105,7 +105,7 @@ from fms_pipeline.nlp.drug_lexicon import read_vocabulary
 OUTCOME_LABELS = ("effective", "ineffective", "adverse_effect", "withdrawal", "access_loss")
 DRUG_LABELS = ("DRUG", "DRUG_CLASS")
 WORK_VERBS = frozenset({"work", "works", "worked", "working", "help", "helps", "helped", "helping"})
-EXCEPTIONS = frozenset({"except", "besides", "but"})
+EXCEPTIONS = frozenset(p for p in events.EXCEPTION_PHRASES if " " not in p)  # except, besides, but
 
 extensions.register("drug", None)
 extensions.register("events", ())
@@ -428,6 +428,7 @@ class DrugOutcomes:
         if asserted and labels & set(HARM_LABELS):
             tied = events.events_by_drug(asserted, acting, sentence)
         out: list[Span] = []
+        exoneration: tuple[frozenset[str], bool] | None = None  # events.exonerated, once the sentence needs it
         for label in OUTCOME_LABELS:
             if label not in labels:
                 continue
@@ -479,7 +480,9 @@ class DrugOutcomes:
                     negated = events.all_denied(sentence, ents)
                 # "I was tired, but that was the infection, not the Zithromax": the drug is cleared of it.
                 if label == "adverse_effect" and not negated:
-                    cleared, medicine_cleared = events.exonerated(sentence, drugs)
+                    if exoneration is None:
+                        exoneration = events.exonerated(sentence, drugs)
+                    cleared, medicine_cleared = exoneration
                     negated = drug in cleared or (medicine_cleared and target is None)
                 if (negated or (denied and label == "adverse_effect") or (
                         (relief_of_stopping or other_treatment) and label == "effective") or (
@@ -550,7 +553,7 @@ def denies_withdrawal(sentence: Span, rule_cues: list[Span]) -> bool:
                for cue in named)
 
 
-EXCEPTING = ("except", "other than", "aside from", "apart from", "besides", "save for", "but")
+EXCEPTING = tuple(tuple(p.split()) for p in events.EXCEPTION_PHRASES)
 DENYING = frozenset({"no", "none", "not", "n't", "nt", "never", "nothing", "n’t"})
 
 
@@ -561,9 +564,8 @@ def excepted_from_a_denial(sentence: Span, asserted: list[Span]) -> bool:
     doc = sentence.doc
     lower = [t.lower_ for t in doc[sentence.start:sentence.end]]
     for i in range(len(lower)):
-        for phrase in EXCEPTING:
-            words = phrase.split()
-            if lower[i:i + len(words)] == words and any(w in DENYING for w in lower[:i]):
+        for words in EXCEPTING:
+            if tuple(lower[i:i + len(words)]) == words and any(w in DENYING for w in lower[:i]):
                 at = sentence.start + i + len(words)
                 if any(e.start >= at for e in asserted):
                     return True
@@ -602,35 +604,29 @@ def relieved_complaint(sentence: Span, rule_cues: list[Span], ents: list[Span], 
     "my suicidal thoughts were gone"), the complaint and the relief neither negated nor hypothetical ("it hasn't
     reduced my anxiety", "I hope my depression lifts"); not in a question nor of someone else."""
     complaints = [e for e in ents if e.label_ in events.EVENT_LABELS and e.ent_id_ in COMPLAINTS
-                  and not extensions.value(e, "hypothetical")]
+                  and not extensions.value(e, "hypothetical") and extensions.value(e, "experiencer") != "other"]
     if not complaints or events.is_question(sentence):
         return False
     # "I don't have panic attacks anymore", "I no longer feel suicidal": a complaint denied as over.
-    if any(extensions.value(e, "negated") and _no_longer(e, sentence) for e in complaints
-           if extensions.value(e, "experiencer") != "other"):
+    if any(extensions.value(e, "negated") and _no_longer(e, sentence) for e in complaints):
         return True
-    complaints = [e for e in complaints if not extensions.value(e, "negated")]
-    doc = sentence.doc
-    before = [c for c in rule_cues if c.label_ == "relieving"]
-    after = [c for c in rule_cues if c.label_ == "relieved"]
-    for complaint in complaints:
-        if extensions.value(complaint, "experiencer") == "other":
-            continue
-        for cue in before:
-            between = doc[cue.end:complaint.start]
-            if cue.end <= complaint.start and len(between) <= RELIEF_GAP and all(
-                    t.lower_ in RELIEVING_FILLERS for t in between):
-                found = context_rules.assess(Span(doc, cue.start, complaint.end))
-                if not (found.negated or found.hypothetical):
-                    return True
-        for cue in after:
-            between = doc[complaint.end:cue.start]
-            if complaint.end <= cue.start and len(between) <= RELIEF_GAP and all(
-                    t.lower_ in RELIEVED_FILLERS for t in between):
-                found = context_rules.assess(Span(doc, complaint.start, cue.end))
-                if not (found.negated or found.hypothetical):
-                    return True
-    return False
+    cues = [c for c in rule_cues if c.label_ in ("relieving", "relieved")]
+    return any(_relieved_by(cue, complaint, context_rules) for complaint in complaints
+               if not extensions.value(complaint, "negated") for cue in cues)
+
+
+def _relieved_by(cue: Span, complaint: Span, context_rules) -> bool:
+    """Whether a ``relieving`` cue stands before the complaint (``RELIEVING_FILLERS`` between) or a ``relieved``
+    one after it (``RELIEVED_FILLERS`` between), at most ``RELIEF_GAP`` words apart, the two neither negated nor
+    hypothetical."""
+    doc = complaint.doc
+    first, second, fillers = ((cue, complaint, RELIEVING_FILLERS) if cue.label_ == "relieving"
+                              else (complaint, cue, RELIEVED_FILLERS))
+    between = doc[first.end:second.start]
+    if first.end > second.start or len(between) > RELIEF_GAP or not all(t.lower_ in fillers for t in between):
+        return False
+    found = context_rules.assess(Span(doc, first.start, second.end))
+    return not (found.negated or found.hypothetical)
 
 
 NOTHING = frozenset({"nothing", "nobody", "none", "no one", "noone"})
