@@ -5,6 +5,7 @@ shared) of each part are measured in that process with ``time.process_time`` aro
 that do them; the whole process's CPU comes from the operating system (``getrusage``).
 
     .venv/bin/python -m benchmarks.small_update --repeats 5
+    .venv/bin/python -m benchmarks.small_update --repeats 3 --resident --corpus-words 1000000   # watch at 1M words
 
 Parts (CPU seconds, median over the repeats):
   nlp imports        importing fms_pipeline.nlp's pipeline (spaCy, wordfreq; scikit-learn before fa733fd)
@@ -163,6 +164,11 @@ def main() -> None:
     parser.add_argument("--resident", action="store_true",
                         help="every update in one process that has run the job before (fms-pipeline watch), "
                              "not a fresh process each (fms-pipeline materialize)")
+    parser.add_argument("--corpus-words", type=int, default=0,
+                        help="start from a generated corpus of about this many words (pages of --page-words) "
+                             "beside the sample, processed once before the updates (default: the sample alone)")
+    parser.add_argument("--page-words", type=int, default=440,
+                        help="words of each generated page of --corpus-words and of each added page")
     parser.add_argument("--child", nargs=2, metavar=("DATA", "OUT"), help=argparse.SUPPRESS)
     parser.add_argument("--resident-child", nargs=3, metavar=("DATA", "OUT", "PAGES"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -178,10 +184,17 @@ def main() -> None:
     (data / "raw").mkdir(parents=True)
     home.mkdir()
     shutil.copy(SAMPLE, data / "raw")
+    if args.corpus_words:
+        write_corpus(data / "raw", words=args.corpus_words, page_words=args.page_words)
     for i in range(args.repeats):
-        write_corpus(pages, words=1, seed=100 + i, start=1000 + i)  # one page of ~1,700 words each
-    # DAGSTER_HOME/dagster.yaml as the CLI writes it (ensure_dagster_home) in the child.
+        # one page each: ~1,700 words (a long thread) on the sample alone, else one of --page-words
+        write_corpus(pages, words=1, seed=100 + i, start=90000 + i,
+                     page_words=args.page_words if args.corpus_words else None)
+    # DAGSTER_HOME/dagster.yaml as the CLI writes it (ensure_dagster_home) in the child. One worker:
+    # a small update's work fits one; a corpus is processed first with every core.
     env = {**os.environ, "DAGSTER_HOME": str(home), "FMS_WORKERS": "1"}
+    if args.corpus_words:
+        del env["FMS_WORKERS"]
 
     def run(child_args: list[str]) -> tuple[float, float]:
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -211,7 +224,9 @@ def main() -> None:
             rows.append({"wall (machine-dependent)": wall, **_parts(json.loads(out.read_text()), cpu)})
         what = "a fresh process each (fms-pipeline materialize)"
     shutil.rmtree(root, ignore_errors=True)
-    print(f"adding one page (~1,700 words) to the sample, {len(rows)} times, {what}; CPU seconds, median (min-max)")
+    base = f"the sample and a {args.corpus_words:,}-word corpus" if args.corpus_words else "the sample"
+    size = f"~{args.page_words}" if args.corpus_words else "~1,700"
+    print(f"adding one page ({size} words) to {base}, {len(rows)} times, {what}; CPU seconds, median (min-max)")
     for key in rows[0]:
         values = [r[key] for r in rows]
         print(f"  {key:<45} {statistics.median(values):6.2f}  ({min(values):.2f}-{max(values):.2f})")
