@@ -724,3 +724,42 @@ def test_a_complaint_said_to_be_over_is_the_drug_working(nlp, sentence, effectiv
     """The rule alone: "no longer" before, or "anymore" after, a complaint the drug is taken for."""
     spans = rule_outcomes(nlp, sentence)
     assert bool([s for s in spans if s.label_ == "effective" and not s._.negated]) is effective, sentence
+
+
+@pytest.mark.parametrize("text", [
+    "Side effects review: No",  # a review table's column heading and its answer (parsing.sources.tabular)
+    "Side effects review: none at all during the day or evening",
+    "Side effects review: Did not have any side effects and I felt extremely good during the allergy season.",
+    "Benefits review: It helped my pain.\n\nSide effects review: I have never experienced any adverse side affects.",
+])
+def test_a_side_effects_heading_is_no_adverse_effect_when_the_answer_denies_one(nlp, text):
+    assert asserted_outcomes(nlp(text), "adverse_effect") == []
+
+
+@pytest.mark.parametrize("text", [
+    "Side effects review: Nausea and a headache.",
+    "Side effects review: None, except for slight nausea the first week on Cymbalta.",
+    "Side effects: no appetite and no sleep since I started Lyrica.",
+])
+def test_a_side_effects_heading_keeps_the_effects_its_answer_reports(nlp, text):
+    assert asserted_outcomes(nlp(text), "adverse_effect")
+
+
+def test_a_heading_is_a_few_words_and_a_colon_that_start_a_paragraph(nlp):
+    from fms_pipeline.nlp.outcomes import heading_end
+
+    def heading(text, sentence=0):
+        doc = nlp(text)
+        end = heading_end(list(doc.sents)[sentence])
+        return None if end is None else doc[:end].text.split("\n")[-1]
+
+    from fms_pipeline.parsing.sources.tabular import header_label
+
+    assert heading("Side effects review: No") == "Side effects review"
+    # as the review-table parser heads a column's paragraph
+    assert heading(f"{header_label('sideEffectsReview')}: none") == header_label("sideEffectsReview")
+    assert heading("SE: drowsy and dizzy") == "SE"
+    assert heading("Benefits: less pain.\n\nSide effects: none.", sentence=-1) == "Side effects"
+    assert heading("I had one side effect: nausea.") is None  # the writer's sentence, not a heading
+    assert heading("The worst side effects of all for me: nausea.") is None  # too long for one
+    assert heading("It helped. Side effects: none.", sentence=-1) is None  # not where a paragraph starts

@@ -81,6 +81,11 @@ more effective phrases ("couldn't live        effective dev F1 unchanged (0.741)
 without it", "did wonders", "did the         on training 0.696, not 0.706 (12 fewer found,
 trick", eff-study), none before "for some    1 fewer false); without "for some people" the
 people" (``_for_others``)                    dev F1 0.738 ("works really well for some")
+a heading is a label ("Side effects review:   review-table side-effect texts read one by one
+No", "Side effects review: I had no side     (the 742 'No Side Effects' training texts, headed
+effects"): the writer's own cue anchors the  as the tabular parser heads them): found in 154,
+outcome, a bare "no" answers (``heading_end``, precision 0.67, recall 0.78, not 144, 0.71,
+``answers_no``, s. 14)                       0.77; PsyTAR dev figures unchanged
 ===========================================  ============================================
 
 The classifier's ineffective counts only where its effective probability is below
@@ -381,7 +386,9 @@ class DrugOutcomes:
         if events.denied_benefit(sentence, rule_cues):  # "I did not experience any benefits"
             labels.add("ineffective")
         # "Side effects: none.", "Minimal.", "None that I noticed.": the sentence denies side effects.
-        denied = denies_adverse_effects(sentence, rule_cues, ents)
+        heading = heading_end(sentence)
+        denied = denies_adverse_effects(sentence, rule_cues, ents) or (
+            heading is not None and answers_no(sentence, heading, ents))
         treatment_harm = events.other_treatment_caused(sentence, rule_cues, drugs)
         # A drug negated only by being stopped or missed ("two days without cymbalta", "didn't have my
         # hydrocodone") is still the one whose withdrawal the sentence reports.
@@ -433,6 +440,10 @@ class DrugOutcomes:
             if label not in labels:
                 continue
             label_cues = [c for c in cues if c.label_ == label]
+            # "Side effects review: I had no side effects": a heading's words label the answer; where the writer's
+            # own words name the outcome too, they are its anchor (and their negation is the outcome's).
+            if heading is not None and any(c.start > heading for c in label_cues):
+                label_cues = [c for c in label_cues if c.start > heading]
             # The first cue the sentence asserts: "I was worried about weight gain and I gained 15 pounds"
             # reports the second (the first is hypothetical, and the outcome takes its anchor's context).
             asserted_cues = [c for c in label_cues if not self.context.assess(c).hypothetical] if len(
@@ -519,6 +530,40 @@ def denies_adverse_effects(sentence: Span, rule_cues: list[Span], ents: list[Spa
             continue
         return True
     return False
+
+
+# A heading: at most this many words at the start of a paragraph, then a colon ("Side effects review:", "SE:").
+HEADING_WORDS_MAX = 4
+# Words that make the words before a colon the writer's sentence, not a heading ("I had one side effect: ...").
+NOT_IN_HEADINGS = frozenset({"i", "i'm", "me", "my", "we", "our", "you", "your", "he", "she", "they", "it", "had",
+                             "have", "has", "was", "were", "is", "are", "got", "get", "felt", "feel"})
+# Answers that deny the heading's question outright ("Side effects review: No", "none at all during the day").
+ANSWERS_NO = frozenset({"no", "none", "nothing", "nil", "n/a", "na"})
+
+
+def heading_end(sentence: Span) -> int | None:
+    """The index of the colon that ends the heading the sentence starts with, when it starts a paragraph: a review
+    table's column heading ("Side effects review: ...", ``parsing.sources.tabular``) or the writer's own ("SE:
+    drowsy"). None when there is none, or when the words before the colon are a sentence ("I had one: ...")."""
+    doc = sentence.doc
+    start = next((t.i for t in sentence if not t.is_space), sentence.end)  # "\n\nSide effects: ..."
+    if start > 0 and "\n" not in doc[start - 1].text + doc[start - 1].whitespace_:
+        return None
+    for token in doc[start:min(sentence.end, start + HEADING_WORDS_MAX + 1)]:
+        if token.text == ":":
+            words = doc[start:token.i]
+            if len(words) and all(t.is_alpha and t.lower_ not in NOT_IN_HEADINGS for t in words):
+                return token.i
+            return None
+    return None
+
+
+def answers_no(sentence: Span, heading: int, ents: list[Span]) -> bool:
+    """Whether the answer after a heading starts with a bare denial and names no symptom or condition:
+    "Side effects review: No", "Side effects: none at all during the day or evening"."""
+    first = next((t for t in sentence.doc[heading + 1:sentence.end] if not (t.is_punct or t.is_space)), None)
+    return first is not None and first.lower_ in ANSWERS_NO and not any(
+        e.label_ in ("SYMPTOM", "CONDITION") and e.start > heading for e in ents)
 
 
 WITHDRAWAL_DENIAL = "withdrawal_denial"  # the rule-cue label of words that deny having what follows them
