@@ -361,18 +361,18 @@ def review_figures(nlp: Language, path: Path = DRUGLIB_FILE, readings_file: Path
     with the reading of each 'No Side Effects' training text (the rating says none; many texts name one)."""
     from fms_pipeline.nlp import reviews
 
+    from fms_pipeline.parsing.sources.tabular import header_label
+
     training, held_back = reviews.split(reviews.read_druglib(path))
-    figures = {"file": str(path), **reviews.measure(nlp, held_back)}
+    # As a review table's row reaches the pipeline: the column's paragraph headed by its name.
+    heading = header_label("sideEffectsReview")
+    figures = {"file": str(path), **reviews.measure(nlp, held_back, heading)}
     if readings_file.exists():
         no_side_effects = [r for r in training if r.side_effects == reviews.NO_SIDE_EFFECTS]
-        from fms_pipeline.parsing.sources.tabular import header_label
-
         try:
             readings = reviews.read_readings(readings_file)
             figures["readings"] = {"file": str(readings_file), **reviews.reading_figures(nlp, no_side_effects, readings)}
-            # As a review table's row reaches the pipeline: the column's paragraph headed by its name.
-            figures["readings_headed"] = reviews.reading_figures(nlp, no_side_effects, readings,
-                                                                 header_label("sideEffectsReview"))
+            figures["readings_headed"] = reviews.reading_figures(nlp, no_side_effects, readings, heading)
         except reviews.NotAmongTheReviews as mismatch:  # another DrugLib file than the one read
             figures["readings_skipped"] = f"{readings_file} does not fit {path}: {mismatch}"
     return figures
@@ -397,13 +397,18 @@ def format_review_report(f: dict) -> str:
         f"{mark(ratio >= t['ineffective_ratio'])}",
         f"  adverse_effect of the reviewed drug in 'No Side Effects' texts ({f['no_side_effect_texts']}): "
         f"{none:.0%} (target <= {t['adverse_in_none']:.0%})  {mark(none <= t['adverse_in_none'])}; "
-        f"of any drug {f['adverse_in_no_side_effects_any_drug']:.0%}",
+        f"of any drug {f['adverse_in_no_side_effects_any_drug']:.0%}"
+        + _headed_share(f, "adverse_in_no_side_effects_headed"),
         f"  adverse_effect of the reviewed drug in severe side-effect texts ({f['severe_texts']}): {severe:.0%} "
         f"(target >= {t['adverse_in_severe']:.0%})  {mark(severe >= t['adverse_in_severe'])}; "
-        f"of any drug {f['adverse_in_severe_any_drug']:.0%}",
+        f"of any drug {f['adverse_in_severe_any_drug']:.0%}" + _headed_share(f, "adverse_in_severe_headed"),
         *([_readings_line(f["readings"], f["readings_headed"])] if "readings" in f else []),
         *([f"  readings skipped: {f['readings_skipped']}"] if "readings_skipped" in f else []),
     ])
+
+
+def _headed_share(f: dict, key: str) -> str:
+    return f"; headed as a review table's column ('Side effects review: ...') {f[key]:.0%}" if key in f else ""
 
 
 def _readings_line(r: dict, headed: dict) -> str:

@@ -159,8 +159,9 @@ def spearman(a, b) -> float:
     return float(spearmanr(a, b).statistic)
 
 
-def measure(nlp, reviews: list[Review]) -> dict:
-    """The review figures (module docstring) of the pipeline on these reviews."""
+def measure(nlp, reviews: list[Review], heading: str = "") -> dict:
+    """The review figures (module docstring) of the pipeline on these reviews; ``heading``: the side-effect texts'
+    shares also with each text headed by it, as a review table's column reaches the pipeline (``_headed``)."""
     docs = list(nlp.pipe(_stated(nlp, ((r.text, r.drug) for r in reviews)), batch_size=64))
     sentiments = np.array([d._.sentiment for d in docs])
     ineffective_reviews = [d for d, r in zip(docs, reviews) if r.effectiveness == "Ineffective"]
@@ -174,7 +175,18 @@ def measure(nlp, reviews: list[Review]) -> dict:
         return float(np.mean([label in counted_outcomes(d, None if any_drug else d._.stated_drug)
                               for d in docs])) if docs else 0.0
 
-    return {
+    headed = {}
+    if heading:
+        kinds = [r for r in side_texts if r.side_effects == NO_SIDE_EFFECTS or r.side_effects in SEVERE]
+        docs_of = list(nlp.pipe(_stated(nlp, ((f"{heading}: {r.side_effects_text}", r.drug) for r in kinds)),
+                                batch_size=64))
+        headed = {
+            "adverse_in_no_side_effects_headed": share(
+                [d for d, r in zip(docs_of, kinds) if r.side_effects == NO_SIDE_EFFECTS], "adverse_effect"),
+            "adverse_in_severe_headed": share(
+                [d for d, r in zip(docs_of, kinds) if r.side_effects in SEVERE], "adverse_effect"),
+        }
+    return {**headed,
         "reviews": len(reviews),
         "spearman_sentiment_rating": spearman(sentiments, [r.rating for r in reviews]),
         "spearman_vader_rating": spearman([_vader_mean(d) for d in docs], [r.rating for r in reviews]),
