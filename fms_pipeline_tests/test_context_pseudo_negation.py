@@ -65,6 +65,16 @@ def test_real_negation_still_negates(nlp, sentence, canonical):
     assert context_of(nlp, sentence, canonical)._.negated
 
 
+def test_stopping_a_drug_negates_the_drug_not_what_followed(nlp):
+    """"stopped taking" says the drug is no longer taken; the headaches after it were had (they were
+    negated, and the withdrawal outcome lost its event, before session 14)."""
+    assert context_of(nlp, "When I stopped taking Effexor I had terrible headaches.", "venlafaxine")._.negated
+    assert not context_of(nlp, "When I stopped taking it I had terrible headaches.", "headache")._.negated
+    doc = nlp("When I stopped taking Effexor I had terrible headaches.")
+    assert [(s.label_, s._.drug, s._.events) for s in doc.spans["outcomes"] if not s._.negated] == [
+        ("withdrawal", "venlafaxine", ("headache",))]
+
+
 def test_negation_scope_stops_at_but_and_the_sentence_end(nlp):
     doc = nlp("No gabapentin for me but methadone did help. Lyrica was fine.")
     by_id = {e.ent_id_: e for e in doc.ents}

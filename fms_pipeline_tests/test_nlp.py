@@ -250,6 +250,9 @@ def test_misspelling_file_errors_name_the_file_and_line(tmp_path):
         ("My son has sickle cell disease.", "sickle-cell disease", "D57.1"),
         ("Gastroparesis from the opioids.", "gastroparesis", "K31.84"),
         ("The nausea was the worst.", "nausea", "R11.0"),
+        ("Zoloft stopped working for my MDD.", "depression", "F32.A"),
+        ("It really helped my OCD.", "obsessive-compulsive disorder", "F42.9"),
+        ("My son takes Adderall for ADHD.", "adhd", "F90.9"),
     ],
 )
 def test_conditions_and_symptoms_carry_an_icd10_code(nlp, sentence, canonical, code):

@@ -40,7 +40,10 @@ FIRST_PERSON = frozenset({"i", "me", "my", "mine", "myself", "i'm", "i’m", "im
 _FIRST_PERSON_HASHES = np.sort(np.array([hash_string(w) for w in FIRST_PERSON], dtype=np.uint64))
 NOT_EXPERIENCED = frozenset({"PERSON", "GPE", "ORG"})
 WORDED_LABELS = frozenset({"SYMPTOM", "CONDITION"})  # entities whose own words may hold a trigger
-CATEGORIES = ("negated", "hypothetical", "historical", "other", "other_pronoun", "pseudo", "terminator")
+CATEGORIES = ("negated", "hypothetical", "historical", "other", "other_pronoun", "pseudo", "terminator", "stopped")
+# ``stopped`` triggers ("stopped taking") negate the drug they name, nothing else: "When I stopped taking it I had
+# terrible headaches" reports the headaches.
+STOPPABLE_LABELS = frozenset({"DRUG", "DRUG_CLASS"})
 
 for _name, _default in (("negated", False), ("hypothetical", False), ("historical", False), ("experiencer", "patient")):
     extensions.register(_name, _default)
@@ -199,6 +202,8 @@ class EntityContext:
                 experiencer = "other"
             elif trigger.category in flags:
                 flags[trigger.category] = True
+            elif trigger.category == "stopped" and span.label_ in STOPPABLE_LABELS:
+                flags["negated"] = True
         return SpanContext(experiencer=experiencer, **flags)
 
     def __call__(self, doc: Doc) -> Doc:
