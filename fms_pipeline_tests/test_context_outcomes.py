@@ -613,10 +613,6 @@ def test_a_missed_dose_as_habit_or_generic_you_is_withdrawal_not_a_supposition(n
     "Duloxetine did the trick within a week.",
     "Lexapro leveled me out.",
     "After a month I felt a lot better.",
-    "Honestly, Cymbalta saved my life.",
-    "By the second week I felt like a different person.",
-    "Increased to 20mg and it fully resolved my depression.",
-    "This one handles my depression and I can live with the side effects.",
 ])
 def test_phrases_that_say_a_drug_worked_are_effective_whatever_the_classifier_says(nlp, sentence):
     """The rule alone, with no label from the classifier, gives it."""

@@ -102,32 +102,6 @@ def test_no_side_effects_fears_and_someone_elses_are_no_events(nlp, text):
     assert asserted_events(nlp(text)) == set()
 
 
-@pytest.mark.parametrize(("text", "drug", "event"), [
-    ("I quit Cymbalta because of the nausea.", "duloxetine", "nausea"),
-    ("I had to stop taking Lyrica due to the weight gain.", "pregabalin", "weight gain"),
-    ("Eventually stopped taking Oracea because of the yeast infections.", "doxycycline", "yeast infection"),
-])
-def test_why_a_drug_was_stopped_is_its_adverse_effect(nlp, text, drug, event):
-    """The reason a drug was stopped is an effect of it (its "because of" is no relief, and stopping it did not
-    cause it: no withdrawal)."""
-    assert harm(nlp(text)) == {("adverse_effect", drug): {event}}
-
-
-def test_a_stop_reason_is_not_also_a_withdrawal_event(nlp):
-    found = harm(nlp("I quit Cymbalta because of the nausea, but now the pain is back."))
-    assert found.get(("adverse_effect", "duloxetine")) == {"nausea"}
-    assert "nausea" not in found.get(("withdrawal", "duloxetine"), set())
-
-
-@pytest.mark.parametrize("text", [
-    "I take Zofran because of the nausea.",  # taken for it: no stop
-    "I stopped Cymbalta because my depression came back.",  # a condition returned
-    "I stopped taking Lyrica because of the cost, and the dizziness went away.",  # relieved
-])
-def test_what_is_not_why_a_drug_was_stopped_stays_no_event(nlp, text):
-    assert asserted_events(nlp(text)) == set()
-
-
 def test_withdrawal_carries_the_symptoms_felt_when_stopping(nlp):
     doc = nlp("When I came off Cymbalta I had brain zaps and dizziness for weeks.")
     assert {"brain zaps", "dizziness"} <= harm(doc)[("withdrawal", "duloxetine")]

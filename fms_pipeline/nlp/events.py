@@ -32,7 +32,7 @@ EVENT_LABELS = ("SYMPTOM", "CONDITION")
 NO_EVENT = "withdrawal"  # the canonical of "withdrawal symptoms": the outcome itself, not one of its events
 LIST_JOINERS = frozenset({",", "and", "or", "&", "/", "nor", "both", "+", "plus"})
 CUE_KINDS = ("relief", "relief_after", "cause", "other_person", "drug_before", "drug_after", "drug_stopped",
-             "drug_earlier", "drug_started", "reason_after", "drug_exonerated", "remedy_after", "stop_reason")
+             "drug_earlier", "drug_started", "reason_after", "drug_exonerated", "remedy_after")
 _DOSE = re.compile(r"^(\d[\d.,/]*\s*(mg|mcg|mgs|ml|g|µg)?|mg|mcg|mgs|er|xr|sr|cr|ir|la|xl|hcl|\(|\)|once|twice|"
                    r"times|x|a|per|day|daily|nightly|at|night|bedtime|morning|mornings|one|two|three|four)$")
 _LOWER_KEY = "fms_lower"
@@ -175,47 +175,8 @@ def _after_an_exception(entity: Span, sentence: Span) -> bool:
 
 
 def is_caused(entity: Span, sentence: Span) -> bool:
-    """Whether the sentence says something caused the symptom ("gave me terrible nausea"), or that it is why a drug
-    was stopped ("quit Cymbalta because of the nausea", ``is_stop_reason``)."""
-    return preceded_by(entity, "cause", sentence) or is_stop_reason(entity, sentence)
-
-
-# What ends the clause of why a drug was stopped: "I quit Lyrica because of the rash, but now the pain is back".
-_REASON_BREAKS = frozenset(hash_string(w) for w in (";", "but", "however", "though", "although", "yet", "now", "then",
-                                                    "since", "until", "so", "which", "when", "while"))
-_STOPPED_PRONOUNS = frozenset(hash_string(w) for w in ("it", "them", "this", "these"))
-
-
-@cache
-def _first_words(kind: str) -> frozenset[int]:
-    return frozenset(phrase[0] for phrase in cue_table()[0][kind])
-
-
-def is_stop_reason(entity: Span, sentence: Span) -> bool:
-    """Whether the symptom is why a drug was stopped, an effect of that drug: after a drug stopped (a ``drug_stopped``
-    cue before it, the drug named or "it") and a ``stop_reason`` word right after the drug, with no other drug
-    or clause break between ("I quit Cymbalta because of the nausea", "had to stop taking it due to the weight
-    gain"). Only symptoms: a condition that returned ("because my depression came back") is no effect."""
-    if entity.label_ != "SYMPTOM":
-        return False
-    doc = sentence.doc
-    words = _lower(doc)
-    cues, fillers, _ = cue_table()
-    firsts = _first_words("stop_reason")
-    if not any(words[i] in firsts for i in range(sentence.start, entity.start)):
-        return False  # most sentences: no reason word before the symptom
-    stopped = [e for e in sentence.ents if e.label_ in ("DRUG", "DRUG_CLASS") and e.end <= entity.start]
-    stopped += [doc[i:i + 1] for i in range(sentence.start, entity.start) if words[i] in _STOPPED_PRONOUNS]
-    for drug in stopped:
-        if not preceded_by(drug, "drug_stopped", sentence):
-            continue
-        after = _after_dose(drug, sentence)
-        if not _matches_after(words, after, sentence.end, cues["stop_reason"], fillers):
-            continue
-        if not any(words[i] in _REASON_BREAKS or doc[i].ent_type_ in ("DRUG", "DRUG_CLASS")
-                   for i in range(after, entity.start)):
-            return True
-    return False
+    """Whether the sentence says something caused the symptom ("gave me terrible nausea")."""
+    return preceded_by(entity, "cause", sentence)
 
 
 def drug_context(sentence: Span, drugs: list[Span], ents: list[Span], events: list[Span] = ()) -> str | None:
@@ -224,8 +185,6 @@ def drug_context(sentence: Span, drugs: list[Span], ents: list[Span], events: li
     the patient ("on Lyrica", "Lyrica made me", "Percocet 7.5: ...") or one of ``events`` follows the
     drug right away ("percocet constipates me", "Mobic upset my stomach", "lyrica 150mg, dizzy");
     else None."""
-    if events and all(is_stop_reason(e, sentence) for e in events):
-        return "adverse_effect"  # "I quit Cymbalta because of the nausea": why it was stopped, not what stopping did
     if any(e.ent_id_ == NO_EVENT for e in ents) or any(preceded_by(d, "drug_stopped", sentence) for d in drugs):
         return "withdrawal"
     cues, fillers, _ = cue_table()

@@ -86,11 +86,6 @@ No", "Side effects review: I had no side     (the 742 'No Side Effects' training
 effects"): the writer's own cue anchors the  as the tabular parser heads them): found in 154,
 outcome, a bare "no" answers (``heading_end``, precision 0.67, recall 0.78, not 144, 0.71,
 ``answers_no``, s. 14)                       0.77; PsyTAR dev figures unchanged
-why a drug was stopped ("I quit Cymbalta     dev figures unchanged; on 3,000 DrugLib reviews
-because of the nausea", ``events.            3 more adverse-effect mentions with their events
-is_stop_reason``, s. 14): its adverse        ("stopped taking Oracea because of the yeast
-effect, not withdrawal, its "because of" no  infections"); without it "I quit Cymbalta because
-relief                                       of the nausea" reports nothing
 ===========================================  ============================================
 
 The classifier's ineffective counts only where its effective probability is below
@@ -480,10 +475,6 @@ class DrugOutcomes:
                     span._.drug = drug
                 if label in HARM_LABELS:
                     reported = tied.get(target, []) if target is not None else [t for ts in tied.values() for t in ts]
-                    if label == "withdrawal" and "adverse_effect" in labels:
-                        # Why a drug was stopped is its adverse effect, not what stopping it did.
-                        reasons = {e.ent_id_ for e in asserted if events.is_stop_reason(e, sentence)}
-                        reported = [t for t in reported if t not in reasons]
                     if reported:
                         span._.events = tuple(dict.fromkeys(reported))
                 found_context = self.context.assess(span)
