@@ -65,14 +65,38 @@ def test_real_negation_still_negates(nlp, sentence, canonical):
     assert context_of(nlp, sentence, canonical)._.negated
 
 
-def test_stopping_a_drug_negates_the_drug_not_what_followed(nlp):
+def _stated(nlp, text: str, drug: str):
+    """The text read as a review of ``drug`` (a review table's row: ``doc._.stated_drug``)."""
+    from fms_pipeline.nlp.drug_lexicon import canonical_drug
+
+    doc = nlp.make_doc(text)
+    doc._.stated_drug = canonical_drug(drug)
+    for _, component in nlp.pipeline:
+        doc = component(doc)
+    return doc
+
+
+def _asserted(doc) -> list[tuple]:
+    return [(s.label_, s._.drug, s._.events) for s in doc.spans["outcomes"] if not (s._.negated or s._.hypothetical)]
+
+
+def test_stopping_a_drug_negates_the_drug_and_its_outcomes_not_the_symptoms_that_followed(nlp):
     """"stopped taking" says the drug is no longer taken; the headaches after it were had (they were
-    negated, and the withdrawal outcome lost its event, before session 14)."""
+    negated, and the withdrawal outcome had no event, before session 14), as withdrawal only."""
     assert context_of(nlp, "When I stopped taking Effexor I had terrible headaches.", "venlafaxine")._.negated
     assert not context_of(nlp, "When I stopped taking it I had terrible headaches.", "headache")._.negated
-    doc = nlp("When I stopped taking Effexor I had terrible headaches.")
-    assert [(s.label_, s._.drug, s._.events) for s in doc.spans["outcomes"] if not s._.negated] == [
+    assert _asserted(nlp("When I stopped taking Effexor I had terrible headaches.")) == [
         ("withdrawal", "venlafaxine", ("headache",))]
+    assert _asserted(_stated(nlp, "When I stopped taking it I had terrible headaches.", "Effexor")) == [
+        ("withdrawal", "venlafaxine", ("headache",))]
+    # Feeling better after stopping is no effect of the drug.
+    assert _asserted(_stated(nlp, "I stopped taking it and feel so much better.", "Cymbalta")) == []
+
+
+def test_what_a_stopped_drug_did_is_its_adverse_effect_and_what_stopping_did_withdrawal(nlp):
+    assert _asserted(nlp("I stopped taking Lyrica since it made me dizzy.")) == [
+        ("adverse_effect", "pregabalin", ("dizziness",))]
+    assert _asserted(nlp("Coming off Effexor gave me brain zaps.")) == [("withdrawal", "venlafaxine", ("brain zaps",))]
 
 
 def test_negation_scope_stops_at_but_and_the_sentence_end(nlp):

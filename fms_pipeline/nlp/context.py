@@ -41,9 +41,9 @@ _FIRST_PERSON_HASHES = np.sort(np.array([hash_string(w) for w in FIRST_PERSON], 
 NOT_EXPERIENCED = frozenset({"PERSON", "GPE", "ORG"})
 WORDED_LABELS = frozenset({"SYMPTOM", "CONDITION"})  # entities whose own words may hold a trigger
 CATEGORIES = ("negated", "hypothetical", "historical", "other", "other_pronoun", "pseudo", "terminator", "stopped")
-# ``stopped`` triggers ("stopped taking") negate the drug they name, nothing else: "When I stopped taking it I had
-# terrible headaches" reports the headaches.
-STOPPABLE_LABELS = frozenset({"DRUG", "DRUG_CLASS"})
+# ``stopped`` triggers ("stopped taking") negate what follows them as ``negated`` ones do (the drug stopped, an outcome
+# cue: "I stopped taking it and feel so much better" is no effect of it), except the symptoms and conditions: "When I
+# stopped taking it I had terrible headaches" reports the headaches (the withdrawal's events).
 
 for _name, _default in (("negated", False), ("hypothetical", False), ("historical", False), ("experiencer", "patient")):
     extensions.register(_name, _default)
@@ -82,6 +82,7 @@ class SpanContext:
     hypothetical: bool = False
     historical: bool = False
     experiencer: str = "patient"
+    stopped: bool = False  # after a ``stopped`` trigger ("When I stopped taking it I had ...")
 
 
 DEFAULT_CONTEXT = SpanContext()
@@ -184,7 +185,7 @@ class EntityContext:
             return DEFAULT_CONTEXT
         terminators = [s for s, _, t in found if t.category == "terminator"]
         pseudo = [(s, e) for s, e, t in found if t.category == "pseudo"]
-        flags = {"negated": False, "hypothetical": False, "historical": False}
+        flags = {"negated": False, "hypothetical": False, "historical": False, "stopped": False}
         experiencer = "patient"
         for start, end, trigger in found:
             if trigger.category in ("terminator", "pseudo") or (start >= span.start and end <= span.end):
@@ -200,10 +201,11 @@ class EntityContext:
                 continue
             if trigger.category == "other" or (trigger.category == "other_pronoun" and not index["first_person"][number]):
                 experiencer = "other"
+            elif trigger.category == "stopped":
+                flags["stopped"] = True
+                flags["negated"] = flags["negated"] or span.label_ not in WORDED_LABELS
             elif trigger.category in flags:
                 flags[trigger.category] = True
-            elif trigger.category == "stopped" and span.label_ in STOPPABLE_LABELS:
-                flags["negated"] = True
         return SpanContext(experiencer=experiencer, **flags)
 
     def __call__(self, doc: Doc) -> Doc:

@@ -104,18 +104,24 @@ def _lower(doc: Doc) -> list[int]:
 def _matches_before(words: list[int], end: int, sentence_start: int, phrases: frozenset, fillers: frozenset) -> bool:
     """Whether a phrase ends at word ``end - 1`` or, skipping up to CUE_WINDOW filler words back, at
     one of them ("gave her" where "her" is also a filler of "for her back pain")."""
+    return _phrase_start_before(words, end, sentence_start, phrases, fillers) is not None
+
+
+def _phrase_start_before(words: list[int], end: int, sentence_start: int, phrases: frozenset,
+                         fillers: frozenset) -> int | None:
+    """The first word of the phrase ``_matches_before`` finds, or None."""
     i = end - 1
     for _ in range(CUE_WINDOW + 1):
         if i < sentence_start:
-            return False
+            return None
         for length in (5, 4, 3, 2, 1):
             start = i - length + 1
             if start >= sentence_start and tuple(words[start:i + 1]) in phrases:
-                return True
+                return start
         if words[i] not in fillers:
-            return False
+            return None
         i -= 1
-    return False
+    return None
 
 
 def _matches_after(words: list[int], start: int, sentence_end: int, phrases: frozenset, fillers: frozenset) -> bool:
@@ -179,12 +185,28 @@ def is_caused(entity: Span, sentence: Span) -> bool:
     return preceded_by(entity, "cause", sentence)
 
 
+# Subjects of a causing verb that are the drug acting, not the stopping of it: "I stopped taking Lyrica since it made
+# me dizzy" (an adverse effect), not "Coming off Effexor gave me brain zaps" (withdrawal).
+_ACTING_SUBJECTS = frozenset(hash_string(w) for w in ("it", "they", "which", "that", "this", "these", "those"))
+
+
+def caused_by_it(entity: Span, sentence: Span) -> bool:
+    """Whether a causing verb right before the symptom has a pronoun for the drug as its subject ("it made me
+    dizzy", "which gave me headaches")."""
+    causing, fillers = _causing_cues()
+    words = _lower(sentence.doc)
+    start = _phrase_start_before(words, entity.start, sentence.start, causing, fillers)
+    return start is not None and start > sentence.start and words[start - 1] in _ACTING_SUBJECTS
+
+
 def drug_context(sentence: Span, drugs: list[Span], ents: list[Span], events: list[Span] = ()) -> str | None:
     """"withdrawal" when the sentence names withdrawal or a drug of it is being stopped or missed
     ("came off Cymbalta", "missed a dose of Effexor"); "adverse_effect" when a drug is said to act on
     the patient ("on Lyrica", "Lyrica made me", "Percocet 7.5: ...") or one of ``events`` follows the
     drug right away ("percocet constipates me", "Mobic upset my stomach", "lyrica 150mg, dizzy");
     else None."""
+    if events and all(caused_by_it(e, sentence) for e in events):
+        return "adverse_effect"  # "I stopped taking Lyrica since it made me dizzy": the drug did it, not the stop
     if any(e.ent_id_ == NO_EVENT for e in ents) or any(preceded_by(d, "drug_stopped", sentence) for d in drugs):
         return "withdrawal"
     cues, fillers, _ = cue_table()

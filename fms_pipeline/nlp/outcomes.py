@@ -393,7 +393,7 @@ class DrugOutcomes:
         # A drug negated only by being stopped or missed ("two days without cymbalta", "didn't have my
         # hydrocodone") is still the one whose withdrawal the sentence reports.
         acting = [d for d in drugs if not d._.hypothetical and (
-            not d._.negated or events.preceded_by(d, "drug_stopped", sentence))]
+            not d._.negated or events.preceded_by(d, "drug_stopped", sentence) or self.context.assess(d).stopped)]
         # A sentence the classifier calls harmful carries its events even with no drug known when it speaks
         # of a medicine's doing ("Gave me the worst dry mouth.", "The new pills gave me a rash.").
         drug_known = bool(acting or doc._.stated_drug or previous_drug or next_drug)
@@ -489,6 +489,11 @@ class DrugOutcomes:
                 # relieved ("dizziness was not a problem", "nausea is a possible side effect"): none had.
                 if label == "adverse_effect" and not span._.events and not negated:
                     negated = events.all_denied(sentence, ents)
+                # "When I stopped taking it I had terrible headaches": what followed the stop is the withdrawal's,
+                # not also an adverse effect of the drug.
+                if label == "adverse_effect" and not negated and "withdrawal" in labels and span._.events and all(
+                        self.context.assess(e).stopped for e in asserted if e.ent_id_ in span._.events):
+                    negated = True
                 # "I was tired, but that was the infection, not the Zithromax": the drug is cleared of it.
                 if label == "adverse_effect" and not negated:
                     if exoneration is None:
