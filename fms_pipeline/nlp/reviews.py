@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from fms_pipeline.nlp.drug_lexicon import canonical_drug, same_drug
+from fms_pipeline.parsing.sources.tabular import headed
 
 COLUMNS = ("reviewID", "urlDrugName", "rating", "effectiveness", "sideEffects", "condition", "benefitsReview",
            "sideEffectsReview", "commentsReview")
@@ -139,8 +140,7 @@ def reading_figures(nlp, reviews: list[Review], readings: dict[int, str], headin
     if missing:
         raise NotAmongTheReviews(f"{len(missing)} review(s) read are not among its 'No Side Effects' texts "
                                  f"(first: {', '.join(map(str, missing[:5]))})")
-    docs = nlp.pipe(_stated(nlp, ((f"{heading}: {r.side_effects_text}" if heading else r.side_effects_text, r.drug)
-                                  for r in read)), batch_size=64)
+    docs = nlp.pipe(_stated(nlp, ((headed(heading or None, r.side_effects_text), r.drug) for r in read)), batch_size=64)
     found = np.array([("adverse_effect" in counted_outcomes(d, d._.stated_drug)) for d in docs], dtype=bool)
     judged = np.array([readings[r.review_id] for r in read])
     yes, no = judged == "yes", judged == "no"
@@ -175,18 +175,18 @@ def measure(nlp, reviews: list[Review], heading: str = "") -> dict:
         return float(np.mean([label in counted_outcomes(d, None if any_drug else d._.stated_drug)
                               for d in docs])) if docs else 0.0
 
-    headed = {}
+    headed_shares = {}
     if heading:
         kinds = [r for r in side_texts if r.side_effects == NO_SIDE_EFFECTS or r.side_effects in SEVERE]
-        docs_of = list(nlp.pipe(_stated(nlp, ((f"{heading}: {r.side_effects_text}", r.drug) for r in kinds)),
+        docs_of = list(nlp.pipe(_stated(nlp, ((headed(heading, r.side_effects_text), r.drug) for r in kinds)),
                                 batch_size=64))
-        headed = {
+        headed_shares = {
             "adverse_in_no_side_effects_headed": share(
                 [d for d, r in zip(docs_of, kinds) if r.side_effects == NO_SIDE_EFFECTS], "adverse_effect"),
             "adverse_in_severe_headed": share(
                 [d for d, r in zip(docs_of, kinds) if r.side_effects in SEVERE], "adverse_effect"),
         }
-    return {**headed,
+    return {**headed_shares,
         "reviews": len(reviews),
         "spearman_sentiment_rating": spearman(sentiments, [r.rating for r in reviews]),
         "spearman_vader_rating": spearman([_vader_mean(d) for d in docs], [r.rating for r in reviews]),

@@ -147,6 +147,11 @@ def header_label(header: str) -> str:
     return " ".join(words).capitalize() if words else header.strip()
 
 
+def headed(label: str | None, text: str) -> str:
+    """A text column's paragraph as it reaches the NLP: "Side effects review: none" (its heading, when it has one)."""
+    return f"{label}: {text}" if label else text
+
+
 def recognise(columns: list[str]) -> dict[str, list[str]]:
     """{role: [columns]} for the columns whose names fit a role (tabular_columns.yml)."""
     rules = column_rules()
@@ -346,7 +351,7 @@ class _Table:
         for i, label in parts:
             text = plain_text(row[i]) if row[i] else ""
             if text:
-                paragraphs.append(f"{label}: {text}" if label else text)
+                paragraphs.append(headed(label, text))
         return "\n\n".join(paragraphs)
 
     def _document(self, key: str | None, title: str | None) -> SourceDocument:
