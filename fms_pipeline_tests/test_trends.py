@@ -201,6 +201,30 @@ def test_a_chart_of_the_same_rows_is_drawn_once_and_other_rows_anew(monkeypatch)
     assert charts.outcome_chart(rows, title="another title") != first and len(drawn) == 3
 
 
+def test_a_chart_is_the_png_a_tight_savefig_gives():
+    """_png finds the tight box itself to draw each figure once; the PNG must stay the one savefig's
+    bbox_inches="tight" gives, labels and a legend past the figure's edges included."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    from fms_pipeline.reports import charts
+
+    def figure():
+        fig, ax = plt.subplots(figsize=(3, 2))
+        ax.barh([f"a drug with a very long name {i}" for i in range(4)], [3, 20, 7, 1000], label="mentions")
+        ax.set_xscale("log")
+        ax.set_title("a title", loc="left")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0))
+        return fig
+
+    tight = io.BytesIO()
+    reference = figure()
+    reference.savefig(tight, format="png", dpi=charts.DPI, bbox_inches="tight")
+    plt.close(reference)
+    assert charts._png(figure()) == tight.getvalue()
+
+
 def test_the_outcome_chart_does_not_change_with_the_process():
     """Drugs tied on mentions were ordered by a set's iteration order, which Python's string hashing
     changes from one process to the next: the same warehouse gave another chart in each run."""
