@@ -86,6 +86,82 @@ def test_a_failing_check_keeps_the_previous_warehouse(staged: Path, tmp_path: Pa
     assert not list(tmp_path.glob(".w.duckdb.building*"))
 
 
+@pytest.fixture(scope="module")
+def staged_batches(tmp_path_factory, nlp) -> Path:
+    """A data folder of a small generated corpus staged in several batches, built once: one batch
+    changed is then built incrementally."""
+    from benchmarks.corpus import write_corpus
+
+    data_dir = tmp_path_factory.mktemp("batches")
+    write_corpus(data_dir / "raw", 8_000)
+    stage_folder(data_dir)
+    warehouse.build_warehouse(data_dir / "staging", data_dir / "w.duckdb")
+    return data_dir
+
+
+@pytest.fixture
+def batches(staged_batches: Path, tmp_path: Path) -> Path:
+    import shutil
+
+    shutil.copytree(staged_batches, tmp_path, dirs_exist_ok=True)
+    return tmp_path
+
+
+def _batch_of_other_documents(data_dir: Path) -> tuple[str, pl.DataFrame, str]:
+    """(a batch with comments, its comments, a document of another batch)."""
+    buckets = sorted(p.stem.removeprefix("bucket-") for p in staging.staged_files(data_dir / "staging", "comments"))
+    assert len(buckets) >= 3, "the incremental build needs at most half the batches changed"
+    comments = staging.read_bucket(data_dir / "staging", "comments", buckets[0])
+    other = staging.read_bucket(data_dir / "staging", "documents", buckets[1])["document_id"][0]
+    return buckets[0], comments, other
+
+
+def test_an_incremental_build_checks_only_the_documents_it_loads(batches: Path, monkeypatch):
+    """The checks are per-document invariants: an incremental build runs them on the replaced and
+    loaded documents only (a document left as it was passed them when it was loaded)."""
+    target = batches / "w.duckdb"
+    bucket, comments, other = _batch_of_other_documents(batches)
+    with duckdb.connect(str(target)) as con:  # a row no check looks at again: its document is not reloaded
+        con.execute("UPDATE comments SET body = '' WHERE document_id = ?", [other])
+    staging.write_bucket(batches / "staging", "comments", bucket,
+                         comments.with_columns(pl.lit("someone else").alias("author")))
+    summary = warehouse.build_warehouse(batches / "staging", target)
+    assert summary.incremental and other not in summary.documents_changed
+    with warehouse.connect_read_only(target) as con:
+        assert con.execute("SELECT count(*) FROM comments WHERE author = 'someone else'").fetchall()[0][0] == len(comments)
+        # the check of every document finds the row
+        assert warehouse.run_checks(con, ["comment_bodies_not_empty"])["comment_bodies_not_empty"]
+
+
+@pytest.mark.parametrize(
+    ("corrupt", "failing_check"),
+    [
+        (lambda df, _: df.with_columns(pl.when(pl.col("position") == 2).then(7).otherwise(pl.col("position"))
+                                       .alias("position")), "comment_positions_contiguous"),
+        (lambda df, _: df.with_columns(pl.when(pl.col("position") == 1).then(pl.lit(" ")).otherwise(pl.col("body"))
+                                       .alias("body")), "comment_bodies_not_empty"),
+        (lambda df, _: df.with_columns(pl.lit("no-such-document").alias("document_id")), "comments_belong_to_documents"),
+        # a comment moved to a document of a batch that is not loaded again
+        (lambda df, other: df.with_columns(pl.when(pl.col("position") == 1).then(pl.lit(other))
+                                           .otherwise(pl.col("document_id")).alias("document_id")),
+         "comment_positions_contiguous"),
+        (lambda df, _: df.with_columns(pl.col("body").str.slice(0, 3)), "spans_inside_text"),
+    ],
+)
+def test_an_incremental_build_checks_the_batch_it_loads(batches: Path, monkeypatch, corrupt, failing_check):
+    target = batches / "w.duckdb"
+    before = target.read_bytes()
+    scoped = []
+    original = warehouse._checked_documents
+    monkeypatch.setattr(warehouse, "_checked_documents", lambda con: scoped.append(con) or original(con))
+    bucket, comments, other = _batch_of_other_documents(batches)
+    staging.write_bucket(batches / "staging", "comments", bucket, corrupt(comments, other))
+    with pytest.raises(warehouse.WarehouseCheckFailed) as failed:
+        warehouse.build_warehouse(batches / "staging", target)
+    assert scoped and failing_check in failed.value.failures
+    assert target.read_bytes() == before
+
+
 def test_mention_offsets_check(staged: Path):
     [bucket] = {p.stem.removeprefix("bucket-") for p in staging.staged_files(staged, "entity_mentions")}
     mentions = staging.read_bucket(staged, "entity_mentions", bucket)

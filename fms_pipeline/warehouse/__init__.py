@@ -315,8 +315,11 @@ def build_warehouse(staging_dir: AnyPath, warehouse_path: AnyPath, incremental: 
                 _replace_buckets(con, changed | removed)
             build_tables(con, core, insert=frozenset(INCREMENTAL_TABLES) if plan else frozenset())
             # The checks run on the tables just built (the core SQL keeps orphans and bad offsets in
-            # so that they show); a failure leaves the published warehouse as it was.
-            failures = run_checks(con)
+            # so that they show); a failure leaves the published warehouse as it was. They are
+            # per-document invariants: an incremental build checks only the documents it replaced or
+            # loaded rows of (0.14 s -> 0.04 s at 1M words); the others passed when they were loaded.
+            with _checked_documents(con) if plan else contextlib.nullcontext():
+                failures = run_checks(con)
             if failures:
                 raise WarehouseCheckFailed(failures)
             enforce_contract(con, core)
@@ -393,6 +396,25 @@ def _replace_buckets(con: duckdb.DuckDBPyConnection, buckets: set[str]) -> None:
     for table in PER_DOCUMENT_TABLES:
         con.execute(f"DELETE FROM {table} WHERE document_id IN (SELECT document_id FROM replaced_documents)")
     con.execute("DELETE FROM source_files WHERE bucket IN (SELECT bucket FROM replaced_buckets)")
+
+
+@contextlib.contextmanager
+def _checked_documents(con: duckdb.DuckDBPyConnection):
+    """The per-document tables shadowed by temporary views of the rows of the documents an
+    incremental build replaced (``replaced_documents``) or loaded rows of (any staged row's
+    document, so that a row of an unknown document shows), for the checks."""
+    loaded = " UNION ".join(f"SELECT document_id FROM staged_{t}" for t in PER_DOCUMENT_TABLES if t in STAGED_TABLES)
+    con.execute(f"CREATE TEMP TABLE checked_documents AS SELECT document_id FROM replaced_documents UNION {loaded}")
+    database = con.execute("SELECT current_database()").fetchall()[0][0]
+    for table in PER_DOCUMENT_TABLES:  # a temporary view is found before the table of the same name
+        con.execute(f'CREATE TEMP VIEW {table} AS SELECT * FROM "{database}".main.{table} '
+                    "WHERE document_id IN (SELECT document_id FROM checked_documents)")
+    try:
+        yield
+    finally:
+        for table in PER_DOCUMENT_TABLES:
+            con.execute(f"DROP VIEW temp.main.{table}")
+        con.execute("DROP TABLE checked_documents")
 
 
 def _write_manifest(con, versions: dict[str, str], changed: set[str], removed: set[str], incremental: bool) -> None:
