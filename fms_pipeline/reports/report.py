@@ -120,9 +120,12 @@ def build_report(warehouse_path: Path, out_dir: Path, n_workers: int = 1) -> Rep
         documents = con.execute("SELECT document_id, source_file, title, byline, comment_count FROM documents "
                                 "ORDER BY source_file").fetchall()
         fingerprints = _built_fingerprints(con)
+        # File names as strings, listed once: a Path and a stat per page cost more than the links.
+        previous_folder, new_folder = str(out_dir / "documents"), str(building / "documents")
+        present = set(os.listdir(previous_folder)) if os.path.isdir(previous_folder) else set()
         kept = {d for d, *_ in documents
                 if fingerprints.get(d) is not None and previous_pages.get(d) == fingerprints[d]
-                and (out_dir / "documents" / f"{d}.html").exists()}
+                and f"{d}.html" in present}
         to_render = [d for d, *_ in documents if d not in kept]
         page_workers = workers.usable_workers(n_workers, len(to_render), PAGES_PER_WORKER_MIN)
         if page_workers > 1:
@@ -169,7 +172,7 @@ def build_report(warehouse_path: Path, out_dir: Path, n_workers: int = 1) -> Rep
     if page_workers > 1:
         workers.stop_fork_server()  # its ~100 MB of imports would stay to the end of the run
     for document_id in kept:
-        os.link(out_dir / "documents" / f"{document_id}.html", building / "documents" / f"{document_id}.html")
+        os.link(f"{previous_folder}/{document_id}.html", f"{new_folder}/{document_id}.html")
     html = _env.get_template("report.html.j2").render(
         headline=headline, tables=tables, images=images, pairs=pairs, sentiment=sentiment, drugs=drugs,
         outcomes=outcomes, rejected=rejected, access=access_section, signals=signals, breaks=breaks,
