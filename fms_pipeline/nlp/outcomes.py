@@ -86,6 +86,14 @@ No", "Side effects review: I had no side     (the 742 'No Side Effects' training
 effects"): the writer's own cue anchors the  as the tabular parser heads them): found in 154,
 outcome, a bare "no" answers (``heading_end``, precision 0.67, recall 0.78, not 144, 0.71,
 ``answers_no``, s. 14)                       0.77; PsyTAR dev figures unchanged
+symptoms after "stopped taking" are had   dev, out of fold and the event set unchanged;
+(``context`` category ``stopped``), the      without it "When I stopped taking Effexor I had
+withdrawal's only: an adverse effect whose   terrible headaches" is a withdrawal with no event,
+events all follow the stop is negated, s.14  and read as a review of Effexor "When I stopped
+                                             taking it ..." was an adverse effect too
+a causing verb with "it"/"which" as subject  dev unchanged; without it "I stopped taking Lyrica
+after a stopped drug is the drug acting      since it made me dizzy" is a pregabalin withdrawal
+(``events.caused_by_it``, s. 14)
 ===========================================  ============================================
 
 The classifier's ineffective counts only where its effective probability is below
