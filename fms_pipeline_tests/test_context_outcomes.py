@@ -759,6 +759,7 @@ def test_a_heading_is_a_few_words_and_a_colon_that_start_a_paragraph(nlp):
     # as the review-table parser heads a column's paragraph
     assert heading(f"{header_label('sideEffectsReview')}: none") == header_label("sideEffectsReview")
     assert heading("SE: drowsy and dizzy") == "SE"
+    assert heading("Side-effects: none at all during the day.") == "Side-effects"
     assert heading("Benefits: less pain.\n\nSide effects: none.", sentence=-1) == "Side effects"
     assert heading("I had one side effect: nausea.") is None  # the writer's sentence, not a heading
     assert heading("The worst side effects of all for me: nausea.") is None  # too long for one

@@ -99,6 +99,12 @@ def test_what_a_stopped_drug_did_is_its_adverse_effect_and_what_stopping_did_wit
     assert _asserted(nlp("Coming off Effexor gave me brain zaps.")) == [("withdrawal", "venlafaxine", ("brain zaps",))]
 
 
+def test_nothing_but_is_only_not_none(nlp):
+    """"nothing but weight gain" is weight gain and nothing else (it was a negation trigger until session 14)."""
+    assert not context_of(nlp, "Lyrica gave me nothing but weight gain.", "weight gain")._.negated
+    assert _asserted(nlp("Cons: nothing but weight gain on Lyrica.")) == [("adverse_effect", "pregabalin", ("weight gain",))]
+
+
 def test_negation_scope_stops_at_but_and_the_sentence_end(nlp):
     doc = nlp("No gabapentin for me but methadone did help. Lyrica was fine.")
     by_id = {e.ent_id_: e for e in doc.ents}

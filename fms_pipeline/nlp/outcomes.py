@@ -565,7 +565,8 @@ def heading_end(sentence: Span) -> int | None:
     for token in doc[start:min(sentence.end, start + HEADING_WORDS_MAX + 1)]:
         if token.text == ":":
             words = doc[start:token.i]
-            if len(words) and all(t.is_alpha and t.lower_ not in NOT_IN_HEADINGS for t in words):
+            # "Side-effects:", "Pros/cons:": words, and the hyphens and slashes that join them
+            if len(words) and all((t.is_alpha or t.text in "-/") and t.lower_ not in NOT_IN_HEADINGS for t in words):
                 return token.i
             return None
     return None
