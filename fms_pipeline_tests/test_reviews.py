@@ -148,11 +148,11 @@ def test_a_review_counts_the_adverse_effects_of_its_own_drug(nlp):
 def test_the_side_effect_shares_are_also_measured_headed_as_a_review_table_gives_them(nlp):
     """A review table's side-effects column reaches the NLP headed by its name: "Side effects review: No" is a
     review with none, "Side effects review: Bad dizziness" one with an effect."""
-    def review(review_id: int, side_effects: str, text: str) -> reviews.Review:
-        return reviews.Review(review_id, "Cymbalta", 5, "Highly Effective", side_effects, "", "", text, "")
+    def review(review_id: int, rating: int, side_effects: str, text: str) -> reviews.Review:
+        return reviews.Review(review_id, "Cymbalta", rating, "Highly Effective", side_effects, "", "", text, "")
 
-    reviewed = [review(1, reviews.NO_SIDE_EFFECTS, "No"), review(2, reviews.NO_SIDE_EFFECTS, "Mild nausea at first."),
-                review(3, "Severe Side Effects", "Bad dizziness, I could not drive.")]
+    reviewed = [review(1, 9, reviews.NO_SIDE_EFFECTS, "No"), review(2, 7, reviews.NO_SIDE_EFFECTS, "Mild nausea at first."),
+                review(3, 2, "Severe Side Effects", "Bad dizziness, I could not drive.")]
     figures = reviews.measure(nlp, reviewed, heading="Side effects review")
     assert figures["adverse_in_no_side_effects_headed"] == 0.5
     assert figures["adverse_in_severe_headed"] == 1.0
