@@ -102,6 +102,51 @@ def test_no_side_effects_fears_and_someone_elses_are_no_events(nlp, text):
     assert asserted_events(nlp(text)) == set()
 
 
+def _read_as_review(nlp, text: str, drug: str):
+    from fms_pipeline.nlp.drug_lexicon import canonical_drug
+
+    doc = nlp.make_doc(text)
+    doc._.stated_drug = canonical_drug(drug)
+    for _, component in nlp.pipeline:
+        doc = component(doc)
+    return doc
+
+
+@pytest.mark.parametrize(("text", "drug", "found"), [
+    ("I quit Cymbalta because of the nausea.", None, {("adverse_effect", "duloxetine"): {"nausea"}}),
+    ("I had to stop Lyrica due to the weight gain.", None, {("adverse_effect", "pregabalin"): {"weight gain"}}),
+    ("Eventually stopped taking Oracea because of the yeast infections.", None,
+     {("adverse_effect", "doxycycline"): {"yeast infection"}}),
+    ("I had to stop taking it because of the headaches.", "Effexor", {("adverse_effect", "venlafaxine"): {"headache"}}),
+    ("I had to stop because of the dizziness and the nausea.", "Lyrica",
+     {("adverse_effect", "pregabalin"): {"dizziness", "nausea"}}),
+    # The reason is the drug's adverse effect; what followed the stop is the withdrawal's.
+    ("I quit Cymbalta because of the nausea and had brain zaps for weeks.", None,
+     {("adverse_effect", "duloxetine"): {"nausea"}, ("withdrawal", "duloxetine"): {"brain zaps"}}),
+])
+def test_why_a_drug_was_stopped_is_its_adverse_effect(nlp, text, drug, found):
+    """It reported nothing before session 14: "because of" is a relief cue ("I take it because of my pain") and a
+    stopped drug makes a sentence's events withdrawal."""
+    doc = _read_as_review(nlp, text, drug) if drug else nlp(text)
+    assert harm(doc) == found
+
+
+@pytest.mark.parametrize("text", [
+    "I stopped taking Lyrica because of my insurance and got terrible headaches.",  # the reason is no symptom
+    "Did you stop taking it because of the weight gain?",  # a question
+    "I stopped Lyrica because of the nausea from Cymbalta.",  # another drug's
+    "I stopped taking Lyrica because of the pain.",  # what it was taken for
+    "I stopped Cymbalta because my depression came back.",
+    "I take Zofran because of the nausea.",  # no stop
+    "I quit Cymbalta because of the nausea and dizziness Lyrica gave me.",
+])
+def test_what_is_not_why_a_drug_was_stopped(nlp, text):
+    from fms_pipeline.nlp.events import stop_reasons
+
+    doc = nlp(text)
+    assert stop_reasons(doc[:]) == frozenset()
+
+
 def test_withdrawal_carries_the_symptoms_felt_when_stopping(nlp):
     doc = nlp("When I came off Cymbalta I had brain zaps and dizziness for weeks.")
     assert {"brain zaps", "dizziness"} <= harm(doc)[("withdrawal", "duloxetine")]

@@ -32,7 +32,7 @@ EVENT_LABELS = ("SYMPTOM", "CONDITION")
 NO_EVENT = "withdrawal"  # the canonical of "withdrawal symptoms": the outcome itself, not one of its events
 LIST_JOINERS = frozenset({",", "and", "or", "&", "/", "nor", "both", "+", "plus"})
 CUE_KINDS = ("relief", "relief_after", "cause", "other_person", "drug_before", "drug_after", "drug_stopped",
-             "drug_earlier", "drug_started", "reason_after", "drug_exonerated", "remedy_after")
+             "drug_earlier", "drug_started", "reason_after", "drug_exonerated", "remedy_after", "stop_reason")
 _DOSE = re.compile(r"^(\d[\d.,/]*\s*(mg|mcg|mgs|ml|g|µg)?|mg|mcg|mgs|er|xr|sr|cr|ir|la|xl|hcl|\(|\)|once|twice|"
                    r"times|x|a|per|day|daily|nightly|at|night|bedtime|morning|mornings|one|two|three|four)$")
 _LOWER_KEY = "fms_lower"
@@ -181,8 +181,100 @@ def _after_an_exception(entity: Span, sentence: Span) -> bool:
 
 
 def is_caused(entity: Span, sentence: Span) -> bool:
-    """Whether the sentence says something caused the symptom ("gave me terrible nausea")."""
-    return preceded_by(entity, "cause", sentence)
+    """Whether the sentence says something caused the symptom ("gave me terrible nausea"), or gives it as why a drug
+    was stopped ("I quit Cymbalta because of the nausea", ``stop_reasons``)."""
+    return preceded_by(entity, "cause", sentence) or entity.start in stop_reasons(sentence)
+
+
+# Verbs that stop a drug when "taking" or "using" and the drug, or nothing, follow them ("stopped taking it because
+# of ...", "had to quit because of ..."). Narrower than the drug_stopped cues, whose "off" and "without" say less.
+_STOP_VERBS = frozenset(hash_string(w) for w in ("stopped", "stop", "stopping", "quit", "quitting", "discontinued",
+                                                 "discontinue"))
+_TAKING = frozenset(hash_string(w) for w in ("taking", "using"))
+_STOPPED_PRONOUNS = frozenset(hash_string(w) for w in ("it", "them", "this", "these"))
+_STOP_REASONS_KEY = "fms_stop_reasons"
+
+
+def stop_reasons(sentence: Span) -> frozenset[int]:
+    """The first tokens of the symptoms the sentence gives as why a drug was stopped: right after a ``stop_reason``
+    cue (fillers aside) that comes right after a stopped drug ("I quit Cymbalta because of the nausea", "had to stop
+    taking it due to the weight gain", "I had to stop because of the dizziness"), and those listed with them ("the
+    nausea and headaches"). Not in a question, not what the drug is taken for, not when a drug follows the list
+    ("because of the nausea from Cymbalta" is Cymbalta's). Computed once a sentence."""
+    doc = sentence.doc
+    cached = doc.user_data.setdefault(_STOP_REASONS_KEY, {})
+    if sentence.start in cached:
+        return cached[sentence.start]
+    found: set[int] = set()
+    cues, fillers, _ = cue_table()
+    words = _lower(doc)
+    firsts = _first_words("stop_reason")
+    if any(words[i] in firsts for i in range(sentence.start, sentence.end)) and not is_question(sentence):
+        ents = [e for e in sentence.ents if e.label_ in ("SYMPTOM", "DRUG", "DRUG_CLASS")]
+        for i in range(sentence.start + 1, sentence.end):
+            end = _phrase_end_at(words, i, sentence.end, cues["stop_reason"]) if words[i] in firsts else None
+            if end is None or not _stopped_before(doc, words, i, sentence, ents, cues):
+                continue
+            listed = _listed_after(words, end, sentence.end, ents, fillers)
+            if listed and not any(e.label_ != "SYMPTOM" and listed[-1].end <= e.start <= listed[-1].end + 2
+                                  for e in ents):
+                found.update(e.start for e in listed)
+    cached[sentence.start] = frozenset(found)
+    return cached[sentence.start]
+
+
+@cache
+def _first_words(kind: str) -> frozenset[int]:
+    return frozenset(phrase[0] for phrase in cue_table()[0][kind])
+
+
+def _phrase_end_at(words: list[int], start: int, sentence_end: int, phrases: frozenset) -> int | None:
+    """The index after the longest phrase starting at ``start``, or None."""
+    for length in (5, 4, 3, 2, 1):
+        if start + length <= sentence_end and tuple(words[start:start + length]) in phrases:
+            return start + length
+    return None
+
+
+def _stopped_before(doc, words: list[int], cue_start: int, sentence: Span, ents: list[Span], cues) -> bool:
+    """Whether what ends right before ``cue_start`` is a stopped drug: a drug or "it" (dose aside) after a drug_stopped
+    cue or a stop verb and "taking", or a stop verb itself ("had to stop because of ...")."""
+    i = cue_start - 1
+    while i > sentence.start and _DOSE.match(doc[i].lower_):
+        i -= 1
+    if words[i] in _STOP_VERBS:
+        return True
+    drug = next((e for e in ents if e.label_ != "SYMPTOM" and e.end == i + 1), None)
+    thing = drug or (doc[i:i + 1] if words[i] in _STOPPED_PRONOUNS else None)
+    if thing is None:
+        return False
+    j = thing.start - 1
+    if j > sentence.start and words[j] in _FILLER_ARTICLES:
+        j -= 1  # "stopped taking the Lyrica"
+    return (preceded_by(thing, "drug_stopped", sentence) or words[j] in _STOP_VERBS  # "had to stop Lyrica due to"
+            or (j > sentence.start and words[j] in _TAKING and words[j - 1] in _STOP_VERBS))
+
+
+_FILLER_ARTICLES = frozenset(hash_string(w) for w in ("the", "my", "this", "that"))
+
+
+def _listed_after(words: list[int], start: int, sentence_end: int, ents: list[Span], fillers) -> list[Span]:
+    """The symptom right after ``start`` (fillers aside, at most CUE_WINDOW) and those listed with it, joined only by
+    LIST_JOINERS and fillers ("the nausea and the headaches"); none when the first is what drugs are taken for."""
+    symptoms = [e for e in ents if e.label_ == "SYMPTOM" and e.start >= start]
+    if not symptoms or symptoms[0].start - start > CUE_WINDOW or any(
+            words[k] not in fillers for k in range(start, symptoms[0].start)) or is_indication(symptoms[0].ent_id_):
+        return []
+    listed = [symptoms[0]]
+    for e in symptoms[1:]:
+        if all(words[k] in _JOINER_HASHES or words[k] in fillers for k in range(listed[-1].end, e.start)):
+            listed.append(e)
+        else:
+            break
+    return [e for e in listed if not is_indication(e.ent_id_)]
+
+
+_JOINER_HASHES = frozenset(hash_string(w) for w in LIST_JOINERS)
 
 
 # Subjects of a causing verb that are the drug acting, not the stopping of it: "I stopped taking Lyrica since it made
@@ -207,6 +299,8 @@ def drug_context(sentence: Span, drugs: list[Span], ents: list[Span], events: li
     else None."""
     if events and all(caused_by_it(e, sentence) for e in events):
         return "adverse_effect"  # "I stopped taking Lyrica since it made me dizzy": the drug did it, not the stop
+    if events and all(e.start in stop_reasons(sentence) for e in events):
+        return "adverse_effect"  # "I quit Cymbalta because of the nausea": why it was stopped, not what stopping did
     if any(e.ent_id_ == NO_EVENT for e in ents) or any(preceded_by(d, "drug_stopped", sentence) for d in drugs):
         return "withdrawal"
     cues, fillers, _ = cue_table()

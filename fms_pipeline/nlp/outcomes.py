@@ -94,6 +94,11 @@ events all follow the stop is negated, s.14  and read as a review of Effexor "Wh
 a causing verb with "it"/"which" as subject  dev unchanged; without it "I stopped taking Lyrica
 after a stopped drug is the drug acting      since it made me dizzy" is a pregabalin withdrawal
 (``events.caused_by_it``, s. 14)
+why a drug was stopped ("I quit Cymbalta     dev, out of fold and the event set unchanged; on
+because of the nausea", the symptoms right  3,000 DrugLib reviews 4 more adverse-effect
+after "because of"/"due to" after a stopped  mentions with their events ("had to stop because
+drug, ``events.stop_reasons``, s. 14): its   of moderate memory loss"); without it "I quit
+adverse effect, not withdrawal               Cymbalta because of the nausea" reports nothing
 ===========================================  ============================================
 
 The classifier's ineffective counts only where its effective probability is below
@@ -425,6 +430,11 @@ class DrugOutcomes:
             elif context and any(
                     e.label_ == "SYMPTOM" and not events.is_indication(e.ent_id_) for e in asserted):
                 labels.add(context)
+        # "I quit Cymbalta because of the nausea": why a drug was stopped is its adverse effect, whatever the
+        # classifier made of the stop (and not also a withdrawal event, below).
+        reasons = events.stop_reasons(sentence) if asserted else frozenset()
+        if reasons and any(e.start in reasons for e in asserted):
+            labels.add("adverse_effect")
         # "It was very hard to come off", "Going off this drug was horrible": stopping it was hard.
         if hard_to_stop(sentence, rule_cues, self.context):
             labels.add("withdrawal")
@@ -477,12 +487,26 @@ class DrugOutcomes:
                     previous_drug if label != "access_loss" else None) or (
                     next_drug if label in HARM_LABELS and tied else None))
                 span = Span(doc, anchor.start, anchor.end, label=label, span_id=drug or "")
+                stop_reason_only = False
                 # Attributes are set only where they differ from their defaults (None, False):
                 # each extension write costs more than the rest of this loop.
                 if drug:
                     span._.drug = drug
                 if label in HARM_LABELS:
                     reported = tied.get(target, []) if target is not None else [t for ts in tied.values() for t in ts]
+                    if reasons and label == "withdrawal":
+                        # Why it was stopped is not what stopping did; a withdrawal the sentence gives no other sign
+                        # of ("I had to stop taking it because of the headaches") is no withdrawal.
+                        kept = [t for t in reported if t not in {e.ent_id_ for e in asserted if e.start in reasons}]
+                        if reported and not kept and not any(c.label_ == "withdrawal" for c in rule_cues):
+                            stop_reason_only = True
+                        reported = kept
+                    elif reasons and "withdrawal" in labels:
+                        # "I quit Cymbalta because of the nausea and had brain zaps for weeks": what came after the
+                        # reason is the withdrawal's.
+                        last = max(reasons)
+                        reported = [t for t in reported if any(
+                            e.ent_id_ == t and e.start <= last for e in asserted)]
                     if reported:
                         span._.events = tuple(dict.fromkeys(reported))
                 found_context = self.context.assess(span)
@@ -500,7 +524,8 @@ class DrugOutcomes:
                 # "When I stopped taking it I had terrible headaches": what followed the stop is the withdrawal's,
                 # not also an adverse effect of the drug.
                 if label == "adverse_effect" and not negated and "withdrawal" in labels and span._.events and all(
-                        self.context.assess(e).stopped for e in asserted if e.ent_id_ in span._.events):
+                        self.context.assess(e).stopped and e.start not in reasons
+                        for e in asserted if e.ent_id_ in span._.events):
                     negated = True
                 # "I was tired, but that was the infection, not the Zithromax": the drug is cleared of it.
                 if label == "adverse_effect" and not negated:
@@ -508,7 +533,7 @@ class DrugOutcomes:
                         exoneration = events.exonerated(sentence, drugs)
                     cleared, medicine_cleared = exoneration
                     negated = drug in cleared or (medicine_cleared and target is None)
-                if (negated or (denied and label == "adverse_effect") or (
+                if (negated or stop_reason_only or (denied and label == "adverse_effect") or (
                         (relief_of_stopping or other_treatment) and label == "effective") or (
                         treatment_harm and label == "adverse_effect")) and label not in (
                         "ineffective", "access_loss") and not (
