@@ -118,8 +118,8 @@ def _read_as_review(nlp, text: str, drug: str):
     ("Eventually stopped taking Oracea because of the yeast infections.", None,
      {("adverse_effect", "doxycycline"): {"yeast infection"}}),
     ("I had to stop taking it because of the headaches.", "Effexor", {("adverse_effect", "venlafaxine"): {"headache"}}),
-    ("I had to stop because of the dizziness and the nausea.", "Lyrica",
-     {("adverse_effect", "pregabalin"): {"dizziness", "nausea"}}),
+    ("I had to stop Cymbalta 30mg because of the nausea and the dizziness.", None,
+     {("adverse_effect", "duloxetine"): {"dizziness", "nausea"}}),
     # The reason is the drug's adverse effect; what followed the stop is the withdrawal's.
     ("I quit Cymbalta because of the nausea and had brain zaps for weeks.", None,
      {("adverse_effect", "duloxetine"): {"nausea"}, ("withdrawal", "duloxetine"): {"brain zaps"}}),
@@ -139,12 +139,28 @@ def test_why_a_drug_was_stopped_is_its_adverse_effect(nlp, text, drug, found):
     "I stopped Cymbalta because my depression came back.",
     "I take Zofran because of the nausea.",  # no stop
     "I quit Cymbalta because of the nausea and dizziness Lyrica gave me.",
+    # A stop that did not happen, or was hard: why it could not be stopped is withdrawal.
+    "I can't stop Cymbalta because of the brain zaps.",
+    "It was hard to quit Cymbalta because of the dizziness.",
+    "I never stopped Cymbalta because of the nausea.",
+    "I'm thinking of stopping Lyrica because of the weight gain.",
+    "I can't quit Effexor because of the withdrawal and brain zaps.",
+    "Anyone stop Lyrica because of the weight gain",  # a forum title asks without its question mark
+    "My husband stopped taking it because of the headaches.",  # someone else's
+    "I stopped taking it because my anxiety was under control.",  # relieved
+    "I worked as a teacher but had to stop because of the fatigue.",  # a bare stop: a job as often as a drug
 ])
 def test_what_is_not_why_a_drug_was_stopped(nlp, text):
     from fms_pipeline.nlp.events import stop_reasons
 
     doc = nlp(text)
     assert stop_reasons(doc[:]) == frozenset()
+
+
+def test_a_reason_named_again_after_the_stop_stays_a_withdrawal_event(nlp):
+    found = harm(nlp("I quit Lyrica because of the dizziness, and when I quit I had anxiety, dizziness and sweating."))
+    assert found[("adverse_effect", "pregabalin")] == {"dizziness"}
+    assert found[("withdrawal", "pregabalin")] == {"anxiety", "dizziness", "sweating"}
 
 
 def test_withdrawal_carries_the_symptoms_felt_when_stopping(nlp):

@@ -198,9 +198,10 @@ _STOP_REASONS_KEY = "fms_stop_reasons"
 def stop_reasons(sentence: Span) -> frozenset[int]:
     """The first tokens of the symptoms the sentence gives as why a drug was stopped: right after a ``stop_reason``
     cue (fillers aside) that comes right after a stopped drug ("I quit Cymbalta because of the nausea", "had to stop
-    taking it due to the weight gain", "I had to stop because of the dizziness"), and those listed with them ("the
-    nausea and headaches"). Not in a question, not what the drug is taken for, not when a drug follows the list
-    ("because of the nausea from Cymbalta" is Cymbalta's). Computed once a sentence."""
+    taking it due to the weight gain"; ``_stopped_before``), and those listed with them ("the nausea and headaches").
+    Not in a question, not what the drug is taken for, not when a drug follows the list ("because of the nausea from
+    Cymbalta" is Cymbalta's). Not after a bare "had to stop" either: that is as often a job or a sport. Computed once
+    a sentence."""
     doc = sentence.doc
     cached = doc.user_data.setdefault(_STOP_REASONS_KEY, {})
     if sentence.start in cached:
@@ -209,14 +210,16 @@ def stop_reasons(sentence: Span) -> frozenset[int]:
     cues, fillers, _ = cue_table()
     words = _lower(doc)
     firsts = _first_words("stop_reason")
-    if any(words[i] in firsts for i in range(sentence.start, sentence.end)) and not is_question(sentence):
+    if (any(words[i] in firsts for i in range(sentence.start, sentence.end)) and not is_question(sentence)
+            and words[next((t.i for t in sentence if not t.is_space), sentence.start)] not in _ASKING):
         ents = [e for e in sentence.ents if e.label_ in ("SYMPTOM", "DRUG", "DRUG_CLASS")]
         for i in range(sentence.start + 1, sentence.end):
             end = _phrase_end_at(words, i, sentence.end, cues["stop_reason"]) if words[i] in firsts else None
             if end is None or not _stopped_before(doc, words, i, sentence, ents, cues):
                 continue
-            listed = _listed_after(words, end, sentence.end, ents, fillers)
-            if listed and not any(e.label_ != "SYMPTOM" and listed[-1].end <= e.start <= listed[-1].end + 2
+            listed = _listed_after(words, end, sentence, ents, fillers)
+            # "because of the nausea I had on Cymbalta", "caused by the tramadol": another drug's.
+            if listed and not any(e.label_ != "SYMPTOM" and listed[-1].end <= e.start <= listed[-1].end + 6
                                   for e in ents):
                 found.update(e.start for e in listed)
     cached[sentence.start] = frozenset(found)
@@ -237,30 +240,59 @@ def _phrase_end_at(words: list[int], start: int, sentence_end: int, phrases: fro
 
 
 def _stopped_before(doc, words: list[int], cue_start: int, sentence: Span, ents: list[Span], cues) -> bool:
-    """Whether what ends right before ``cue_start`` is a stopped drug: a drug or "it" (dose aside) after a drug_stopped
-    cue or a stop verb and "taking", or a stop verb itself ("had to stop because of ...")."""
+    """Whether what ends right before ``cue_start`` is a drug the writer stopped: a drug or "it" (dose aside) after a
+    drug_stopped cue or a stop verb (and "taking"), the stop not governed by a negation, a modal or a difficulty
+    ("I can't stop Cymbalta because of the brain zaps" is withdrawal; "I never stopped ...", "hard to quit ...") and
+    not someone else's ("My friend stopped Lyrica because of ...")."""
     i = cue_start - 1
     while i > sentence.start and _DOSE.match(doc[i].lower_):
         i -= 1
-    if words[i] in _STOP_VERBS:
-        return True
     drug = next((e for e in ents if e.label_ != "SYMPTOM" and e.end == i + 1), None)
     thing = drug or (doc[i:i + 1] if words[i] in _STOPPED_PRONOUNS else None)
-    if thing is None:
+    if thing is None or (drug is not None and drug._.experiencer == "other"):
         return False
+    cue_words, fillers, _ = cue_table()
     j = thing.start - 1
     if j > sentence.start and words[j] in _FILLER_ARTICLES:
         j -= 1  # "stopped taking the Lyrica"
-    return (preceded_by(thing, "drug_stopped", sentence) or words[j] in _STOP_VERBS  # "had to stop Lyrica due to"
-            or (j > sentence.start and words[j] in _TAKING and words[j - 1] in _STOP_VERBS))
+    if words[j] in _STOP_VERBS:  # "had to stop Lyrica due to"
+        stop = j
+    elif j > sentence.start and words[j] in _TAKING and words[j - 1] in _STOP_VERBS:
+        stop = j - 1
+    else:
+        stop = _phrase_start_before(words, thing.start, sentence.start, cue_words["drug_stopped"], fillers)
+    return stop is not None and not any(words[k] in _NOT_A_STOP for k in range(max(sentence.start, stop - 4), stop)) \
+        and not any(words[k] in _THIRD_PERSON or words[k] in _other_people() for k in range(sentence.start, stop))
+
+
+@cache
+def _other_people() -> frozenset[int]:
+    """The people of the context rules' "other" triggers ("my husband", "a friend"): their stop is not the writer's."""
+    from fms_pipeline.nlp.context import triggers
+
+    return frozenset(hash_string(phrase.split()[-1]) for phrase, found in triggers().items()
+                     if any(t.category == "other" for t in found) and phrase.startswith(("my ", "a ")))
 
 
 _FILLER_ARTICLES = frozenset(hash_string(w) for w in ("the", "my", "this", "that"))
+# Words before a stop that make it no stop the writer made ("can't", "never", "would not", "hard to", "took me months
+# to", "afraid to", "want to"): what follows "because of" is then why stopping is hard, often withdrawal.
+_NOT_A_STOP = frozenset(hash_string(w) for w in (
+    "n't", "not", "never", "can", "ca", "could", "cannot", "unable", "hard", "harder", "impossible", "difficult",
+    "would", "wo", "should", "afraid", "scared", "try", "trying", "tried", "want", "wanted", "wants", "took", "struggle",
+    "struggled", "struggling", "if", "whether", "why", "thinking", "considering", "planning", "plan", "going", "gonna",
+    "might", "may", "will", "need", "needs"))
+# First words of a sentence that asks, with or without its question mark (forum titles: "Anyone stop Lyrica because
+# of the weight gain").
+_ASKING = frozenset(hash_string(w) for w in ("did", "does", "do", "has", "have", "anyone", "anybody", "why", "should",
+                                             "how", "is", "are", "can", "could", "would", "will", "what"))
 
 
-def _listed_after(words: list[int], start: int, sentence_end: int, ents: list[Span], fillers) -> list[Span]:
+def _listed_after(words: list[int], start: int, sentence: Span, ents: list[Span], fillers) -> list[Span]:
     """The symptom right after ``start`` (fillers aside, at most CUE_WINDOW) and those listed with it, joined only by
-    LIST_JOINERS and fillers ("the nausea and the headaches"); none when the first is what drugs are taken for."""
+    LIST_JOINERS and fillers ("the nausea and the headaches"); none when the first is what drugs are taken for, when
+    one is withdrawal itself ("because of the withdrawal and brain zaps": why it could not be stopped) or is said to
+    be relieved ("because my anxiety was under control")."""
     symptoms = [e for e in ents if e.label_ == "SYMPTOM" and e.start >= start]
     if not symptoms or symptoms[0].start - start > CUE_WINDOW or any(
             words[k] not in fillers for k in range(start, symptoms[0].start)) or is_indication(symptoms[0].ent_id_):
@@ -271,10 +303,24 @@ def _listed_after(words: list[int], start: int, sentence_end: int, ents: list[Sp
             listed.append(e)
         else:
             break
+    if any(e.ent_id_ == NO_EVENT or _said_relieved(words, e, sentence) for e in listed):
+        return []
     return [e for e in listed if not is_indication(e.ent_id_)]
 
 
 _JOINER_HASHES = frozenset(hash_string(w) for w in LIST_JOINERS)
+_LINKING = frozenset(hash_string(w) for w in ("was", "is", "were", "are", "had", "has", "have", "been", "got", "finally",
+                                              "now", "all", "well", "much"))
+
+
+def _said_relieved(words: list[int], entity: Span, sentence: Span) -> bool:
+    """Whether a ``relief_after`` cue follows the symptom, "was", "had been" and the like aside ("because my anxiety
+    was under control"): relieved, no reason to stop."""
+    cues, fillers, _ = cue_table()
+    k = entity.end
+    while k < sentence.end and k - entity.end < 3 and words[k] in _LINKING:
+        k += 1
+    return _matches_after(words, k, sentence.end, cues["relief_after"], fillers)
 
 
 # Subjects of a causing verb that are the drug acting, not the stopping of it: "I stopped taking Lyrica since it made

@@ -96,9 +96,10 @@ after a stopped drug is the drug acting      since it made me dizzy" is a pregab
 (``events.caused_by_it``, s. 14)
 why a drug was stopped ("I quit Cymbalta     dev, out of fold and the event set unchanged; on
 because of the nausea", the symptoms right  3,000 DrugLib reviews 4 more adverse-effect
-after "because of"/"due to" after a stopped  mentions with their events ("had to stop because
-drug, ``events.stop_reasons``, s. 14): its   of moderate memory loss"); without it "I quit
-adverse effect, not withdrawal               Cymbalta because of the nausea" reports nothing
+after "because of"/"due to" after a drug    mentions with their events ("decided to
+the writer stopped, ``events.stop_reasons``, discontinue lunesta because of the amnesia like
+s. 14): its adverse effect, not withdrawal   side effects"); without it "I quit Cymbalta
+                                             because of the nausea" reports nothing
 ===========================================  ============================================
 
 The classifier's ineffective counts only where its effective probability is below
@@ -497,7 +498,9 @@ class DrugOutcomes:
                     if reasons and label == "withdrawal":
                         # Why it was stopped is not what stopping did; a withdrawal the sentence gives no other sign
                         # of ("I had to stop taking it because of the headaches") is no withdrawal.
-                        kept = [t for t in reported if t not in {e.ent_id_ for e in asserted if e.start in reasons}]
+                        # (An event named again after the reason is kept: "... because of the headaches, but after
+                        # stopping the headaches got worse".)
+                        kept = [t for t in reported if any(e.ent_id_ == t and e.start not in reasons for e in asserted)]
                         if reported and not kept and not any(c.label_ == "withdrawal" for c in rule_cues):
                             stop_reason_only = True
                         reported = kept
