@@ -88,6 +88,15 @@ def sample_built(data_dir: Path, dagster_home: Path, sample_run: SampleRun) -> P
     return data_dir
 
 
+def read_as_review(nlp, text: str, drug: str):
+    """``text`` through the pipeline as a review of ``drug`` (a review table's row: ``doc._.stated_drug``)."""
+    from fms_pipeline.nlp.drug_lexicon import canonical_drug
+
+    doc = nlp.make_doc(text)
+    doc._.stated_drug = canonical_drug(drug)
+    return nlp(doc)
+
+
 def stage_folder(data_dir: Path, n_workers: int = 1) -> Path:
     """Parse and run the NLP over every file of ``data_dir/raw`` with the stages (no Dagster), as
     a run over every batch would; new, changed and deleted files are handled as in a run."""

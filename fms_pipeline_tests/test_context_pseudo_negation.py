@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from fms_pipeline_tests.conftest import read_as_review
+
 
 def context_of(nlp, sentence: str, canonical: str):
     doc = nlp(sentence)
@@ -65,17 +67,6 @@ def test_real_negation_still_negates(nlp, sentence, canonical):
     assert context_of(nlp, sentence, canonical)._.negated
 
 
-def _stated(nlp, text: str, drug: str):
-    """The text read as a review of ``drug`` (a review table's row: ``doc._.stated_drug``)."""
-    from fms_pipeline.nlp.drug_lexicon import canonical_drug
-
-    doc = nlp.make_doc(text)
-    doc._.stated_drug = canonical_drug(drug)
-    for _, component in nlp.pipeline:
-        doc = component(doc)
-    return doc
-
-
 def _asserted(doc) -> list[tuple]:
     return [(s.label_, s._.drug, s._.events) for s in doc.spans["outcomes"] if not (s._.negated or s._.hypothetical)]
 
@@ -87,10 +78,10 @@ def test_stopping_a_drug_negates_the_drug_and_its_outcomes_not_the_symptoms_that
     assert not context_of(nlp, "When I stopped taking it I had terrible headaches.", "headache")._.negated
     assert _asserted(nlp("When I stopped taking Effexor I had terrible headaches.")) == [
         ("withdrawal", "venlafaxine", ("headache",))]
-    assert _asserted(_stated(nlp, "When I stopped taking it I had terrible headaches.", "Effexor")) == [
+    assert _asserted(read_as_review(nlp, "When I stopped taking it I had terrible headaches.", "Effexor")) == [
         ("withdrawal", "venlafaxine", ("headache",))]
     # Feeling better after stopping is no effect of the drug.
-    assert _asserted(_stated(nlp, "I stopped taking it and feel so much better.", "Cymbalta")) == []
+    assert _asserted(read_as_review(nlp, "I stopped taking it and feel so much better.", "Cymbalta")) == []
 
 
 def test_what_a_stopped_drug_did_is_its_adverse_effect_and_what_stopping_did_withdrawal(nlp):

@@ -9,6 +9,7 @@ import pytest
 
 from fms_pipeline.nlp import event_evaluation, icd10
 from fms_pipeline.nlp.drug_lexicon import _vocabulary_rows, read_vocabulary
+from fms_pipeline_tests.conftest import read_as_review
 
 
 def harm(doc) -> dict[tuple[str, str | None], set[str]]:
@@ -102,16 +103,6 @@ def test_no_side_effects_fears_and_someone_elses_are_no_events(nlp, text):
     assert asserted_events(nlp(text)) == set()
 
 
-def _read_as_review(nlp, text: str, drug: str):
-    from fms_pipeline.nlp.drug_lexicon import canonical_drug
-
-    doc = nlp.make_doc(text)
-    doc._.stated_drug = canonical_drug(drug)
-    for _, component in nlp.pipeline:
-        doc = component(doc)
-    return doc
-
-
 @pytest.mark.parametrize(("text", "drug", "found"), [
     ("I quit Cymbalta because of the nausea.", None, {("adverse_effect", "duloxetine"): {"nausea"}}),
     ("I had to stop Lyrica due to the weight gain.", None, {("adverse_effect", "pregabalin"): {"weight gain"}}),
@@ -127,7 +118,7 @@ def _read_as_review(nlp, text: str, drug: str):
 def test_why_a_drug_was_stopped_is_its_adverse_effect(nlp, text, drug, found):
     """It reported nothing before session 14: "because of" is a relief cue ("I take it because of my pain") and a
     stopped drug makes a sentence's events withdrawal."""
-    doc = _read_as_review(nlp, text, drug) if drug else nlp(text)
+    doc = read_as_review(nlp, text, drug) if drug else nlp(text)
     assert harm(doc) == found
 
 

@@ -124,6 +124,14 @@ def _phrase_start_before(words: list[int], end: int, sentence_start: int, phrase
     return None
 
 
+def _phrase_end_at(words: list[int], start: int, sentence_end: int, phrases: frozenset) -> int | None:
+    """The index after the longest phrase starting at ``start``, or None."""
+    for length in (5, 4, 3, 2, 1):
+        if start + length <= sentence_end and tuple(words[start:start + length]) in phrases:
+            return start + length
+    return None
+
+
 def _matches_after(words: list[int], start: int, sentence_end: int, phrases: frozenset, fillers: frozenset) -> bool:
     """Whether a phrase starts at word ``start``, after skipping up to CUE_WINDOW filler words."""
     i = start
@@ -131,10 +139,7 @@ def _matches_after(words: list[int], start: int, sentence_end: int, phrases: fro
     while i < sentence_end and words[i] in fillers and skipped < CUE_WINDOW:
         i += 1
         skipped += 1
-    for length in (5, 4, 3, 2, 1):
-        if i + length <= sentence_end and tuple(words[i:i + length]) in phrases:
-            return True
-    return False
+    return _phrase_end_at(words, i, sentence_end, phrases) is not None
 
 
 def preceded_by(span: Span, kind: str, sentence: Span) -> bool:
@@ -215,7 +220,7 @@ def stop_reasons(sentence: Span) -> frozenset[int]:
         ents = [e for e in sentence.ents if e.label_ in ("SYMPTOM", "DRUG", "DRUG_CLASS")]
         for i in range(sentence.start + 1, sentence.end):
             end = _phrase_end_at(words, i, sentence.end, cues["stop_reason"]) if words[i] in firsts else None
-            if end is None or not _stopped_before(doc, words, i, sentence, ents, cues):
+            if end is None or not _stopped_before(doc, words, i, sentence, ents, cues["drug_stopped"], fillers):
                 continue
             listed = _listed_after(words, end, sentence, ents, fillers)
             # "because of the nausea I had on Cymbalta", "caused by the tramadol": another drug's.
@@ -231,15 +236,8 @@ def _first_words(kind: str) -> frozenset[int]:
     return frozenset(phrase[0] for phrase in cue_table()[0][kind])
 
 
-def _phrase_end_at(words: list[int], start: int, sentence_end: int, phrases: frozenset) -> int | None:
-    """The index after the longest phrase starting at ``start``, or None."""
-    for length in (5, 4, 3, 2, 1):
-        if start + length <= sentence_end and tuple(words[start:start + length]) in phrases:
-            return start + length
-    return None
-
-
-def _stopped_before(doc, words: list[int], cue_start: int, sentence: Span, ents: list[Span], cues) -> bool:
+def _stopped_before(doc, words: list[int], cue_start: int, sentence: Span, ents: list[Span], stop_cues: frozenset,
+                    fillers: frozenset) -> bool:
     """Whether what ends right before ``cue_start`` is a drug the writer stopped: a drug or "it" (dose aside) after a
     drug_stopped cue or a stop verb (and "taking"), the stop not governed by a negation, a modal or a difficulty
     ("I can't stop Cymbalta because of the brain zaps" is withdrawal; "I never stopped ...", "hard to quit ...") and
@@ -251,7 +249,6 @@ def _stopped_before(doc, words: list[int], cue_start: int, sentence: Span, ents:
     thing = drug or (doc[i:i + 1] if words[i] in _STOPPED_PRONOUNS else None)
     if thing is None or (drug is not None and drug._.experiencer == "other"):
         return False
-    cue_words, fillers, _ = cue_table()
     j = thing.start - 1
     if j > sentence.start and words[j] in _FILLER_ARTICLES:
         j -= 1  # "stopped taking the Lyrica"
@@ -260,7 +257,7 @@ def _stopped_before(doc, words: list[int], cue_start: int, sentence: Span, ents:
     elif j > sentence.start and words[j] in _TAKING and words[j - 1] in _STOP_VERBS:
         stop = j - 1
     else:
-        stop = _phrase_start_before(words, thing.start, sentence.start, cue_words["drug_stopped"], fillers)
+        stop = _phrase_start_before(words, thing.start, sentence.start, stop_cues, fillers)
     return stop is not None and not any(words[k] in _NOT_A_STOP for k in range(max(sentence.start, stop - 4), stop)) \
         and not any(words[k] in _THIRD_PERSON or words[k] in _other_people() for k in range(sentence.start, stop))
 

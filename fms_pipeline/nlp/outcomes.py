@@ -114,7 +114,9 @@ from bisect import bisect_right
 from functools import cache
 
 import numpy as np
+from spacy.attrs import ORTH
 from spacy.language import Language
+from spacy.strings import hash_string
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
 
@@ -576,8 +578,8 @@ def denies_adverse_effects(sentence: Span, rule_cues: list[Span], ents: list[Spa
 # A heading: at most this many words at the start of a paragraph, then a colon ("Side effects review:", "SE:").
 HEADING_WORDS_MAX = 4
 # Words that make the words before a colon the writer's sentence, not a heading ("I had one side effect: ...").
-NOT_IN_HEADINGS = frozenset({"i", "i'm", "me", "my", "we", "our", "you", "your", "he", "she", "they", "it", "had",
-                             "have", "has", "was", "were", "is", "are", "got", "get", "felt", "feel"})
+NOT_IN_HEADINGS = context.FIRST_PERSON | {"we", "our", "you", "your", "he", "she", "they", "it", "had", "have", "has",
+                                          "was", "were", "is", "are", "got", "get", "felt", "feel"}
 # Answers that deny the heading's question outright ("Side effects review: No", "none at all during the day").
 ANSWERS_NO = frozenset({"no", "none", "nothing", "nil", "n/a", "na"})
 
@@ -587,6 +589,10 @@ def heading_end(sentence: Span) -> int | None:
     table's column heading ("Side effects review: ...", ``parsing.sources.tabular``) or the writer's own ("SE:
     drowsy"). None when there is none, or when the words before the colon are a sentence ("I had one: ...")."""
     doc = sentence.doc
+    colons = _colons(doc)
+    at = bisect_right(colons, sentence.start - 1)
+    if at == len(colons) or colons[at] > sentence.start + HEADING_WORDS_MAX + 2:
+        return None  # most sentences: no colon near their start (leading space tokens aside)
     start = next((t.i for t in sentence if not t.is_space), sentence.end)  # "\n\nSide effects: ..."
     if start > 0 and "\n" not in doc[start - 1].text + doc[start - 1].whitespace_:
         return None
@@ -600,12 +606,22 @@ def heading_end(sentence: Span) -> int | None:
     return None
 
 
+_COLON = hash_string(":")
+
+
+def _colons(doc: Doc) -> list[int]:
+    """The indices of the doc's colons, found once a doc (``heading_end`` runs for most sentences)."""
+    if "fms_colons" not in doc.user_data:
+        doc.user_data["fms_colons"] = np.flatnonzero(doc.to_array(ORTH) == _COLON).tolist()
+    return doc.user_data["fms_colons"]
+
+
 def answers_no(sentence: Span, heading: int, ents: list[Span]) -> bool:
     """Whether the answer after a heading starts with a bare denial and names no symptom or condition:
     "Side effects review: No", "Side effects: none at all during the day or evening"."""
     first = next((t for t in sentence.doc[heading + 1:sentence.end] if not (t.is_punct or t.is_space)), None)
     return first is not None and first.lower_ in ANSWERS_NO and not any(
-        e.label_ in ("SYMPTOM", "CONDITION") and e.start > heading for e in ents)
+        e.label_ in events.EVENT_LABELS and e.start > heading for e in ents)
 
 
 WITHDRAWAL_DENIAL = "withdrawal_denial"  # the rule-cue label of words that deny having what follows them
