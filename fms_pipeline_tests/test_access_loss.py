@@ -105,6 +105,43 @@ def test_fears_voluntary_tapers_and_other_refusals_are_not_losses(nlp, text, lab
     assert bool(access(doc, "access_fear")) == (label == "access_fear")
 
 
+@pytest.mark.parametrize("text", [
+    # what patients also do themselves is a loss only when someone else does it
+    "I stopped taking Savella because of the headaches.",
+    "Weaning off Effexor took me four months.",
+    "I cut my Lyrica dose in half so I could drive.",
+    # a drug that stops, lowers or takes away a symptom is relief
+    "Tramadol reduced my back pain a lot.",
+    "The Celebrex took the edge off and took away the stiffness.",
+    "Mobic lowered my pain enough to walk again.",
+    # "can't get" something that is no medication
+    "I couldn't get out of bed on Cymbalta.",
+])
+def test_own_acts_relief_and_other_gets_are_not_losses(nlp, text):
+    assert not access(nlp(text), "access_loss"), text
+
+
+@pytest.mark.parametrize("text, mechanism", [
+    ("My doctor stopped my tramadol last month.", "prescriber_stopped"),
+    ("My oxycodone was tapered down to nothing.", "forced_taper"),
+    ("They weaned me off Norco in six weeks.", "forced_taper"),
+    ("I can't get my Percocet filled anywhere.", "prescriber_stopped"),
+])
+def test_the_same_acts_done_by_someone_else_are_losses(nlp, text, mechanism):
+    losses = access(nlp(text), "access_loss")
+    assert losses and losses[0]._.mechanism == mechanism, text
+
+
+def test_tuning_sets_hard_negatives_of_real_reviews_are_not_losses(nlp):
+    """The tuning rows written after reading DrugLib's reviews (session 15): before the "agent" need,
+    21 of these 27 were losses."""
+    rows = [r for r in access_evaluation.read_access_set(access_evaluation.TUNING_FILE)
+            if r["kind"] in ("own_stop", "relief", "not_access")]
+    assert len(rows) >= 27
+    found = [r["text"] for r, doc in zip(rows, nlp.pipe([r["text"] for r in rows])) if access(doc, "access_loss")]
+    assert found == []
+
+
 def test_suicidal_thoughts_are_flagged_for_care_and_stated_drug_is_used(nlp):
     doc = nlp.make_doc("They took my meds away last month. Some nights I think about ending it.")
     doc._.stated_drug = "tapentadol"

@@ -75,9 +75,12 @@ REGULATORS = frozenset({"cdc", "dea", "fda", "state_law"})
 LOCATION_WORDS = frozenset({"from", "of", "at", "in", "to", "left", "leave", "leaving", "into"})
 # Drugs that are never the drug lost: what patients turn to.
 NOT_LOST = frozenset({"kratom", "heroin", "alcohol", "ethanol"})
-CONTEXT_CATEGORIES = ("medication", "care", "fear", "fear_sentence", "modal", "voluntary", "involuntary", "own_wish",
-                      "not_loss", "continued", "negation", "pseudo", "telehealth", "replacement", "generic")
-NEEDS = ("-", "med", "care", "place", "pharmacy", "hospital", "insurer")
+CONTEXT_CATEGORIES = ("medication", "care", "agent", "fear", "fear_sentence", "modal", "voluntary", "involuntary",
+                      "own_wish", "not_loss", "continued", "negation", "pseudo", "telehealth", "replacement", "generic")
+# "agent": someone other than the patient doing it (an actor named, "they", a passive "was weaned");
+# "med+agent": that and a medication word or a drug. What a patient also does himself ("I stopped
+# taking it", "tapering off", "the Mobic reduced my pain") is a loss only with one.
+NEEDS = ("-", "med", "agent", "med+agent", "care", "place", "pharmacy", "hospital", "insurer")
 RULE_FILES = {"macros": "macros.tsv", "cues": "cues.tsv", "context": "context.tsv", "actors": "actors.tsv",
               "consequences": "consequences.tsv"}
 FEAR_WINDOW = 10  # tokens from a fear word to the cue it governs
@@ -400,10 +403,11 @@ class AccessLoss:
             sets = [found.get(label, set()) for label in labels]
             return None if any(s is None for s in sets) else frozenset().union(*sets)
 
-        needs_words = {"-": None, "med": union("medication"), "care": union("medication", "care"),
+        needs_words = {"-": None, "med": union("medication"), "agent": None, "med+agent": union("medication"),
+                       "care": union("medication", "care"),
                        "place": union("care"), "pharmacy": union("pharmacy"), "hospital": union("hospital"),
                        "insurer": union("insurer")}
-        for need in ("med", "care"):
+        for need in ("med", "med+agent", "care"):
             if needs_words[need] is not None:
                 needs_words[need] |= {0}  # DRUG_MARK: a drug in the sentence meets them too
         for mechanism, needs, pattern in rules["cues"]:
@@ -613,7 +617,9 @@ class AccessLoss:
         has_drug = any(e.label_ in ("DRUG", "DRUG_CLASS") and e.ent_id_ not in NOT_LOST for e in facts.ents)
         medication = has_drug or facts.has("medication")
         actor_names = {a[2] for a in facts.actors}
-        satisfied = {"-": True, "med": medication, "care": medication or facts.has("care"), "place": facts.has("care"),
+        agent = bool(facts.actors) or facts.has("agent")
+        satisfied = {"-": True, "med": medication, "agent": agent, "med+agent": medication and agent,
+                     "care": medication or facts.has("care"), "place": facts.has("care"),
                      "pharmacy": "pharmacy" in actor_names, "hospital": "hospital" in actor_names,
                      "insurer": "insurer" in actor_names}
         pseudo = facts.context.get("pseudo", [])
