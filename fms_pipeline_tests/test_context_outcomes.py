@@ -636,6 +636,9 @@ def test_a_drug_said_to_work_for_other_people_is_not_the_writers_outcome(nlp, se
     "Two weeks on Lexapro and my depression has lifted.",
     "The racing thoughts were completely gone after a month on Effexor.",
     "It got rid of my crying spells.",
+    # pain relieved by a drug that is the relieving word's subject (session 15)
+    "Cymbalta reduced my pain a lot.",
+    "The Celebrex has really eased the swelling in my knees.",
 ])
 def test_a_complaint_said_to_be_relieved_is_effective_whatever_the_classifier_says(nlp, sentence):
     """The rule alone (relieved_complaint), with no label from the classifier, gives it."""
@@ -649,6 +652,10 @@ def test_a_complaint_said_to_be_relieved_is_effective_whatever_the_classifier_sa
     "I hope my depression will be gone soon.",
     "Since I stopped taking Paxil my anxiety is gone.",  # the relief of stopping
     "Is your anxiety gone yet?",
+    "The pain went away after a week.",  # pain gone with no drug acting: as often a side effect gone
+    "My doctor reduced my pain medication.",
+    "Paxil reduced my sex drive.",  # not a complaint
+    "Cymbalta never reduced my pain.",
 ])
 def test_a_side_effect_gone_or_a_relief_denied_hoped_or_asked_is_no_complaint_relieved(nlp, sentence):
     spans = rule_outcomes(nlp, sentence)
