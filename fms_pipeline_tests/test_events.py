@@ -247,6 +247,17 @@ def test_what_patients_take_drugs_for_is_an_event_only_when_caused(nlp):
     ("Since Lipitor the backs of my legs are on fire", "atorvastatin", "burning pain"),
     # "they" of the writer's own legs is no one else.
     ("On Lipitor my legs ache and they swell up at night", "atorvastatin", "leg pain"),
+    # session 15, from the wording of DrugLib training side-effect texts
+    ("I gained ten pounds on Seroquel", "quetiapine", "weight gain"),
+    ("I put on about 8kg on Lexapro", "escitalopram", "weight gain"),
+    ("Seroquel made me sleep 14 hours a day", "quetiapine", "hypersomnia"),
+    ("Methotrexate made my hair fall out", "methotrexate", "hair loss"),
+    ("Percocet backed me up for days", "oxycodone/acetaminophen", "constipation"),
+    ("Topamax gave me hunger pains all day", "topiramate", "increased appetite"),
+    ("Accutane made my face peel and my lips crack", "isotretinoin", "chapped lips"),
+    ("Cymbalta made me lose my sense of smell", "duloxetine", "loss of smell"),
+    ("On Topamax I have a hard time recalling words", "topiramate", "word finding difficulty"),
+    ("Tramadol caused a drop in my blood pressure", "tramadol", "low blood pressure"),
 ])
 def test_lay_wording_and_unmarked_ties_are_events_of_the_drug(nlp, text, drug, event):
     assert any(d == drug and event in events for (_, d), events in harm(nlp(text)).items())
