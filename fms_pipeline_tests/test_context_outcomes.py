@@ -771,3 +771,18 @@ def test_a_heading_is_a_few_words_and_a_colon_that_start_a_paragraph(nlp):
     assert heading("I had one side effect: nausea.") is None  # the writer's sentence, not a heading
     assert heading("The worst side effects of all for me: nausea.") is None  # too long for one
     assert heading("It helped. Side effects: none.", sentence=-1) is None  # not where a paragraph starts
+
+
+@pytest.mark.parametrize("sentence, label", [
+    # a drug named as doing it, no stop, miss or withdrawal word: the drug's adverse effect (session 15)
+    ("Nucynta gave me terrible night sweats and I could not pee.", "adverse_effect"),
+    ("Cymbalta gave me brain zaps even while I was taking it.", "adverse_effect"),
+    # the same words after a stop, a missed dose or withdrawal named stay withdrawal
+    ("Coming off Cymbalta gave me brain zaps.", "withdrawal"),
+    ("When I missed a dose Effexor gave me brain zaps.", "withdrawal"),
+    ("The withdrawal from Paxil gave me the sweats.", "withdrawal"),
+])
+def test_what_a_drug_named_gave_is_its_adverse_effect_unless_stopped(nlp, sentence, label):
+    doc = nlp(sentence)
+    found = {s.label_ for s in doc.spans["outcomes"]}
+    assert label in found and ({"adverse_effect", "withdrawal"} - {label}).isdisjoint(found), (sentence, found)
