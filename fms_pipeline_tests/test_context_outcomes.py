@@ -786,3 +786,30 @@ def test_what_a_drug_named_gave_is_its_adverse_effect_unless_stopped(nlp, senten
     doc = nlp(sentence)
     found = {s.label_ for s in doc.spans["outcomes"]}
     assert label in found and ({"adverse_effect", "withdrawal"} - {label}).isdisjoint(found), (sentence, found)
+
+
+@pytest.mark.parametrize("sentence, label, drug", [
+    # pain forums' own wordings (session 15), not in PsyTAR's sentences
+    ("I'd give Lyrica 2 stars, it barely touched the pain.", "ineffective", "pregabalin"),
+    ("Cymbalta worked for about a year then pooped out.", "ineffective", "duloxetine"),
+    ("I've built up a tolerance to my oxycodone over the years.", "ineffective", "oxycodone"),
+    ("Honestly the only thing that helps is my hydrocodone.", "effective", "hydrocodone"),
+    ("Low dose naltrexone cut my flares in half.", "effective", "low-dose naltrexone"),
+    # a pain score that fell or rose
+    ("My pain went from a 9 to a 4 with the Butrans patch.", "effective", "buprenorphine"),
+    ("On Lyrica my pain levels dropped from 8 to 3.", "effective", "pregabalin"),
+    ("Since starting tramadol my pain went from 4 to 8.", "ineffective", "tramadol"),
+])
+def test_pain_forum_wordings_of_a_drug_working_or_not(nlp, sentence, label, drug):
+    doc = nlp(sentence)
+    assert (label, drug) in outcomes(doc), (sentence, outcomes(doc))
+    assert "withdrawal" not in {s.label_ for s in doc.spans["outcomes"]}
+
+
+def test_a_dose_that_went_from_one_amount_to_another_is_no_pain_score(nlp):
+    from fms_pipeline.nlp.outcomes import pain_score_change
+
+    for text in ("My dose went from 60 to 30 mg.", "Did your pain go from 8 to 4 on Lyrica?",
+                 "The pain went from bad to worse."):
+        doc = nlp(text)
+        assert pain_score_change(next(doc.sents)) is None, text

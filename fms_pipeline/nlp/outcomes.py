@@ -74,6 +74,10 @@ a complaint said to be relieved ("took       effective dev F1 0.725, not 0.741; 
 away all the depression", "Anxiety was       on training 0.687, not 0.696 (11 fewer found,
 greatly decreased", ``relieved_complaint``,  none of them false); pain as a complaint was
 eff-study)                                   tried: 1 more found, 4 more false
+pain forums' wordings ("barely touched the    PsyTAR's sentences never use them: out of fold
+pain", "pooped out", "the only thing that     on training ineffective 0.487 -> 0.490 (+1),
+helps") and a pain score that fell or rose    effective and withdrawal unchanged; dev
+(``pain_score_change``, s. 15)                unchanged
 a drug named as giving the events, no stop,   withdrawal out of fold on training 0.599 ->
 miss or withdrawal word: adverse effect, not 0.601 (2 fewer false, none lost); PsyTAR dev
 the classifier's withdrawal (s. 15)           unchanged
@@ -447,6 +451,14 @@ class DrugOutcomes:
         # "It was very hard to come off", "Going off this drug was horrible": stopping it was hard.
         if hard_to_stop(sentence, rule_cues, self.context):
             labels.add("withdrawal")
+        # "My pain went from a 9 to a 4 on Butrans": a pain score that fell is the drug working (one that rose, not);
+        # the classifier's withdrawal read "went from" as a dose cut.
+        change = pain_score_change(sentence)
+        if change is not None:
+            labels.add(change)
+            if not any(c.label_ == "withdrawal" for c in rule_cues) and not any(
+                    events.preceded_by(d, "drug_stopped", sentence) for d in drugs):
+                labels.discard("withdrawal")
         # "I had no withdrawals", "didn't experience the withdrawal symptoms": withdrawal named only to be denied,
         # no symptom asserted: no withdrawal outcome at all (PsyTAR does not label such sentences withdrawal).
         # Nor is a question one ("Withdrawal?", "should I go off it?"): it asks, it reports none (none of the 42
@@ -846,6 +858,42 @@ def _stops_a_drug(stop: Span, sentence: Span) -> bool:
     token = doc[i]
     return (token.ent_type_ in DRUG_LABELS or token.lower_ in STOPPED_OBJECTS
             or token.lower_ in events.MEDICINE_NOUN_WORDS or doc[stop.end - 1].lower_ in STOPPED_OBJECTS)
+
+
+SCORE_FILLERS = frozenset({"a", "an", "about", "around", "level", "of", "like"})
+
+
+def _score(words: list[str], i: int) -> tuple[float, int] | None:
+    """(score, the index after it) of a 0-10 pain score at ``words[i]``, fillers aside ("a 9", "about 8/10")."""
+    while i < len(words) and words[i] in SCORE_FILLERS:
+        i += 1
+    if i < len(words):
+        text = words[i].split("/")[0]
+        try:
+            value = float(text)
+        except ValueError:
+            return None
+        if 0 <= value <= 10:
+            return value, i + 1
+    return None
+
+
+def pain_score_change(sentence: Span) -> str | None:
+    """"effective" when the sentence says pain fell on a 0-10 scale ("my pain went from a 9 to a 4", "pain levels
+    dropped from 8 to 3"), "ineffective" when it rose; None otherwise. "pain" (or "pain level(s)") at most four
+    words before "from"; not in a question."""
+    words = [t.lower_ for t in sentence]
+    for i, word in enumerate(words):
+        if word != "from" or not any(w.startswith("pain") for w in words[max(0, i - 4):i]):
+            continue
+        first = _score(words, i + 1)
+        if first is None or first[1] >= len(words) or words[first[1]] != "to":
+            continue
+        second = _score(words, first[1] + 1)
+        if second is None or second[0] == first[0] or events.is_question(sentence):
+            continue
+        return "effective" if second[0] < first[0] else "ineffective"
+    return None
 
 
 def hard_to_stop(sentence: Span, rule_cues: list[Span], context_rules) -> bool:
