@@ -813,3 +813,12 @@ def test_a_dose_that_went_from_one_amount_to_another_is_no_pain_score(nlp):
                  "The pain went from bad to worse."):
         doc = nlp(text)
         assert pain_score_change(next(doc.sents)) is None, text
+
+
+@pytest.mark.parametrize("sentence, drugs", [
+    ("Neither Lyrica nor gabapentin did anything for my pain.", {"pregabalin", "gabapentin"}),
+    ("Nothing has worked, not Lyrica, not Cymbalta, not Savella.", {"pregabalin", "duloxetine", "milnacipran"}),
+])
+def test_every_drug_of_a_denial_that_anything_worked_is_ineffective(nlp, sentence, drugs):
+    doc = nlp(sentence)
+    assert {d for label, d in outcomes(doc) if label == "ineffective"} == drugs

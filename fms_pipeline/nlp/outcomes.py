@@ -389,8 +389,12 @@ class DrugOutcomes:
         exceptions: list[Span] = []
         # "NO PAIN MEDS WORK ON ME ... EXCEPT HIGH DOSE METHADONE": a negated drug that does not work.
         negated_drugs = [d for d in drugs if d._.negated]
-        if negated_drugs and any(t.lower_ in WORK_VERBS for t in sentence):
+        not_working: list[Span] = []
+        if negated_drugs and (any(t.lower_ in WORK_VERBS for t in sentence) or _did_anything(sentence)):
             labels.add("ineffective")
+            # Every drug of the denial ("Neither Lyrica nor gabapentin did anything", "Nothing has worked, not
+            # Lyrica, not Cymbalta"), not one stopped ("since I quit Lyrica nothing has worked").
+            not_working = [d for d in negated_drugs if not events.preceded_by(d, "drug_stopped", sentence)]
             exception_at = next((t.i for t in sentence if t.lower_ in EXCEPTIONS and t.i > negated_drugs[0].end), None)
             if exception_at is not None:
                 exceptions = [d for d in drugs if d.start > exception_at and not d._.negated]
@@ -498,6 +502,8 @@ class DrugOutcomes:
             anchor = (asserted_cues or label_cues or [sentence])[0]
             if label == "effective" and exceptions:
                 targets = exceptions
+            elif label == "ineffective" and not_working:
+                targets = not_working
             elif label == "ineffective" and negated_drugs:
                 targets = negated_drugs[:1]
             elif label == "access_loss":
@@ -783,6 +789,15 @@ def _relieved_by(cue: Span, complaint: Span, context_rules) -> bool:
         return False
     found = context_rules.assess(Span(doc, first.start, second.end))
     return not (found.negated or found.hypothetical)
+
+
+DOING = frozenset({"did", "does", "do", "done", "doing"})
+
+
+def _did_anything(sentence: Span) -> bool:
+    """Whether "did anything" (does, has done) is said: "Neither Lyrica nor gabapentin did anything for me"."""
+    words = [t.lower_ for t in sentence]
+    return any(a in DOING and b == "anything" for a, b in zip(words, words[1:]))
 
 
 NOTHING = frozenset({"nothing", "nobody", "none", "no one", "noone"})
