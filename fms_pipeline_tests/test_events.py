@@ -476,3 +476,23 @@ def test_a_denial_without_an_exception_or_a_relief_stays_no_effect(nlp, text):
     doc = nlp.make_doc(text)
     doc._.stated_drug = "pregabalin"
     assert not harm(nlp(doc)).get(("adverse_effect", "pregabalin")), text
+
+
+@pytest.mark.parametrize(("text", "drug", "event"), [
+    ("I switched from Cymbalta to Savella because of the sweating.", "duloxetine", "sweating"),
+    ("They switched me from Lyrica to gabapentin because of the weight gain.", "pregabalin", "weight gain"),
+    ("I went from Lyrica to gabapentin because of the swelling and dizziness.", "pregabalin", "dizziness"),
+])
+def test_why_a_drug_was_switched_from_is_its_adverse_effect(nlp, text, drug, event):
+    found = harm(nlp(text))
+    assert event in found.get(("adverse_effect", drug), set()), found
+    assert not any(event in events for (label, d), events in found.items() if d != drug), found
+
+
+@pytest.mark.parametrize("text", [
+    "My sister switched from Cymbalta to Savella because of the sweating.",
+    "I might switch from Cymbalta to Savella because of the sweating.",
+    "Should I switch from Cymbalta to Savella because of the sweating?",
+])
+def test_a_switch_that_is_someone_elses_planned_or_asked_gives_no_reason(nlp, text):
+    assert not harm(nlp(text))

@@ -197,6 +197,9 @@ _STOP_VERBS = frozenset(hash_string(w) for w in ("stopped", "stop", "stopping", 
                                                  "discontinue"))
 _TAKING = frozenset(hash_string(w) for w in ("taking", "using"))
 _STOPPED_PRONOUNS = frozenset(hash_string(w) for w in ("it", "them", "this", "these"))
+_SWITCH_VERBS = frozenset(hash_string(w) for w in ("switched", "switch", "switching", "changed", "change", "changing",
+                                                   "moved", "swapped", "went", "go", "going"))
+_TO, _FROM, _ME = hash_string("to"), hash_string("from"), hash_string("me")
 _STOP_REASONS_KEY = "fms_stop_reasons"
 
 
@@ -236,6 +239,26 @@ def _first_words(kind: str) -> frozenset[int]:
     return frozenset(phrase[0] for phrase in cue_table()[0][kind])
 
 
+def switched_from(drug: Span, sentence: Span, ents: list[Span]) -> Span | None:
+    """The drug the writer switched from when ``drug`` is the one switched to: "switched from Cymbalta to Savella",
+    "went from Lyrica to gabapentin" (a drug entity right after "from", the switch word right before it, "to"
+    right before ``drug``); else None."""
+    doc = sentence.doc
+    words = _lower(doc)
+    j = drug.start - 1
+    if j <= sentence.start or words[j] != _TO:
+        return None
+    source = next((e for e in ents if e.label_ != "SYMPTOM" and e.end == j), None)
+    if source is None or source.start - 2 < sentence.start:
+        return None
+    if words[source.start - 1] != _FROM:
+        return None
+    verb = source.start - 2
+    if words[verb] == _ME and verb - 1 >= sentence.start:
+        verb -= 1  # "my doctor switched me from Lyrica to gabapentin"
+    return source if words[verb] in _SWITCH_VERBS else None
+
+
 def _stopped_before(doc, words: list[int], cue_start: int, sentence: Span, ents: list[Span], stop_cues: frozenset,
                     fillers: frozenset) -> bool:
     """Whether what ends right before ``cue_start`` is a drug the writer stopped: a drug or "it" (dose aside) after a
@@ -249,6 +272,12 @@ def _stopped_before(doc, words: list[int], cue_start: int, sentence: Span, ents:
     thing = drug or (doc[i:i + 1] if words[i] in _STOPPED_PRONOUNS else None)
     if thing is None or (drug is not None and drug._.experiencer == "other"):
         return False
+    source = switched_from(drug, sentence, ents) if drug is not None else None
+    if source is not None:  # "switched from Cymbalta to Savella because of ...": Cymbalta was stopped
+        mine = words[source.start - 2] == _ME  # "they switched me from ...": whoever did it, the writer's drug
+        stop = source.start - (3 if mine else 2)
+        return not any(words[k] in _NOT_A_STOP for k in range(max(sentence.start, stop - 4), stop)) and (
+            mine or not any(words[k] in _THIRD_PERSON or words[k] in _other_people() for k in range(sentence.start, stop)))
     j = thing.start - 1
     if j > sentence.start and words[j] in _FILLER_ARTICLES:
         j -= 1  # "stopped taking the Lyrica"
@@ -651,10 +680,16 @@ def events_by_drug(events: list[Span], drugs: list[Span], sentence: Span | None 
     just to go": a ``remedy_after`` cue right after it) is not tied to those events."""
     out: dict[Span | None, list[str]] = {}
     remedies = remedies_of(drugs, sentence) if sentence is not None else ()
+    reasons = stop_reasons(sentence) if sentence is not None else frozenset()
     for event in events:
         before = [d for d in drugs if d.end <= event.start]
         after = [d for d in drugs if d.start >= event.end and d not in remedies]
         nearest = before[-1] if before else (after[0] if after else None)
+        if nearest is not None and event.start in reasons:
+            # "switched from Cymbalta to Savella because of the sweating": the reason is the first drug's.
+            source = switched_from(nearest, sentence, list(sentence.ents))
+            if source is not None:
+                nearest = next((d for d in drugs if d.start == source.start), nearest)
         listed = [d for d in drugs if d is nearest or d not in remedies]
         for drug in (_listed_with(nearest, listed) if nearest is not None else [None]):
             terms = out.setdefault(drug, [])
