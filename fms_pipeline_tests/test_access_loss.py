@@ -116,6 +116,8 @@ def test_fears_voluntary_tapers_and_other_refusals_are_not_losses(nlp, text, lab
     "Mobic lowered my pain enough to walk again.",
     # "can't get" something that is no medication
     "I couldn't get out of bed on Cymbalta.",
+    "Doctor added Lyrica and it took the burning pain away.",
+    "My pain was reduced a lot by Cymbalta.",
 ])
 def test_own_acts_relief_and_other_gets_are_not_losses(nlp, text):
     assert not access(nlp(text), "access_loss"), text
@@ -126,6 +128,15 @@ def test_own_acts_relief_and_other_gets_are_not_losses(nlp, text):
     ("My oxycodone was tapered down to nothing.", "forced_taper"),
     ("They weaned me off Norco in six weeks.", "forced_taper"),
     ("I can't get my Percocet filled anywhere.", "prescriber_stopped"),
+    # forum posts with no subject, or the patient as the object (review of session 15)
+    ("Tapered me down to 2 a day after ten years.", "forced_taper"),
+    ("Weaned off my methadone against my will.", "forced_taper"),
+    ("Had my Norco pulled last week.", "prescriber_stopped"),
+    ("Got my oxycodone reduced again.", "forced_taper"),
+    ("Dropped from 90 mme to 30 in two months.", "forced_taper"),
+    ("After 15 years, no more opioids.", "prescriber_stopped"),
+    ("Took away my Xanax after 10 years.", "prescriber_stopped"),
+    ("I can't get anyone to prescribe my Norco.", "prescriber_stopped"),
 ])
 def test_the_same_acts_done_by_someone_else_are_losses(nlp, text, mechanism):
     losses = access(nlp(text), "access_loss")

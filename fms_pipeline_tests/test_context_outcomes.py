@@ -656,6 +656,11 @@ def test_a_complaint_said_to_be_relieved_is_effective_whatever_the_classifier_sa
     "My doctor reduced my pain medication.",
     "Paxil reduced my sex drive.",  # not a complaint
     "Cymbalta never reduced my pain.",
+    # review of session 15
+    "Cymbalta reduced my pain tolerance.",
+    "I hope Cymbalta reduces my pain soon.",
+    "Cymbalta also reduces nerve pain, which is why doctors give it for fibro.",
+    "Lowering my Cymbalta reduced the headaches.",
 ])
 def test_a_side_effect_gone_or_a_relief_denied_hoped_or_asked_is_no_complaint_relieved(nlp, sentence):
     spans = rule_outcomes(nlp, sentence)

@@ -731,6 +731,14 @@ PAIN_COMPLAINTS = frozenset({
 SUBJECT_FILLERS = frozenset({"has", "have", "had", "really", "also", "significantly", "greatly", "definitely",
                              "dramatically", "immediately", "quickly", "completely", "totally", "almost",
                              "actually", "does", "did", "just", "noticeably", "certainly", "slowly", "gradually"})
+# Not relief (review of session 15): a wish before the drug ("I hope Cymbalta reduces my pain"), a dose change as the
+# subject ("Lowering my Cymbalta reduced the headaches"), "pain tolerance", and a general claim with no "my"/"the"
+# before the pain ("Cymbalta also reduces nerve pain, which is why ...").
+WISHES = frozenset({"hope", "hoping", "hoped", "wish", "wished", "if", "praying", "pray"})
+PAIN_NOT_RELIEF = frozenset({"tolerance", "threshold"})
+PAIN_DETERMINERS = frozenset({"my", "the", "all", "this", "that", "most", "much"})
+DOSE_CHANGE = frozenset({"lowering", "halving", "cutting", "reducing", "dropping", "weaning", "tapering", "stopping",
+                         "quitting", "from", "off", "decreasing"})
 
 
 def _no_longer(complaint: Span, sentence: Span) -> bool:
@@ -763,7 +771,11 @@ def relieved_complaint(sentence: Span, rule_cues: list[Span], ents: list[Span], 
              and not extensions.value(e, "negated") and not extensions.value(e, "hypothetical")
              and extensions.value(e, "experiencer") != "other"]
     acting = [c for c in cues if c.label_ == "relieving" and _drug_subject(c, ents)]
-    return any(_relieved_by(cue, pain, context_rules) for pain in pains for cue in acting)
+    doc = sentence.doc
+    pains = [p for p in pains if not (p.end < len(doc) and doc[p.end].lower_ in PAIN_NOT_RELIEF)]
+    return any(_relieved_by(cue, pain, context_rules) and any(t.lower_ in PAIN_DETERMINERS for t in doc[cue.end:pain.start])
+               for pain in pains for cue in acting)
+
 
 
 def _drug_subject(cue: Span, ents: list[Span]) -> bool:
@@ -772,7 +784,10 @@ def _drug_subject(cue: Span, ents: list[Span]) -> bool:
     doc = cue.doc
     for e in ents:
         if e.label_ == "DRUG" and e.end <= cue.start and cue.start - e.end <= 2 and all(
-                t.lower_ in SUBJECT_FILLERS for t in doc[e.end:cue.start]) and not extensions.value(e, "negated"):
+                t.lower_ in SUBJECT_FILLERS for t in doc[e.end:cue.start]) and not extensions.value(e, "negated") \
+                and not extensions.value(e, "hypothetical") \
+                and not any(t.lower_ in WISHES for t in doc[max(e.sent.start, e.start - 4):e.start]) \
+                and not any(t.lower_ in DOSE_CHANGE for t in doc[max(0, e.start - 2):e.start]):
             return True
     return False
 
