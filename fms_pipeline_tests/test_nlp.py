@@ -377,3 +377,8 @@ def test_rulers_set_the_entities_spacys_span_ruler_sets(nlp, sample_page):
             assert doc.to_array("ENT_IOB").tolist() == theirs.to_array("ENT_IOB").tolist()
             entities += len(ours)
     assert entities > 1500
+
+
+def test_a_lower_case_title_is_one_token_and_no_sentence_end(nlp):
+    doc = nlp("my dr. stopped my oxy last week")
+    assert "dr." in [t.text for t in doc] and len(list(doc.sents)) == 1

@@ -169,6 +169,11 @@ EXCEPTION_PHRASES = ("except", "except for", "other than", "aside from", "apart 
 _EXCEPTION_PAIRS = frozenset(tuple(hash_string(w) for w in p.split()) for p in EXCEPTION_PHRASES if " " in p)
 
 
+def is_dose(word: str) -> bool:
+    """Whether a lower-case token is part of a dose ("60mg", "60", "mg", "xr")."""
+    return bool(_DOSE.match(word))
+
+
 def _word_before(words: list[int], end: int, sentence_start: int, fillers: frozenset) -> int:
     """The index of the last word before ``end`` that is no filler, or ``sentence_start - 1``."""
     i = end - 1

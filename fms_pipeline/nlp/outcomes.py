@@ -727,7 +727,11 @@ RELIEF_GAP = 3
 PAIN_COMPLAINTS = frozenset({
     "pain", "nerve pain", "pain flare", "muscle pain", "joint pain", "back pain", "headache", "migraine",
     "stiffness", "swelling", "muscle spasms", "muscle cramps", "allodynia", "burning pain", "leg pain",
-    "arm pain", "hip pain", "knee pain", "neck pain", "shoulder pain", "foot pain", "hand pain"})
+    "arm pain", "hip pain", "knee pain", "neck pain", "shoulder pain", "foot pain", "hand pain", "fibromyalgia",
+    "neuropathy", "arthritis", "sciatica"})
+# Words of a pain's kind between the relieving word and the pain ("took away the burning pain in my feet").
+PAIN_FILLERS = frozenset({"burning", "chronic", "constant", "nerve", "back", "both", "daily", "fibro", "muscle",
+                          "joint"})
 SUBJECT_FILLERS = frozenset({"has", "have", "had", "really", "also", "significantly", "greatly", "definitely",
                              "dramatically", "immediately", "quickly", "completely", "totally", "almost",
                              "actually", "does", "did", "just", "noticeably", "certainly", "slowly", "gradually"})
@@ -773,7 +777,8 @@ def relieved_complaint(sentence: Span, rule_cues: list[Span], ents: list[Span], 
     acting = [c for c in cues if c.label_ == "relieving" and _drug_subject(c, ents)]
     doc = sentence.doc
     pains = [p for p in pains if not (p.end < len(doc) and doc[p.end].lower_ in PAIN_NOT_RELIEF)]
-    return any(_relieved_by(cue, pain, context_rules) and any(t.lower_ in PAIN_DETERMINERS for t in doc[cue.end:pain.start])
+    return any(_relieved_by(cue, pain, context_rules, RELIEVING_FILLERS | PAIN_FILLERS)
+               and any(t.lower_ in PAIN_DETERMINERS for t in doc[cue.end:pain.start])
                for pain in pains for cue in acting)
 
 
@@ -783,8 +788,10 @@ def _drug_subject(cue: Span, ents: list[Span]) -> bool:
     "The Lyrica has really eased"."""
     doc = cue.doc
     for e in ents:
-        if e.label_ == "DRUG" and e.end <= cue.start and cue.start - e.end <= 2 and all(
-                t.lower_ in SUBJECT_FILLERS for t in doc[e.end:cue.start]) and not extensions.value(e, "negated") \
+        # The dose aside: "Cymbalta 60mg reduced my pain".
+        between = [t for t in doc[e.end:cue.start] if not events.is_dose(t.lower_)] if e.end <= cue.start else []
+        if e.label_ == "DRUG" and e.end <= cue.start and len(between) <= 2 and cue.start - e.end <= 4 and all(
+                t.lower_ in SUBJECT_FILLERS for t in between) and not extensions.value(e, "negated") \
                 and not extensions.value(e, "hypothetical") \
                 and not any(t.lower_ in WISHES for t in doc[max(e.sent.start, e.start - 4):e.start]) \
                 and not any(t.lower_ in DOSE_CHANGE for t in doc[max(0, e.start - 2):e.start]):
@@ -792,12 +799,12 @@ def _drug_subject(cue: Span, ents: list[Span]) -> bool:
     return False
 
 
-def _relieved_by(cue: Span, complaint: Span, context_rules) -> bool:
+def _relieved_by(cue: Span, complaint: Span, context_rules, relieving_fillers: frozenset = RELIEVING_FILLERS) -> bool:
     """Whether a ``relieving`` cue stands before the complaint (``RELIEVING_FILLERS`` between) or a ``relieved``
     one after it (``RELIEVED_FILLERS`` between), at most ``RELIEF_GAP`` words apart, the two neither negated nor
     hypothetical."""
     doc = complaint.doc
-    first, second, fillers = ((cue, complaint, RELIEVING_FILLERS) if cue.label_ == "relieving"
+    first, second, fillers = ((cue, complaint, relieving_fillers) if cue.label_ == "relieving"
                               else (complaint, cue, RELIEVED_FILLERS))
     between = doc[first.end:second.start]
     if first.end > second.start or len(between) > RELIEF_GAP or not all(t.lower_ in fillers for t in between):

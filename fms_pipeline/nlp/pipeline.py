@@ -30,7 +30,7 @@ import srsly
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 from spacy import util
-from spacy.attrs import ENT_IOB, IS_ALPHA, LENGTH, LOWER, SENT_START
+from spacy.attrs import ENT_IOB, IS_ALPHA, LENGTH, LOWER, ORTH, SENT_START
 from spacy.lang.char_classes import ALPHA
 from spacy.language import Language
 from spacy.pipeline.span_ruler import SpanRuler
@@ -83,6 +83,17 @@ def split_joined_words(nlp: Language) -> None:
     """Add the infixes above to the pipeline's tokenizer."""
     infixes = list(nlp.Defaults.infixes) + [p for p in WORD_JOINING_INFIXES if p not in nlp.Defaults.infixes]
     nlp.tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
+
+
+# spaCy keeps "Dr." whole but splits "dr." ("my dr. stopped my oxy"), and its sentencizer then ends a sentence
+# there, leaving the doctor out of the sentence that says what was done.
+LOWER_CASE_TITLES = ("dr.", "drs.", "mr.", "mrs.", "ms.")
+
+
+def keep_titles_whole(nlp: Language) -> None:
+    """Lower-case titles as one token, as spaCy has them capitalised."""
+    for title in LOWER_CASE_TITLES:
+        nlp.tokenizer.add_special_case(title, [{ORTH: title}])
 
 
 def _is_case_sensitive(variant: str) -> bool:
@@ -544,10 +555,12 @@ def load_nlp(model: str | None = None) -> Language:
     if model:
         nlp = spacy.load(model, exclude=["lemmatizer"])
         split_joined_words(nlp)  # before the rulers, which tokenize their patterns with it
+        keep_titles_whole(nlp)
         _add_fms_components(nlp, before="ner" if "ner" in nlp.pipe_names else None)
     else:
         nlp = spacy.blank("en")
         split_joined_words(nlp)
+        keep_titles_whole(nlp)
         _add_fms_components(nlp)
     _initialize_fms_components(nlp)
     nlp.max_length = MAX_TEXT_LENGTH
