@@ -762,19 +762,19 @@ def relieved_complaint(sentence: Span, rule_cues: list[Span], ents: list[Span], 
     reduced my anxiety", "I hope my depression lifts"); not in a question nor of someone else."""
     complaints = [e for e in ents if e.label_ in events.EVENT_LABELS and e.ent_id_ in COMPLAINTS
                   and not extensions.value(e, "hypothetical") and extensions.value(e, "experiencer") != "other"]
-    if events.is_question(sentence):
+    cues = [c for c in rule_cues if c.label_ in ("relieving", "relieved")]
+    if not (complaints or cues) or events.is_question(sentence):  # most sentences: neither
         return False
     # "I don't have panic attacks anymore", "I no longer feel suicidal": a complaint denied as over.
     if any(extensions.value(e, "negated") and _no_longer(e, sentence) for e in complaints):
         return True
-    cues = [c for c in rule_cues if c.label_ in ("relieving", "relieved")]
     if any(_relieved_by(cue, complaint, context_rules) for complaint in complaints
            if not extensions.value(complaint, "negated") for cue in cues):
         return True
     pains = [e for e in ents if e.label_ in events.EVENT_LABELS and e.ent_id_ in PAIN_COMPLAINTS
              and not extensions.value(e, "negated") and not extensions.value(e, "hypothetical")
              and extensions.value(e, "experiencer") != "other"]
-    acting = [c for c in cues if c.label_ == "relieving" and _drug_subject(c, ents)]
+    acting = [c for c in cues if c.label_ == "relieving" and _drug_subject(c, ents)] if pains else []
     doc = sentence.doc
     pains = [p for p in pains if not (p.end < len(doc) and doc[p.end].lower_ in PAIN_NOT_RELIEF)]
     return any(_relieved_by(cue, pain, context_rules, RELIEVING_FILLERS | PAIN_FILLERS)
@@ -898,6 +898,8 @@ def _stops_a_drug(stop: Span, sentence: Span) -> bool:
 
 
 SCORE_FILLERS = frozenset({"a", "an", "about", "around", "level", "of", "like"})
+_FROM_HASH = hash_string("from")
+_PAIN_HASHES = frozenset(hash_string(w) for w in ("pain", "pains"))
 
 
 def _score(words: list[str], i: int) -> tuple[float, int] | None:
@@ -919,9 +921,12 @@ def pain_score_change(sentence: Span) -> str | None:
     """"effective" when the sentence says pain fell on a 0-10 scale ("my pain went from a 9 to a 4", "pain levels
     dropped from 8 to 3"), "ineffective" when it rose; None otherwise. "pain" (or "pain level(s)") at most four
     words before "from"; not in a question."""
+    hashes = events._lower(sentence.doc)[sentence.start:sentence.end]  # the doc's lower-case word hashes, cached
+    if _FROM_HASH not in hashes or _PAIN_HASHES.isdisjoint(hashes):  # most sentences
+        return None
     words = [t.lower_ for t in sentence]
     for i, word in enumerate(words):
-        if word != "from" or not any(w.startswith("pain") for w in words[max(0, i - 4):i]):
+        if word != "from" or not any(w in ("pain", "pains") for w in words[max(0, i - 4):i]):
             continue
         first = _score(words, i + 1)
         if first is None or first[1] >= len(words) or words[first[1]] != "to":
