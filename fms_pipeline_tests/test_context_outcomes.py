@@ -827,3 +827,23 @@ def test_a_dose_that_went_from_one_amount_to_another_is_no_pain_score(nlp):
 def test_every_drug_of_a_denial_that_anything_worked_is_ineffective(nlp, sentence, drugs):
     doc = nlp(sentence)
     assert {d for label, d in outcomes(doc) if label == "ineffective"} == drugs
+
+
+@pytest.mark.parametrize("sentence, label, drug", [
+    # look-alikes of session 15's rules, from its second review
+    ("My pain doc cut me from 8 to 4 Norco a day.", "effective", "hydrocodone/acetaminophen"),
+    ("My pain went from a 3 to a 7 after they cut my Norco.", "ineffective", "hydrocodone/acetaminophen"),
+    ("The only thing that helps with the nausea from tramadol is ginger.", "effective", "tramadol"),
+    ("I built up a tolerance to the side effects of Lyrica.", "ineffective", "pregabalin"),
+    ("No one did anything about my Lyrica refill.", "ineffective", "pregabalin"),
+    ("Effexor gives me brain zaps if I'm even 3 hours late with my dose.", "adverse_effect", "venlafaxine"),
+])
+def test_look_alikes_of_the_forum_rules_are_not_that_outcome(nlp, sentence, label, drug):
+    doc = nlp(sentence)
+    assert (label, drug) not in {(s.label_, s._.drug) for s in doc.spans["outcomes"]
+                                 if not s._.negated and not s._.hypothetical}, sentence
+
+
+def test_a_risk_given_as_the_reason_for_a_switch_is_no_event_had(nlp):
+    doc = nlp("They switched me from tramadol to Nucynta because of the seizure risk.")
+    assert not any("seizures" in s._.events for s in doc.spans["outcomes"] if not s._.negated)

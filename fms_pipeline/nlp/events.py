@@ -208,6 +208,9 @@ _TO, _FROM, _ME = hash_string("to"), hash_string("from"), hash_string("me")
 _STOP_REASONS_KEY = "fms_stop_reasons"
 
 
+RISK_WORDS = frozenset({"risk", "risks", "warning", "warnings", "concern", "concerns", "worries", "fear", "fears"})
+
+
 def stop_reasons(sentence: Span) -> frozenset[int]:
     """The first tokens of the symptoms the sentence gives as why a drug was stopped: right after a ``stop_reason``
     cue (fillers aside) that comes right after a stopped drug ("I quit Cymbalta because of the nausea", "had to stop
@@ -232,8 +235,12 @@ def stop_reasons(sentence: Span) -> frozenset[int]:
                 continue
             listed = _listed_after(words, end, sentence, ents, fillers)
             # "because of the nausea I had on Cymbalta", "caused by the tramadol": another drug's.
+            # "because of the seizure risk": a risk, not an effect had.
+            listed = [e for e in listed if e.end >= sentence.end or doc[e.end].lower_ not in RISK_WORDS]
+            # (a drug after a clause break is not the list's: "because of the sweating, and Savella gave me ...")
             if listed and not any(e.label_ != "SYMPTOM" and listed[-1].end <= e.start <= listed[-1].end + 6
-                                  for e in ents):
+                                  and not any(doc[k].lower_ in (",", ";", "and", "but")
+                                              for k in range(listed[-1].end, e.start)) for e in ents):
                 found.update(e.start for e in listed)
     cached[sentence.start] = frozenset(found)
     return cached[sentence.start]

@@ -390,11 +390,12 @@ class DrugOutcomes:
         # "NO PAIN MEDS WORK ON ME ... EXCEPT HIGH DOSE METHADONE": a negated drug that does not work.
         negated_drugs = [d for d in drugs if d._.negated]
         not_working: list[Span] = []
-        if negated_drugs and (any(t.lower_ in WORK_VERBS for t in sentence) or _did_anything(sentence)):
+        denied_list = _denied_in_list(negated_drugs, sentence)
+        if negated_drugs and (any(t.lower_ in WORK_VERBS for t in sentence) or (_did_anything(sentence) and denied_list)):
             labels.add("ineffective")
             # Every drug of the denial ("Neither Lyrica nor gabapentin did anything", "Nothing has worked, not
             # Lyrica, not Cymbalta"), not one stopped ("since I quit Lyrica nothing has worked").
-            not_working = [d for d in negated_drugs if not events.preceded_by(d, "drug_stopped", sentence)]
+            not_working = [d for d in denied_list if not events.preceded_by(d, "drug_stopped", sentence)]
             exception_at = next((t.i for t in sentence if t.lower_ in EXCEPTIONS and t.i > negated_drugs[0].end), None)
             if exception_at is not None:
                 exceptions = [d for d in drugs if d.start > exception_at and not d._.negated]
@@ -405,9 +406,10 @@ class DrugOutcomes:
         # not helped me", "it never worked for me": "never worked" is the ineffective phrase).
         deciding = [c for c in rule_cues if c.label_ in OUTCOME_LABELS and not self.context.assess(c).hypothetical]
         ineffective_cues = [c for c in deciding if c.label_ == "ineffective"]
-        labels |= {c.label_ for c in deciding if c.label_ != "effective" or not (
+        labels |= {c.label_ for c in deciding if (c.label_ != "effective" or not (
             self.context.assess(c).negated or any(c.start < i.end and i.start < c.end for i in ineffective_cues)
-            or _after_nothing(c, sentence) or _for_others(c, sentence))}
+            or _after_nothing(c, sentence) or _for_others(c, sentence) or _only_thing_not_drug(c, sentence, drugs)))
+            and not _tolerance_to_effects(c, sentence, ents)}
         # "It took away all the depression", "Anxiety was greatly decreased": a complaint relieved.
         relief_of_stopping = events.relief_of_stopping(sentence, rule_cues, drugs)
         other_treatment = events.other_treatment_helped(sentence, rule_cues, drugs)
@@ -458,6 +460,8 @@ class DrugOutcomes:
         # "My pain went from a 9 to a 4 on Butrans": a pain score that fell is the drug working (one that rose, not);
         # the classifier's withdrawal read "went from" as a dose cut.
         change = pain_score_change(sentence)
+        if change is not None and any(events.preceded_by(d, "drug_stopped", sentence) for d in drugs):
+            change = None  # "since stopping Cymbalta my pain went from a 4 to an 8": the stop's, not the drug's
         if change is not None:
             labels.add(change)
             if not any(c.label_ == "withdrawal" for c in rule_cues) and not any(
@@ -900,6 +904,62 @@ def _stops_a_drug(stop: Span, sentence: Span) -> bool:
 SCORE_FILLERS = frozenset({"a", "an", "about", "around", "level", "of", "like"})
 _FROM_HASH = hash_string("from")
 _PAIN_HASHES = frozenset(hash_string(w) for w in ("pain", "pains"))
+PAIN_WORDS = frozenset({"pain", "pains"})
+NOT_PAIN_ITSELF = frozenset({"doc", "dr", "dr.", "doctor", "clinic", "med", "meds", "management", "specialist", "pills",
+                             "medication", "medications", "medicine", "killers", "patch", "contract", "dose"})
+NOT_A_CHANGE_YET = frozenset({"would", "will", "could", "might", "should", "to", "hope", "hoping"})
+SCORE_UNITS = frozenset({"mg", "mcg", "ml", "pills", "pill", "tabs", "tablets", "a", "per", "mme", "patients"})
+CAUSE_AFTER = frozenset({"after", "since", "once", "because", "when", "without"})
+
+
+def _denied_in_list(negated: list[Span], sentence: Span) -> list[Span]:
+    """The negated drugs a denial lists ("Neither Lyrica nor gabapentin", "not Lyrica, not Cymbalta", "no gabapentin,
+    no Lyrica"): right after neither/nor/not/no (the/my aside), or after "or"/","/"and" following one; not a drug
+    negated otherwise ("I never took Lyrica", "No one did anything about my Lyrica refill")."""
+    doc, out = sentence.doc, []
+    for d in negated:
+        k = d.start - 1
+        while k >= sentence.start and doc[k].lower_ in ("the", "my", "any"):
+            k -= 1
+        word = doc[k].lower_ if k >= sentence.start else ""
+        if word in ("neither", "nor", "not", "no") or (word in ("or", ",", "and") and out and out[-1].end <= k):
+            out.append(d)
+    return out
+
+
+def _only_thing_not_drug(cue: Span, sentence: Span, drugs: list[Span]) -> bool:
+    """Whether "the only thing that helps" is said of something other than a drug, for someone else or asked: "the
+    only thing that helps with the nausea is ginger", "Lyrica is the only thing that helps her", "Is Savella the only
+    thing that helps?"; not "Savella is the only thing that helps", "the only thing that works is Norco"."""
+    if not cue.text.lower().startswith("the only thing"):
+        return False
+    doc = sentence.doc
+    if events.is_question(sentence) or (cue.end < sentence.end and doc[cue.end].lower_ in (
+            "her", "him", "them", "you", "people", "everyone")):
+        return True
+    before = cue.start - 1 >= sentence.start and doc[cue.start - 1].lower_ in ("is", "was", "'s", "has", "been") and any(
+        d.end in (cue.start - 1, cue.start - 2) for d in drugs)
+    copula = next((t for t in doc[cue.end:sentence.end] if t.lower_ in ("is", "was", "'s")), None)
+    after = copula is not None and any(copula.i < d.start <= copula.i + 3 for d in drugs)
+    return not (before or after)
+
+
+TOLERANCE_OF_EFFECTS = frozenset({"side", "drowsiness", "sleepiness", "nausea", "dizziness", "sedation", "effects"})
+
+
+def _tolerance_to_effects(cue: Span, sentence: Span, ents: list[Span]) -> bool:
+    """Whether a tolerance cue is to a side effect ("built up a tolerance to the side effects", "to the nausea")."""
+    if "tolerance" not in cue.text.lower():
+        return False
+    doc, k = sentence.doc, cue.end
+    if k < sentence.end and doc[k].lower_ == "to":
+        k += 1
+        while k < sentence.end and doc[k].lower_ in ("the", "its", "his", "her", "my"):
+            k += 1
+        return k < sentence.end and (doc[k].lower_ in TOLERANCE_OF_EFFECTS or any(
+            e.start == k and e.label_ == "SYMPTOM" for e in ents))
+    return False
+
 
 
 def _score(words: list[str], i: int) -> tuple[float, int] | None:
@@ -926,7 +986,9 @@ def pain_score_change(sentence: Span) -> str | None:
         return None
     words = [t.lower_ for t in sentence]
     for i, word in enumerate(words):
-        if word != "from" or not any(w in ("pain", "pains") for w in words[max(0, i - 4):i]):
+        pains = [k for k in range(max(0, i - 4), i) if words[k] in PAIN_WORDS and (
+            k + 1 >= len(words) or words[k + 1] not in NOT_PAIN_ITSELF)]
+        if word != "from" or not pains or any(words[k] in NOT_A_CHANGE_YET for k in range(pains[-1] + 1, i)):
             continue
         first = _score(words, i + 1)
         if first is None or first[1] >= len(words) or words[first[1]] != "to":
@@ -934,6 +996,12 @@ def pain_score_change(sentence: Span) -> str | None:
         second = _score(words, first[1] + 1)
         if second is None or second[0] == first[0] or events.is_question(sentence):
             continue
+        rest = words[second[1]:]
+        if rest and (rest[0] in SCORE_UNITS or any(
+                e.start == sentence.start + second[1] for e in sentence.ents if e.label_ != "SYMPTOM")):
+            continue  # "from 10 to 5 mg of oxy", "from 8 to 4 Norco a day": a dose, not a score
+        if second[0] > first[0] and any(w in CAUSE_AFTER for w in rest):
+            continue  # "went from a 3 to a 7 after they cut my Norco": what the cut did, not the drug
         return "effective" if second[0] < first[0] else "ineffective"
     return None
 
