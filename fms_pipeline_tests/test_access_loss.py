@@ -118,6 +118,9 @@ def test_fears_voluntary_tapers_and_other_refusals_are_not_losses(nlp, text, lab
     "I couldn't get out of bed on Cymbalta.",
     "Doctor added Lyrica and it took the burning pain away.",
     "My pain was reduced a lot by Cymbalta.",
+    # "she" of a sister is no prescriber; a doctor in the sentence before a stop the writer made
+    "My sister was on Cymbalta and she stopped it after a month.",
+    "I saw my doctor. I stopped taking Lyrica last year.",
 ])
 def test_own_acts_relief_and_other_gets_are_not_losses(nlp, text):
     assert not access(nlp(text), "access_loss"), text
@@ -137,6 +140,9 @@ def test_own_acts_relief_and_other_gets_are_not_losses(nlp, text):
     ("After 15 years, no more opioids.", "prescriber_stopped"),
     ("Took away my Xanax after 10 years.", "prescriber_stopped"),
     ("I can't get anyone to prescribe my Norco.", "prescriber_stopped"),
+    # the actor in the sentence before one that starts with what was done
+    ("Saw my PCP today. Cut my oxy in half.", "forced_taper"),
+    ("Saw the new doc this morning. Stopped my Norco, just like that.", "prescriber_stopped"),
 ])
 def test_the_same_acts_done_by_someone_else_are_losses(nlp, text, mechanism):
     losses = access(nlp(text), "access_loss")
@@ -346,4 +352,4 @@ def test_the_review_sets_losses_and_reliefs(nlp):
         access_wrong += (access_label == "L") != any(s.label_ == "access_loss" for s in doc.spans["access"])
         worked = any(s.label_ == "effective" and not s._.negated and not s._.hypothetical for s in doc.spans["outcomes"])
         relief_wrong += relief != "-" and (relief == "E") != worked
-    assert access_wrong <= 14 and relief_wrong <= 3, (access_wrong, relief_wrong)
+    assert access_wrong <= 11 and relief_wrong <= 3, (access_wrong, relief_wrong)

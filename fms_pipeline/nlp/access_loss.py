@@ -75,7 +75,7 @@ REGULATORS = frozenset({"cdc", "dea", "fda", "state_law"})
 LOCATION_WORDS = frozenset({"from", "of", "at", "in", "to", "left", "leave", "leaving", "into"})
 # Drugs that are never the drug lost: what patients turn to.
 NOT_LOST = frozenset({"kratom", "heroin", "alcohol", "ethanol"})
-CONTEXT_CATEGORIES = ("medication", "care", "agent", "fear", "fear_sentence", "modal", "voluntary", "involuntary",
+CONTEXT_CATEGORIES = ("medication", "care", "agent", "other_person", "fear", "fear_sentence", "modal", "voluntary", "involuntary",
                       "own_wish", "not_loss", "continued", "negation", "pseudo", "telehealth", "replacement", "generic")
 # "agent": someone other than the patient doing it (an actor named, "they", a passive "was weaned");
 # "med+agent": that and a medication word or a drug. What a patient also does himself ("I stopped
@@ -289,6 +289,17 @@ class Rule:
 
 # --------------------------------------------------------------------- decisions
 
+# Words that may open a sentence before its verb ("Then cut my oxy in half", "Just stopped my Norco").
+_OPENERS = frozenset({"then", "and", "just", "also", "finally", "suddenly", "so", "now", "today", "basically"})
+
+
+def _first_word(doc: Doc, sentence: Span) -> int:
+    """The first token of the sentence that is no punctuation, space or opener word."""
+    for token in sentence:
+        if not (token.is_punct or token.is_space or token.lower_ in _OPENERS):
+            return token.i
+    return sentence.start
+
 
 @dataclass
 class SentenceFacts:
@@ -299,6 +310,8 @@ class SentenceFacts:
     context: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
     actors: list[tuple[int, int, str]] = field(default_factory=list)
     ents: list[Span] = field(default_factory=list)  # the sentence's entities
+    # Actors of the sentence before, for a sentence that starts with its cue ("Saw my PCP today. Cut my oxy in half.").
+    previous_actors: list[tuple[int, int, str]] = field(default_factory=list)
 
     def has(self, category: str) -> bool:
         return bool(self.context.get(category))
@@ -543,6 +556,10 @@ class AccessLoss:
                 context.setdefault(label, []).append((s, e))
             else:
                 actors.append((s, e, label))
+        # Who is named in the sentence before a cue sentence (actors only: its negations and fears are its own).
+        before = sorted({n - 1 for n in cue_sentences if n > 0} - context_sentences)
+        earlier_actors = actors + [(s, e, keys[m][1]) for m, s, e in self._match("context", doc, view, before)
+                                   if keys[m][0] == "actor"] if before else actors
         negations = self._negations(doc, context)
         stigma = [(s, e) for s, e in stigma if not self._negated(s, negations)]
         spans: list[Span] = [Span(doc, s, e, label="stigma") for s, e in _longest(stigma)]
@@ -558,6 +575,8 @@ class AccessLoss:
                 continue
             facts.context = {k: [(s, e) for s, e in v if sentence.start <= s < sentence.end]
                              for k, v in context.items()}
+            if number > 0:
+                facts.previous_actors = [a for a in earlier_actors if bounds[number - 1][0] <= a[0] < sentence.start]
             facts.actors = [a for a in actors if sentence.start <= a[0] < sentence.end]
             found = self._decide(doc, sentence, facts, negations)
             if found is None:
@@ -617,7 +636,8 @@ class AccessLoss:
         has_drug = any(e.label_ in ("DRUG", "DRUG_CLASS") and e.ent_id_ not in NOT_LOST for e in facts.ents)
         medication = has_drug or facts.has("medication")
         actor_names = {a[2] for a in facts.actors}
-        agent = bool(facts.actors) or facts.has("agent")
+        agent = bool(self._agents(doc, facts)) or facts.has("agent") or (
+            bool(facts.previous_actors) and min(c[0] for c in facts.cues) == _first_word(doc, sentence))
         satisfied = {"-": True, "med": medication, "agent": agent, "med+agent": medication and agent,
                      "care": medication or facts.has("care"), "place": facts.has("care"),
                      "pharmacy": "pharmacy" in actor_names, "hospital": "hospital" in actor_names,
@@ -642,6 +662,14 @@ class AccessLoss:
                    and not self._negated(c[0], negations)
                    and not any(s <= c[0] and c[1] <= e for s, e in pseudo) and not self._feared(doc, c, facts)]
         return "access_loss", min(loss), self._mechanism(loss + telling, facts, actor_names)
+
+    @staticmethod
+    def _agents(doc: Doc, facts: SentenceFacts) -> list[tuple[int, int, str]]:
+        """The actors that can be who did it: not "he"/"she" after someone other than a prescriber ("My sister was
+        on Cymbalta and she stopped it")."""
+        others = [s for s, _ in facts.context.get("other_person", [])]
+        return [a for a in facts.actors
+                if not (doc[a[0]].lower_ in ("he", "she") and any(s < a[0] for s in others))]
 
     def _feared(self, doc: Doc, cue: tuple, facts: SentenceFacts) -> bool:
         if facts.has("fear_sentence"):
