@@ -496,3 +496,12 @@ def test_why_a_drug_was_switched_from_is_its_adverse_effect(nlp, text, drug, eve
 ])
 def test_a_switch_that_is_someone_elses_planned_or_asked_gives_no_reason(nlp, text):
     assert not harm(nlp(text))
+
+
+@pytest.mark.parametrize("text", [
+    "One of the first times a bipolar medication has NOT caused side effects for me.",  # what a medicine is for
+    "I have not had any effects from the drug other than stopping the depression.",  # relief, not an effect
+    "The person who previously reviewed had an allergic reaction.",  # someone else's
+])
+def test_an_indication_a_relief_or_a_reviewers_effect_is_no_event(nlp, text):
+    assert not any(harm(read_as_review(nlp, text, "lamotrigine")).values())

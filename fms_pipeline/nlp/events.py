@@ -44,7 +44,9 @@ _THIRD_PERSON = frozenset(hash_string(w) for w in ("he", "she", "they", "him", "
                                                     "mother", "dad", "father", "husband", "wife", "son", "daughter",
                                                     "sister", "brother", "grandma", "grandmother", "grandpa", "aunt",
                                                     "uncle", "cousin", "boyfriend", "girlfriend", "coworker",
-                                                    "neighbor", "neighbour"))
+                                                    "neighbor", "neighbour",
+                                                    # "The person who previously reviewed had an allergic reaction"
+                                                    "person", "reviewer", "reviewers"))
 _NOT = frozenset(hash_string(w) for w in ("not", "n't", "nt", "never", "cannot", "cant", "n’t"))
 _THEY = frozenset(hash_string(w) for w in ("they", "them", "their", "they're", "theirs"))
 _MY = hash_string("my")
@@ -411,6 +413,8 @@ def asserted_events(sentence: Span, ents: list[Span]) -> list[Span]:
     denied = _denied_with_list(candidates, sentence, ents)
     return [e for e in candidates
             if not (e.end < sentence.end and words[e.end] == _OF and e.text.lower() in _FED_UP)
+            # "a bipolar medication", "my anxiety meds": what a medicine is for, not an event had
+            and not (e.end < sentence.end and words[e.end] in _MEDICINE_NOUNS)
             and e not in denied and e._.experiencer != "other"
             and not preceded_by(e, "other_person", sentence)
             and (not is_indication(e.ent_id_) or is_caused(e, sentence))]
