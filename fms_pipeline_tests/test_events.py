@@ -482,6 +482,8 @@ def test_a_denial_without_an_exception_or_a_relief_stays_no_effect(nlp, text):
     ("I switched from Cymbalta to Savella because of the sweating.", "duloxetine", "sweating"),
     ("They switched me from Lyrica to gabapentin because of the weight gain.", "pregabalin", "weight gain"),
     ("I went from Lyrica to gabapentin because of the swelling and dizziness.", "pregabalin", "dizziness"),
+    ("I switched to Savella from Cymbalta because of the sweating.", "duloxetine", "sweating"),
+    ("They switched me to gabapentin from Lyrica due to the weight gain.", "pregabalin", "weight gain"),
 ])
 def test_why_a_drug_was_switched_from_is_its_adverse_effect(nlp, text, drug, event):
     found = harm(nlp(text))
@@ -491,6 +493,7 @@ def test_why_a_drug_was_switched_from_is_its_adverse_effect(nlp, text, drug, eve
 
 @pytest.mark.parametrize("text", [
     "My sister switched from Cymbalta to Savella because of the sweating.",
+    "My sister switched to Savella from Cymbalta because of the sweating.",
     "I might switch from Cymbalta to Savella because of the sweating.",
     "Should I switch from Cymbalta to Savella because of the sweating?",
 ])

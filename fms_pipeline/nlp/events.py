@@ -273,6 +273,22 @@ def switched_from(drug: Span, sentence: Span, ents: list[Span]) -> Span | None:
     return source if words[verb] in _SWITCH_VERBS else None
 
 
+def _switched_to_first(drug: Span, sentence: Span, ents: list[Span]) -> int | None:
+    """The switch verb's index when ``drug`` is the one switched from, named last: "switched to Savella from
+    Cymbalta" (the drug right after "from", another right before it after "to" and the switch word); else None."""
+    words = _lower(sentence.doc)
+    j = drug.start - 1
+    if j <= sentence.start or words[j] != _FROM:
+        return None
+    target = next((e for e in ents if e.label_ != "SYMPTOM" and e.end == j), None)
+    if target is None or target.start - 2 < sentence.start or words[target.start - 1] != _TO:
+        return None
+    verb = target.start - 2
+    if words[verb] == _ME and verb - 1 >= sentence.start:
+        verb -= 1
+    return verb if words[verb] in _SWITCH_VERBS else None
+
+
 def _stopped_before(doc, words: list[int], cue_start: int, sentence: Span, ents: list[Span], stop_cues: frozenset,
                     fillers: frozenset) -> bool:
     """Whether what ends right before ``cue_start`` is a drug the writer stopped: a drug or "it" (dose aside) after a
@@ -287,9 +303,10 @@ def _stopped_before(doc, words: list[int], cue_start: int, sentence: Span, ents:
     if thing is None or (drug is not None and drug._.experiencer == "other"):
         return False
     source = switched_from(drug, sentence, ents) if drug is not None else None
-    if source is not None:  # "switched from Cymbalta to Savella because of ...": Cymbalta was stopped
-        mine = words[source.start - 2] == _ME  # "they switched me from ...": whoever did it, the writer's drug
-        stop = source.start - (3 if mine else 2)
+    verb = _switched_to_first(drug, sentence, ents) if drug is not None and source is None else None
+    if source is not None or verb is not None:  # "switched from Cymbalta to Savella because of ...": Cymbalta
+        stop = verb if verb is not None else source.start - (3 if words[source.start - 2] == _ME else 2)
+        mine = words[stop + 1] == _ME  # "they switched me from ...": whoever did it, the writer's drug
         return not any(words[k] in _NOT_A_STOP for k in range(max(sentence.start, stop - 4), stop)) and (
             mine or not any(words[k] in _THIRD_PERSON or words[k] in _other_people() for k in range(sentence.start, stop)))
     j = thing.start - 1
