@@ -121,6 +121,9 @@ def test_fears_voluntary_tapers_and_other_refusals_are_not_losses(nlp, text, lab
     # "she" of a sister is no prescriber; a doctor in the sentence before a stop the writer made
     "My sister was on Cymbalta and she stopped it after a month.",
     "I saw my doctor. I stopped taking Lyrica last year.",
+    # the writer's own act after a sentence naming a doctor (third review of session 15)
+    "Went to the ER. Stopped my Norco cold.",
+    "Talked to my doctor about it. Tapered off Cymbalta over six weeks.",
 ])
 def test_own_acts_relief_and_other_gets_are_not_losses(nlp, text):
     assert not access(nlp(text), "access_loss"), text
@@ -143,6 +146,8 @@ def test_own_acts_relief_and_other_gets_are_not_losses(nlp, text):
     # the actor in the sentence before one that starts with what was done
     ("Saw my PCP today. Cut my oxy in half.", "forced_taper"),
     ("Saw the new doc this morning. Stopped my Norco, just like that.", "prescriber_stopped"),
+    # "she" after a husband is still the doctor
+    ("My husband sat right there while she cut my Norco in half.", "forced_taper"),
 ])
 def test_the_same_acts_done_by_someone_else_are_losses(nlp, text, mechanism):
     losses = access(nlp(text), "access_loss")

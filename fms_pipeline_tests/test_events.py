@@ -508,3 +508,13 @@ def test_a_switch_that_is_someone_elses_planned_or_asked_gives_no_reason(nlp, te
 ])
 def test_an_indication_a_relief_or_a_reviewers_effect_is_no_event(nlp, text):
     assert not any(harm(read_as_review(nlp, text, "lamotrigine")).values())
+
+
+@pytest.mark.parametrize(("text", "drug", "event"), [
+    # look-alikes of the rules above (third review of session 15)
+    ("Effexor caused so much nausea medication couldn't fix it.", "venlafaxine", "nausea"),
+    ("Felt like a different person on Lexapro, totally numb and emotionless.", "escitalopram", "emotional blunting"),
+])
+def test_an_effect_before_a_medicine_word_or_a_different_person_is_still_had(nlp, text, drug, event):
+    found = harm(nlp(text))
+    assert event in found.get(("adverse_effect", drug), set()), found

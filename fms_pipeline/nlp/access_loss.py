@@ -75,8 +75,9 @@ REGULATORS = frozenset({"cdc", "dea", "fda", "state_law"})
 LOCATION_WORDS = frozenset({"from", "of", "at", "in", "to", "left", "leave", "leaving", "into"})
 # Drugs that are never the drug lost: what patients turn to.
 NOT_LOST = frozenset({"kratom", "heroin", "alcohol", "ethanol"})
-CONTEXT_CATEGORIES = ("medication", "care", "agent", "other_person", "fear", "fear_sentence", "modal", "voluntary", "involuntary",
-                      "own_wish", "not_loss", "continued", "negation", "pseudo", "telehealth", "replacement", "generic")
+CONTEXT_CATEGORIES = ("medication", "care", "agent", "other_person", "other_he", "other_she", "self_act", "fear",
+                      "fear_sentence", "modal", "voluntary", "involuntary", "own_wish", "not_loss", "continued",
+                      "negation", "pseudo", "telehealth", "replacement", "generic")
 # "agent": someone other than the patient doing it (an actor named, "they", a passive "was weaned");
 # "med+agent": that and a medication word or a drug. What a patient also does himself ("I stopped
 # taking it", "tapering off", "the Mobic reduced my pain") is a loss only with one.
@@ -637,7 +638,8 @@ class AccessLoss:
         medication = has_drug or facts.has("medication")
         actor_names = {a[2] for a in facts.actors}
         agent = bool(self._agents(doc, facts)) or facts.has("agent") or (
-            bool(facts.previous_actors) and min(c[0] for c in facts.cues) == _first_word(doc, sentence))
+            bool(facts.previous_actors) and min(c[0] for c in facts.cues) == _first_word(doc, sentence)
+            and not facts.has("self_act"))
         satisfied = {"-": True, "med": medication, "agent": agent, "med+agent": medication and agent,
                      "care": medication or facts.has("care"), "place": facts.has("care"),
                      "pharmacy": "pharmacy" in actor_names, "hospital": "hospital" in actor_names,
@@ -667,9 +669,12 @@ class AccessLoss:
     def _agents(doc: Doc, facts: SentenceFacts) -> list[tuple[int, int, str]]:
         """The actors that can be who did it: not "he"/"she" after someone other than a prescriber ("My sister was
         on Cymbalta and she stopped it")."""
-        others = [s for s, _ in facts.context.get("other_person", [])]
+        anyone = [s for s, _ in facts.context.get("other_person", [])]
+        men = anyone + [s for s, _ in facts.context.get("other_he", [])]
+        women = anyone + [s for s, _ in facts.context.get("other_she", [])]
         return [a for a in facts.actors
-                if not (doc[a[0]].lower_ in ("he", "she") and any(s < a[0] for s in others))]
+                if not (doc[a[0]].lower_ == "he" and any(s < a[0] for s in men))
+                and not (doc[a[0]].lower_ == "she" and any(s < a[0] for s in women))]
 
     def _feared(self, doc: Doc, cue: tuple, facts: SentenceFacts) -> bool:
         if facts.has("fear_sentence"):

@@ -162,13 +162,25 @@ def is_relieved(entity: Span, sentence: Span) -> bool:
     not the exception to a denial ("none except for slight tiredness", "aside from a little dry mouth"),
     whose "for" and "from" are no relief."""
     return ((preceded_by(entity, "relief", sentence) and not is_caused(entity, sentence)
-             and not _after_an_exception(entity, sentence))
+             and not _after_an_exception(entity, sentence) and not _from_a_drug(entity, sentence))
             or followed_by(entity, "relief_after", sentence))
 
 
 # What makes an exception to a denial ("no side effects except ...", "none other than ...").
 EXCEPTION_PHRASES = ("except", "except for", "other than", "aside from", "apart from", "besides", "save for", "but")
 _EXCEPTION_PAIRS = frozenset(tuple(hash_string(w) for w in p.split()) for p in EXCEPTION_PHRASES if " " in p)
+
+
+def _from_a_drug(entity: Span, sentence: Span) -> bool:
+    """"the itching from the oxy": a drug's effect, whatever stops it."""
+    doc = entity.doc
+    i = entity.end
+    if i >= sentence.end or doc[i].lower_ != "from":
+        return False
+    i += 1
+    if i < sentence.end and doc[i].lower_ in ("the", "my", "this", "that"):
+        i += 1
+    return i < sentence.end and doc[i].ent_type_ in ("DRUG", "DRUG_CLASS")
 
 
 def is_dose(word: str) -> bool:
@@ -431,7 +443,8 @@ def asserted_events(sentence: Span, ents: list[Span]) -> list[Span]:
     return [e for e in candidates
             if not (e.end < sentence.end and words[e.end] == _OF and e.text.lower() in _FED_UP)
             # "a bipolar medication", "my anxiety meds": what a medicine is for, not an event had
-            and not (e.end < sentence.end and words[e.end] in _MEDICINE_NOUNS)
+            # (not after a causing verb: "Effexor caused so much nausea medication couldn't fix it")
+            and not (e.end < sentence.end and words[e.end] in _MEDICINE_NOUNS and not preceded_by(e, "cause", sentence))
             and e not in denied and e._.experiencer != "other"
             and not preceded_by(e, "other_person", sentence)
             and (not is_indication(e.ent_id_) or is_caused(e, sentence))]
@@ -688,12 +701,25 @@ def is_indication(canonical: str) -> bool:
     return canonical in cue_table()[2]
 
 
+_PERSON_WORDS = frozenset(hash_string(w) for w in ("person",))
+_PERSON_NEXT = frozenset(hash_string(w) for w in ("who", "in", "at", "that", "above", "below", "before", "i", "from"))
+
+
+def _a_person_named(sentence: Span) -> bool:
+    """Whether "person" names someone ("the person who reviewed", "a person in my group")."""
+    words = _lower(sentence.doc)
+    return any(words[i] in _PERSON_WORDS and i + 1 < sentence.end and words[i + 1] in _PERSON_NEXT
+               for i in range(sentence.start, sentence.end))
+
+
 def _about_someone_else(sentence: Span) -> bool:
     """A sentence with he, she, they or a person ("my friend", "the guy in my group") and no I or me ("my
     sister says Cymbalta gave her nausea", "my husband's doctor put him on tramadol and he threw up"): its
     symptoms are someone else's."""
     words = set(_lower(sentence.doc)[sentence.start:sentence.end])
     others = words & _THIRD_PERSON
+    if others & _PERSON_WORDS and not _a_person_named(sentence):
+        others = others - _PERSON_WORDS  # "felt like a different person", "a drug for a person with anxiety"
     # "My feet feel like they are on fire": "they" of the writer's own body parts (not "my doctors said they").
     if others <= _THEY and _my_body_parts(sentence):
         return False
