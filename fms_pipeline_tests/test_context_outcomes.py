@@ -804,6 +804,9 @@ def test_what_a_drug_named_gave_is_its_adverse_effect_unless_stopped(nlp, senten
     ("My pain went from a 9 to a 4 with the Butrans patch.", "effective", "buprenorphine"),
     ("On Lyrica my pain levels dropped from 8 to 3.", "effective", "pregabalin"),
     ("Since starting tramadol my pain went from 4 to 8.", "ineffective", "tramadol"),
+    # relief denied of a drug named as the subject
+    ("Lyrica did not reduce my pain at all.", "ineffective", "pregabalin"),
+    ("Gabapentin did not touch my nerve pain.", "ineffective", "gabapentin"),
 ])
 def test_pain_forum_wordings_of_a_drug_working_or_not(nlp, sentence, label, drug):
     doc = nlp(sentence)
@@ -837,6 +840,8 @@ def test_every_drug_of_a_denial_that_anything_worked_is_ineffective(nlp, sentenc
     ("I built up a tolerance to the side effects of Lyrica.", "ineffective", "pregabalin"),
     ("No one did anything about my Lyrica refill.", "ineffective", "pregabalin"),
     ("Effexor gives me brain zaps if I'm even 3 hours late with my dose.", "adverse_effect", "venlafaxine"),
+    ("I did not take Lyrica to reduce my pain.", "ineffective", "pregabalin"),
+    ("Did Lyrica not reduce your pain?", "ineffective", "pregabalin"),
 ])
 def test_look_alikes_of_the_forum_rules_are_not_that_outcome(nlp, sentence, label, drug):
     doc = nlp(sentence)

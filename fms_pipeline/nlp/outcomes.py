@@ -74,6 +74,9 @@ a complaint said to be relieved ("took       effective dev F1 0.725, not 0.741; 
 away all the depression", "Anxiety was       on training 0.687, not 0.696 (11 fewer found,
 greatly decreased", ``relieved_complaint``,  none of them false); pain as a complaint was
 eff-study)                                   tried: 1 more found, 4 more false
+relief denied of a drug named as the subject  PsyTAR out of fold and dev unchanged; no change
+("Lyrica did not reduce my pain at all",      on DrugLib's 3,000 training reviews either (their
+``relief_denied``, s. 15)                     writers say "didn't help")
 pain forums' wordings ("barely touched the    PsyTAR's sentences never use them: out of fold
 pain", "pooped out", "the only thing that     on training ineffective 0.487 -> 0.490 (+1),
 helps") and a pain score that fell or rose    effective and withdrawal unchanged; dev
@@ -416,6 +419,8 @@ class DrugOutcomes:
         if not (relief_of_stopping or other_treatment) and relieved_complaint(sentence, rule_cues, ents, self.context):
             labels.add("effective")
         if events.denied_benefit(sentence, rule_cues):  # "I did not experience any benefits"
+            labels.add("ineffective")
+        if relief_denied(sentence, rule_cues, ents):  # "Lyrica did not reduce my pain at all"
             labels.add("ineffective")
         # "Side effects: none.", "Minimal.", "None that I noticed.": the sentence denies side effects.
         heading = heading_end(sentence)
@@ -785,6 +790,34 @@ def relieved_complaint(sentence: Span, rule_cues: list[Span], ents: list[Span], 
                and any(t.lower_ in PAIN_DETERMINERS for t in doc[cue.end:pain.start])
                for pain in pains for cue in acting)
 
+
+
+NEGATIONS = frozenset({"not", "n't", "nt", "never", "didnt", "doesnt", "dont", "cannot", "cant", "wont"})
+
+
+def relief_denied(sentence: Span, rule_cues: list[Span], ents: list[Span]) -> bool:
+    """Whether a drug named as the subject is said not to relieve a complaint or pain: "Lyrica did not reduce my pain
+    at all", "Savella didn't relieve my pain", "Gabapentin did not touch my nerve pain" (a ``relief_denied`` or
+    ``relieving`` word, a negation right before it, the drug before that, the complaint after it); not asked."""
+    cues = [c for c in rule_cues if c.label_ in ("relief_denied", "relieving")]
+    if not cues:
+        return False
+    doc = sentence.doc
+    complaints = [e for e in ents if e.label_ in events.EVENT_LABELS and (e.ent_id_ in PAIN_COMPLAINTS or e.ent_id_ in
+                  COMPLAINTS) and extensions.value(e, "experiencer") != "other"]
+    for cue in cues:
+        before = [t.lower_ for t in doc[max(sentence.start, cue.start - 4):cue.start]]
+        if not before or not NEGATIONS & set(before[-2:]):
+            continue
+        drug = next((e for e in ents if e.label_ == "DRUG" and e.end <= cue.start and cue.start - e.end <= 4
+                     and not extensions.value(e, "hypothetical")), None)
+        if drug is None or not all(t.lower_ in SUBJECT_FILLERS | NEGATIONS | {"even", "ever", "do", "really"}
+                                   for t in doc[drug.end:cue.start]):
+            continue
+        if any(e.start >= cue.end and e.start - cue.end <= RELIEF_GAP and all(
+                t.lower_ in RELIEVING_FILLERS | PAIN_FILLERS for t in doc[cue.end:e.start]) for e in complaints):
+            return not events.is_question(sentence)
+    return False
 
 
 def _drug_subject(cue: Span, ents: list[Span]) -> bool:
