@@ -47,7 +47,8 @@ _THIRD_PERSON = frozenset(hash_string(w) for w in ("he", "she", "they", "him", "
                                                     "neighbor", "neighbour",
                                                     # "The person who previously reviewed had an allergic reaction"
                                                     "person", "reviewer", "reviewers"))
-_NOT = frozenset(hash_string(w) for w in ("not", "n't", "nt", "never", "cannot", "cant", "n’t"))
+NEGATION_WORDS = frozenset({"not", "n't", "nt", "never", "cannot", "cant", "n’t"})
+_NOT = frozenset(hash_string(w) for w in NEGATION_WORDS)
 _THEY = frozenset(hash_string(w) for w in ("they", "them", "their", "they're", "theirs"))
 _MY = hash_string("my")
 _BODY_PARTS = frozenset(hash_string(w) for w in (
@@ -173,14 +174,14 @@ _EXCEPTION_PAIRS = frozenset(tuple(hash_string(w) for w in p.split()) for p in E
 
 def _from_a_drug(entity: Span, sentence: Span) -> bool:
     """"the itching from the oxy": a drug's effect, whatever stops it."""
-    doc = entity.doc
+    words = _lower(entity.doc)
     i = entity.end
-    if i >= sentence.end or doc[i].lower_ != "from":
+    if i >= sentence.end or words[i] != _FROM:
         return False
     i += 1
-    if i < sentence.end and doc[i].lower_ in ("the", "my", "this", "that"):
+    if i < sentence.end and words[i] in _FILLER_ARTICLES:
         i += 1
-    return i < sentence.end and doc[i].ent_type_ in ("DRUG", "DRUG_CLASS")
+    return i < sentence.end and entity.doc[i].ent_type_ in ("DRUG", "DRUG_CLASS")
 
 
 def is_dose(word: str) -> bool:
@@ -265,40 +266,36 @@ def _first_words(kind: str) -> frozenset[int]:
     return frozenset(phrase[0] for phrase in cue_table()[0][kind])
 
 
-def switched_from(drug: Span, sentence: Span, ents: list[Span]) -> Span | None:
-    """The drug the writer switched from when ``drug`` is the one switched to: "switched from Cymbalta to Savella",
-    "went from Lyrica to gabapentin" (a drug entity right after "from", the switch word right before it, "to"
-    right before ``drug``); else None."""
-    doc = sentence.doc
-    words = _lower(doc)
-    j = drug.start - 1
-    if j <= sentence.start or words[j] != _TO:
-        return None
-    source = next((e for e in ents if e.label_ != "SYMPTOM" and e.end == j), None)
-    if source is None or source.start - 2 < sentence.start:
-        return None
-    if words[source.start - 1] != _FROM:
-        return None
-    verb = source.start - 2
-    if words[verb] == _ME and verb - 1 >= sentence.start:
-        verb -= 1  # "my doctor switched me from Lyrica to gabapentin"
-    return source if words[verb] in _SWITCH_VERBS else None
-
-
-def _switched_to_first(drug: Span, sentence: Span, ents: list[Span]) -> int | None:
-    """The switch verb's index when ``drug`` is the one switched from, named last: "switched to Savella from
-    Cymbalta" (the drug right after "from", another right before it after "to" and the switch word); else None."""
+def _switch(drug: Span, sentence: Span, ents: list[Span], joined_by: int) -> tuple[Span, int] | None:
+    """(the other drug, the switch verb's index) when ``drug`` is the second of a switch, ``joined_by`` ("to" or
+    "from") right before it: "switched from Cymbalta to Savella", "switched to Savella from Cymbalta", "went from
+    Lyrica to gabapentin", "my doctor switched me from Lyrica to gabapentin"; else None."""
     words = _lower(sentence.doc)
+    first_word = _FROM if joined_by == _TO else _TO
     j = drug.start - 1
-    if j <= sentence.start or words[j] != _FROM:
+    if j <= sentence.start or words[j] != joined_by:
         return None
-    target = next((e for e in ents if e.label_ != "SYMPTOM" and e.end == j), None)
-    if target is None or target.start - 2 < sentence.start or words[target.start - 1] != _TO:
+    other = next((e for e in ents if e.label_ != "SYMPTOM" and e.end == j), None)
+    if other is None or other.start - 2 < sentence.start or words[other.start - 1] != first_word:
         return None
-    verb = target.start - 2
+    verb = other.start - 2
     if words[verb] == _ME and verb - 1 >= sentence.start:
         verb -= 1
-    return verb if words[verb] in _SWITCH_VERBS else None
+    return (other, verb) if words[verb] in _SWITCH_VERBS else None
+
+
+def switched_from(drug: Span, sentence: Span, ents: list[Span]) -> Span | None:
+    """The drug the writer switched from when ``drug`` is the one switched to ("switched from Cymbalta to Savella");
+    else None."""
+    found = _switch(drug, sentence, ents, _TO)
+    return found[0] if found else None
+
+
+def _a_stop_the_writer_made(words: list[int], stop: int, sentence: Span, mine: bool = False) -> bool:
+    """Whether the stop at ``stop`` is not governed by a negation, a modal or a difficulty ("can't", "hard to") and,
+    unless ``mine`` ("they switched me ..."), not someone else's ("My friend stopped ...")."""
+    return not any(words[k] in _NOT_A_STOP for k in range(max(sentence.start, stop - 4), stop)) and (
+        mine or not any(words[k] in _THIRD_PERSON or words[k] in _other_people() for k in range(sentence.start, stop)))
 
 
 def _stopped_before(doc, words: list[int], cue_start: int, sentence: Span, ents: list[Span], stop_cues: frozenset,
@@ -314,13 +311,11 @@ def _stopped_before(doc, words: list[int], cue_start: int, sentence: Span, ents:
     thing = drug or (doc[i:i + 1] if words[i] in _STOPPED_PRONOUNS else None)
     if thing is None or (drug is not None and drug._.experiencer == "other"):
         return False
-    source = switched_from(drug, sentence, ents) if drug is not None else None
-    verb = _switched_to_first(drug, sentence, ents) if drug is not None and source is None else None
-    if source is not None or verb is not None:  # "switched from Cymbalta to Savella because of ...": Cymbalta
-        stop = verb if verb is not None else source.start - (3 if words[source.start - 2] == _ME else 2)
-        mine = words[stop + 1] == _ME  # "they switched me from ...": whoever did it, the writer's drug
-        return not any(words[k] in _NOT_A_STOP for k in range(max(sentence.start, stop - 4), stop)) and (
-            mine or not any(words[k] in _THIRD_PERSON or words[k] in _other_people() for k in range(sentence.start, stop)))
+    # "switched from Cymbalta to Savella because of ..." (or "to Savella from Cymbalta"): Cymbalta was stopped
+    switch = drug and (_switch(drug, sentence, ents, _TO) or _switch(drug, sentence, ents, _FROM))
+    if switch:
+        verb = switch[1]
+        return _a_stop_the_writer_made(words, verb, sentence, mine=words[verb + 1] == _ME)  # "they switched me ..."
     j = thing.start - 1
     if j > sentence.start and words[j] in _FILLER_ARTICLES:
         j -= 1  # "stopped taking the Lyrica"
@@ -330,8 +325,7 @@ def _stopped_before(doc, words: list[int], cue_start: int, sentence: Span, ents:
         stop = j - 1
     else:
         stop = _phrase_start_before(words, thing.start, sentence.start, stop_cues, fillers)
-    return stop is not None and not any(words[k] in _NOT_A_STOP for k in range(max(sentence.start, stop - 4), stop)) \
-        and not any(words[k] in _THIRD_PERSON or words[k] in _other_people() for k in range(sentence.start, stop))
+    return stop is not None and _a_stop_the_writer_made(words, stop, sentence)
 
 
 @cache
@@ -701,14 +695,14 @@ def is_indication(canonical: str) -> bool:
     return canonical in cue_table()[2]
 
 
-_PERSON_WORDS = frozenset(hash_string(w) for w in ("person",))
+_PERSON = hash_string("person")
 _PERSON_NEXT = frozenset(hash_string(w) for w in ("who", "in", "at", "that", "above", "below", "before", "i", "from"))
 
 
 def _a_person_named(sentence: Span) -> bool:
     """Whether "person" names someone ("the person who reviewed", "a person in my group")."""
     words = _lower(sentence.doc)
-    return any(words[i] in _PERSON_WORDS and i + 1 < sentence.end and words[i + 1] in _PERSON_NEXT
+    return any(words[i] == _PERSON and i + 1 < sentence.end and words[i + 1] in _PERSON_NEXT
                for i in range(sentence.start, sentence.end))
 
 
@@ -718,8 +712,8 @@ def _about_someone_else(sentence: Span) -> bool:
     symptoms are someone else's."""
     words = set(_lower(sentence.doc)[sentence.start:sentence.end])
     others = words & _THIRD_PERSON
-    if others & _PERSON_WORDS and not _a_person_named(sentence):
-        others = others - _PERSON_WORDS  # "felt like a different person", "a drug for a person with anxiety"
+    if _PERSON in others and not _a_person_named(sentence):
+        others = others - {_PERSON}  # "felt like a different person", "a drug for a person with anxiety"
     # "My feet feel like they are on fire": "they" of the writer's own body parts (not "my doctors said they").
     if others <= _THEY and _my_body_parts(sentence):
         return False

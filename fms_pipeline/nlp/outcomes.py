@@ -464,13 +464,11 @@ class DrugOutcomes:
             labels.add("withdrawal")
         # "My pain went from a 9 to a 4 on Butrans": a pain score that fell is the drug working (one that rose, not);
         # the classifier's withdrawal read "went from" as a dose cut.
+        # Not after a stop: "since stopping Cymbalta my pain went from a 4 to an 8" is the stop's, not the drug's.
         change = pain_score_change(sentence)
-        if change is not None and any(events.preceded_by(d, "drug_stopped", sentence) for d in drugs):
-            change = None  # "since stopping Cymbalta my pain went from a 4 to an 8": the stop's, not the drug's
-        if change is not None:
+        if change is not None and not any(events.preceded_by(d, "drug_stopped", sentence) for d in drugs):
             labels.add(change)
-            if not any(c.label_ == "withdrawal" for c in rule_cues) and not any(
-                    events.preceded_by(d, "drug_stopped", sentence) for d in drugs):
+            if not any(c.label_ == "withdrawal" for c in rule_cues):
                 labels.discard("withdrawal")
         # "I had no withdrawals", "didn't experience the withdrawal symptoms": withdrawal named only to be denied,
         # no symptom asserted: no withdrawal outcome at all (PsyTAR does not label such sentences withdrawal).
@@ -741,6 +739,7 @@ PAIN_COMPLAINTS = frozenset({
 # Words of a pain's kind between the relieving word and the pain ("took away the burning pain in my feet").
 PAIN_FILLERS = frozenset({"burning", "chronic", "constant", "nerve", "back", "both", "daily", "fibro", "muscle",
                           "joint"})
+PAIN_RELIEVING_FILLERS = RELIEVING_FILLERS | PAIN_FILLERS
 SUBJECT_FILLERS = frozenset({"has", "have", "had", "really", "also", "significantly", "greatly", "definitely",
                              "dramatically", "immediately", "quickly", "completely", "totally", "almost",
                              "actually", "does", "did", "just", "noticeably", "certainly", "slowly", "gradually"})
@@ -752,6 +751,9 @@ PAIN_NOT_RELIEF = frozenset({"tolerance", "threshold"})
 PAIN_DETERMINERS = frozenset({"my", "the", "all", "this", "that", "most", "much"})
 DOSE_CHANGE = frozenset({"lowering", "halving", "cutting", "reducing", "dropping", "weaning", "tapering", "stopping",
                          "quitting", "from", "off", "decreasing"})
+# What may stand between a drug and the relieving word a negation denies ("Lyrica did not even reduce").
+NEGATIONS = events.NEGATION_WORDS | {"didnt", "doesnt", "dont", "wont"}
+RELIEF_DENIAL_FILLERS = SUBJECT_FILLERS | NEGATIONS | {"even", "ever", "do", "really"}
 
 
 def _no_longer(complaint: Span, sentence: Span) -> bool:
@@ -780,19 +782,16 @@ def relieved_complaint(sentence: Span, rule_cues: list[Span], ents: list[Span], 
     if any(_relieved_by(cue, complaint, context_rules) for complaint in complaints
            if not extensions.value(complaint, "negated") for cue in cues):
         return True
+    doc = sentence.doc
     pains = [e for e in ents if e.label_ in events.EVENT_LABELS and e.ent_id_ in PAIN_COMPLAINTS
              and not extensions.value(e, "negated") and not extensions.value(e, "hypothetical")
-             and extensions.value(e, "experiencer") != "other"]
+             and extensions.value(e, "experiencer") != "other"
+             and not (e.end < len(doc) and doc[e.end].lower_ in PAIN_NOT_RELIEF)]
     acting = [c for c in cues if c.label_ == "relieving" and _drug_subject(c, ents)] if pains else []
-    doc = sentence.doc
-    pains = [p for p in pains if not (p.end < len(doc) and doc[p.end].lower_ in PAIN_NOT_RELIEF)]
-    return any(_relieved_by(cue, pain, context_rules, RELIEVING_FILLERS | PAIN_FILLERS)
+    return any(_relieved_by(cue, pain, context_rules, PAIN_RELIEVING_FILLERS)
                and any(t.lower_ in PAIN_DETERMINERS for t in doc[cue.end:pain.start])
                for pain in pains for cue in acting)
 
-
-
-NEGATIONS = frozenset({"not", "n't", "nt", "never", "didnt", "doesnt", "dont", "cannot", "cant", "wont"})
 
 
 def relief_denied(sentence: Span, rule_cues: list[Span], ents: list[Span]) -> bool:
@@ -811,11 +810,10 @@ def relief_denied(sentence: Span, rule_cues: list[Span], ents: list[Span]) -> bo
             continue
         drug = next((e for e in ents if e.label_ == "DRUG" and e.end <= cue.start and cue.start - e.end <= 4
                      and not extensions.value(e, "hypothetical")), None)
-        if drug is None or not all(t.lower_ in SUBJECT_FILLERS | NEGATIONS | {"even", "ever", "do", "really"}
-                                   for t in doc[drug.end:cue.start]):
+        if drug is None or not all(t.lower_ in RELIEF_DENIAL_FILLERS for t in doc[drug.end:cue.start]):
             continue
         if any(e.start >= cue.end and e.start - cue.end <= RELIEF_GAP and all(
-                t.lower_ in RELIEVING_FILLERS | PAIN_FILLERS for t in doc[cue.end:e.start]) for e in complaints):
+                t.lower_ in PAIN_RELIEVING_FILLERS for t in doc[cue.end:e.start]) for e in complaints):
             return not events.is_question(sentence)
     return False
 
@@ -825,9 +823,11 @@ def _drug_subject(cue: Span, ents: list[Span]) -> bool:
     "The Lyrica has really eased"."""
     doc = cue.doc
     for e in ents:
+        if e.label_ != "DRUG" or not (0 <= cue.start - e.end <= 4):
+            continue
         # The dose aside: "Cymbalta 60mg reduced my pain".
-        between = [t for t in doc[e.end:cue.start] if not events.is_dose(t.lower_)] if e.end <= cue.start else []
-        if e.label_ == "DRUG" and e.end <= cue.start and len(between) <= 2 and cue.start - e.end <= 4 and all(
+        between = [t for t in doc[e.end:cue.start] if not events.is_dose(t.lower_)]
+        if len(between) <= 2 and all(
                 t.lower_ in SUBJECT_FILLERS for t in between) and not extensions.value(e, "negated") \
                 and not extensions.value(e, "hypothetical") \
                 and not any(t.lower_ in WISHES for t in doc[max(e.sent.start, e.start - 4):e.start]) \
@@ -936,8 +936,8 @@ def _stops_a_drug(stop: Span, sentence: Span) -> bool:
 
 SCORE_FILLERS = frozenset({"a", "an", "about", "around", "level", "of", "like"})
 _FROM_HASH = hash_string("from")
-_PAIN_HASHES = frozenset(hash_string(w) for w in ("pain", "pains"))
 PAIN_WORDS = frozenset({"pain", "pains"})
+_PAIN_HASHES = frozenset(hash_string(w) for w in PAIN_WORDS)
 NOT_PAIN_ITSELF = frozenset({"doc", "dr", "dr.", "doctor", "clinic", "med", "meds", "management", "specialist", "pills",
                              "medication", "medications", "medicine", "killers", "patch", "contract", "dose"})
 NOT_A_CHANGE_YET = frozenset({"would", "will", "could", "might", "should", "to", "hope", "hoping"})

@@ -96,6 +96,12 @@ def keep_titles_whole(nlp: Language) -> None:
         nlp.tokenizer.add_special_case(title, [{ORTH: title}])
 
 
+def adapt_tokenizer(nlp: Language) -> None:
+    """The tokenizer as forum text needs it: joined words split, lower-case titles whole."""
+    split_joined_words(nlp)
+    keep_titles_whole(nlp)
+
+
 def _is_case_sensitive(variant: str) -> bool:
     """Short capitalised abbreviations (FMS, MS, NIH) match only as written."""
     return len(variant) <= 5 and variant.isupper()
@@ -554,13 +560,11 @@ def load_nlp(model: str | None = None) -> Language:
     model = model or None
     if model:
         nlp = spacy.load(model, exclude=["lemmatizer"])
-        split_joined_words(nlp)  # before the rulers, which tokenize their patterns with it
-        keep_titles_whole(nlp)
+        adapt_tokenizer(nlp)  # before the rulers, which tokenize their patterns with it
         _add_fms_components(nlp, before="ner" if "ner" in nlp.pipe_names else None)
     else:
         nlp = spacy.blank("en")
-        split_joined_words(nlp)
-        keep_titles_whole(nlp)
+        adapt_tokenizer(nlp)
         _add_fms_components(nlp)
     _initialize_fms_components(nlp)
     nlp.max_length = MAX_TEXT_LENGTH
