@@ -311,6 +311,15 @@ def test_an_effect_the_patient_had_is_still_counted_beside_a_hedge(nlp, text):
     assert counted_adverse_effects(nlp(text))
 
 
+@pytest.mark.parametrize("text, event", [
+    # A denial's reach ends where the writer says when things changed (DrugLib training review 3382).
+    ("On Lipitor, after several months with no side effects I suddenly had bad neck pain and stiffness.", "neck pain"),
+    ("Lipitor gave me no trouble whatsoever till the leg cramps started in my calves.", "muscle cramps"),
+])
+def test_a_denial_ends_at_until_or_suddenly(nlp, text, event):
+    assert event in asserted_events(nlp(text))
+
+
 def test_a_missed_dose_that_brings_symptoms_on_is_withdrawal_not_a_hypothesis(nlp):
     doc = nlp("If I skip a dose of Cymbalta I get brain zaps and sweats.")
     assert {"brain zaps", "sweating"} <= harm(doc).get(("withdrawal", "duloxetine"), set())
