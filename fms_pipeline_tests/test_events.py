@@ -320,6 +320,53 @@ def test_a_denial_ends_at_until_or_suddenly(nlp, text, event):
     assert event in asserted_events(nlp(text))
 
 
+def test_a_benefit_in_its_own_column_is_no_side_effect(nlp):
+    """DrugLib training review 1117's columns, headed as the review-table parser heads them: the anxiety the drug
+    relieved is no event of it; the nausea is."""
+    doc = read_as_review(nlp, "Benefits review: reduction of panic attacks and depression to almost nil\n\n"
+                              "Side effects review: nausea for the first two weeks", "venlafaxine")
+    assert asserted_events(doc) == {"nausea"}
+
+
+@pytest.mark.parametrize("text, event", [
+    ("Side effects review: I have trouble waking up. I yawn excessively.", "yawning"),
+    ("SE: Increased urination.", "frequent urination"),
+    ("Side effects: Some dizziness, but nothing major.", "dizziness"),
+])
+def test_a_symptom_under_a_side_effects_heading_is_the_drugs_adverse_effect(nlp, text, event):
+    found = harm(read_as_review(nlp, text, "citalopram"))
+    assert set(found) == {("adverse_effect", "citalopram")} and event in found["adverse_effect", "citalopram"]
+
+
+@pytest.mark.parametrize("text, label", [
+    # A list under a side-effects heading is what the drug did while taken (the classifier read withdrawal).
+    ("Side effects review: Joint pain, back pain and cramping", "adverse_effect"),
+    ("Side effects review: Flu like symptoms- aches, fever", "adverse_effect"),
+    # Unless it says the drug was stopped, cut or not taken.
+    ("Side effects review: When I do not take this medicine it puts me in a bad mood and causes my stomach to ache "
+     "(like bad hunger pains even though I am not hungry)", "withdrawal"),  # DrugLib training review 264
+    ("Side effects review: weight loss, irritability when trying to cut back", "withdrawal"),
+])
+def test_under_a_side_effects_heading_withdrawal_needs_a_stop(nlp, text, label):
+    found = {lab for lab, _ in harm(read_as_review(nlp, text, "doxycycline"))}
+    assert label in found and (label == "withdrawal" or "withdrawal" not in found)
+
+
+@pytest.mark.parametrize("text", [
+    # what a test looks for, and anyone's (DrugLib training reviews 1553 and 1159)
+    "Side effects review: I had blood work every month to check for liver damage.",
+    "Side effects review: none. I would recommend it to anyone who experiences vertigo and nausea.",
+])
+def test_under_a_side_effects_heading_what_a_test_looks_for_and_anyones_are_no_events(nlp, text):
+    assert not asserted_events(read_as_review(nlp, text, "methotrexate"))
+
+
+def test_a_symptom_under_another_heading_or_naming_another_drug_is_not_made_an_effect(nlp):
+    assert not harm(read_as_review(nlp, "Comments review: I take it for nausea and vomiting.", "ondansetron"))
+    doc = read_as_review(nlp, "Side effects review: none. My doctor prescribed Nexium which gave me hives.", "omeprazole")
+    assert not any(d == "omeprazole" and events for (_, d), events in harm(doc).items())
+
+
 def test_a_missed_dose_that_brings_symptoms_on_is_withdrawal_not_a_hypothesis(nlp):
     doc = nlp("If I skip a dose of Cymbalta I get brain zaps and sweats.")
     assert {"brain zaps", "sweating"} <= harm(doc).get(("withdrawal", "duloxetine"), set())

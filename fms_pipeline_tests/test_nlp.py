@@ -299,6 +299,15 @@ def test_a_page_of_one_word_is_split_into_bounded_sentences(nlp):
     assert [s.text for s in nlp("I take hydrocodone. It helps my FMS.").sents] == ["I take hydrocodone.", "It helps my FMS."]
 
 
+def test_a_blank_line_starts_a_sentence(nlp):
+    """A review table's columns, a heading or a list without full stops: the sentencizer splits on punctuation only,
+    and what is decided per sentence mixed the paragraphs. A single line break is left alone (wrapped lines)."""
+    doc = nlp("Benefits review: less anxiety\n\nSide effects review: nausea\n\nComments review: 20 mg a day")
+    assert [s.text.strip() for s in doc.sents] == [
+        "Benefits review: less anxiety", "Side effects review: nausea", "Comments review: 20 mg a day"]
+    assert len(list(nlp("my pain is\nbetter on Lyrica").sents)) == 1
+
+
 def test_drug_and_condition_reference_feed_the_warehouse_sql():
     """The drugs and conditions SQL (sql/core/)
     over the reference rows: ingredients are a VARCHAR[] one can search, conditions carry their codes."""

@@ -30,7 +30,7 @@ import srsly
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 from spacy import util
-from spacy.attrs import ENT_IOB, IS_ALPHA, LENGTH, LOWER, ORTH, SENT_START
+from spacy.attrs import ENT_IOB, IS_ALPHA, IS_SPACE, LENGTH, LOWER, ORTH, SENT_START
 from spacy.lang.char_classes import ALPHA
 from spacy.language import Language
 from spacy.pipeline.span_ruler import SpanRuler
@@ -334,23 +334,34 @@ MAX_SENTENCE_TOKENS = 200
 
 
 class SentenceCap:
-    """The ``fms_sentence_cap`` component: starts a new sentence every ``max_tokens`` tokens of a
-    longer one (vectorised)."""
+    """The ``fms_sentence_cap`` component: sentence starts spaCy's sentencizer does not make.
+
+    * After a blank line: a paragraph is never the end of the sentence before it. The sentencizer splits on
+      punctuation only, so "Benefits review: NONE\n\nSide effects review: C. difficile\n\nComments review: ..."
+      (a review table's columns), a heading or a list with no full stops ran on as one sentence, and what the
+      classifier and the rules decide per sentence mixed the paragraphs (a benefit's relief read as a side effect).
+    * Every ``max_tokens`` tokens of a longer sentence (vectorised)."""
 
     def __init__(self, nlp: Language, name: str = "fms_sentence_cap", *, max_tokens: int = MAX_SENTENCE_TOKENS):
         self.name = name
         self.max_tokens = max_tokens
 
     def __call__(self, doc: Doc) -> Doc:
-        if len(doc) <= self.max_tokens:
-            return doc
-        starts = doc.to_array([SENT_START]).reshape(-1)
-        starts[0] = 1
-        positions = np.arange(len(doc))
-        sentence_start = np.maximum.accumulate(np.where(starts == 1, positions, 0))
-        cut = ((positions - sentence_start) % self.max_tokens == 0) & (starts != 1)
-        if cut.any():
+        starts = None
+        spaces = np.flatnonzero(doc.to_array(IS_SPACE)) if "\n" in doc.text else ()
+        for i in spaces:
+            token = doc[int(i)]
+            if i + 1 < len(doc) and token.text.count("\n") >= 2 and not doc[int(i) + 1].is_sent_start:
+                starts = doc.to_array([SENT_START]).reshape(-1) if starts is None else starts
+                starts[i + 1] = 1
+        if len(doc) > self.max_tokens:
+            starts = doc.to_array([SENT_START]).reshape(-1) if starts is None else starts
+            starts[0] = 1
+            positions = np.arange(len(doc))
+            sentence_start = np.maximum.accumulate(np.where(starts == 1, positions, 0))
+            cut = ((positions - sentence_start) % self.max_tokens == 0) & (starts != 1)
             starts[cut] = 1
+        if starts is not None:
             doc.from_array([SENT_START], starts.reshape(-1, 1))
         return doc
 
