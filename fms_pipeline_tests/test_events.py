@@ -367,6 +367,29 @@ def test_a_symptom_under_another_heading_or_naming_another_drug_is_not_made_an_e
     assert not any(d == "omeprazole" and events for (_, d), events in harm(doc).items())
 
 
+@pytest.mark.parametrize("text, event", [
+    # wordings of DrugLib training side-effect texts (the odd-numbered read ones) no entity covered
+    ("Side effects review: fatigue- more pronounced when I first started", "fatigue"),  # a dash against the word
+    ("Side effects review: Photo-sensitivity.", "sun sensitivity"),
+    ("Side effects review: My breasts hurt like no other and they itched.", "itching"),  # no negation
+    ("Side effects review: knee tenderness", "knee pain"),
+    ("Side effects review: cognitive impairments; difficulty remembering names", "brain fog"),
+    ("Side effects review: Dry skin, minor irritation", "skin irritation"),
+    ("Side effects review: I just couldn't drink enough water", "excessive thirst"),
+    ("Side effects review: an intoxicated feeling and slurred speech", "feeling drugged"),
+])
+def test_side_effect_column_wordings_are_events(nlp, text, event):
+    assert event in asserted_events(read_as_review(nlp, text, "tretinoin"))
+
+
+@pytest.mark.parametrize("text", [
+    "Side effects review: Addiction risk.",
+    "Side effects review: Some patients develop flushing, chest tightness and palpitations. I never have.",
+])
+def test_a_risk_or_other_patients_effects_are_no_events(nlp, text):
+    assert not asserted_events(read_as_review(nlp, text, "butalbital"))
+
+
 def test_a_missed_dose_that_brings_symptoms_on_is_withdrawal_not_a_hypothesis(nlp):
     doc = nlp("If I skip a dose of Cymbalta I get brain zaps and sweats.")
     assert {"brain zaps", "sweating"} <= harm(doc).get(("withdrawal", "duloxetine"), set())
@@ -574,3 +597,44 @@ def test_an_indication_a_relief_or_a_reviewers_effect_is_no_event(nlp, text):
 def test_an_effect_before_a_medicine_word_or_a_different_person_is_still_had(nlp, text, drug, event):
     found = harm(nlp(text))
     assert event in found.get(("adverse_effect", drug), set()), found
+
+
+# --- real side-effect texts read by hand --------------------------------------------------
+
+REAL_HEADER = "review_id\tdrug\tevents\talternates\tnote\n"
+
+
+def test_the_read_side_effect_texts_are_well_formed_training_reviews():
+    rows = event_evaluation.read_real_set()
+    assert len(rows) >= 150 and sum(len(r["events"]) for r in rows) >= 400
+    assert all(r["review_id"] % 5 for r in rows)  # none held back
+    assert any(not event_evaluation.is_tuning_text(r["review_id"]) for r in rows)
+
+
+@pytest.mark.parametrize("row, reason", [
+    ("15\tlyrica\tnausea\t\t", "held back"),
+    ("x1\tlyrica\tnausea\t\t", "not a whole number"),
+    ("11\tlyrica\tnausea\tdizzy\t", "is not 'found->read'"),
+])
+def test_a_bad_row_of_the_read_texts_is_refused_with_file_and_row(tmp_path: Path, row, reason):
+    path = tmp_path / "read.tsv"
+    path.write_text("# a comment\n" + REAL_HEADER + row + "\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=rf"read.tsv row 2: .*{reason}"):
+        event_evaluation.read_real_set(path)
+
+
+def test_the_real_text_figures_count_accepted_alternates_and_split_tuned_from_unseen(nlp, tmp_path: Path):
+    from fms_pipeline.nlp.reviews import COLUMNS
+
+    druglib = tmp_path / "reviews.tsv"
+    druglib.write_text("\t".join(COLUMNS) + "\n" + "\n".join("\t".join(cells) for cells in (
+        ("11", "lyrica", "6", "Considerably Effective", "Mild Side Effects", "pain", "", "I felt dizzy and drowsy.", ""),
+        ("12", "lyrica", "6", "Considerably Effective", "Mild Side Effects", "pain", "", "Slight nausea.", ""),
+    )) + "\n", encoding="utf-8")
+    read = tmp_path / "read.tsv"
+    read.write_text(REAL_HEADER + "11\tlyrica\tdizziness | feeling drugged\tdrowsiness->feeling drugged\t\n"
+                    "12\tlyrica\tnausea | headache\t\t\n", encoding="utf-8")
+    f = event_evaluation.evaluate_real_events(nlp, druglib, read)
+    assert (f["texts"], f["events"], f["found"]) == (2, 4, 3)
+    assert (f["precision"], f["recall"]) == (1.0, 0.75) and f["missed"] == {"headache": 1}
+    assert (f["tuning"]["recall"], f["unseen"]["recall"]) == (1.0, 0.5)

@@ -315,7 +315,7 @@ def test_nlp_initialize_loads_every_component_from_the_shipped_data(expected):
     from fms_pipeline.nlp import pipeline
 
     nlp = spacy.blank("en")
-    pipeline.split_joined_words(nlp)
+    pipeline.adapt_tokenizer(nlp)
     pipeline._add_fms_components(nlp)
     nlp.initialize()
     assert summary(nlp, texts()[:1]) == expected[:1]

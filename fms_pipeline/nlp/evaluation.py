@@ -443,6 +443,7 @@ def full_report(nlp: Language, psytar_file: Path, druglib_file: Path = DRUGLIB_F
     from fms_pipeline.nlp import access_evaluation, event_evaluation
 
     parts.append(event_evaluation.report(nlp))
+    parts.append(event_evaluation.real_report(nlp, druglib_file))
     parts.append(access_evaluation.report(nlp))
     return "\n\n".join(parts)
 

@@ -152,3 +152,112 @@ def report(nlp: Language, path: Path = DEV_FILE) -> str:
     if not path.exists():
         return f"adverse events: skipped ({path} is missing)"
     return format_event_report(evaluate_events(nlp, path))
+
+
+# --- real side-effect texts read by hand ---------------------------------------------------
+
+REAL_FILE = REPO_DATA / "evaluation" / "druglib_side_effect_events.tsv"
+REAL_COLUMNS = ("review_id", "drug", "events", "alternates")
+SIDE_EFFECTS_HEADING = "Side effects review"  # as the review-table parser heads DrugLib's sideEffectsReview column
+
+
+def read_real_set(path: Path = REAL_FILE) -> list[dict]:
+    """The rows of a file of DrugLib side-effect texts read by hand (its header says how): the review, the events
+    read (preferred terms) and the "found->read" pairs accepted as the same event under another term."""
+    from fms_pipeline.nlp.reviews import HELD_BACK_EVERY
+
+    rows, seen = [], set()
+    for number, row in read_rows(path, REAL_COLUMNS):
+        where = f"{path} row {number}"
+        if not (row["review_id"] or "").isdigit():
+            raise ValueError(f"{where}: review_id {row['review_id']!r} is not a whole number")
+        review_id = int(row["review_id"])
+        if review_id % HELD_BACK_EVERY == 0:
+            raise ValueError(f"{where}: review {review_id} is held back for measuring and must not be read")
+        if review_id in seen:
+            raise ValueError(f"{where}: review {review_id} is read twice")
+        seen.add(review_id)
+        alternates: dict[str, set[str]] = {}
+        for pair in split_field(row["alternates"]):
+            found, arrow, read = pair.partition("->")
+            if not arrow or not found.strip() or not read.strip():
+                raise ValueError(f"{where}: alternate {pair!r} is not 'found->read'")
+            alternates.setdefault(found.strip(), set()).add(read.strip())
+        rows.append({"review_id": review_id, "events": set(split_field(row["events"])), "alternates": alternates})
+    return rows
+
+
+def is_tuning_text(review_id: int) -> bool:
+    """The read texts whose misses the rules and vocabulary may be grown from (odd review ids); the others
+    (even ids) are measured only."""
+    return review_id % 2 == 1
+
+
+def evaluate_real_events(nlp: Language, druglib_file: Path, path: Path = REAL_FILE) -> dict:
+    """Events found in the read side-effect texts, headed as a review table gives them, against the events read:
+    per text, a found term counts as read when it is, or when an accepted alternate of it is; micro precision
+    and recall over all texts, and over the texts tuned on and the others (``is_tuning_text``)."""
+    from fms_pipeline.nlp import reviews
+
+    rows = read_real_set(path)
+    by_id = {r.review_id: r for r in reviews.read_druglib(druglib_file)}
+    absent = [row["review_id"] for row in rows if row["review_id"] not in by_id]
+    if absent:
+        raise reviews.NotAmongTheReviews(f"{path}: review(s) {', '.join(map(str, absent[:5]))} are not in "
+                                         f"{druglib_file}")
+    texts = [(f"{SIDE_EFFECTS_HEADING}: {by_id[row['review_id']].side_effects_text}", by_id[row["review_id"]].drug)
+             for row in rows]
+    groups = {name: Counter() for name in ("all", "tuning", "unseen")}
+    missed: Counter = Counter()
+    wrong: Counter = Counter()
+    for row, doc in zip(rows, nlp.pipe(reviews._stated(nlp, texts), batch_size=64)):
+        found = {e for s in doc.spans["outcomes"] if s.label_ in HARM_KINDS and not s._.negated
+                 and not s._.hypothetical for e in s._.events}
+        counts: Counter = Counter(texts=1, found=len(found), read=len(row["events"]))
+        as_read = set()
+        for term in found:
+            same = row["events"] & ({term} | row["alternates"].get(term, set()))
+            as_read |= same
+            if same:
+                counts["right"] += 1
+            else:
+                wrong[term] += 1
+        counts["read_found"] = len(row["events"] & as_read)
+        missed.update(row["events"] - as_read)
+        for name in ("all", "tuning" if is_tuning_text(row["review_id"]) else "unseen"):
+            groups[name].update(counts)
+    figures = {name: {"texts": c["texts"], "events": c["read"], "found": c["found"],
+                      "precision": c["right"] / c["found"] if c["found"] else 0.0,
+                      "recall": c["read_found"] / c["read"] if c["read"] else 0.0} for name, c in groups.items()}
+    return {"file": str(path), **figures["all"], "tuning": figures["tuning"], "unseen": figures["unseen"],
+            "missed": missed, "wrongly_found": wrong}
+
+
+def format_real_report(f: dict) -> str:
+    t = TARGETS
+
+    def figures(g: dict) -> str:
+        p, r = g["precision"], g["recall"]
+        return (f"precision {p:.3f} (target >= {t['precision']})  {'ok' if p >= t['precision'] else 'below'}; "
+                f"recall {r:.3f} (target >= {t['recall']})  {'ok' if r >= t['recall'] else 'below'}")
+
+    lines = [
+        f"{f['file']}: {f['texts']} real DrugLib side-effect texts (training split) read by hand, {f['events']} "
+        "events read, headed as a review table gives them",
+        f"  events {figures(f)}",
+        f"  texts never tuned on (even review ids, {f['unseen']['texts']}, {f['unseen']['events']} events): "
+        f"{figures(f['unseen'])}",
+        f"  texts whose misses the vocabulary was grown from (odd ids, {f['tuning']['texts']}): {figures(f['tuning'])}",
+    ]
+    if f["missed"]:
+        lines.append("  missed: " + ", ".join(f"{k} ({v})" if v > 1 else k for k, v in f["missed"].most_common(30)))
+    if f["wrongly_found"]:
+        lines.append("  wrongly found: " + ", ".join(
+            f"{k} ({v})" if v > 1 else k for k, v in f["wrongly_found"].most_common(20)))
+    return "\n".join(lines)
+
+
+def real_report(nlp: Language, druglib_file: Path) -> str:
+    for needed in (path for path in (REAL_FILE, druglib_file) if not path.exists()):
+        return f"real side-effect texts: skipped ({needed} is missing)"
+    return format_real_report(evaluate_real_events(nlp, druglib_file))

@@ -36,7 +36,7 @@ from spacy.language import Language
 from spacy.pipeline.span_ruler import SpanRuler
 from spacy.strings import hash_string
 from spacy.tokens import Doc, Span
-from spacy.util import compile_infix_regex, filter_chain_spans, filter_spans
+from spacy.util import compile_infix_regex, compile_suffix_regex, filter_chain_spans, filter_spans
 from wordfreq import zipf_frequency
 
 from fms_pipeline import labels
@@ -96,9 +96,22 @@ def keep_titles_whole(nlp: Language) -> None:
         nlp.tokenizer.add_special_case(title, [{ORTH: title}])
 
 
+# A dash written against the word before it ("fatigue- more pronounced at first", "Sexual disfunction- ie ..."): spaCy
+# keeps "fatigue-" one token, which no vocabulary term matches.
+TRAILING_DASH_SUFFIX = r"(?<=[A-Za-z])-+"
+
+
+def split_trailing_dashes(nlp: Language) -> None:
+    """Add ``TRAILING_DASH_SUFFIX`` to the pipeline's tokenizer."""
+    suffixes = list(nlp.Defaults.suffixes) + [TRAILING_DASH_SUFFIX]
+    nlp.tokenizer.suffix_search = compile_suffix_regex(suffixes).search
+
+
 def adapt_tokenizer(nlp: Language) -> None:
-    """The tokenizer as forum text needs it: joined words split, lower-case titles whole."""
+    """The tokenizer as forum text needs it: joined words split, a trailing dash split off, lower-case titles
+    whole."""
     split_joined_words(nlp)
+    split_trailing_dashes(nlp)
     keep_titles_whole(nlp)
 
 
