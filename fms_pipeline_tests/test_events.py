@@ -377,6 +377,12 @@ def test_a_symptom_under_another_heading_or_naming_another_drug_is_not_made_an_e
     ("Side effects review: Dry skin, minor irritation", "skin irritation"),
     ("Side effects review: I just couldn't drink enough water", "excessive thirst"),
     ("Side effects review: an intoxicated feeling and slurred speech", "feeling drugged"),
+    # a body part said to be dry, sex drive both ways, a denial's reach ending at "and was" (session 18)
+    ("Side effects review: My lips are very dry and nothing seems to help.", "chapped lips"),
+    ("Side effects review: My mouth is also dry first thing in the morning.", "dry mouth"),
+    ("Side effects review: Not too interested in sex anymore.", "sexual dysfunction"),
+    ("Side effects review: It also increased my sex drive, but this stopped after a while.", "increased libido"),
+    ("Side effects review: I couldn't drink enough water and was occasionally drowsy.", "drowsiness"),
 ])
 def test_side_effect_column_wordings_are_events(nlp, text, event):
     assert event in asserted_events(read_as_review(nlp, text, "tretinoin"))
