@@ -396,6 +396,20 @@ def test_a_risk_or_other_patients_effects_are_no_events(nlp, text):
     assert not asserted_events(read_as_review(nlp, text, "butalbital"))
 
 
+@pytest.mark.parametrize("text, events", [
+    ("Side effects review: incapacitating bone/muscle/joint pain", {"bone pain", "muscle pain", "joint pain"}),
+    ("Side effects review: After two weeks, moderate muscle and joint pain.", {"muscle pain", "joint pain"}),
+    ("Side effects review: Leg and foot pain.", {"leg pain", "foot pain"}),
+    ("Side effects review: nausea and joint pain", {"nausea", "joint pain"}),  # no "nausea pain"
+])
+def test_body_parts_joined_before_a_pain_are_each_an_event(nlp, text, events):
+    assert asserted_events(read_as_review(nlp, text, "simvastatin")) == events
+
+
+def test_a_relief_before_joined_body_parts_reaches_the_pain(nlp):
+    assert not asserted_events(read_as_review(nlp, "Benefits review: Relief from hip and shoulder pain.", "fentanyl"))
+
+
 def test_a_missed_dose_that_brings_symptoms_on_is_withdrawal_not_a_hypothesis(nlp):
     doc = nlp("If I skip a dose of Cymbalta I get brain zaps and sweats.")
     assert {"brain zaps", "sweating"} <= harm(doc).get(("withdrawal", "duloxetine"), set())

@@ -161,7 +161,11 @@ def followed_by(span: Span, kind: str, sentence: Span) -> bool:
 def is_relieved(entity: Span, sentence: Span) -> bool:
     """Whether the symptom is what the drug treats or relieved ("helps my nerve pain", "spasms better");
     not the exception to a denial ("none except for slight tiredness", "aside from a little dry mouth"),
-    whose "for" and "from" are no relief."""
+    whose "for" and "from" are no relief. A pain's joined body parts stand between ("relief from hip and shoulder
+    pain")."""
+    start = coordination_start(entity)
+    if start < entity.start:
+        entity = entity.doc[start:entity.end]
     return ((preceded_by(entity, "relief", sentence) and not is_caused(entity, sentence)
              and not _after_an_exception(entity, sentence) and not _from_a_drug(entity, sentence))
             or followed_by(entity, "relief_after", sentence))
@@ -746,8 +750,48 @@ def events_by_drug(events: list[Span], drugs: list[Span], sentence: Span | None 
         listed = [d for d in drugs if d is nearest or d not in remedies]
         for drug in (_listed_with(nearest, listed) if nearest is not None else [None]):
             terms = out.setdefault(drug, [])
-            if event.ent_id_ not in terms:
-                terms.append(event.ent_id_)
+            for term in (event.ent_id_, *coordinated_terms(event)):
+                if term not in terms:
+                    terms.append(term)
+    return out
+
+
+# Words that join the body parts of one pain ("muscle and joint pain", "bone/muscle/joint pain", "neck, shoulder pain").
+_PART_JOINERS = frozenset({"and", "/", "&", ",", "or", "+"})
+_PAIN_WORDS = frozenset({"pain", "pains", "ache", "aches", "aching"})
+
+
+@cache
+def _symptom_terms() -> dict[str, str]:
+    """{variant, lower case: its term} of the symptom vocabulary."""
+    from fms_pipeline.nlp.drug_lexicon import read_vocabulary
+
+    return {v.lower(): term for term, variants in read_vocabulary("adverse_events.tsv").items() for v in variants}
+
+
+def coordination_start(event: Span) -> int:
+    """Where the body parts joined before a pain begin ("bone/muscle/joint pain": at "bone"), else the event's start."""
+    doc, start = event.doc, event.start
+    if event[-1].lower_ in _PAIN_WORDS:
+        while start >= 2 and doc[start - 1].lower_ in _PART_JOINERS and doc[start - 2].is_alpha:
+            start -= 2
+    return start
+
+
+def coordinated_terms(event: Span) -> list[str]:
+    """The terms of the body parts joined to a pain ("muscle and joint pain" is muscle pain and joint pain;
+    "bone/muscle/joint pain" bone, muscle and joint pain; "stomach and joint pain"), beside the entity's own term,
+    what patients take their drugs for aside (``is_indication``)."""
+    pain = event[-1].lower_
+    if pain not in _PAIN_WORDS:
+        return []
+    doc, terms, start = event.doc, _symptom_terms(), coordination_start(event)
+    out = []
+    for i in range(start, event.end - 1):
+        if doc[i].is_alpha and (i + 1 == event.end - 1 or doc[i + 1].lower_ in _PART_JOINERS):
+            term = terms.get(f"{doc[i].lower_} {pain}")
+            if term is not None and term != event.ent_id_ and term not in out and not is_indication(term):
+                out.append(term)
     return out
 
 
