@@ -383,6 +383,10 @@ def test_a_symptom_under_another_heading_or_naming_another_drug_is_not_made_an_e
     ("Side effects review: Not too interested in sex anymore.", "sexual dysfunction"),
     ("Side effects review: It also increased my sex drive, but this stopped after a while.", "increased libido"),
     ("Side effects review: I couldn't drink enough water and was occasionally drowsy.", "drowsiness"),
+    # a habitual "would" is no hypothesis
+    ("Side effects review: When I first started taking it, I would get drowsy.", "drowsiness"),
+    ("Side effects review: Full doses would make my heart race.", "palpitations"),
+    ("Side effects review: I had to take it with food or I would get a little upset stomach.", "upset stomach"),
 ])
 def test_side_effect_column_wordings_are_events(nlp, text, event):
     assert event in asserted_events(read_as_review(nlp, text, "tretinoin"))
