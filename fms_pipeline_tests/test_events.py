@@ -387,6 +387,7 @@ def test_a_symptom_under_another_heading_or_naming_another_drug_is_not_made_an_e
     ("Side effects review: When I first started taking it, I would get drowsy.", "drowsiness"),
     ("Side effects review: Full doses would make my heart race.", "palpitations"),
     ("Side effects review: I had to take it with food or I would get a little upset stomach.", "upset stomach"),
+    ("Side effects review: I don't have as much energy, I have to force myself to take a walk.", "fatigue"),
 ])
 def test_side_effect_column_wordings_are_events(nlp, text, event):
     assert event in asserted_events(read_as_review(nlp, text, "tretinoin"))
@@ -408,6 +409,11 @@ def test_a_risk_or_other_patients_effects_are_no_events(nlp, text):
 ])
 def test_body_parts_joined_before_a_pain_are_each_an_event(nlp, text, events):
     assert asserted_events(read_as_review(nlp, text, "simvastatin")) == events
+
+
+def test_a_complaint_that_disappears_is_relieved_not_an_event(nlp):
+    doc = read_as_review(nlp, "Side effects review: tingling in my neck, then my migraine disappears.", "zolmitriptan")
+    assert "migraine" not in asserted_events(doc) and "numbness" in asserted_events(doc)
 
 
 def test_a_relief_before_joined_body_parts_reaches_the_pain(nlp):
