@@ -668,3 +668,54 @@ def test_the_real_text_figures_count_accepted_alternates_and_split_tuned_from_un
     assert (f["texts"], f["events"], f["found"]) == (2, 4, 3)
     assert (f["precision"], f["recall"]) == (1.0, 0.75) and f["missed"] == {"headache": 1}
     assert (f["tuning"]["recall"], f["unseen"]["recall"]) == (1.0, 0.5)
+
+
+# --- a review's probes of session 18's changes (forum posts with blank lines, headings, predictions) -------
+
+def asserted_outcomes(doc) -> set[tuple[str, str | None, frozenset]]:
+    return {(s.label_, s._.drug, frozenset(s._.events)) for s in doc.spans["outcomes"]
+            if not s._.negated and not s._.hypothetical}
+
+
+@pytest.mark.parametrize("text, drug, label, outcome_drug, events", [
+    # a blank line after a sentence already ended, or after a heading's colon, is no new sentence to look back over
+    ("Things that helped me:\n\n- Lyrica for the nerve pain\n- Warm baths", None, "effective", "pregabalin", set()),
+    ("Cymbalta review.\n\nSide effects: none! My depression is gone and the pain is manageable.", None, "effective",
+     "duloxetine", set()),
+    ("Amitriptyline 10mg.\n\nSE: none. I sleep better and have less headaches.", None, "effective", "amitriptyline",
+     set()),
+    ("I have been on Lyrica for a year.\n\nSide effects:\n\n- dizziness\n- weight gain", None, "adverse_effect",
+     "pregabalin", {"dizziness", "weight gain"}),
+    ("Oxycodone 10mg.\n\nPain relief: good.\n\nSide effects: constipation.", None, "adverse_effect", "oxycodone",
+     {"constipation"}),
+    # what a test looks for is hypothetical, the drug after it is not
+    ("I got tested for sleep apnea after starting methadone because I stop breathing at night.", None, "adverse_effect",
+     "methadone", {"slowed breathing"}),
+    # "risk" right after a symptom only
+    ("I gained 20 pounds on Lyrica and that is a risk I accept.", None, "adverse_effect", "pregabalin", {"weight gain"}),
+    # a dose come down is a stop
+    ("Side effects review: Coming down from 60 to 30mg gave me brain zaps for two weeks.", "cymbalta", "withdrawal",
+     "duloxetine", {"brain zaps"}),
+])
+def test_blank_lines_headings_tests_and_risks_keep_their_outcomes(nlp, text, drug, label, outcome_drug, events):
+    doc = read_as_review(nlp, text, drug) if drug else nlp(text)
+    assert any(lab == label and d == outcome_drug and set(ev) >= events for lab, d, ev in asserted_outcomes(doc))
+
+
+@pytest.mark.parametrize("text, drug, absent", [
+    ("Side effects review: None really. My back pain is still there though.", "lyrica", "back pain"),
+    ("I had upset stomach and back pain from Cymbalta.", None, "stomach pain"),
+    ("Lidocaine cream has a numbing effect that helps my pain.", None, "numbness"),
+])
+def test_a_denied_column_another_entity_and_a_wanted_effect_are_no_events(nlp, text, drug, absent):
+    doc = read_as_review(nlp, text, drug) if drug else nlp(text)
+    assert absent not in asserted_events(doc)
+
+
+@pytest.mark.parametrize("text", [
+    "My doctor said Cymbalta would make me feel better.",
+    "I feel like gabapentin would make me a zombie.",
+    "Do you think gabapentin would make my brain fog worse?",
+])
+def test_a_predicted_would_stays_hypothetical(nlp, text):
+    assert not asserted_outcomes(nlp(text))

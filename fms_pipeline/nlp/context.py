@@ -40,7 +40,21 @@ FIRST_PERSON = frozenset({"i", "me", "my", "mine", "myself", "i'm", "i’m", "im
 _FIRST_PERSON_HASHES = np.sort(np.array([hash_string(w) for w in FIRST_PERSON], dtype=np.uint64))
 NOT_EXPERIENCED = frozenset({"PERSON", "GPE", "ORG"})
 WORDED_LABELS = frozenset({"SYMPTOM", "CONDITION"})  # entities whose own words may hold a trigger
-CATEGORIES = ("negated", "hypothetical", "historical", "other", "other_pronoun", "pseudo", "terminator", "stopped")
+CATEGORIES = ("negated", "hypothetical", "historical", "other", "other_pronoun", "pseudo", "terminator", "stopped",
+              "looked_for")
+DIRECTIONS = ("forward", "backward", "both", "adjacent")
+# ``looked_for`` triggers ("to check for", "tested for") make what a test looks for hypothetical, not a drug after them:
+# "I got tested for sleep apnea after starting methadone", "they test for oxycodone at every visit" (a drug screen).
+# The ``adjacent`` direction is backward onto the span just before the trigger only: "Addiction risk." (not "I got
+# addicted to oxycodone, the risk was real").
+DRUG_LABELS = frozenset({"DRUG", "DRUG_CLASS"})
+# A habitual "would" pseudo-trigger ("would make me", "I would get") is no habit after a word that predicts, or in a
+# question: "My doctor said Cymbalta would make me feel better", "Do you think gabapentin would make my fog worse?".
+PREDICTING = frozenset({"said", "says", "say", "told", "tells", "think", "thinks", "thought", "know", "knew", "hope",
+                        "hoped", "hopefully", "hoping", "believe", "believes", "expect", "expected", "promised",
+                        "guess", "bet", "sure", "wish", "maybe", "probably", "worry", "worried", "afraid", "scared",
+                        "fear"})
+_FEEL_LIKE = (frozenset({"feel", "feels", "felt"}), "like")
 # ``stopped`` triggers ("stopped taking") negate what follows them as ``negated`` ones do (the drug stopped, an outcome
 # cue: "I stopped taking it and feel so much better" is no effect of it), except the symptoms and conditions: "When I
 # stopped taking it I had terrible headaches" reports the headaches (the withdrawal's events).
@@ -67,7 +81,7 @@ def triggers() -> dict[str, list[Trigger]]:
         if len(parts) != 3:
             raise ValueError(f"vocab/context_triggers.tsv line {number}: expected category, direction, phrases")
         category, direction, phrases = parts
-        if category not in CATEGORIES or direction not in ("forward", "backward", "both"):
+        if category not in CATEGORIES or direction not in DIRECTIONS:
             raise ValueError(f"vocab/context_triggers.tsv line {number}: unknown category {category!r} or "
                              f"direction {direction!r}")
         for phrase in phrases.split("|"):
@@ -184,7 +198,8 @@ class EntityContext:
         if not found:
             return DEFAULT_CONTEXT
         terminators = [s for s, _, t in found if t.category == "terminator"]
-        pseudo = [(s, e) for s, e, t in found if t.category == "pseudo"]
+        pseudo = [(s, e) for s, e, t in found if t.category == "pseudo"
+                  and not _predicted_would(span.doc, index["bounds"][number], s, e)]
         flags = {"negated": False, "hypothetical": False, "historical": False, "stopped": False}
         experiencer = "patient"
         for start, end, trigger in found:
@@ -197,7 +212,12 @@ class EntityContext:
                 applies = span.start - end <= self.forward_window and not any(end <= s < span.start for s in terminators)
             if not applies and trigger.direction in ("backward", "both") and start >= span.end:
                 applies = start - span.end <= self.backward_window and not any(span.end <= s < start for s in terminators)
+            if trigger.direction == "adjacent":
+                applies = start == span.end
             if not applies:
+                continue
+            if trigger.category == "looked_for":
+                flags["hypothetical"] = flags["hypothetical"] or span.label_ not in DRUG_LABELS
                 continue
             if trigger.category == "other" or (trigger.category == "other_pronoun" and not index["first_person"][number]):
                 experiencer = "other"
@@ -219,11 +239,22 @@ class EntityContext:
         return doc
 
 
+def _predicted_would(doc: Doc, bounds: tuple[int, int], start: int, end: int) -> bool:
+    """Whether the pseudo-trigger doc[start:end] is a habitual "would" ("would make me", "I'd get") that is no habit
+    here: after a word that predicts (``PREDICTING``, "feel like") or in a question. ``bounds``: its sentence's."""
+    words = [t.lower_ for t in doc[start:end]]
+    if not any(w in ("would", "'d", "’d", "i'd", "i’d") for w in words):
+        return False
+    before = [t.lower_ for t in doc[bounds[0]:start]]
+    return (any(t.text == "?" for t in doc[bounds[0]:bounds[1]]) or any(w in PREDICTING for w in before)
+            or any(a in _FEEL_LIKE[0] and b == _FEEL_LIKE[1] for a, b in zip(before, before[1:])))
+
+
 def _triggers_from_rows(rows: dict, source: str) -> dict[str, list[Trigger]]:
     table: dict[str, list[Trigger]] = {}
     for phrase, found in rows.items():
         for category, direction in found:
-            if category not in CATEGORIES or direction not in ("forward", "backward", "both"):
+            if category not in CATEGORIES or direction not in DIRECTIONS:
                 raise ValueError(f"{source}: trigger {phrase!r} has unknown category {category!r} or "
                                  f"direction {direction!r}")
             table.setdefault(phrase, []).append(Trigger(category, direction))

@@ -773,7 +773,9 @@ def coordination_start(event: Span) -> int:
     """Where the body parts joined before a pain begin ("bone/muscle/joint pain": at "bone"), else the event's start."""
     doc, start = event.doc, event.start
     if event[-1].lower_ in _PAIN_WORDS:
-        while start >= 2 and doc[start - 1].lower_ in _PART_JOINERS and doc[start - 2].is_alpha:
+        # not into another entity: "upset stomach and back pain" is no stomach pain, "stiff neck and ..." no neck pain
+        while (start >= 2 and doc[start - 1].lower_ in _PART_JOINERS and doc[start - 2].is_alpha
+               and not doc[start - 2].ent_type):
             start -= 2
     return start
 

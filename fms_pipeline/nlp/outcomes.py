@@ -472,7 +472,8 @@ class DrugOutcomes:
                     e.label_ == "SYMPTOM" and not events.is_indication(e.ent_id_) for e in asserted):
                 labels.add(context)
             elif not drugs and drug_known and any(e.label_ == "SYMPTOM" and not events.is_indication(e.ent_id_)
-                                                  and under_side_effects_heading(e) for e in asserted):
+                                                  and under_side_effects_heading(e, answered_yes=True)
+                                                  for e in asserted):
                 # "Side effects review: ... I yawn excessively.": the column (or the writer's "SE:") asks what
                 # the drug did; a symptom the writer says he has there, no other drug named, is its answer.
                 labels.add("adverse_effect")
@@ -680,13 +681,22 @@ _COLON = hash_string(":")
 _SIDE_EFFECTS_HEADING = re.compile(
     r"(?:\A|\n[ \t]*\n)\s*(?:side[- ]?effects?(?: review)?|se|adverse (?:effects|events|reactions))[ \t]*:", re.I)
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
+# A side-effects paragraph that answers no ("Side effects review: None really. My back pain is still there though."):
+# what it says after the denial is no effect of the drug.
+_ANSWERS_NO = re.compile(r"[\s\-*:]*(?:none|nothing|no(?:pe)?|n/?a|zero|zilch|not any)\b", re.I)
 
 
 # Words that say a drug was stopped, cut or missed: without one, a side-effects column's symptoms are no withdrawal.
 STOPPING_WORDS = frozenset({"stop", "stopped", "stopping", "stops", "quit", "quitting", "off", "taper", "tapered",
                             "tapering", "wean", "weaned", "weaning", "cut", "cutting", "discontinue", "discontinued",
                             "discontinuing", "without", "miss", "missed", "missing", "skip", "skipped", "skipping",
-                            "forget", "forgot", "ran", "withdraw", "withdrawing", "turkey", "rebound", "decrease"})
+                            "forget", "forgot", "ran", "withdraw", "withdrawing", "turkey", "rebound", "decrease",
+                            "decreasing", "reduce", "reducing", "lowering", "dropping"})
+# (Not "reduced", "decreased", "lower", "dropped": "reduced libido", "decreased appetite" are the effects, "on the
+# lower dose" is the dose taken.)
+# "Coming down from 60 to 30mg gave me brain zaps": a dose come down.
+_DOWN_VERBS = frozenset({"come", "comes", "came", "coming", "go", "goes", "went", "going", "step", "stepped",
+                         "stepping"})
 _NOT_TAKEN = frozenset({"take", "taking", "took", "have", "had"})  # after a negation: "when I do not take this medicine"
 
 
@@ -694,22 +704,26 @@ def says_stopping(sentence: Span) -> bool:
     """Whether the sentence says a drug was stopped, cut, missed or not taken (``STOPPING_WORDS``)."""
     words = [t.lower_ for t in sentence]
     return any(w in STOPPING_WORDS or (w in _NOT_TAKEN and any(
-        v in outcome_model.NEGATIONS for v in words[max(0, i - 2):i])) for i, w in enumerate(words))
+        v in outcome_model.NEGATIONS for v in words[max(0, i - 2):i])) or (w == "down" and i and words[i - 1] in _DOWN_VERBS)
+        for i, w in enumerate(words))
 
 
-def under_side_effects_heading(span: Span) -> bool:
+def under_side_effects_heading(span: Span, answered_yes: bool = False) -> bool:
     """Whether the span is in a paragraph headed as side effects (``_SIDE_EFFECTS_HEADING``). (A span, not its
-    sentence: a sentence may run on over a paragraph break, "...to prescribe\n\nComments review: for nausea".)"""
+    sentence: a sentence may run on over a paragraph break, "...to prescribe\n\nComments review: for nausea".)
+    ``answered_yes``: and the paragraph does not begin by denying them (``_ANSWERS_NO``)."""
     doc = span.doc
     if "fms_side_effect_paragraphs" not in doc.user_data:
         spans = []
         for match in _SIDE_EFFECTS_HEADING.finditer(doc.text):
             end = _PARAGRAPH_BREAK.search(doc.text, match.end())
-            spans.append((match.start(), end.start() if end else len(doc.text)))
+            spans.append((match.start(), end.start() if end else len(doc.text),
+                          _ANSWERS_NO.match(doc.text, match.end()) is not None))
         doc.user_data["fms_side_effect_paragraphs"] = spans
     spans = doc.user_data["fms_side_effect_paragraphs"]
     at = bisect_right(spans, (span.start_char, len(doc.text) + 1)) - 1
-    return at >= 0 and spans[at][0] <= span.start_char < spans[at][1]
+    return (at >= 0 and spans[at][0] <= span.start_char < spans[at][1]
+            and not (answered_yes and spans[at][2]))
 
 
 def _colons(doc: Doc) -> list[int]:

@@ -364,7 +364,12 @@ class SentenceCap:
         spaces = np.flatnonzero(doc.to_array(IS_SPACE)) if "\n" in doc.text else ()
         for i in spaces:
             token = doc[int(i)]
-            if i + 1 < len(doc) and token.text.count("\n") >= 2 and not doc[int(i) + 1].is_sent_start:
+            # Not where the sentencizer already ended the sentence before the blank line (the blank would be a
+            # sentence of its own, and count among the sentences a drugless one looks back over), nor after a line
+            # ending in a colon: "Things that helped me:\n\n- Lyrica ...", "Side effects:\n\n- dizziness" (a
+            # heading and what it heads).
+            if (i + 1 < len(doc) and token.text.count("\n") >= 2 and not token.is_sent_start
+                    and not doc[int(i) + 1].is_sent_start and doc[int(i) - 1].text != ":"):
                 starts = doc.to_array([SENT_START]).reshape(-1) if starts is None else starts
                 starts[i + 1] = 1
         if len(doc) > self.max_tokens:
