@@ -377,7 +377,7 @@ def test_a_symptom_under_another_heading_or_naming_another_drug_is_not_made_an_e
     ("Side effects review: Dry skin, minor irritation", "skin irritation"),
     ("Side effects review: I just couldn't drink enough water", "excessive thirst"),
     ("Side effects review: an intoxicated feeling and slurred speech", "feeling drugged"),
-    # a body part said to be dry, sex drive both ways, a denial's reach ending at "and was" (session 18)
+    # a body part said to be dry, sex drive both ways, a denial's reach ending at "and was" (session 16)
     ("Side effects review: My lips are very dry and nothing seems to help.", "chapped lips"),
     ("Side effects review: My mouth is also dry first thing in the morning.", "dry mouth"),
     ("Side effects review: Not too interested in sex anymore.", "sexual dysfunction"),
@@ -670,7 +670,7 @@ def test_the_real_text_figures_count_accepted_alternates_and_split_tuned_from_un
     assert (f["tuning"]["recall"], f["unseen"]["recall"]) == (1.0, 0.5)
 
 
-# --- a review's probes of session 18's changes (forum posts with blank lines, headings, predictions) -------
+# --- a review's probes of session 16's changes (forum posts with blank lines, headings, predictions) -------
 
 def asserted_outcomes(doc) -> set[tuple[str, str | None, frozenset]]:
     return {(s.label_, s._.drug, frozenset(s._.events)) for s in doc.spans["outcomes"]

@@ -117,15 +117,15 @@ a symptom under a side-effects heading       on DrugLib's training reviews heade
 ("Side effects review: ... I yawn            review-table parser heads them (2,470, not held
 excessively.", "SE: ..."), no other drug     back): reviews with an adverse effect 2,146, not
 named: the stated drug's adverse effect,     2,122; the 'No Side Effects' texts read one by
-``under_side_effects_heading``, s. 18         one, headed: 153 found, precision 0.70, recall
+``under_side_effects_heading``, s. 16         one, headed: 153 found, precision 0.70, recall
                                              0.81, not 142, 0.72, 0.77; PsyTAR dev unchanged
 the classifier's withdrawal under a side-    on the same reviews (with a blank line starting a
 effects heading with no stop, cut, missed    sentence, below) 223 withdrawal events and 68
-or untaken dose (``says_stopping``), s. 18:  reviews with withdrawal fewer, of which nearly
+or untaken dose (``says_stopping``), s. 16:  reviews with withdrawal fewer, of which nearly
 adverse effect                               all read were lists of effects while taking it
 ===========================================  ============================================
 
-A blank line starts a sentence (``pipeline.SentenceCap``, s. 18): spaCy's sentencizer splits on punctuation only, so
+A blank line starts a sentence (``pipeline.SentenceCap``, s. 16): spaCy's sentencizer splits on punctuation only, so
 a review table's three columns ("Benefits review: less anxiety\n\nSide effects review: ...") ran on as one sentence
 and a benefit's relieved complaint was read as a side effect. On DrugLib's 2,470 training reviews (not held back),
 headed: 293 review-drug-event pairs lost, 262 gained (of those read, the lost were relief and indications, the gained
