@@ -138,14 +138,16 @@ def format_event_report(f: dict) -> str:
         f"(no side effects, indications, fears, someone else's; target <= {t['negative_false_positive_rate']:.0%})"
         f"  {mark(f['negative_false_positive_rate'] <= t['negative_false_positive_rate'])}",
     ]
-    if f["missed"]:
-        lines.append("  missed: " + ", ".join(f"{k} ({v})" if v > 1 else k for k, v in f["missed"].most_common(40)))
-    if f["wrongly_found"]:
-        lines.append("  wrongly found: " + ", ".join(
-            f"{k} ({v})" if v > 1 else k for k, v in f["wrongly_found"].most_common(30)))
+    lines += _term_lists(f, missed=40, wrongly_found=30)
     if f["wrong_drugs"]:
         lines.append("  wrong drug: " + "; ".join(f["wrong_drugs"][:15]))
     return "\n".join(lines)
+
+
+def _term_lists(f: dict, missed: int, wrongly_found: int) -> list[str]:
+    """The report's lines of the terms most often missed and wrongly found (at most this many of each)."""
+    return [f"  {key.replace('_', ' ')}: " + ", ".join(f"{k} ({v})" if v > 1 else k for k, v in f[key].most_common(most))
+            for key, most in (("missed", missed), ("wrongly_found", wrongly_found)) if f[key]]
 
 
 def report(nlp: Language, path: Path = DEV_FILE) -> str:
@@ -215,7 +217,7 @@ def evaluate_real_events(nlp: Language, druglib_file: Path, path: Path = REAL_FI
                  and not s._.hypothetical for e in s._.events}
         counts: Counter = Counter(texts=1, found=len(found), read=len(row["events"]))
         as_read = set()
-        for term in found:
+        for term in sorted(found):  # sorted: the lists' ties in the same order every run
             same = row["events"] & ({term} | row["alternates"].get(term, set()))
             as_read |= same
             if same:
@@ -223,7 +225,7 @@ def evaluate_real_events(nlp: Language, druglib_file: Path, path: Path = REAL_FI
             else:
                 wrong[term] += 1
         counts["read_found"] = len(row["events"] & as_read)
-        missed.update(row["events"] - as_read)
+        missed.update(sorted(row["events"] - as_read))
         for name in ("all", "tuning" if is_tuning_text(row["review_id"]) else "unseen"):
             groups[name].update(counts)
     figures = {name: {"texts": c["texts"], "events": c["read"], "found": c["found"],
@@ -249,12 +251,7 @@ def format_real_report(f: dict) -> str:
         f"{figures(f['unseen'])}",
         f"  texts whose misses the vocabulary was grown from (odd ids, {f['tuning']['texts']}): {figures(f['tuning'])}",
     ]
-    if f["missed"]:
-        lines.append("  missed: " + ", ".join(f"{k} ({v})" if v > 1 else k for k, v in f["missed"].most_common(30)))
-    if f["wrongly_found"]:
-        lines.append("  wrongly found: " + ", ".join(
-            f"{k} ({v})" if v > 1 else k for k, v in f["wrongly_found"].most_common(20)))
-    return "\n".join(lines)
+    return "\n".join(lines + _term_lists(f, missed=30, wrongly_found=20))
 
 
 def real_report(nlp: Language, druglib_file: Path) -> str:
