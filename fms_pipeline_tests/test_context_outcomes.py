@@ -678,6 +678,19 @@ def test_feeling_better_off_a_drug_or_nothing_helping_is_no_drug_working(nlp, se
     assert not _counted(nlp(sentence), "effective"), sentence
 
 
+@pytest.mark.parametrize("text, counted", [
+    # the stop in the sentence before: the relief of stopping, not the drug working
+    ("I quit Cymbalta in June. I feel so much better now.", False),
+    ("I stopped the Savella last month. My heart rate is back to normal.", False),
+    ("I stopped taking Lyrica in May. I feel so much better now.", False),
+    # another drug named after the stop, or none stopped: the drug working
+    ("I stopped Lyrica and started Savella. I feel so much better now.", True),
+    ("I started Lyrica last month. I feel so much better now.", True),
+])
+def test_feeling_better_after_a_stop_told_the_sentence_before_is_no_drug_working(nlp, text, counted):
+    assert bool(_counted(nlp(text), "effective")) is counted, text
+
+
 @pytest.mark.parametrize("sentence, stopped", [
     ("I feel better without Lyrica.", True),
     ("I couldn't function without Lyrica, it helps so much.", False),  # it cannot be done without

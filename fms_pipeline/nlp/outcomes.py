@@ -131,6 +131,9 @@ and a benefit's relieved complaint was read as a side effect. On DrugLib's 2,470
 headed: 293 review-drug-event pairs lost, 262 gained (of those read, the lost were relief and indications, the gained
 effects listed in the side-effects column); reviews rated Ineffective with ineffective found 42% -> 46%.
 
+The relief of stopping reaches the sentences after a stop that name no other drug ("I quit Cymbalta in June. I feel
+so much better now." was duloxetine working; ``stopped_before``, s. 16; forum text: a review table's row has its drug).
+
 The classifier's ineffective counts only where its effective probability is below
 ``outcome_model.INEFFECTIVE_UNLESS_EFFECTIVE`` (without it: ineffective dev F1 0.545, not 0.557).
 
@@ -358,6 +361,7 @@ class DrugOutcomes:
             spans: list[Span] = []
             scores = []
             recent_drugs: list[tuple[int, str]] = []  # (sentence number, canonical) of the drugs named so far
+            recent_stops: list[tuple[int, str]] = []  # (sentence number, canonical) of the drugs said to be stopped
             for number, (sentence, cues, ents, rule_cues) in enumerate(
                     zip(sentences, sentence_cues, sentence_ents, sentence_rule_cues)):
                 labels = label_sets[row]
@@ -374,10 +378,14 @@ class DrugOutcomes:
                     after = sentence_ents[number + 1] if previous is None and number + 1 < len(sentence_ents) else ()
                     following = None if any(e.label_ == "SYMPTOM" for e in after) else next(
                         (e.ent_id_ for e in after if _asserted_drug(e)), None)
-                    found = self.outcomes_of(sentence, cues, ents, labels, rule_cues, previous, following)
+                    stopped = next((d for n, d in reversed(recent_stops) if number - n <= PREVIOUS_SENTENCES), None)
+                    found = self.outcomes_of(sentence, cues, ents, labels, rule_cues, previous, following,
+                                             stopped if stopped is not None and previous in (None, stopped) else None)
                 else:
                     found = []
                 recent_drugs.extend((number, e.ent_id_) for e in ents if _asserted_drug(e))
+                recent_stops.extend((number, e.ent_id_) for e in ents if e.label_ in DRUG_LABELS and (
+                    events.preceded_by(e, "drug_stopped", sentence) or self.context.assess(e).stopped))
                 if not found:
                     score = compound[row]
                 elif self.sentiment_model is None or self.classifier is None:
@@ -398,11 +406,12 @@ class DrugOutcomes:
 
     def outcomes_of(self, sentence: Span, cues: list[Span], ents: list[Span], labels: set[str],
                     rule_cues: list[Span] = (), previous_drug: str | None = None,
-                    next_drug: str | None = None) -> list[Span]:
+                    next_drug: str | None = None, stopped_before: str | None = None) -> list[Span]:
         """The outcome spans of a sentence with these labels; ``previous_drug``: the drug named last
         in the sentences before, the subject of outcomes that name none (after the row's drug);
         ``next_drug``: the drug of the next sentence, the subject of the adverse events of a sentence
-        with no drug before it."""
+        with no drug before it; ``stopped_before``: a drug the sentences before said was stopped, and named no
+        other after it ("I quit Cymbalta in June. I feel so much better now.": the relief of stopping)."""
         doc = sentence.doc
         drugs = [e for e in ents if e.label_ in DRUG_LABELS]
         labels = set(labels)
@@ -431,7 +440,8 @@ class DrugOutcomes:
             or _after_nothing(c, sentence) or _for_others(c, sentence) or _only_thing_not_drug(c, sentence, drugs)))
             and not _tolerance_to_effects(c, sentence, ents)}
         # "It took away all the depression", "Anxiety was greatly decreased": a complaint relieved.
-        relief_of_stopping = events.relief_of_stopping(sentence, rule_cues, drugs)
+        relief_of_stopping = events.relief_of_stopping(sentence, rule_cues, drugs) or (
+            stopped_before is not None and not drugs and not doc._.stated_drug)
         other_treatment = events.other_treatment_helped(sentence, rule_cues, drugs)
         if not (relief_of_stopping or other_treatment) and relieved_complaint(sentence, rule_cues, ents, self.context):
             labels.add("effective")
