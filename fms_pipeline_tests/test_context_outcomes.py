@@ -686,6 +686,10 @@ def test_feeling_better_off_a_drug_or_nothing_helping_is_no_drug_working(nlp, se
     # another drug named after the stop, or none stopped: the drug working
     ("I stopped Lyrica and started Savella. I feel so much better now.", True),
     ("I started Lyrica last month. I feel so much better now.", True),
+    # "it", the drug stopped, is what works; a stop that did not happen (a second review's probes)
+    ("I stopped Cymbalta and my pain doubled. It clearly was helping.", True),
+    ("I stopped Cymbalta. Then I went back on it six months later. It helps my pain and mood a lot.", True),
+    ("I never stopped taking Cymbalta. It still helps my pain a lot.", True),
 ])
 def test_feeling_better_after_a_stop_told_the_sentence_before_is_no_drug_working(nlp, text, counted):
     assert bool(_counted(nlp(text), "effective")) is counted, text

@@ -653,6 +653,19 @@ def test_a_bad_row_of_the_read_texts_is_refused_with_file_and_row(tmp_path: Path
         event_evaluation.read_real_set(path)
 
 
+def test_withdrawal_read_as_an_event_is_found_as_a_withdrawal_outcome(nlp, tmp_path: Path):
+    from fms_pipeline.nlp.reviews import COLUMNS
+
+    druglib = tmp_path / "reviews.tsv"
+    druglib.write_text("\t".join(COLUMNS) + "\n" + "\t".join((
+        "13", "effexor", "6", "Considerably Effective", "Severe Side Effects", "depression", "",
+        "When I missed a dose I had brain zaps and sweats.", "")) + "\n", encoding="utf-8")
+    read = tmp_path / "read.tsv"
+    read.write_text(REAL_HEADER + "13\teffexor\twithdrawal | brain zaps\t\t\n", encoding="utf-8")
+    f = event_evaluation.evaluate_real_events(nlp, druglib, read)
+    assert f["recall"] == 1.0 and not f["missed"]
+
+
 def test_the_real_text_figures_count_accepted_alternates_and_split_tuned_from_unseen(nlp, tmp_path: Path):
     from fms_pipeline.nlp.reviews import COLUMNS
 

@@ -197,7 +197,8 @@ def is_tuning_text(review_id: int) -> bool:
 
 def evaluate_real_events(nlp: Language, druglib_file: Path, path: Path = REAL_FILE) -> dict:
     """Events found in the read side-effect texts, headed as a review table gives them, against the events read:
-    per text, a found term counts as read when it is, or when an accepted alternate of it is; micro precision
+    per text, a found term counts as read when it is, or when an accepted alternate of it is (a withdrawal outcome
+    is the event "withdrawal"); micro precision
     and recall over all texts, and over the texts tuned on and the others (``is_tuning_text``)."""
     from fms_pipeline.nlp import reviews
 
@@ -213,8 +214,12 @@ def evaluate_real_events(nlp: Language, druglib_file: Path, path: Path = REAL_FI
     missed: Counter = Counter()
     wrong: Counter = Counter()
     for row, doc in zip(rows, nlp.pipe(reviews._stated(nlp, texts), batch_size=64)):
-        found = {e for s in doc.spans["outcomes"] if s.label_ in HARM_KINDS and not s._.negated
-                 and not s._.hypothetical for e in s._.events}
+        asserted = [s for s in doc.spans["outcomes"] if s.label_ in HARM_KINDS and not s._.negated
+                    and not s._.hypothetical]
+        # Withdrawal read as an event is the pipeline's withdrawal outcome (its events are the symptoms, never
+        # "withdrawal" itself: ``events.NO_EVENT``).
+        found = {e for s in asserted for e in s._.events} | (
+            {"withdrawal"} if any(s.label_ == "withdrawal" for s in asserted) else set())
         counts: Counter = Counter(texts=1, found=len(found), read=len(row["events"]))
         as_read = set()
         for term in sorted(found):  # sorted: the lists' ties in the same order every run

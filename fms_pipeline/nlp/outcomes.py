@@ -384,8 +384,11 @@ class DrugOutcomes:
                 else:
                     found = []
                 recent_drugs.extend((number, e.ent_id_) for e in ents if _asserted_drug(e))
+                # A stop said to have happened: not "I never stopped Cymbalta", "I can't stop it", "thinking about
+                # stopping Savella".
                 recent_stops.extend((number, e.ent_id_) for e in ents if e.label_ in DRUG_LABELS and (
-                    events.preceded_by(e, "drug_stopped", sentence) or self.context.assess(e).stopped))
+                    events.preceded_by(e, "drug_stopped", sentence) or self.context.assess(e).stopped)
+                    and not extensions.value(e, "hypothetical") and not _negation_before(e, sentence))
                 if not found:
                     score = compound[row]
                 elif self.sentiment_model is None or self.classifier is None:
@@ -441,7 +444,8 @@ class DrugOutcomes:
             and not _tolerance_to_effects(c, sentence, ents)}
         # "It took away all the depression", "Anxiety was greatly decreased": a complaint relieved.
         relief_of_stopping = events.relief_of_stopping(sentence, rule_cues, drugs) or (
-            stopped_before is not None and not drugs and not doc._.stated_drug)
+            stopped_before is not None and not drugs and not doc._.stated_drug
+            and not _it_works(sentence, [c for c in (*cues, *rule_cues) if c.label_ == "effective"]))
         other_treatment = events.other_treatment_helped(sentence, rule_cues, drugs)
         if not (relief_of_stopping or other_treatment) and relieved_complaint(sentence, rule_cues, ents, self.context):
             labels.add("effective")
@@ -1177,6 +1181,39 @@ def neutral_drug_text(sentence: Span, ents: list[Span], text: str | None = None)
         at = end_with_space(drug.end)
     parts.append(text[at:end])
     return "".join(parts)
+
+
+_IT = hash_string("it")
+_FEEL = frozenset(hash_string(w) for w in ("feel", "feels", "felt"))
+_WORK_VERBS = frozenset(hash_string(w) for w in WORK_VERBS)
+# The writer's own words, or "how" ("It's amazing how much better I feel"): "it" is no drug doing it.
+_NOT_THE_DRUG_DOING = frozenset(hash_string(w) for w in context.FIRST_PERSON | {"how"})
+
+
+def _negation_before(entity: Span, sentence: Span) -> bool:
+    """A negation word in the four words before the entity ("I never stopped taking Cymbalta", "I can't stop
+    Lyrica"; not "I couldn't stand the sweating so I stopped Cymbalta")."""
+    return any(w in events._NOT for w in events._lower(sentence.doc)[max(sentence.start, entity.start - 4):entity.start])
+
+
+def _it_works(sentence: Span, effective_cues: list[Span]) -> bool:
+    """Whether "it" (the drug the sentences before named) is what works or helps, before any word of the
+    writer's own: "It clearly was helping", "So I restarted it and it works again", "It was the only drug that
+    ever helped"; not "I feel so much better now that I'm off it" (after a stop), "It feels great" nor "It's amazing
+    how much better I feel".
+    """
+    words = events._lower(sentence.doc)
+    starts = {c.start for c in effective_cues}
+    for i in range(sentence.start, sentence.end):
+        if words[i] != _IT or (i + 1 < sentence.end and words[i + 1] in _FEEL) or events.preceded_by(
+                sentence.doc[i:i + 1], "drug_stopped", sentence):
+            continue
+        for j in range(i + 1, sentence.end):
+            if words[j] in _NOT_THE_DRUG_DOING:
+                break
+            if words[j] in _WORK_VERBS or j in starts:
+                return True
+    return False
 
 
 def _asserted_drug(entity: Span) -> bool:
