@@ -388,6 +388,11 @@ def test_a_symptom_under_another_heading_or_naming_another_drug_is_not_made_an_e
     ("Side effects review: Full doses would make my heart race.", "palpitations"),
     ("Side effects review: I had to take it with food or I would get a little upset stomach.", "upset stomach"),
     ("Side effects review: I don't have as much energy, I have to force myself to take a walk.", "fatigue"),
+    # from the second batch of read texts (odd ids)
+    ("Side effects review: My orgasm was delayed and not satisfying.", "delayed orgasm"),
+    ("Side effects review: It made me want to end it.", "suicidal thoughts"),
+    ("Side effects review: I also experienced loss of my word finding skills.", "word finding difficulty"),
+    ("Side effects review: a bit rundown and not clear-headed", "brain fog"),
 ])
 def test_side_effect_column_wordings_are_events(nlp, text, event):
     assert event in asserted_events(read_as_review(nlp, text, "tretinoin"))
