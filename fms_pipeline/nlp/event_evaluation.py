@@ -160,13 +160,12 @@ def report(nlp: Language, path: Path = DEV_FILE) -> str:
 
 REAL_FILE = REPO_DATA / "evaluation" / "druglib_side_effect_events.tsv"
 REAL_COLUMNS = ("review_id", "drug", "events", "alternates")
-SIDE_EFFECTS_HEADING = "Side effects review"  # as the review-table parser heads DrugLib's sideEffectsReview column
 
 
 def read_real_set(path: Path = REAL_FILE) -> list[dict]:
     """The rows of a file of DrugLib side-effect texts read by hand (its header says how): the review, the events
     read (preferred terms) and the "found->read" pairs accepted as the same event under another term."""
-    from fms_pipeline.nlp.reviews import HELD_BACK_EVERY
+    from fms_pipeline.nlp.reviews import is_held_back
 
     rows, seen = [], set()
     for number, row in read_rows(path, REAL_COLUMNS):
@@ -174,7 +173,7 @@ def read_real_set(path: Path = REAL_FILE) -> list[dict]:
         if not (row["review_id"] or "").isdigit():
             raise ValueError(f"{where}: review_id {row['review_id']!r} is not a whole number")
         review_id = int(row["review_id"])
-        if review_id % HELD_BACK_EVERY == 0:
+        if is_held_back(review_id):
             raise ValueError(f"{where}: review {review_id} is held back for measuring and must not be read")
         if review_id in seen:
             raise ValueError(f"{where}: review {review_id} is read twice")
@@ -201,15 +200,16 @@ def evaluate_real_events(nlp: Language, druglib_file: Path, path: Path = REAL_FI
     is the event "withdrawal"); micro precision
     and recall over all texts, and over the texts tuned on and the others (``is_tuning_text``)."""
     from fms_pipeline.nlp import reviews
+    from fms_pipeline.parsing.sources.tabular import header_label, headed
 
+    heading = header_label("sideEffectsReview")  # as the review-table parser heads DrugLib's column
     rows = read_real_set(path)
     by_id = {r.review_id: r for r in reviews.read_druglib(druglib_file)}
     absent = [row["review_id"] for row in rows if row["review_id"] not in by_id]
     if absent:
         raise reviews.NotAmongTheReviews(f"{path}: review(s) {', '.join(map(str, absent[:5]))} are not in "
                                          f"{druglib_file}")
-    texts = [(f"{SIDE_EFFECTS_HEADING}: {by_id[row['review_id']].side_effects_text}", by_id[row["review_id"]].drug)
-             for row in rows]
+    texts = [(headed(heading, by_id[row["review_id"]].side_effects_text), by_id[row["review_id"]].drug) for row in rows]
     groups = {name: Counter() for name in ("all", "tuning", "unseen")}
     missed: Counter = Counter()
     wrong: Counter = Counter()

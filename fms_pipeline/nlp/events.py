@@ -765,8 +765,9 @@ _PAIN_WORDS = frozenset({"pain", "pains", "ache", "aches", "aching"})
 def _symptom_terms() -> dict[str, str]:
     """{variant, lower case: its term} of the symptom vocabulary."""
     from fms_pipeline.nlp.drug_lexicon import read_vocabulary
+    from fms_pipeline.nlp.icd10 import EVENT_VOCABULARY
 
-    return {v.lower(): term for term, variants in read_vocabulary("adverse_events.tsv").items() for v in variants}
+    return {v.lower(): term for term, variants in read_vocabulary(EVENT_VOCABULARY).items() for v in variants}
 
 
 def coordination_start(event: Span) -> int:

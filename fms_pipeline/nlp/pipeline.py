@@ -42,12 +42,13 @@ from wordfreq import zipf_frequency
 from fms_pipeline import labels
 from fms_pipeline.nlp import access_loss, conditions, context, outcomes, places  # noqa: F401  (registers the components)
 from fms_pipeline.nlp.drug_lexicon import CURATED_FILES, _vocab_text, drug_lexicon, read_vocabulary
+from fms_pipeline.nlp.icd10 import EVENT_VOCABULARY
 
 log = logging.getLogger(__name__)
 
 LABEL_VOCABULARIES = {
     "CONDITION": "conditions.tsv",
-    "SYMPTOM": "adverse_events.tsv",  # symptoms and adverse events, with lay variants and ICD-10-CM codes
+    "SYMPTOM": EVENT_VOCABULARY,  # symptoms and adverse events, with lay variants and ICD-10-CM codes
     "DRUG_CLASS": "drug_classes.tsv",
     "ORG": "organizations.tsv",
 }

@@ -55,7 +55,12 @@ class Review:
 
     @property
     def held_back(self) -> bool:
-        return self.review_id % HELD_BACK_EVERY == 0
+        return is_held_back(self.review_id)
+
+
+def is_held_back(review_id: int) -> bool:
+    """Whether the review of this id is held back for measuring (never read, never trained on)."""
+    return review_id % HELD_BACK_EVERY == 0
 
 
 def read_druglib(path: Path) -> list[Review]:
