@@ -407,6 +407,45 @@ def test_a_risk_or_other_patients_effects_are_no_events(nlp, text):
 
 
 @pytest.mark.parametrize("text, events", [
+    # A caregiver writing a review table's side-effects column writes of the row's patient (DrugLib training
+    # reviews 1863, 3201, 1979: a son, a daughter, "pt").
+    ("Side effects review: My son developed an allergic reaction to the drug - a red rash that covered his body.",
+     {"allergic reaction", "rash"}),
+    ("Side effects review: She became restless and agitated and had a hard time sleeping.",
+     {"restlessness", "agitation", "insomnia"}),
+    ("Side effects review: pt became very agitated. couldn't sit still.", {"agitation"}),
+])
+def test_a_caregivers_side_effects_column_reports_the_patients_events(nlp, text, events):
+    found = harm(read_as_review(nlp, text, "amoxicillin/clavulanate"))
+    assert events <= found.get(("adverse_effect", "amoxicillin/clavulanate"), set())
+
+
+def test_someone_elses_effects_outside_a_review_tables_column_stay_theirs(nlp):
+    # the same words in a forum post (no row, no drug column) or in a row's comments column
+    assert not asserted_events(nlp("Side effects: My son developed a rash on Augmentin."))
+    assert not asserted_events(read_as_review(nlp, "Comments review: My son developed a rash on it.", "amoxicillin"))
+
+
+@pytest.mark.parametrize("text, event", [
+    ("Lyrica gave me depression.", "depressed mood"),
+    ("Lyrica made me depressed.", "depressed mood"),
+    ("Mirtazapine gave me restless legs syndrome.", "restless legs"),
+    ("Lyrica gave me migraines.", "migraine"),  # no event term says the same: the condition's own name
+])
+def test_a_condition_reported_as_an_effect_is_counted_under_its_event_term(nlp, text, event):
+    assert asserted_events(nlp(text)) == {event}
+
+
+def test_each_condition_reported_as_an_event_names_a_condition_and_an_event_term():
+    from fms_pipeline.nlp.events import condition_events
+
+    mapping = condition_events()
+    assert mapping["depression"] == "depressed mood"
+    assert set(mapping) <= set(read_vocabulary("conditions.tsv"))
+    assert set(mapping.values()) <= set(read_vocabulary(icd10.EVENT_VOCABULARY))
+
+
+@pytest.mark.parametrize("text, events", [
     ("Side effects review: incapacitating bone/muscle/joint pain", {"bone pain", "muscle pain", "joint pain"}),
     ("Side effects review: After two weeks, moderate muscle and joint pain.", {"muscle pain", "joint pain"}),
     ("Side effects review: Leg and foot pain.", {"leg pain", "foot pain"}),

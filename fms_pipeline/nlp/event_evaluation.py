@@ -24,6 +24,7 @@ from pathlib import Path
 from spacy.language import Language
 
 from fms_pipeline.nlp.annotated import read_rows, split_field
+from fms_pipeline.nlp.events import EVENT_LABELS, event_term
 
 REPO_DATA = Path(__file__).resolve().parents[2] / "data"
 DEV_FILE = REPO_DATA / "evaluation" / "adverse_events_dev.tsv"
@@ -67,7 +68,7 @@ def found_events(doc) -> list[tuple[int, int, str, str | None]]:
             continue
         sentence = doc[outcome.start].sent
         for entity in sentence.ents:
-            if entity.ent_id_ in outcome._.events:
+            if entity.label_ in EVENT_LABELS and event_term(entity) in outcome._.events:
                 key = (entity.start_char, entity.end_char, outcome._.drug)
                 out[key] = (entity.start_char, entity.end_char, entity.ent_id_, outcome._.drug)
     return list(out.values())

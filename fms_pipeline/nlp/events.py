@@ -1,8 +1,9 @@
 """The adverse events an ``adverse_effect`` or ``withdrawal`` outcome reports, and the drug each is of.
 
 An event is a SYMPTOM entity (the adverse-event vocabulary, ``vocab/adverse_events.tsv``) or a
-CONDITION entity ("depression" after starting a drug) in the outcome's sentence that the patient
-asserts having: not negated ("no nausea"), not hypothetical ("if it makes me gain weight"), not
+CONDITION entity ("depression" after starting a drug, reported as "depressed mood": ``condition_events``) in the
+outcome's sentence that the patient asserts having (in a review table's side-effects column, the row's patient,
+whoever writes it): not negated ("no nausea"), not hypothetical ("if it makes me gain weight"), not
 someone else's ("my sister got a rash"), and not what the drug treats or relieved: a symptom right
 after a relief cue of ``vocab/event_cues.tsv`` ("Cymbalta for my depression", "Lyrica helps
 my pain", "tramadol took away my headaches"). The same words elsewhere are a condition, not an
@@ -430,11 +431,14 @@ def drug_context(sentence: Span, drugs: list[Span], ents: list[Span], events: li
     return None
 
 
-def asserted_events(sentence: Span, ents: list[Span]) -> list[Span]:
+def asserted_events(sentence: Span, ents: list[Span], patients_column: bool = False) -> list[Span]:
     """The event entities of a sentence the patient asserts having (see the module docstring); none
-    in a question ("does gabapentin cause hair loss?")."""
+    in a question ("does gabapentin cause hair loss?"). ``patients_column``: the sentence answers a review
+    table's side-effects column, which is about the one patient of the row whoever writes it ("Side effects
+    review: My son developed a rash", "pt became very agitated"): he, she or "my son" is that patient, not
+    someone else."""
     candidates = [e for e in ents if e.label_ in EVENT_LABELS and e.ent_id_ != NO_EVENT]
-    if not candidates or is_question(sentence) or _about_someone_else(sentence):
+    if not candidates or is_question(sentence) or (not patients_column and _about_someone_else(sentence)):
         return []
     words = _lower(sentence.doc)
     denied = _denied_with_list(candidates, sentence, ents)
@@ -443,8 +447,8 @@ def asserted_events(sentence: Span, ents: list[Span]) -> list[Span]:
             # "a bipolar medication", "my anxiety meds": what a medicine is for, not an event had
             # (not after a causing verb: "Effexor caused so much nausea medication couldn't fix it")
             and not (e.end < sentence.end and words[e.end] in _MEDICINE_NOUNS and not preceded_by(e, "cause", sentence))
-            and e not in denied and e._.experiencer != "other"
-            and not preceded_by(e, "other_person", sentence)
+            and e not in denied and (patients_column or (
+                e._.experiencer != "other" and not preceded_by(e, "other_person", sentence)))
             and (not is_indication(e.ent_id_) or is_caused(e, sentence))]
 
 
@@ -750,7 +754,7 @@ def events_by_drug(events: list[Span], drugs: list[Span], sentence: Span | None 
         listed = [d for d in drugs if d is nearest or d not in remedies]
         for drug in (_listed_with(nearest, listed) if nearest is not None else [None]):
             terms = out.setdefault(drug, [])
-            for term in (event.ent_id_, *coordinated_terms(event)):
+            for term in (event_term(event), *coordinated_terms(event)):
                 if term not in terms:
                     terms.append(term)
     return out
@@ -762,6 +766,35 @@ _PAIN_WORDS = frozenset({"pain", "pains", "ache", "aches", "aching"})
 
 
 @cache
+@cache
+def condition_events() -> dict[str, str]:
+    """{condition canonical: the adverse-event term it is reported under} (``vocab/condition_events.tsv``);
+    each side checked against its vocabulary."""
+    from fms_pipeline.nlp.drug_lexicon import read_vocabulary
+    from fms_pipeline.nlp.icd10 import EVENT_VOCABULARY
+
+    name = "condition_events.tsv"
+    conditions, terms = read_vocabulary("conditions.tsv"), read_vocabulary(EVENT_VOCABULARY)
+    out: dict[str, str] = {}
+    for number, line in enumerate(_vocab_text(name).splitlines(), start=1):
+        if not line.strip() or line.startswith("#"):
+            continue
+        fields = [f.strip() for f in line.split("\t")]
+        if len(fields) != 2 or fields[0] not in conditions or fields[1] not in terms or fields[0] in out:
+            raise ValueError(f"vocab/{name} line {number}: expected 'condition<TAB>event', a condition of "
+                             f"conditions.tsv (once) and a term of {EVENT_VOCABULARY}: {line!r}")
+        out[fields[0]] = fields[1]
+    return out
+
+
+def event_term(entity: Span) -> str:
+    """The adverse-event term an event entity is reported under: its canonical, or for a condition the event
+    term ``condition_events`` names ("depression" is reported as "depressed mood")."""
+    if entity.label_ == "CONDITION":
+        return condition_events().get(entity.ent_id_, entity.ent_id_)
+    return entity.ent_id_
+
+
 def _symptom_terms() -> dict[str, str]:
     """{variant, lower case: its term} of the symptom vocabulary."""
     from fms_pipeline.nlp.drug_lexicon import read_vocabulary

@@ -467,7 +467,8 @@ class DrugOutcomes:
         # of a medicine's doing ("Gave me the worst dry mouth.", "The new pills gave me a rash.").
         drug_known = bool(acting or doc._.stated_drug or previous_drug or next_drug)
         has_drug = drug_known or (bool(labels & set(HARM_LABELS)) and events.speaks_of_a_medicine(sentence, ents))
-        asserted = (events.asserted_events(sentence, ents) if has_drug and any(e.label_ in events.EVENT_LABELS for e in ents)
+        asserted = (events.asserted_events(sentence, ents, patients_column=drug_known and bool(doc._.stated_drug)
+                                           and under_side_effects_heading(sentence)) if has_drug and any(e.label_ in events.EVENT_LABELS for e in ents)
                     else [])
         if asserted and not labels & set(HARM_LABELS):
             # Where the classifier says nothing: "Cymbalta, Lyrica and Savella all gave me nausea" (a cue
@@ -586,7 +587,7 @@ class DrugOutcomes:
                         # of ("I had to stop taking it because of the headaches") is no withdrawal.
                         # (An event named again after the reason is kept: "... because of the headaches, but after
                         # stopping the headaches got worse".)
-                        kept = [t for t in reported if any(e.ent_id_ == t and e.start not in reasons for e in asserted)]
+                        kept = [t for t in reported if any(events.event_term(e) == t and e.start not in reasons for e in asserted)]
                         if reported and not kept and not any(c.label_ == "withdrawal" for c in rule_cues):
                             stop_reason_only = True
                         reported = kept
@@ -595,7 +596,7 @@ class DrugOutcomes:
                         # reason is the withdrawal's.
                         last = max(reasons)
                         reported = [t for t in reported if any(
-                            e.ent_id_ == t and e.start <= last for e in asserted)]
+                            events.event_term(e) == t and e.start <= last for e in asserted)]
                     if reported:
                         span._.events = tuple(dict.fromkeys(reported))
                 found_context = self.context.assess(span)
@@ -614,7 +615,7 @@ class DrugOutcomes:
                 # not also an adverse effect of the drug.
                 if label == "adverse_effect" and not negated and "withdrawal" in labels and span._.events and all(
                         self.context.assess(e).stopped and e.start not in reasons
-                        for e in asserted if e.ent_id_ in span._.events):
+                        for e in asserted if events.event_term(e) in span._.events):
                     negated = True
                 # "I was tired, but that was the infection, not the Zithromax": the drug is cleared of it.
                 if label == "adverse_effect" and not negated:
@@ -633,7 +634,7 @@ class DrugOutcomes:
                 # nervous to start it because I read it causes weight gain": the nerves come first).
                 hypothetical = found_context.hypothetical and not (
                     label in HARM_LABELS and span._.events and drug_known
-                    and any(e.start >= anchor.end and e.ent_id_ in span._.events for e in asserted))
+                    and any(e.start >= anchor.end and events.event_term(e) in span._.events for e in asserted))
                 if hypothetical or (target is not None and target._.hypothetical):
                     span._.hypothetical = True
                 out.append(span)

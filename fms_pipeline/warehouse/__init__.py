@@ -134,13 +134,16 @@ def _register_drug_reference(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _register_condition_reference(con: duckdb.DuckDBPyConnection) -> None:
-    """ICD-10-CM code and description of every condition and symptom mentioned, as ``condition_reference``."""
+    """ICD-10-CM code and description of every condition and symptom mentioned, and of every event an outcome
+    reports (a condition is reported under its event term: ``events.condition_events``), as
+    ``condition_reference``."""
     import polars as pl
 
     from fms_pipeline.nlp.icd10 import condition_reference
 
     names = [r[0] for r in con.execute(
-        "SELECT DISTINCT canonical FROM entity_mentions WHERE label IN ('CONDITION', 'SYMPTOM')").fetchall()]
+        "SELECT canonical FROM entity_mentions WHERE label IN ('CONDITION', 'SYMPTOM') "
+        "UNION SELECT unnest(events) FROM outcome_mentions").fetchall()]
     schema = {"condition": pl.String, "icd10_code": pl.String, "icd10_description": pl.String}
     con.register("condition_reference", pl.DataFrame(condition_reference(names), schema=schema).to_arrow())
 

@@ -1,4 +1,6 @@
--- Each condition and symptom mentioned, with its ICD-10-CM code and the code's description where
+-- Each condition and symptom mentioned, and each event an outcome reports (drug_events.event_code comes from
+-- here; "depression" is reported as "depressed mood", nlp/vocab/condition_events.tsv), with its ICD-10-CM code
+-- and the code's description where
 -- one fits (from fms_pipeline.nlp.conditions.condition_reference: a reviewed mapping for the
 -- curated names, the code set's own descriptions for the others). Negated and hypothetical
 -- mentions count too, as in entity_counts.
