@@ -161,6 +161,33 @@ def test_withdrawal_carries_the_symptoms_felt_when_stopping(nlp):
 
 # --- the evaluation's files -------------------------------------------------------------
 
+@pytest.mark.parametrize("text, withdrawal, adverse", [
+    # DrugLib training side-effect texts rated No Side Effects (338, 1082, 3098, 2406): what a missed dose or a stop
+    # brought is no effect of taking the drug
+    ("Side effects review: Headaches if missed dosages.", {"headache"}, set()),
+    ("Side effects review: severe hair loss after terminating the pill, but no others whilst on it", {"hair loss"}, set()),
+    ("Side effects review: I once missed a few days in a row and became very depressed.", {"depressed mood"}, set()),
+    ("Side effects review: There were none except the anxiety returned when the drug wore off.", {"anxiety"}, set()),
+    # both in one sentence: the list right before the miss, or after it, is the miss's (PsyTAR-like wordings)
+    ("I am sweating like crazy all the time, and if I miss a dose I get dizzy.", {"dizziness"}, {"sweating"}),
+    ("loss of libido, weight gain, nausea and vomiting upon missed dose.", {"nausea", "vomiting"},
+     {"sexual dysfunction", "weight gain"}),
+])
+def test_what_a_missed_dose_or_a_stop_brought_is_withdrawal_not_an_adverse_effect(nlp, text, withdrawal, adverse):
+    found = harm(read_as_review(nlp, text, "venlafaxine"))
+    assert found.get(("withdrawal", "venlafaxine"), set()) == withdrawal
+    assert found.get(("adverse_effect", "venlafaxine"), set()) == adverse
+
+
+@pytest.mark.parametrize("text", [
+    "Side effects review: I stopped it because of the rash.",  # why it was stopped
+    "Side effects review: Effexor made me dizzy so I stopped taking it.",  # the drug did it
+    "Side effects review: Total sexual dysfunction which has continued with no improvement after stopping it.",
+])
+def test_an_effect_that_made_the_patient_stop_or_outlasted_the_stop_stays_an_adverse_effect(nlp, text):
+    assert ("adverse_effect", "venlafaxine") in harm(read_as_review(nlp, text, "venlafaxine"))
+
+
 @pytest.mark.parametrize("path", [event_evaluation.DEV_FILE, event_evaluation.TUNING_FILE])
 def test_the_annotated_event_sets_are_well_formed_and_large_enough(path):
     rows = event_evaluation.read_event_set(path)

@@ -535,6 +535,25 @@ class DrugOutcomes:
                 and not says_stopping(sentence) and under_side_effects_heading(sentence)):
             labels.discard("withdrawal")
             labels.add("adverse_effect")
+        # "Headaches if missed dosages", "severe hair loss after terminating the pill", "anxiety returned when the drug
+        # wore off": what came of a dose missed or the drug stopped is its withdrawal, not an effect of taking it
+        # (unless a cue says the drug did it, or it is why the drug was stopped: "I stopped it because of the rash").
+        # In a sentence that says both ("sweating like crazy, and if I miss a dose I get dizzy"), the events of the
+        # miss are those after it and the list right before it ("dizziness and vertigo upon missed dose"); the others
+        # stay the drug's adverse effects.
+        by_label: dict[str, set[str]] | None = None
+        missed_at = missed_dose_or_stop_at(sentence) if labels & set(HARM_LABELS) and asserted else None
+        if missed_at is not None:
+            kept = [e for e in asserted if not (events.is_caused(e, sentence) or e.start in reasons)]
+            of_the_miss = events_of_the_miss(kept, missed_at, sentence)
+            if of_the_miss:
+                taking = [e for e in asserted if e not in of_the_miss]
+                labels.add("withdrawal")
+                if not taking:
+                    labels.discard("adverse_effect")
+                else:
+                    labels.add("adverse_effect")
+                    by_label = {"withdrawal": _terms(of_the_miss), "adverse_effect": _terms(taking)}
         tied: dict[Span | None, list[str]] = {}
         if asserted and labels & set(HARM_LABELS):
             tied = events.events_by_drug(asserted, acting, sentence)
@@ -582,6 +601,8 @@ class DrugOutcomes:
                     span._.drug = drug
                 if label in HARM_LABELS:
                     reported = tied.get(target, []) if target is not None else [t for ts in tied.values() for t in ts]
+                    if by_label is not None and label in by_label:
+                        reported = [t for t in reported if t in by_label[label]]
                     if reasons and label == "withdrawal":
                         # Why it was stopped is not what stopping did; a withdrawal the sentence gives no other sign
                         # of ("I had to stop taking it because of the headaches") is no withdrawal.
@@ -714,6 +735,61 @@ STOPPING_WORDS = frozenset({"stop", "stopped", "stopping", "stops", "quit", "qui
 _DOWN_VERBS = frozenset({"come", "comes", "came", "coming", "go", "goes", "went", "going", "step", "stepped",
                          "stepping"})
 _NOT_TAKEN = frozenset({"take", "taking", "took", "have", "had"})  # after a negation: "when I do not take this medicine"
+
+
+_MISSED = frozenset({"miss", "missed", "missing", "misses", "skip", "skipped", "skipping", "skips", "forget", "forgot",
+                     "forgetting"})
+_MISSED_WHAT = frozenset({"dose", "doses", "dosage", "dosages", "dosing", "day", "days", "pill", "pills", "night",
+                          "nights", "it", "them", "one"})
+_WHEN = frozenset({"after", "when", "since", "upon", "once", "if", "whenever"})
+_STOPPED = frozenset({"stop", "stopped", "stopping", "terminating", "terminated", "quit", "quitting", "discontinue",
+                      "discontinued", "discontinuing", "leaving", "left"})
+_WENT_OFF = frozenset({"coming", "came", "come", "went", "going", "go", "getting", "got", "wore", "wears", "wearing",
+                       "wear"})
+
+
+def missed_dose_or_stop_at(sentence: Span) -> int | None:
+    """Where the sentence first speaks of what follows a dose missed ("if I miss a couple of dosages", "skipping a
+    dosage for 2-3 days"), the drug stopped ("after terminating the pill", "when I stopped"), not taken ("if I do not
+    take it") or worn off ("when the drug wore off"): the token index of its "if", "when", "after" or of the missing
+    word; None where it does not."""
+    words = [t.lower_ for t in sentence]
+    for i, w in enumerate(words):
+        before = words[max(0, i - 3):i]
+        when = next((i - len(before) + k for k, v in enumerate(before) if v in _WHEN), None)
+        if w in _MISSED and any(v in _MISSED_WHAT for v in words[i + 1:i + 5]):
+            return sentence.start + (when if when is not None else i)
+        if when is not None and (w in _STOPPED or (w in _WENT_OFF and "off" in words[i + 1:i + 4]) or (
+                w in _NOT_TAKEN and any(v in outcome_model.NEGATIONS for v in before))):
+            return sentence.start + when
+    return None
+
+
+_RUN_JOINERS = frozenset({"and", "or", "&", "/", "+"})
+_CLAUSE_ENDS = frozenset({",", ";", ":", ".", "-", "but", "and", "or", "which", "that"})
+_VERB_GAP = 3  # "the anxiety returned when ...": at most this many words between the event and the miss
+
+
+def events_of_the_miss(asserted: list[Span], at: int, sentence: Span) -> list[Span]:
+    """The events that come of the miss or stop at token ``at``: those after it, the one right before it in its
+    clause ("Headaches if missed dosages", "the anxiety returned when the drug wore off") and those joined to that
+    one by "and" or "or" ("dizziness and vertigo upon missed dose"); not what a clause break or more words set apart
+    ("sweating like crazy, and if I miss a dose ...", "sexual dysfunction which has continued ... after stopping")."""
+    doc = sentence.doc
+    out = [e for e in asserted if e.start >= at]
+    boundary = at
+    for k, e in enumerate(sorted((e for e in asserted if e.end <= at), key=lambda e: -e.end)):
+        gap = [t.lower_ for t in doc[e.end:boundary]]
+        if (any(w not in _RUN_JOINERS for w in gap) if k else (len(gap) > _VERB_GAP or any(
+                w in _CLAUSE_ENDS for w in gap))):
+            break
+        out.append(e)
+        boundary = e.start
+    return out
+
+
+def _terms(entities: list[Span]) -> set[str]:
+    return {t for e in entities for t in (events.event_term(e), *events.coordinated_terms(e))}
 
 
 def says_stopping(sentence: Span) -> bool:
