@@ -188,6 +188,13 @@ def test_an_effect_that_made_the_patient_stop_or_outlasted_the_stop_stays_an_adv
     assert ("adverse_effect", "venlafaxine") in harm(read_as_review(nlp, text, "venlafaxine"))
 
 
+def test_events_had_beside_a_denied_drug_are_the_texts_drugs(nlp):
+    # DrugLib training review 3881: "unlike zyprexa" is no drug acting; the drowsiness is the reviewed drug's
+    doc = read_as_review(nlp, "Side effects review: I became drowsy, however, there were no hangover effects, unlike "
+                              "zyprexa, for instance.", "abilify")
+    assert harm(doc) == {("adverse_effect", "aripiprazole"): {"drowsiness"}}
+
+
 @pytest.mark.parametrize("path", [event_evaluation.DEV_FILE, event_evaluation.TUNING_FILE])
 def test_the_annotated_event_sets_are_well_formed_and_large_enough(path):
     rows = event_evaluation.read_event_set(path)

@@ -587,6 +587,11 @@ class DrugOutcomes:
                 # Every drug named is a remedy taken against the events ("..., I have to take Linzess just to
                 # go"): they are the text's drug's (the review's, or the one named before).
                 targets = [None]
+            elif label in HARM_LABELS and tied and not acting and all(d.start >= asserted[-1].end for d in drugs):
+                # Events had, and every drug named after them is denied or hypothetical ("I became drowsy, ... no
+                # hangover effects, unlike zyprexa"): they are the text's drug's, not the drug named nearest (one
+                # denied before them may still be their cause: "I could not tolerate Cymbalta, it made me nauseous").
+                targets = [None]
             else:
                 targets = [_nearest(drugs, anchor)]
             for target in targets:
