@@ -404,6 +404,15 @@ def test_a_symptom_under_another_heading_or_naming_another_drug_is_not_made_an_e
     ("Side effects review: It thins your skin, so you can't wax.", "skin thinning"),
     ("Side effects review: It caused my liver function tests to become elevated.", "elevated liver enzymes"),
     ("Side effects review: a mild burning in my eyes after the drops", "eye irritation"),
+    ("Side effects review: My lips are always very dry.", "chapped lips"),
+    ("Side effects review: My skin was really red for the first month.", "redness"),
+    ("Side effects review: my skin got really irritated and peeled", "skin irritation"),
+    ("Side effects review: Within a day my breasts became sore.", "breast tenderness"),
+    ("Side effects review: dizziness and pounding heartbeat", "palpitations"),
+    ("Side effects review: My joints began to ache and swell.", "joint pain"),
+    ("Side effects review: I gained like 7lb while on it.", "weight gain"),
+    ("Side effects review: Appetite is reduced, and it is easy to forget to eat.", "loss of appetite"),
+    ("Side effects review: Total lack of desire for sex.", "sexual dysfunction"),
 ])
 def test_side_effect_column_wordings_are_events(nlp, text, event):
     assert event in asserted_events(read_as_review(nlp, text, "tretinoin"))
