@@ -413,6 +413,8 @@ def test_a_symptom_under_another_heading_or_naming_another_drug_is_not_made_an_e
     ("Side effects review: I gained like 7lb while on it.", "weight gain"),
     ("Side effects review: Appetite is reduced, and it is easy to forget to eat.", "loss of appetite"),
     ("Side effects review: Total lack of desire for sex.", "sexual dysfunction"),
+    ("Side effects review: First 2 days wicked nasea.", "nausea"),
+    ("Side effects review: a feeling of complete disassociation from reality", "dissociation"),
 ])
 def test_side_effect_column_wordings_are_events(nlp, text, event):
     assert event in asserted_events(read_as_review(nlp, text, "tretinoin"))
