@@ -427,6 +427,28 @@ def test_a_symptom_under_another_heading_or_naming_another_drug_is_not_made_an_e
     ("Side effects review: It made me want to end it.", "suicidal thoughts"),
     ("Side effects review: I also experienced loss of my word finding skills.", "word finding difficulty"),
     ("Side effects review: a bit rundown and not clear-headed", "brain fog"),
+    # session 17 vocabulary, from odd-id misses and DrugLib training side-effect texts
+    ("Side effects review: I could not breath during the infusion.", "shortness of breath"),
+    ("Side effects review: dry mouth, restless, no appitite", "loss of appetite"),
+    ("Side effects review: Erections were not as firm as before.", "erectile dysfunction"),
+    ("Side effects review: After an hour my back started to ache.", "back pain"),
+    ("Side effects review: It stuffs up my nose at night.", "nasal congestion"),
+    ("Side effects review: altered mental status for about five minutes", "confusion"),
+    ("Side effects review: stomach slightly upset", "upset stomach"),
+    ("Side effects review: It thins your skin, so you can't wax.", "skin thinning"),
+    ("Side effects review: It caused my liver function tests to become elevated.", "elevated liver enzymes"),
+    ("Side effects review: a mild burning in my eyes after the drops", "eye irritation"),
+    ("Side effects review: My lips are always very dry.", "chapped lips"),
+    ("Side effects review: My skin was really red for the first month.", "redness"),
+    ("Side effects review: my skin got really irritated and peeled", "skin irritation"),
+    ("Side effects review: Within a day my breasts became sore.", "breast tenderness"),
+    ("Side effects review: dizziness and pounding heartbeat", "palpitations"),
+    ("Side effects review: My joints began to ache and swell.", "joint pain"),
+    ("Side effects review: I gained like 7lb while on it.", "weight gain"),
+    ("Side effects review: Appetite is reduced, and it is easy to forget to eat.", "loss of appetite"),
+    ("Side effects review: Total lack of desire for sex.", "sexual dysfunction"),
+    ("Side effects review: First 2 days wicked nasea.", "nausea"),
+    ("Side effects review: a feeling of complete disassociation from reality", "dissociation"),
 ])
 def test_side_effect_column_wordings_are_events(nlp, text, event):
     assert event in asserted_events(read_as_review(nlp, text, "tretinoin"))
