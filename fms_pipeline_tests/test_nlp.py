@@ -204,6 +204,11 @@ def test_every_curated_combination_names_known_generic_ingredients():
         ("10mg", ["10", "mg"]),
         ("24/7", ["24/7"]),
         ("see https://example.com/a(b)+c/d?x=1", ["see", "https://example.com/a(b)+c/d?x=1"]),
+        # a sentence ended with no space after its full stop; domain names and abbreviations kept
+        ("tiredness.and headaches", ["tiredness", ".", "and", "headaches"]),
+        ("weeks.my skin", ["weeks", ".", "my", "skin"]),
+        ("druglib.com and www.askapatient", ["druglib.com", "and", "www.askapatient"]),
+        ("e.g. at 9 a.m.", ["e.g.", "at", "9", "a.m."]),
     ],
 )
 def test_tokenizer_splits_joined_words_but_not_dosages_or_urls(nlp, text, tokens):

@@ -18,6 +18,7 @@ import hashlib
 import itertools
 import logging
 import os
+import re
 import shutil
 from collections.abc import Callable, Iterable
 from functools import cache, lru_cache
@@ -80,10 +81,25 @@ WORD_JOINING_INFIXES = (
 )
 
 
+# A full stop with no space after it between two lower-case words ("tiredness.and headaches", "mild nausea.dizziness
+# was worse": 211 in DrugLib's training reviews) is a sentence's end; spaCy's url_match took every such pair for a
+# domain name and kept it one token, which no vocabulary term matches. Words joined by dots are a URL when the last
+# is a common top-level domain ("druglib.com") or the first is "www"; the others split.
+SENTENCE_JOINING_INFIX = r"(?<=[a-z]{2})\.(?=[a-z]{2})"
+COMMON_TOP_LEVEL_DOMAINS = ("com", "org", "net", "edu", "gov", "info", "io", "co", "uk", "us", "ca", "au", "nz", "ie",
+                            "de", "fr", "nl", "be", "ch", "in", "me", "ly", "tv")
+_WORDS_JOINED_BY_DOTS = (r"(?!(?!www\.)[A-Za-z]{2,}(?:\.[A-Za-z]{2,})*\.(?!(?:" + "|".join(COMMON_TOP_LEVEL_DOMAINS)
+                         + r")$)[A-Za-z]{2,}$)")
+
+
 def split_joined_words(nlp: Language) -> None:
-    """Add the infixes above to the pipeline's tokenizer."""
-    infixes = list(nlp.Defaults.infixes) + [p for p in WORD_JOINING_INFIXES if p not in nlp.Defaults.infixes]
+    """Add the infixes above to the pipeline's tokenizer, and keep words joined by dots from its url_match."""
+    from spacy.lang.tokenizer_exceptions import URL_PATTERN
+
+    infixes = list(nlp.Defaults.infixes) + [p for p in (*WORD_JOINING_INFIXES, SENTENCE_JOINING_INFIX)
+                                            if p not in nlp.Defaults.infixes]
     nlp.tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
+    nlp.tokenizer.url_match = re.compile("^" + _WORDS_JOINED_BY_DOTS + URL_PATTERN.removeprefix("^")).match
 
 
 # spaCy keeps "Dr." whole but splits "dr." ("my dr. stopped my oxy"), and its sentencizer then ends a sentence
