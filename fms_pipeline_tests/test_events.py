@@ -188,6 +188,15 @@ def test_an_effect_that_made_the_patient_stop_or_outlasted_the_stop_stays_an_adv
     assert ("adverse_effect", "venlafaxine") in harm(read_as_review(nlp, text, "venlafaxine"))
 
 
+@pytest.mark.parametrize("text, drug", [
+    ("Since starting Lipitor I have muscle weakness and my joints hurt.", "atorvastatin"),
+    ("After the third day on Effexor I found myself in the ER with vertigo, dizziness and nausea.", "venlafaxine"),
+])
+def test_symptoms_with_no_stop_named_are_no_withdrawal(nlp, text, drug):
+    found = harm(nlp(text))
+    assert ("adverse_effect", drug) in found and not any(label == "withdrawal" for label, _ in found)
+
+
 def test_events_had_beside_a_denied_drug_are_the_texts_drugs(nlp):
     # DrugLib training review 3881: "unlike zyprexa" is no drug acting; the drowsiness is the reviewed drug's
     doc = read_as_review(nlp, "Side effects review: I became drowsy, however, there were no hangover effects, unlike "
