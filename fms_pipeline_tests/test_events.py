@@ -197,6 +197,18 @@ def test_symptoms_with_no_stop_named_are_no_withdrawal(nlp, text, drug):
     assert ("adverse_effect", drug) in found and not any(label == "withdrawal" for label, _ in found)
 
 
+@pytest.mark.parametrize("text, event", [
+    # DrugLib training side-effect texts (odd ids 3117, 587, 1151): cramps take their sense from the sentence
+    ("Side effects review: Heavy Cycle, Cramps, Hot Flashes, Fatigue.", "menstrual cramps"),
+    ("Side effects review: spotting/cramping between periods.", "menstrual cramps"),
+    ("Side effects review: Severe cramping, headaches, incredible nausea.", "stomach cramps"),
+    ("Side effects review: cramping and twitching at night.", "muscle spasms"),  # no other sense named
+])
+def test_cramps_are_the_events_their_sentence_says(nlp, text, event):
+    found = asserted_events(read_as_review(nlp, text, "norethindrone"))
+    assert event in found and not ({"menstrual cramps", "stomach cramps", "muscle spasms"} - {event}) & found
+
+
 def test_events_had_beside_a_denied_drug_are_the_texts_drugs(nlp):
     # DrugLib training review 3881: "unlike zyprexa" is no drug acting; the drowsiness is the reviewed drug's
     doc = read_as_review(nlp, "Side effects review: I became drowsy, however, there were no hangover effects, unlike "
