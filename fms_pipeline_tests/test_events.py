@@ -522,6 +522,16 @@ def test_each_condition_reported_as_an_event_names_a_condition_and_an_event_term
     assert set(mapping.values()) <= set(read_vocabulary(icd10.EVENT_VOCABULARY))
 
 
+def test_the_vocabularies_read_per_event_are_read_once():
+    # coordinated_terms reads the symptom vocabulary for every pain event of an outcome (3 ms a read): it is cached,
+    # as condition_events is (session 17 moved _symptom_terms' @cache onto condition_events, doubling it there)
+    from fms_pipeline.nlp import events
+
+    assert events._symptom_terms() is events._symptom_terms()
+    assert events.condition_events() is events.condition_events()
+    assert not hasattr(events.condition_events.__wrapped__, "__wrapped__")
+
+
 @pytest.mark.parametrize("text, events", [
     ("Side effects review: incapacitating bone/muscle/joint pain", {"bone pain", "muscle pain", "joint pain"}),
     ("Side effects review: After two weeks, moderate muscle and joint pain.", {"muscle pain", "joint pain"}),

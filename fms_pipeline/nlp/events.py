@@ -766,7 +766,6 @@ _PAIN_WORDS = frozenset({"pain", "pains", "ache", "aches", "aching"})
 
 
 @cache
-@cache
 def condition_events() -> dict[str, str]:
     """{condition canonical: the adverse-event term it is reported under} (``vocab/condition_events.tsv``);
     each side checked against its vocabulary."""
@@ -795,6 +794,7 @@ def event_term(entity: Span) -> str:
     return entity.ent_id_
 
 
+@cache
 def _symptom_terms() -> dict[str, str]:
     """{variant, lower case: its term} of the symptom vocabulary."""
     from fms_pipeline.nlp.drug_lexicon import read_vocabulary
