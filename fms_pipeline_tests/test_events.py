@@ -179,6 +179,26 @@ def test_what_a_missed_dose_or_a_stop_brought_is_withdrawal_not_an_adverse_effec
     assert found.get(("adverse_effect", "venlafaxine"), set()) == adverse
 
 
+@pytest.mark.parametrize("text, withdrawal, adverse", [
+    # a stop of something else than a drug is none (review, session 17)
+    ("After I left the hospital I started Lyrica and got dizzy.", {}, {"pregabalin": {"dizziness"}}),
+    ("When I quit smoking I started Chantix and had vivid dreams.", {}, {"varenicline": {"vivid dreams"}}),
+    # after the miss, "got" is no cause; a clause that turns to another drug is that drug's
+    ("When the tramadol wore off I got the sweats and chills.", {"tramadol": {"sweating", "chills"}}, {}),
+    ("If I miss a dose of Cymbalta I get brain zaps but Lyrica makes me dizzy.", {"duloxetine": {"brain zaps"}},
+     {"pregabalin": {"dizziness"}}),
+    # a dose lowered, a pharmacy out of the drug
+    ("I reduced my Effexor to 75mg and now I get brain zaps and dizziness.",
+     {"venlafaxine": {"brain zaps", "dizziness"}}, {}),
+    ("I lowered my dose of gabapentin and got really anxious and sweaty.", {"gabapentin": {"anxiety", "sweating"}}, {}),
+    ("My pharmacy was out of Effexor for 3 days and I had brain zaps.", {"venlafaxine": {"brain zaps"}}, {}),
+])
+def test_withdrawal_follows_a_drug_stopped_lowered_or_worn_off_and_nothing_else(nlp, text, withdrawal, adverse):
+    found = harm(nlp(text))
+    assert {d: e for (label, d), e in found.items() if label == "withdrawal"} == withdrawal
+    assert {d: e for (label, d), e in found.items() if label == "adverse_effect"} == adverse
+
+
 @pytest.mark.parametrize("text", [
     "Side effects review: I stopped it because of the rash.",  # why it was stopped
     "Side effects review: Effexor made me dizzy so I stopped taking it.",  # the drug did it
@@ -495,6 +515,17 @@ def test_a_risk_or_other_patients_effects_are_no_events(nlp, text):
 def test_a_caregivers_side_effects_column_reports_the_patients_events(nlp, text, events):
     found = harm(read_as_review(nlp, text, "amoxicillin/clavulanate"))
     assert events <= found.get(("adverse_effect", "amoxicillin/clavulanate"), set())
+
+
+@pytest.mark.parametrize("text", [
+    # the writer is the patient (I, me, or a denial first), or the sentence names another person (review, session 17)
+    "Side effects review: I had no problems but my sister got a rash on it.",
+    "Side effects review: None for me, but my husband had terrible nausea on it.",
+    "Side effects review: Nothing. My sister had suicidal thoughts on it though.",
+    "Side effects review: My daughter had no side effects. Her friend got a rash.",
+])
+def test_in_a_side_effects_column_other_peoples_effects_stay_theirs(nlp, text):
+    assert not asserted_events(read_as_review(nlp, text, "lyrica"))
 
 
 def test_someone_elses_effects_outside_a_review_tables_column_stay_theirs(nlp):

@@ -38,16 +38,14 @@ _DOSE = re.compile(r"^(\d[\d.,/]*\s*(mg|mcg|mgs|ml|g|µg)?|mg|mcg|mgs|er|xr|sr|c
                    r"times|x|a|per|day|daily|nightly|at|night|bedtime|morning|mornings|one|two|three|four)$")
 _LOWER_KEY = "fms_lower"
 _QUESTION_MARK = hash_string("?")
+# "the guy in my group gained 40 lbs on Seroquel", "The person who previously reviewed had an allergic reaction"
+PERSON_NOUNS = frozenset({"guy", "guys", "woman", "lady", "friend", "friends", "mom", "mother", "dad", "father",
+                          "husband", "wife", "son", "daughter", "sister", "brother", "grandma", "grandmother", "grandpa",
+                          "aunt", "uncle", "cousin", "boyfriend", "girlfriend", "coworker", "neighbor", "neighbour",
+                          "person", "reviewer", "reviewers"})
+_PERSON_NOUNS = frozenset(hash_string(w) for w in PERSON_NOUNS)
 _THIRD_PERSON = frozenset(hash_string(w) for w in ("he", "she", "they", "him", "her", "them", "his", "their", "he's",
-                                                    "she's", "they're", "hers", "theirs",
-                                                    # "the guy in my group gained 40 lbs on Seroquel"
-                                                    "guy", "guys", "woman", "lady", "friend", "friends", "mom",
-                                                    "mother", "dad", "father", "husband", "wife", "son", "daughter",
-                                                    "sister", "brother", "grandma", "grandmother", "grandpa", "aunt",
-                                                    "uncle", "cousin", "boyfriend", "girlfriend", "coworker",
-                                                    "neighbor", "neighbour",
-                                                    # "The person who previously reviewed had an allergic reaction"
-                                                    "person", "reviewer", "reviewers"))
+                                                    "she's", "they're", "hers", "theirs")) | _PERSON_NOUNS
 NEGATION_WORDS = frozenset({"not", "n't", "nt", "never", "cannot", "cant", "n’t"})
 _NOT = frozenset(hash_string(w) for w in NEGATION_WORDS)
 _THEY = frozenset(hash_string(w) for w in ("they", "them", "their", "they're", "theirs"))
@@ -431,13 +429,17 @@ def drug_context(sentence: Span, drugs: list[Span], ents: list[Span], events: li
     return None
 
 
-def asserted_events(sentence: Span, ents: list[Span], patients_column: bool = False) -> list[Span]:
+def asserted_events(sentence: Span, ents: list[Span], column_patient: str | None = None) -> list[Span]:
     """The event entities of a sentence the patient asserts having (see the module docstring); none
-    in a question ("does gabapentin cause hair loss?"). ``patients_column``: the sentence answers a review
-    table's side-effects column, which is about the one patient of the row whoever writes it ("Side effects
-    review: My son developed a rash", "pt became very agitated"): he, she or "my son" is that patient, not
-    someone else."""
+    in a question ("does gabapentin cause hair loss?"). ``column_patient``: the sentence answers a review table's
+    side-effects column written of someone else (``column_patient``, below): he, she or that person ("my son") is
+    the row's patient, not someone else, unless the sentence names another person ("Her friend got a rash")."""
     candidates = [e for e in ents if e.label_ in EVENT_LABELS and e.ent_id_ != NO_EVENT]
+    if column_patient is not None:
+        named = {sentence.doc[i].lower_ for i in range(sentence.start, sentence.end)} & PERSON_NOUNS
+        patients_column = named <= {column_patient}
+    else:
+        patients_column = False
     if not candidates or is_question(sentence) or (not patients_column and _about_someone_else(sentence)):
         return []
     words = _lower(sentence.doc)
@@ -712,6 +714,24 @@ def _a_person_named(sentence: Span) -> bool:
     words = _lower(sentence.doc)
     return any(words[i] == _PERSON and i + 1 < sentence.end and words[i + 1] in _PERSON_NEXT
                for i in range(sentence.start, sentence.end))
+
+
+def column_patient(paragraph: Span) -> str | None:
+    """Who a review table's side-effects column is written of, when its writer is not the patient: no I or me in it,
+    and he, she, "pt" or a person named ("My son developed a rash"): the first person word named ("son"; "" for a
+    pronoun or "patient" alone); None when the writer writes of himself or of no one."""
+    words = _lower(paragraph.doc)[paragraph.start:paragraph.end]
+    if any(w in _FIRST_PERSON_SUBJECT for w in words):
+        return None
+    for token in paragraph:
+        if token.lower_ in PERSON_NOUNS:
+            return token.lower_
+        if token.lower_ in _COLUMN_PATIENTS or hash_string(token.lower_) in _THIRD_PERSON:
+            return ""
+    return None
+
+
+_COLUMN_PATIENTS = frozenset({"patient", "pt", "pt.", "child", "baby", "toddler", "infant", "kid"})
 
 
 def _about_someone_else(sentence: Span) -> bool:

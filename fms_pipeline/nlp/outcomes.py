@@ -477,8 +477,8 @@ class DrugOutcomes:
         # of a medicine's doing ("Gave me the worst dry mouth.", "The new pills gave me a rash.").
         drug_known = bool(acting or doc._.stated_drug or previous_drug or next_drug)
         has_drug = drug_known or (bool(labels & set(HARM_LABELS)) and events.speaks_of_a_medicine(sentence, ents))
-        asserted = (events.asserted_events(sentence, ents, patients_column=drug_known and bool(doc._.stated_drug)
-                                           and under_side_effects_heading(sentence)) if has_drug and any(e.label_ in events.EVENT_LABELS for e in ents)
+        asserted = (events.asserted_events(sentence, ents, column_patient=column_patient_of(sentence)
+                                           if doc._.stated_drug else None) if has_drug and any(e.label_ in events.EVENT_LABELS for e in ents)
                     else [])
         if asserted and not labels & set(HARM_LABELS):
             # Where the classifier says nothing: "Cymbalta, Lyrica and Savella all gave me nausea" (a cue
@@ -556,8 +556,11 @@ class DrugOutcomes:
         by_label: dict[str, set[str]] | None = None
         missed_at = missed_dose_or_stop_at(sentence) if labels & set(HARM_LABELS) and asserted else None
         if missed_at is not None:
-            kept = [e for e in asserted if not (events.is_caused(e, sentence) or e.start in reasons)]
-            of_the_miss = events_of_the_miss(kept, missed_at, sentence)
+            of_the_miss = events_of_the_miss([e for e in asserted if e.start not in reasons], missed_at, sentence)
+            # A list before the miss that a cue says the drug caused is the drug's ("Cymbalta gave me nausea and
+            # dizziness when I stopped it"); after it, "got" is no cause ("when it wore off I got the sweats").
+            if any(e.end <= missed_at and events.is_caused(e, sentence) for e in of_the_miss):
+                of_the_miss = [e for e in of_the_miss if e.start >= missed_at]
             if of_the_miss:
                 taking = [e for e in asserted if e not in of_the_miss]
                 labels.add("withdrawal")
@@ -620,6 +623,8 @@ class DrugOutcomes:
                     reported = tied.get(target, []) if target is not None else [t for ts in tied.values() for t in ts]
                     if by_label is not None and label in by_label:
                         reported = [t for t in reported if t in by_label[label]]
+                        if not reported:
+                            continue  # the split left this drug none of this label's events: no such outcome
                     if reasons and label == "withdrawal":
                         # Why it was stopped is not what stopping did; a withdrawal the sentence gives no other sign
                         # of ("I had to stop taking it because of the headaches") is no withdrawal.
@@ -760,29 +765,51 @@ _MISSED_WHAT = frozenset({"dose", "doses", "dosage", "dosages", "dosing", "day",
                           "nights", "it", "them", "one"})
 _WHEN = frozenset({"after", "when", "since", "upon", "once", "if", "whenever"})
 _STOPPED = frozenset({"stop", "stopped", "stopping", "terminating", "terminated", "quit", "quitting", "discontinue",
-                      "discontinued", "discontinuing", "leaving", "left"})
-_WENT_OFF = frozenset({"coming", "came", "come", "went", "going", "go", "getting", "got", "wore", "wears", "wearing",
-                       "wear"})
+                      "discontinued", "discontinuing"})
+_WENT_OFF = frozenset({"coming", "came", "come", "went", "going", "go", "getting", "got"})
+_WORE_OFF = frozenset({"wore", "wears", "wearing", "wear"})  # "when the drug wore off": the drug's own doing
+_STOPPED_WHAT = frozenset({"it", "them", "taking", "using", "this", "that"})
+_DETERMINERS = frozenset({"the", "my", "this", "that", "these", "those", "his", "her"})
 
 
 def missed_dose_or_stop_at(sentence: Span) -> int | None:
     """Where the sentence first speaks of what follows a dose missed ("if I miss a couple of dosages", "skipping a
-    dosage for 2-3 days"), the drug stopped ("after terminating the pill", "when I stopped"), not taken ("if I do not
-    take it") or worn off ("when the drug wore off"): the token index of its "if", "when", "after" or of the missing
-    word; None where it does not."""
+    dosage for 2-3 days") or lowered ("I dropped from 60 to 30 mg"), the drug stopped ("after terminating the pill",
+    "when I stopped taking it"), not taken ("if I do not take it") or worn off ("when the drug wore off"): the token
+    index of its "if", "when", "after" or of the missing word; None where it does not."""
     words = [t.lower_ for t in sentence]
     for i, w in enumerate(words):
         before = words[max(0, i - 3):i]
         when = next((i - len(before) + k for k, v in enumerate(before) if v in _WHEN), None)
-        if w in _MISSED and any(v in _MISSED_WHAT for v in words[i + 1:i + 5]):
+        if (w in _MISSED and any(v in _MISSED_WHAT for v in words[i + 1:i + 5])) or (
+                w in _LOWERED and _dose_lowered(sentence, i + 1)):
             return sentence.start + (when if when is not None else i)
-        if when is not None and (w in _STOPPED or (w in _WENT_OFF and "off" in words[i + 1:i + 4]) or (
-                w in _NOT_TAKEN and any(v in outcome_model.NEGATIONS for v in before))):
+        if when is None:
+            continue
+        # What is stopped must be a drug, "it" or a medicine ("when I stopped taking it", "after stopping Lyrica",
+        # "coming off the meds"): not "when I quit smoking", "after I stopped at the pharmacy", "went off to college".
+        stopped = (w in _STOPPED and _a_drug_follows(sentence, i + 1)) or (
+            w in _WENT_OFF and i + 1 < len(words) and words[i + 1] == "off" and _a_drug_follows(sentence, i + 2))
+        if stopped or (w in _WORE_OFF and "off" in words[i + 1:i + 3]) or (
+                w in _NOT_TAKEN and any(v in outcome_model.NEGATIONS for v in before)):
             return sentence.start + when
     return None
 
 
+def _a_drug_follows(sentence: Span, at: int) -> bool:
+    """Whether what follows token ``at`` of the sentence (its index within the sentence) is a drug, "it", "taking
+    ...", a medicine ("the meds", "my medication") or nothing (the clause ends: "when I stopped, ...")."""
+    if at >= len(sentence):
+        return True
+    token = sentence[at]
+    if token.is_punct or token.ent_type_ in DRUG_LABELS or token.lower_ in _STOPPED_WHAT:
+        return True
+    return (token.lower_ in _DETERMINERS and at + 1 < len(sentence)
+            and (sentence[at + 1].ent_type_ in DRUG_LABELS or sentence[at + 1].lower_ in events.MEDICINE_NOUN_WORDS))
+
+
 _RUN_JOINERS = frozenset({"and", "or", "&", "/", "+"})
+_TURNS = frozenset({"but", "however", ";", "although", "though", "whereas", "while"})
 _CLAUSE_ENDS = frozenset({",", ";", ":", ".", "-", "but", "and", "or", "which", "that"})
 _VERB_GAP = 3  # "the anxiety returned when ...": at most this many words between the event and the miss
 
@@ -793,7 +820,9 @@ def events_of_the_miss(asserted: list[Span], at: int, sentence: Span) -> list[Sp
     one by "and" or "or" ("dizziness and vertigo upon missed dose"); not what a clause break or more words set apart
     ("sweating like crazy, and if I miss a dose ...", "sexual dysfunction which has continued ... after stopping")."""
     doc = sentence.doc
-    out = [e for e in asserted if e.start >= at]
+    # after it, up to a clause that turns to something else ("... I get brain zaps but Lyrica makes me dizzy")
+    turn = next((i for i in range(at, sentence.end) if doc[i].lower_ in _TURNS), sentence.end)
+    out = [e for e in asserted if at <= e.start < turn]
     boundary = at
     for k, e in enumerate(sorted((e for e in asserted if e.end <= at), key=lambda e: -e.end)):
         gap = [t.lower_ for t in doc[e.end:boundary]]
@@ -810,17 +839,56 @@ def _terms(entities: list[Span]) -> set[str]:
 
 
 def says_stopping(sentence: Span) -> bool:
-    """Whether the sentence says a drug was stopped, cut, missed or not taken (``STOPPING_WORDS``)."""
+    """Whether the sentence says a drug was stopped, cut, missed or not taken (``STOPPING_WORDS``), its dose lowered
+    ("dropped from 60 to 30 mg of Cymbalta", "reduced my Effexor to 75mg", ``_dose_lowered``) or run out of ("my
+    pharmacy was out of Effexor")."""
     words = [t.lower_ for t in sentence]
     return any(w in STOPPING_WORDS or (w in _NOT_TAKEN and any(
         v in outcome_model.NEGATIONS for v in words[max(0, i - 2):i])) or (w == "down" and i and words[i - 1] in _DOWN_VERBS)
+        or (w in _LOWERED and _dose_lowered(sentence, i + 1))
+        or (w == "out" and i + 1 < len(words) and words[i + 1] == "of" and _a_drug_follows(sentence, i + 2)
+            and i + 2 < len(words))
         for i, w in enumerate(words))
+
+
+# The past forms STOPPING_WORDS leaves out ("reduced libido", "on the lower dose"): a dose lowered only when a drug, a
+# dose or "from"/"to" and a number follow.
+_LOWERED = frozenset({"reduced", "lowered", "dropped", "decreased", "tapered"})
+
+
+def _dose_lowered(sentence: Span, at: int) -> bool:
+    following = sentence[at:at + 4]
+    return any(t.ent_type_ in DRUG_LABELS or t.lower_ in ("dose", "doses", "dosage") for t in following) or any(
+        t.lower_ in ("from", "to") and k + 1 < len(following) and following[k + 1].like_num
+        for k, t in enumerate(following))
+
+
+def column_patient_of(sentence: Span) -> str | None:
+    """Who the side-effects paragraph the sentence is in is written of, when not its writer (``events.column_patient``:
+    "My son developed a rash" is of "son"); None outside such a paragraph, where the writer is the patient or where
+    the paragraph opens with a denial."""
+    at = _side_effects_paragraph_at(sentence)
+    if at is None:
+        return None
+    cache = sentence.doc.user_data.setdefault("fms_column_patients", {})
+    if at not in cache:
+        # A column that opens with a denial ("Nothing. My sister had suicidal thoughts on it") is the writer's own.
+        start, end, answers_no = sentence.doc.user_data["fms_side_effect_paragraphs"][1][at]
+        paragraph = None if answers_no else sentence.doc.char_span(start, end, alignment_mode="expand")
+        cache[at] = events.column_patient(paragraph) if paragraph is not None else None
+    return cache[at]
 
 
 def under_side_effects_heading(span: Span, answered_yes: bool = False) -> bool:
     """Whether the span is in a paragraph headed as side effects (``_SIDE_EFFECTS_HEADING``). (A span, not its
     sentence: a sentence may run on over a paragraph break, "...to prescribe\n\nComments review: for nausea".)
     ``answered_yes``: and the paragraph does not begin by denying them (``_ANSWERS_NO``)."""
+    at = _side_effects_paragraph_at(span)
+    return at is not None and not (answered_yes and span.doc.user_data["fms_side_effect_paragraphs"][1][at][2])
+
+
+def _side_effects_paragraph_at(span: Span) -> int | None:
+    """The number of the side-effects paragraph the span starts in, else None."""
     doc = span.doc
     if "fms_side_effect_paragraphs" not in doc.user_data:
         text, spans = doc.text, []  # (doc.text joins every token: built once, not per call)
@@ -831,8 +899,7 @@ def under_side_effects_heading(span: Span, answered_yes: bool = False) -> bool:
         doc.user_data["fms_side_effect_paragraphs"] = ([s for s, _, _ in spans], spans)
     starts, spans = doc.user_data["fms_side_effect_paragraphs"]
     at = bisect_right(starts, span.start_char) - 1
-    return (at >= 0 and span.start_char < spans[at][1]
-            and not (answered_yes and spans[at][2]))
+    return at if at >= 0 and span.start_char < spans[at][1] else None
 
 
 def _colons(doc: Doc) -> list[int]:
