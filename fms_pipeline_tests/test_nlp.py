@@ -208,6 +208,7 @@ def test_every_curated_combination_names_known_generic_ingredients():
         # a sentence ended with no space after its full stop; domain names and abbreviations kept
         ("tiredness.and headaches", ["tiredness", ".", "and", "headaches"]),
         ("weeks.my skin", ["weeks", ".", "my", "skin"]),
+        ("dizzy.in fact", ["dizzy", ".", "in", "fact"]),
         ("druglib.com and www.askapatient", ["druglib.com", "and", "www.askapatient"]),
         ("e.g. at 9 a.m.", ["e.g.", "at", "9", "a.m."]),
     ],

@@ -86,8 +86,9 @@ WORD_JOINING_INFIXES = (
 # domain name and kept it one token, which no vocabulary term matches. Words joined by dots are a URL when the last
 # is a common top-level domain ("druglib.com") or the first is "www"; the others split.
 SENTENCE_JOINING_INFIX = r"(?<=[a-z]{2})\.(?=[a-z]{2})"
-COMMON_TOP_LEVEL_DOMAINS = ("com", "org", "net", "edu", "gov", "info", "io", "co", "uk", "us", "ca", "au", "nz", "ie",
-                            "de", "fr", "nl", "be", "ch", "in", "me", "ly", "tv")
+# (Not those that are English words, "in", "me", "be", "us": "dizzy.in fact" is a sentence's end.)
+COMMON_TOP_LEVEL_DOMAINS = ("com", "org", "net", "edu", "gov", "info", "io", "uk", "ca", "au", "nz", "ie", "de", "fr",
+                            "nl", "ch")
 _WORDS_JOINED_BY_DOTS = (r"(?!(?!www\.)[A-Za-z]{2,}(?:\.[A-Za-z]{2,})*\.(?!(?:" + "|".join(COMMON_TOP_LEVEL_DOMAINS)
                          + r")$)[A-Za-z]{2,}$)")
 
