@@ -229,6 +229,22 @@ def test_cramps_are_the_events_their_sentence_says(nlp, text, event):
     assert event in found and not ({"menstrual cramps", "stomach cramps", "muscle spasms"} - {event}) & found
 
 
+@pytest.mark.parametrize("text", [
+    # DrugLib training side-effect texts rated No Side Effects (149, 749): other medicines' effects, unnamed
+    "Side effects review: I've experienced no side effects with this medication as opposed to some others which "
+    "have given me problems, especially stomach discomfort/upset.",
+    "Side effects review: I had significant side effects from all the pills I had ever tried for my hay fever "
+    "(dry mouth and drowsiness).",
+])
+def test_other_unnamed_medicines_effects_are_not_the_texts_drugs(nlp, text):
+    assert not asserted_events(read_as_review(nlp, text, "fluticasone"))
+
+
+def test_hay_fever_is_a_condition_not_a_fever(nlp):
+    doc = nlp("My hay fever is bad this year.")
+    assert [(e.label_, e.ent_id_) for e in doc.ents] == [("CONDITION", "allergic rhinitis")]
+
+
 def test_events_had_beside_a_denied_drug_are_the_texts_drugs(nlp):
     # DrugLib training review 3881: "unlike zyprexa" is no drug acting; the drowsiness is the reviewed drug's
     doc = read_as_review(nlp, "Side effects review: I became drowsy, however, there were no hangover effects, unlike "

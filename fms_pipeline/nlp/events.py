@@ -444,8 +444,10 @@ def asserted_events(sentence: Span, ents: list[Span], column_patient: str | None
         return []
     words = _lower(sentence.doc)
     denied = _denied_with_list(candidates, sentence, ents)
+    others_from = _other_medicines_at(sentence, ents)
     return [e for e in candidates
-            if not (e.end < sentence.end and words[e.end] == _OF and e.text.lower() in _FED_UP)
+            if e.start < others_from
+            and not (e.end < sentence.end and words[e.end] == _OF and e.text.lower() in _FED_UP)
             # "a bipolar medication", "my anxiety meds": what a medicine is for, not an event had
             # (not after a causing verb: "Effexor caused so much nausea medication couldn't fix it")
             and not (e.end < sentence.end and words[e.end] in _MEDICINE_NOUNS and not preceded_by(e, "cause", sentence))
@@ -544,6 +546,35 @@ MEDICINE_NOUN_WORDS = frozenset((
     "pill", "pills", "med", "meds", "medication", "medications", "medicine", "medicines", "drug", "drugs", "tablet",
     "tablets", "treatment"))
 _MEDICINE_NOUNS = frozenset(hash_string(w) for w in MEDICINE_NOUN_WORDS)
+
+
+# "some others which have given me problems", "the previous meds", "all the pills I had ever tried": medicines other
+# than the one the text is about, unnamed.
+_OTHER_WORDS = frozenset({"other", "previous", "prior", "former", "earlier", "older"})
+_OTHER_MEDICINES = frozenset(MEDICINE_NOUN_WORDS | {"ones", "antibiotics", "treatments", "prescriptions"})
+_TRIED = frozenset({"tried", "taken", "used", "had"})
+
+
+def _other_medicines_at(sentence: Span, ents: list[Span]) -> int:
+    """Where the sentence turns to other medicines it does not name ("as opposed to some others which have given me
+    problems, especially stomach upset", "side effects from all the pills I had ever tried (dry mouth and
+    drowsiness)", "None of the previous meds ... cause me to shake"): the events after are theirs, not the text's
+    drug's. The sentence's end where it does not, or where a drug is named after it (the events are tied to that)."""
+    doc = sentence.doc
+    for i in range(sentence.start, sentence.end):
+        word = doc[i].lower_
+        following = [t.lower_ for t in doc[i + 1:min(i + 3, sentence.end)]]
+        if ((word in _OTHER_WORDS and any(w in _OTHER_MEDICINES for w in following))
+                or (word == "others" and i > sentence.start and doc[i - 1].lower_ in ("some", "the", "many", "all"))
+                or (word in _OTHER_MEDICINES and i > sentence.start and doc[i - 1].lower_ in ("the", "all")
+                    and "i" in [t.lower_ for t in doc[i + 1:min(i + 3, sentence.end)]]
+                    and any(t.lower_ in _TRIED for t in doc[i + 2:min(i + 6, sentence.end)]))):
+            if any(e.label_ in ("DRUG", "DRUG_CLASS") and e.start > i for e in ents):
+                return sentence.end
+            return i
+    return sentence.end
+
+
 # A sentence with one of these speaks of a medicine ("the side effects hit hard", "since upping the dose").
 _MEDICINE_WORDS = frozenset(hash_string(w) for w in (MEDICINE_NOUN_WORDS - {"treatment"}) | {
     "side", "se", "ses", "dose", "doses", "dosage", "capsule", "capsules", "patch", "shot", "shots", "injection",
