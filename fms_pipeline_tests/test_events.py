@@ -589,6 +589,14 @@ def test_body_parts_joined_before_a_pain_are_each_an_event(nlp, text, events):
     assert asserted_events(read_as_review(nlp, text, "simvastatin")) == events
 
 
+@pytest.mark.parametrize("text, events", [
+    ("Side effects review: dry lips and skin", {"chapped lips", "dry skin"}),  # a modifier shared
+    ("Side effects review: dry, itchy eyes", {"dry eyes", "eye irritation"}),  # a head shared
+])
+def test_words_joined_to_an_event_that_share_its_head_or_modifier_are_events_too(nlp, text, events):
+    assert events <= asserted_events(read_as_review(nlp, text, "isotretinoin"))
+
+
 def test_a_complaint_that_disappears_is_relieved_not_an_event(nlp):
     doc = read_as_review(nlp, "Side effects review: tingling in my neck, then my migraine disappears.", "zolmitriptan")
     assert "migraine" not in asserted_events(doc) and "numbness" in asserted_events(doc)

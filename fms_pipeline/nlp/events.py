@@ -871,7 +871,7 @@ def coordinated_terms(event: Span) -> list[str]:
     what patients take their drugs for aside (``is_indication``)."""
     pain = event[-1].lower_
     if pain not in _PAIN_WORDS:
-        return []
+        return _shared_head_terms(event)
     doc, terms, start = event.doc, _symptom_terms(), coordination_start(event)
     out = []
     for i in range(start, event.end - 1):
@@ -880,6 +880,33 @@ def coordinated_terms(event: Span) -> list[str]:
             if term is not None and term != event.ent_id_ and term not in out and not is_indication(term):
                 out.append(term)
     return out
+
+
+def _shared_head_terms(event: Span) -> list[str]:
+    """The terms of the words joined to an event of two or more words that share its head or its modifier: "itchy and
+    watery eyes" (itchy eyes: eye irritation, beside watery eyes), "dry lips and skin" (dry skin, beside dry lips),
+    each only where the joined phrase is itself a variant of the vocabulary; not into another entity."""
+    if len(event) < 2:
+        return []
+    doc, terms, sentence = event.doc, _symptom_terms(), event.sent
+    head, modifier = event[-1].lower_, " ".join(t.lower_ for t in event[:-1])
+    out = []
+    i = event.start
+    while (i - 2 >= sentence.start and doc[i - 1].lower_ in _PART_JOINERS and doc[i - 2].is_alpha
+           and not doc[i - 2].ent_type):
+        term = terms.get(f"{doc[i - 2].lower_} {head}")
+        if term is None:
+            break
+        out.append(term)
+        i -= 2
+    j = event.end
+    while j + 1 < sentence.end and doc[j].lower_ in _PART_JOINERS and doc[j + 1].is_alpha and not doc[j + 1].ent_type:
+        term = terms.get(f"{modifier} {doc[j + 1].lower_}")
+        if term is None:
+            break
+        out.append(term)
+        j += 2
+    return [t for t in dict.fromkeys(out) if t != event.ent_id_ and not is_indication(t)]
 
 
 # A drug right after these is the one acting, whatever follows it ("gained 30 pounds on Seroquel to sleep").
