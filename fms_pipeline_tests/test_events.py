@@ -592,6 +592,8 @@ def test_body_parts_joined_before_a_pain_are_each_an_event(nlp, text, events):
 @pytest.mark.parametrize("text, events", [
     ("Side effects review: dry lips and skin", {"chapped lips", "dry skin"}),  # a modifier shared
     ("Side effects review: dry, itchy eyes", {"dry eyes", "eye irritation"}),  # a head shared
+    # over a one-word entity of the list (DrugLib training review 2103)
+    ("Side effects review: I had irritated, red, flaking, peeling skin.", {"skin irritation", "redness", "dry skin"}),
 ])
 def test_words_joined_to_an_event_that_share_its_head_or_modifier_are_events_too(nlp, text, events):
     assert events <= asserted_events(read_as_review(nlp, text, "isotretinoin"))

@@ -892,8 +892,13 @@ def _shared_head_terms(event: Span) -> list[str]:
     head, modifier = event[-1].lower_, " ".join(t.lower_ for t in event[:-1])
     out = []
     i = event.start
+    # (over a one-word entity of the list, which is its own event: "irritated, red, flaking, peeling skin")
     while (i - 2 >= sentence.start and doc[i - 1].lower_ in _PART_JOINERS and doc[i - 2].is_alpha
-           and not doc[i - 2].ent_type):
+           and (not doc[i - 2].ent_type or (doc[i - 2].ent_iob_ == "B" and (
+               i - 1 >= sentence.end or doc[i - 1].ent_iob_ != "I")))):
+        if doc[i - 2].ent_type:
+            i -= 2
+            continue
         term = terms.get(f"{doc[i - 2].lower_} {head}")
         if term is None:
             break
