@@ -484,6 +484,9 @@ def test_a_symptom_under_another_heading_or_naming_another_drug_is_not_made_an_e
     ("Side effects review: It made me want to end it.", "suicidal thoughts"),
     ("Side effects review: I also experienced loss of my word finding skills.", "word finding difficulty"),
     ("Side effects review: a bit rundown and not clear-headed", "brain fog"),
+    # session 17, from DrugLib training side-effect texts outside the read set
+    ("Side effects review: Skin rashes and sexual dificulties", "sexual dysfunction"),
+    ("Side effects review: Night waking, restlessness, mild mania.", "insomnia"),
     # session 17 vocabulary, from odd-id misses and DrugLib training side-effect texts
     ("Side effects review: I could not breath during the infusion.", "shortness of breath"),
     ("Side effects review: dry mouth, restless, no appitite", "loss of appetite"),
