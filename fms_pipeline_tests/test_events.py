@@ -245,6 +245,15 @@ def test_hay_fever_is_a_condition_not_a_fever(nlp):
     assert [(e.label_, e.ent_id_) for e in doc.ents] == [("CONDITION", "allergic rhinitis")]
 
 
+@pytest.mark.parametrize("text, events", [
+    # what the patient has, not what the drug did: an indication, an event only when a cue says the drug caused it
+    ("I have hay fever and Lyrica made me drowsy.", {"drowsiness"}),
+    ("My seasonal allergies are terrible and Lyrica made me dizzy.", {"dizziness"}),
+])
+def test_hay_fever_had_is_no_adverse_event(nlp, text, events):
+    assert asserted_events(nlp(text)) == events
+
+
 def test_events_had_beside_a_denied_drug_are_the_texts_drugs(nlp):
     # DrugLib training review 3881: "unlike zyprexa" is no drug acting; the drowsiness is the reviewed drug's
     doc = read_as_review(nlp, "Side effects review: I became drowsy, however, there were no hangover effects, unlike "
