@@ -245,6 +245,27 @@ def test_hay_fever_is_a_condition_not_a_fever(nlp):
     assert [(e.label_, e.ent_id_) for e in doc.ents] == [("CONDITION", "allergic rhinitis")]
 
 
+@pytest.mark.parametrize("text, events", [
+    # what the patient has, not what the drug did: an indication, an event only when a cue says the drug caused it
+    ("I have hay fever and Lyrica made me drowsy.", {"drowsiness"}),
+    ("My seasonal allergies are terrible and Lyrica made me dizzy.", {"dizziness"}),
+])
+def test_hay_fever_had_is_no_adverse_event(nlp, text, events):
+    assert asserted_events(nlp(text)) == events
+
+
+@pytest.mark.parametrize("text, adverse", [
+    # "reduced" as an adjective, or lowering something that is no drug, is no dose lowered (review of session 17)
+    ("My reduced libido on Cymbalta is a problem.", {"duloxetine": {"sexual dysfunction"}}),
+    ("My reduced appetite on Topamax was welcome.", {"topiramate": {"loss of appetite"}}),
+    ("I reduced my hours because Lyrica made me so tired.", {"pregabalin": {"fatigue"}}),
+])
+def test_a_reduced_thing_that_is_no_dose_is_no_withdrawal(nlp, text, adverse):
+    found = harm(nlp(text))
+    assert not {d for (label, d) in found if label == "withdrawal"}
+    assert {d: e for (label, d), e in found.items() if label == "adverse_effect"} == adverse
+
+
 def test_events_had_beside_a_denied_drug_are_the_texts_drugs(nlp):
     # DrugLib training review 3881: "unlike zyprexa" is no drug acting; the drowsiness is the reviewed drug's
     doc = read_as_review(nlp, "Side effects review: I became drowsy, however, there were no hangover effects, unlike "

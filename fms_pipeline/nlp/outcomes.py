@@ -851,16 +851,27 @@ def says_stopping(sentence: Span) -> bool:
         for i, w in enumerate(words))
 
 
-# The past forms STOPPING_WORDS leaves out ("reduced libido", "on the lower dose"): a dose lowered only when a drug, a
-# dose or "from"/"to" and a number follow.
+# The past forms STOPPING_WORDS leaves out ("reduced libido", "on the lower dose"): a dose lowered only when what the
+# verb lowers is a drug or a dose ("reduced my Effexor", "lowered my daily dose", "tapered off Cymbalta") or "from"/
+# "to" and a number follow ("dropped from 60 to 30 mg"); not "my reduced libido on Cymbalta", "I reduced my hours
+# because Lyrica made me so tired", "I decreased my caffeine and Cymbalta ...".
 _LOWERED = frozenset({"reduced", "lowered", "dropped", "decreased", "tapered"})
+_DOSE_WORDS = frozenset({"dose", "doses", "dosage", "dosages", "dosing", "mg", "mgs", "mcg"})
+_BEFORE_THE_OBJECT = _DETERMINERS | {"off", "down", "back", "daily", "nightly", "morning", "evening", "night",
+                                    "bedtime", "total", "current", "usual"}
 
 
 def _dose_lowered(sentence: Span, at: int) -> bool:
+    if at >= 2 and sentence[at - 2].lower_ in _DETERMINERS:  # "my reduced appetite": an adjective, no verb
+        return False
     following = sentence[at:at + 4]
-    return any(t.ent_type_ in DRUG_LABELS or t.lower_ in ("dose", "doses", "dosage") for t in following) or any(
-        t.lower_ in ("from", "to") and k + 1 < len(following) and following[k + 1].like_num
-        for k, t in enumerate(following))
+    if any(t.lower_ in ("from", "to") and k + 1 < len(following) and following[k + 1].like_num
+           for k, t in enumerate(following)):
+        return True
+    k = at
+    while k < len(sentence) and k < at + 4 and (sentence[k].lower_ in _BEFORE_THE_OBJECT or sentence[k].like_num):
+        k += 1
+    return k < len(sentence) and (sentence[k].ent_type_ in DRUG_LABELS or sentence[k].lower_ in _DOSE_WORDS)
 
 
 def column_patient_of(sentence: Span) -> str | None:
