@@ -223,6 +223,8 @@ def test_symptoms_with_no_stop_named_are_no_withdrawal(nlp, text, drug):
     ("Side effects review: spotting/cramping between periods.", "menstrual cramps"),
     ("Side effects review: Severe cramping, headaches, incredible nausea.", "stomach cramps"),
     ("Side effects review: cramping and twitching at night.", "muscle spasms"),  # no other sense named
+    ("Side effects review: For a short period I had cramps.", "muscle spasms"),  # no "my period"
+    ("Side effects review: Cramping in my calves and gas.", "muscle spasms"),  # a body part named after it
 ])
 def test_cramps_are_the_events_their_sentence_says(nlp, text, event):
     found = asserted_events(read_as_review(nlp, text, "norethindrone"))
@@ -238,6 +240,18 @@ def test_cramps_are_the_events_their_sentence_says(nlp, text, event):
 ])
 def test_other_unnamed_medicines_effects_are_not_the_texts_drugs(nlp, text):
     assert not asserted_events(read_as_review(nlp, text, "fluticasone"))
+
+
+@pytest.mark.parametrize("text, event", [
+    # the drug named, or a turn back to it, keeps the events (second review, session 17)
+    ("I take Lyrica with my other meds and get really dizzy.", "dizziness"),
+    ("Lyrica works better than the other meds I tried but it made me gain weight.", "weight gain"),
+    ("Side effects review: Unlike some others, this one gave me a rash.", "rash"),
+    # in a caregiver's column, what comes before another person named is still the patient's
+    ("Side effects review: My son became very aggressive and hit his sister.", "aggression"),
+])
+def test_events_before_another_medicine_or_person_or_after_a_turn_are_kept(nlp, text, event):
+    assert event in asserted_events(read_as_review(nlp, text, "pregabalin"))
 
 
 def test_hay_fever_is_a_condition_not_a_fever(nlp):

@@ -435,18 +435,17 @@ def asserted_events(sentence: Span, ents: list[Span], column_patient: str | None
     side-effects column written of someone else (``column_patient``, below): he, she or that person ("my son") is
     the row's patient, not someone else, unless the sentence names another person ("Her friend got a rash")."""
     candidates = [e for e in ents if e.label_ in EVENT_LABELS and e.ent_id_ != NO_EVENT]
-    if column_patient is not None:
-        named = {sentence.doc[i].lower_ for i in range(sentence.start, sentence.end)} & PERSON_NOUNS
-        patients_column = named <= {column_patient}
-    else:
-        patients_column = False
+    patients_column = column_patient is not None
     if not candidates or is_question(sentence) or (not patients_column and _about_someone_else(sentence)):
         return []
     words = _lower(sentence.doc)
     denied = _denied_with_list(candidates, sentence, ents)
-    others_from = _other_medicines_at(sentence, ents)
+    others_from, others_to = _other_medicines_at(sentence, ents)
+    if column_patient is not None and patients_column:
+        # "My son became very aggressive and hit his sister": what follows another person named is no longer his
+        others_from, others_to = min(others_from, _other_person_at(sentence, column_patient)), sentence.end
     return [e for e in candidates
-            if e.start < others_from
+            if not (others_from <= e.start < others_to)
             and not (e.end < sentence.end and words[e.end] == _OF and e.text.lower() in _FED_UP)
             # "a bipolar medication", "my anxiety meds": what a medicine is for, not an event had
             # (not after a causing verb: "Effexor caused so much nausea medication couldn't fix it")
@@ -555,12 +554,19 @@ _OTHER_MEDICINES = frozenset(MEDICINE_NOUN_WORDS | {"ones", "antibiotics", "trea
 _TRIED = frozenset({"tried", "taken", "used", "had"})
 
 
-def _other_medicines_at(sentence: Span, ents: list[Span]) -> int:
-    """Where the sentence turns to other medicines it does not name ("as opposed to some others which have given me
-    problems, especially stomach upset", "side effects from all the pills I had ever tried (dry mouth and
-    drowsiness)", "None of the previous meds ... cause me to shake"): the events after are theirs, not the text's
-    drug's. The sentence's end where it does not, or where a drug is named after it (the events are tied to that)."""
+_OTHERS_END = frozenset({"but", "though", "although", "however", ";", "it", "this", "whereas"})
+
+
+def _other_medicines_at(sentence: Span, ents: list[Span]) -> tuple[int, int]:
+    """The tokens (start, end) where the sentence speaks of other medicines it does not name ("as opposed to some
+    others which have given me problems, especially stomach upset", "side effects from all the pills I had ever tried
+    (dry mouth and drowsiness)", "None of the previous meds ... cause me to shake"): the events there are theirs, not
+    the text's drug's. From the phrase to a turn back ("but", "though", "it", "this": "Lyrica works better than the
+    other meds I tried but it made me gain weight"); none where a drug is named in the sentence (before: the writer's
+    own, "I take Lyrica with my other meds and get really dizzy"; after: the events are tied to it)."""
     doc = sentence.doc
+    if any(e.label_ in ("DRUG", "DRUG_CLASS") for e in ents):
+        return sentence.end, sentence.end
     for i in range(sentence.start, sentence.end):
         word = doc[i].lower_
         following = [t.lower_ for t in doc[i + 1:min(i + 3, sentence.end)]]
@@ -569,10 +575,9 @@ def _other_medicines_at(sentence: Span, ents: list[Span]) -> int:
                 or (word in _OTHER_MEDICINES and i > sentence.start and doc[i - 1].lower_ in ("the", "all")
                     and "i" in [t.lower_ for t in doc[i + 1:min(i + 3, sentence.end)]]
                     and any(t.lower_ in _TRIED for t in doc[i + 2:min(i + 6, sentence.end)]))):
-            if any(e.label_ in ("DRUG", "DRUG_CLASS") and e.start > i for e in ents):
-                return sentence.end
-            return i
-    return sentence.end
+            end = next((k for k in range(i + 1, sentence.end) if doc[k].lower_ in _OTHERS_END), sentence.end)
+            return i, end
+    return sentence.end, sentence.end
 
 
 # A sentence with one of these speaks of a medicine ("the side effects hit hard", "since upping the dose").
@@ -763,6 +768,12 @@ def column_patient(paragraph: Span) -> str | None:
 
 
 _COLUMN_PATIENTS = frozenset({"patient", "pt", "pt.", "child", "baby", "toddler", "infant", "kid"})
+
+
+def _other_person_at(sentence: Span, column_patient: str) -> int:
+    """Where the sentence first names a person other than the column's patient, else its end."""
+    return next((i for i in range(sentence.start, sentence.end)
+                 if sentence.doc[i].lower_ in PERSON_NOUNS and sentence.doc[i].lower_ != column_patient), sentence.end)
 
 
 def _about_someone_else(sentence: Span) -> bool:

@@ -41,7 +41,7 @@ def read_senses(name: str = SENSES_FILE) -> Senses:
 
 class EventSenses:
     """Sets the canonical of SYMPTOM entities that are a bare word of ``senses`` to the first sense whose context
-    words its sentence has."""
+    words (or phrases, matched on whole tokens) its sentence has; not where "in" follows the word (a body part)."""
 
     def __init__(self, nlp: Language, name: str = "fms_event_senses"):
         self.name = name
@@ -61,10 +61,11 @@ class EventSenses:
         changed = False
         for k, ent in enumerate(ents):
             choices = senses.get(ent.text.lower()) if ent.label_ == "SYMPTOM" else None
-            if not choices:
+            # (a place named after it is the body's: "cramps in my calves ... and gas" stay muscle cramps)
+            if not choices or (ent.end < len(doc) and doc[ent.end].lower_ == "in"):
                 continue
-            sentence = {t.lower_ for t in ent.sent}
-            term = next((term for term, words in choices if sentence.intersection(words)), None)
+            sentence = " " + " ".join(t.lower_ for t in ent.sent) + " "
+            term = next((term for term, words in choices if any(f" {w} " in sentence for w in words)), None)
             if term is not None and term != ent.ent_id_:
                 ents[k] = Span(doc, ent.start, ent.end, label=ent.label, span_id=term)
                 changed = True
