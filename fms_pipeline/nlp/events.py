@@ -26,7 +26,7 @@ from spacy.attrs import LOWER
 from spacy.strings import hash_string
 from spacy.tokens import Doc, Span
 
-from fms_pipeline.nlp.context import FIRST_PERSON
+from fms_pipeline.nlp.context import DRUG_LABELS, FIRST_PERSON
 from fms_pipeline.nlp.drug_lexicon import _vocab_text
 
 EVENT_LABELS = ("SYMPTOM", "CONDITION")
@@ -40,9 +40,9 @@ _LOWER_KEY = "fms_lower"
 _QUESTION_MARK = hash_string("?")
 # "the guy in my group gained 40 lbs on Seroquel", "The person who previously reviewed had an allergic reaction"
 PERSON_NOUNS = frozenset({"guy", "guys", "woman", "lady", "friend", "friends", "mom", "mother", "dad", "father",
-                          "husband", "wife", "son", "daughter", "sister", "brother", "grandma", "grandmother", "grandpa",
-                          "aunt", "uncle", "cousin", "boyfriend", "girlfriend", "coworker", "neighbor", "neighbour",
-                          "person", "reviewer", "reviewers"})
+                          "husband", "wife", "son", "daughter", "sister", "brother", "grandma", "grandmother",
+                          "grandpa", "aunt", "uncle", "cousin", "boyfriend", "girlfriend", "coworker", "neighbor",
+                          "neighbour", "person", "reviewer", "reviewers"})
 _PERSON_NOUNS = frozenset(hash_string(w) for w in PERSON_NOUNS)
 _THIRD_PERSON = frozenset(hash_string(w) for w in ("he", "she", "they", "him", "her", "them", "his", "their", "he's",
                                                     "she's", "they're", "hers", "theirs")) | _PERSON_NOUNS
@@ -433,7 +433,8 @@ def asserted_events(sentence: Span, ents: list[Span], column_patient: str | None
     """The event entities of a sentence the patient asserts having (see the module docstring); none
     in a question ("does gabapentin cause hair loss?"). ``column_patient``: the sentence answers a review table's
     side-effects column written of someone else (``column_patient``, below): he, she or that person ("my son") is
-    the row's patient, not someone else, unless the sentence names another person ("Her friend got a rash")."""
+    the row's patient, not someone else, up to another person the sentence names ("My son became very aggressive
+    and hit his sister"; "Her friend got a rash" is the friend's)."""
     candidates = [e for e in ents if e.label_ in EVENT_LABELS and e.ent_id_ != NO_EVENT]
     patients_column = column_patient is not None
     if not candidates or is_question(sentence) or (not patients_column and _about_someone_else(sentence)):
@@ -441,8 +442,8 @@ def asserted_events(sentence: Span, ents: list[Span], column_patient: str | None
     words = _lower(sentence.doc)
     denied = _denied_with_list(candidates, sentence, ents)
     others_from, others_to = _other_medicines_at(sentence, ents)
-    if column_patient is not None and patients_column:
-        # "My son became very aggressive and hit his sister": what follows another person named is no longer his
+    if patients_column:
+        # what follows another person named is no longer the column's patient's
         others_from, others_to = min(others_from, _other_person_at(sentence, column_patient)), sentence.end
     return [e for e in candidates
             if not (others_from <= e.start < others_to)
@@ -552,8 +553,6 @@ _MEDICINE_NOUNS = frozenset(hash_string(w) for w in MEDICINE_NOUN_WORDS)
 _OTHER_WORDS = frozenset({"other", "previous", "prior", "former", "earlier", "older"})
 _OTHER_MEDICINES = frozenset(MEDICINE_NOUN_WORDS | {"ones", "antibiotics", "treatments", "prescriptions"})
 _TRIED = frozenset({"tried", "taken", "used", "had"})
-
-
 _OTHERS_END = frozenset({"but", "though", "although", "however", ";", "it", "this", "whereas"})
 
 
@@ -564,19 +563,17 @@ def _other_medicines_at(sentence: Span, ents: list[Span]) -> tuple[int, int]:
     the text's drug's. From the phrase to a turn back ("but", "though", "it", "this": "Lyrica works better than the
     other meds I tried but it made me gain weight"); none where a drug is named in the sentence (before: the writer's
     own, "I take Lyrica with my other meds and get really dizzy"; after: the events are tied to it)."""
-    doc = sentence.doc
-    if any(e.label_ in ("DRUG", "DRUG_CLASS") for e in ents):
+    if any(e.label_ in DRUG_LABELS for e in ents):
         return sentence.end, sentence.end
-    for i in range(sentence.start, sentence.end):
-        word = doc[i].lower_
-        following = [t.lower_ for t in doc[i + 1:min(i + 3, sentence.end)]]
-        if ((word in _OTHER_WORDS and any(w in _OTHER_MEDICINES for w in following))
-                or (word == "others" and i > sentence.start and doc[i - 1].lower_ in ("some", "the", "many", "all"))
-                or (word in _OTHER_MEDICINES and i > sentence.start and doc[i - 1].lower_ in ("the", "all")
-                    and "i" in [t.lower_ for t in doc[i + 1:min(i + 3, sentence.end)]]
-                    and any(t.lower_ in _TRIED for t in doc[i + 2:min(i + 6, sentence.end)]))):
-            end = next((k for k in range(i + 1, sentence.end) if doc[k].lower_ in _OTHERS_END), sentence.end)
-            return i, end
+    words = [t.lower_ for t in sentence]
+    for k, word in enumerate(words):
+        before = words[k - 1] if k else None
+        if ((word in _OTHER_WORDS and any(w in _OTHER_MEDICINES for w in words[k + 1:k + 3]))
+                or (word == "others" and before in ("some", "the", "many", "all"))
+                or (word in _OTHER_MEDICINES and before in ("the", "all") and "i" in words[k + 1:k + 3]
+                    and any(w in _TRIED for w in words[k + 2:k + 6]))):
+            end = next((j for j in range(k + 1, len(words)) if words[j] in _OTHERS_END), len(words))
+            return sentence.start + k, sentence.start + end
     return sentence.end, sentence.end
 
 
@@ -752,6 +749,9 @@ def _a_person_named(sentence: Span) -> bool:
                for i in range(sentence.start, sentence.end))
 
 
+_COLUMN_PATIENTS = frozenset({"patient", "pt", "pt.", "child", "baby", "toddler", "infant", "kid"})
+
+
 def column_patient(paragraph: Span) -> str | None:
     """Who a review table's side-effects column is written of, when its writer is not the patient: no I or me in it,
     and he, she, "pt" or a person named ("My son developed a rash"): the first person word named ("son"; "" for a
@@ -759,15 +759,12 @@ def column_patient(paragraph: Span) -> str | None:
     words = _lower(paragraph.doc)[paragraph.start:paragraph.end]
     if any(w in _FIRST_PERSON_SUBJECT for w in words):
         return None
-    for token in paragraph:
-        if token.lower_ in PERSON_NOUNS:
+    for token, word in zip(paragraph, words):
+        if word in _PERSON_NOUNS:
             return token.lower_
-        if token.lower_ in _COLUMN_PATIENTS or hash_string(token.lower_) in _THIRD_PERSON:
+        if word in _THIRD_PERSON or token.lower_ in _COLUMN_PATIENTS:
             return ""
     return None
-
-
-_COLUMN_PATIENTS = frozenset({"patient", "pt", "pt.", "child", "baby", "toddler", "infant", "kid"})
 
 
 def _other_person_at(sentence: Span, column_patient: str) -> int:
@@ -905,8 +902,7 @@ def _shared_head_terms(event: Span) -> list[str]:
     i = event.start
     # (over a one-word entity of the list, which is its own event: "irritated, red, flaking, peeling skin")
     while (i - 2 >= sentence.start and doc[i - 1].lower_ in _PART_JOINERS and doc[i - 2].is_alpha
-           and (not doc[i - 2].ent_type or (doc[i - 2].ent_iob_ == "B" and (
-               i - 1 >= sentence.end or doc[i - 1].ent_iob_ != "I")))):
+           and (not doc[i - 2].ent_type or (doc[i - 2].ent_iob_ == "B" and doc[i - 1].ent_iob_ != "I"))):
         if doc[i - 2].ent_type:
             i -= 2
             continue

@@ -130,8 +130,8 @@ what a missed dose, a stop or a dose         'No Side Effects' training texts re
 wearing off brought ("Headaches if missed    147 found, precision 0.75, not 153, 0.72; out of
 dosages", ``missed_dose_or_stop_at``, s. 17): fold adverse_effect F1 0.783, not 0.782
 withdrawal, not an adverse effect
-a review table's side-effects column about   real side-effect texts read: recall 0.779 ->
-its row's patient whoever writes it ("My     0.789 with the next (380 texts)
+a review table's side-effects column about   real side-effect texts read (380 then): recall
+its row's patient whoever writes it ("My     0.789, not 0.779
 son developed a rash", s. 17)
 ===========================================  ============================================
 
@@ -477,9 +477,9 @@ class DrugOutcomes:
         # of a medicine's doing ("Gave me the worst dry mouth.", "The new pills gave me a rash.").
         drug_known = bool(acting or doc._.stated_drug or previous_drug or next_drug)
         has_drug = drug_known or (bool(labels & set(HARM_LABELS)) and events.speaks_of_a_medicine(sentence, ents))
-        asserted = (events.asserted_events(sentence, ents, column_patient=column_patient_of(sentence)
-                                           if doc._.stated_drug else None) if has_drug and any(e.label_ in events.EVENT_LABELS for e in ents)
-                    else [])
+        column_patient = column_patient_of(sentence) if doc._.stated_drug else None
+        asserted = (events.asserted_events(sentence, ents, column_patient=column_patient)
+                    if has_drug and any(e.label_ in events.EVENT_LABELS for e in ents) else [])
         if asserted and not labels & set(HARM_LABELS):
             # Where the classifier says nothing: "Cymbalta, Lyrica and Savella all gave me nausea" (a cue
             # says a drug caused it), "cymbalta 90mg and I cant poop" (a drug acts on the patient),
@@ -610,6 +610,13 @@ class DrugOutcomes:
             else:
                 targets = [_nearest(drugs, anchor)]
             for target in targets:
+                reported: list[str] = []
+                if label in HARM_LABELS:
+                    reported = tied.get(target, []) if target is not None else [t for ts in tied.values() for t in ts]
+                    if by_label is not None and label in by_label:
+                        reported = [t for t in reported if t in by_label[label]]
+                        if not reported:
+                            continue  # the split left this drug none of this label's events: no such outcome
                 drug = target.ent_id_ if target is not None else (doc._.stated_drug or (
                     previous_drug if label != "access_loss" else None) or (
                     next_drug if label in HARM_LABELS and tied else None))
@@ -620,17 +627,13 @@ class DrugOutcomes:
                 if drug:
                     span._.drug = drug
                 if label in HARM_LABELS:
-                    reported = tied.get(target, []) if target is not None else [t for ts in tied.values() for t in ts]
-                    if by_label is not None and label in by_label:
-                        reported = [t for t in reported if t in by_label[label]]
-                        if not reported:
-                            continue  # the split left this drug none of this label's events: no such outcome
                     if reasons and label == "withdrawal":
                         # Why it was stopped is not what stopping did; a withdrawal the sentence gives no other sign
                         # of ("I had to stop taking it because of the headaches") is no withdrawal.
                         # (An event named again after the reason is kept: "... because of the headaches, but after
                         # stopping the headaches got worse".)
-                        kept = [t for t in reported if any(events.event_term(e) == t and e.start not in reasons for e in asserted)]
+                        kept = [t for t in reported
+                                if any(events.event_term(e) == t and e.start not in reasons for e in asserted)]
                         if reported and not kept and not any(c.label_ == "withdrawal" for c in rule_cues):
                             stop_reason_only = True
                         reported = kept
@@ -756,7 +759,8 @@ STOPPING_WORDS = frozenset({"stop", "stopped", "stopping", "stops", "quit", "qui
 # "Coming down from 60 to 30mg gave me brain zaps": a dose come down.
 _DOWN_VERBS = frozenset({"come", "comes", "came", "coming", "go", "goes", "went", "going", "step", "stepped",
                          "stepping"})
-_NOT_TAKEN = frozenset({"take", "taking", "took", "taken", "have", "had"})  # after a negation: "when I do not take this medicine"
+# After a negation: "when I do not take this medicine", "I have not taken the effexor since Friday".
+_NOT_TAKEN = frozenset({"take", "taking", "took", "taken", "have", "had"})
 
 
 _MISSED = frozenset({"miss", "missed", "missing", "misses", "skip", "skipped", "skipping", "skips", "forget", "forgot",
@@ -846,8 +850,7 @@ def says_stopping(sentence: Span) -> bool:
     return any(w in STOPPING_WORDS or (w in _NOT_TAKEN and any(
         v in outcome_model.NEGATIONS for v in words[max(0, i - 2):i])) or (w == "down" and i and words[i - 1] in _DOWN_VERBS)
         or (w in _LOWERED and _dose_lowered(sentence, i + 1))
-        or (w == "out" and i + 1 < len(words) and words[i + 1] == "of" and _a_drug_follows(sentence, i + 2)
-            and i + 2 < len(words))
+        or (w == "out" and i + 2 < len(words) and words[i + 1] == "of" and _a_drug_follows(sentence, i + 2))
         for i, w in enumerate(words))
 
 
