@@ -958,3 +958,27 @@ def test_a_denied_column_another_entity_and_a_wanted_effect_are_no_events(nlp, t
 ])
 def test_a_predicted_would_stays_hypothetical(nlp, text):
     assert not asserted_outcomes(nlp(text))
+
+
+@pytest.mark.parametrize("text, events", [
+    # pain said to be in a body part, with or without "my", as AskaPatient-style lists write it (session 18)
+    ("Side effects review: Pain in shoulders and upper arms, aching in both legs.",
+     {"shoulder pain", "arm pain", "leg pain"}),
+    ("Side effects review: Sharp pains in my calves and soreness in muscles.", {"leg pain", "muscle pain"}),
+    # who only noticed the effect did not have it
+    ("Side effects review: Short term memory problems and confusion, my wife noticed it first.",
+     {"memory problems", "confusion"}),
+    # the habitual past of a side-effects text is had, not hypothetical
+    ("Side effects review: In the first weeks I would have frequent low grade headaches.", {"headache"}),
+    ("Side effects review: My memory was worse and I'd get dizzy in the afternoons.", {"memory problems", "dizziness"}),
+])
+def test_pain_in_a_body_part_observers_and_the_habitual_past(nlp, text, events):
+    assert asserted_events(read_as_review(nlp, text, "atorvastatin")) == events
+
+
+@pytest.mark.parametrize("text", [
+    "Side effects review: My sister says Lipitor gave her pain in her legs.",  # an observer's verb, her own pain
+    "Side effects review: If I took it at night I would get headaches.",  # "if" still makes it hypothetical
+])
+def test_an_observer_with_her_own_effect_and_a_condition_stay_no_events(nlp, text):
+    assert not asserted_events(read_as_review(nlp, text, "atorvastatin"))

@@ -759,12 +759,31 @@ def column_patient(paragraph: Span) -> str | None:
     words = _lower(paragraph.doc)[paragraph.start:paragraph.end]
     if any(w in _FIRST_PERSON_SUBJECT for w in words):
         return None
-    for token, word in zip(paragraph, words):
+    for i, (token, word) in enumerate(zip(paragraph, words)):
+        if _observes(words, i):  # "Memory problems, my wife noticed it first": the writer's, seen by her
+            continue
         if word in _PERSON_NOUNS:
             return token.lower_
         if word in _THIRD_PERSON or token.lower_ in _COLUMN_PATIENTS:
             return ""
     return None
+
+
+# Who only saw or said it: "my wife noticed it first", "my husband says I snore now", "my kids commented on it".
+_OBSERVING = frozenset(hash_string(w) for w in (
+    "noticed", "notices", "notice", "said", "says", "told", "tells", "commented", "comments", "mentioned", "saw",
+    "sees", "observed", "pointed", "thinks", "thought", "complained", "complains"))
+_OBSERVING_ADVERBS = frozenset(hash_string(w) for w in ("first", "also", "even", "had", "has", "have", "always",
+                                                        "actually", "finally", "immediately"))
+
+
+def _observes(words: list[int], i: int) -> bool:
+    """Whether the person word at ``i`` of ``words`` is the subject of a seeing or saying verb right after it (an
+    adverb between): someone who noticed the writer's effect, not who had it."""
+    j = i + 1
+    if j < len(words) and words[j] in _OBSERVING_ADVERBS:
+        j += 1
+    return j < len(words) and words[j] in _OBSERVING
 
 
 def _other_person_at(sentence: Span, column_patient: str) -> int:
@@ -777,8 +796,10 @@ def _about_someone_else(sentence: Span) -> bool:
     """A sentence with he, she, they or a person ("my friend", "the guy in my group") and no I or me ("my
     sister says Cymbalta gave her nausea", "my husband's doctor put him on tramadol and he threw up"): its
     symptoms are someone else's."""
-    words = set(_lower(sentence.doc)[sentence.start:sentence.end])
-    others = words & _THIRD_PERSON
+    in_order = _lower(sentence.doc)[sentence.start:sentence.end]
+    words = set(in_order)
+    # who only noticed or said it is no one else who had it ("Memory problems, my wife noticed it first")
+    others = {w for i, w in enumerate(in_order) if w in _THIRD_PERSON and not _observes(in_order, i)}
     if _PERSON in others and not _a_person_named(sentence):
         others = others - {_PERSON}  # "felt like a different person", "a drug for a person with anxiety"
     # "My feet feel like they are on fire": "they" of the writer's own body parts (not "my doctors said they").
@@ -855,11 +876,15 @@ def event_term(entity: Span) -> str:
 
 @cache
 def _symptom_terms() -> dict[str, str]:
-    """{variant, lower case: its term} of the symptom vocabulary."""
+    """{variant or slot phrase, lower case: its term} of the symptom vocabulary."""
     from fms_pipeline.nlp.drug_lexicon import read_vocabulary
     from fms_pipeline.nlp.icd10 import EVENT_VOCABULARY
 
-    return {v.lower(): term for term, variants in read_vocabulary(EVENT_VOCABULARY).items() for v in variants}
+    from fms_pipeline.nlp.pipeline import event_phrases
+
+    # the slot phrases too ("pain in upper arms"), the vocabulary's own variants winning
+    phrases = {p.lower(): term for term, listed in event_phrases().items() for p in listed}
+    return phrases | {v.lower(): term for term, variants in read_vocabulary(EVENT_VOCABULARY).items() for v in variants}
 
 
 def coordination_start(event: Span) -> int:
@@ -913,11 +938,14 @@ def _shared_head_terms(event: Span) -> list[str]:
         i -= 2
     j = event.end
     while j + 1 < sentence.end and doc[j].lower_ in _PART_JOINERS and doc[j + 1].is_alpha and not doc[j + 1].ent_type:
-        term = terms.get(f"{modifier} {doc[j + 1].lower_}")
+        term, width = terms.get(f"{modifier} {doc[j + 1].lower_}"), 1
+        # a part of two words: "pain in shoulders and upper arms"
+        if term is None and j + 2 < sentence.end and doc[j + 2].is_alpha and not doc[j + 2].ent_type:
+            term, width = terms.get(f"{modifier} {doc[j + 1].lower_} {doc[j + 2].lower_}"), 2
         if term is None:
             break
         out.append(term)
-        j += 2
+        j += 1 + width
     return [t for t in dict.fromkeys(out) if t != event.ent_id_ and not is_indication(t)]
 
 
