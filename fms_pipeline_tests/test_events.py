@@ -982,3 +982,15 @@ def test_pain_in_a_body_part_observers_and_the_habitual_past(nlp, text, events):
 ])
 def test_an_observer_with_her_own_effect_and_a_condition_stay_no_events(nlp, text):
     assert not asserted_events(read_as_review(nlp, text, "atorvastatin"))
+
+
+@pytest.mark.parametrize("text", [
+    "Thankfully, Lyrica took care of my insomnia from the very first night.",  # relief said as "took care of"
+    "Within a week on Cymbalta my anxiety faded.",
+])
+def test_a_complaint_taken_care_of_is_no_event(nlp, text):
+    assert not asserted_events(nlp(text))
+
+
+def test_ended_up_with_an_effect_is_still_one(nlp):
+    assert asserted_events(nlp("Lyrica ended up giving me insomnia.")) == {"insomnia"}
