@@ -994,3 +994,23 @@ def test_a_complaint_taken_care_of_is_no_event(nlp, text):
 
 def test_ended_up_with_an_effect_is_still_one(nlp):
     assert asserted_events(nlp("Lyrica ended up giving me insomnia.")) == {"insomnia"}
+
+
+@pytest.mark.parametrize("text, withdrawal, adverse", [
+    # DrugLib 'No Side Effects' training texts (3272, 799, 2388; session 18): a dose taken down, a stop or a dose not
+    # taken brought it, where the classifier says nothing or says adverse effect
+    ("Side effects review: When I tried to take it down to 25 mg, I got really depressed again.",
+     {"depressed mood"}, set()),
+    ("Side effects review: I did have trouble with insomnia after I discontinued the treatment.", {"insomnia"}, set()),
+    ("Side effects review: I do realize that if I do not take the medicine as indicated that I get tired more "
+     "frequently.", {"fatigue"}, set()),
+    ("Side effects review: When I haven't taken it for a day I get brain zaps.", {"brain zaps"}, set()),
+    # a comparison with not taking it, or how it was taken, is no dose missed (real-set 3446, 1409)
+    ("Side effects review: I felt more bloated than when I was not taking it.", set(), {"bloating"}),
+    ("Side effects review: I had trouble falling asleep if I didn't take it early enough in the morning.",
+     set(), {"insomnia"}),
+])
+def test_a_dose_taken_down_stopped_or_not_taken_brings_withdrawal(nlp, text, withdrawal, adverse):
+    found = harm(read_as_review(nlp, text, "venlafaxine"))
+    assert found.get(("withdrawal", "venlafaxine"), set()) == withdrawal
+    assert found.get(("adverse_effect", "venlafaxine"), set()) == adverse

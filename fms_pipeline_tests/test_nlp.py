@@ -290,6 +290,12 @@ def test_code_set_names_leave_everyday_words_and_vague_descriptions_out():
     for word in ("depression", "stroke", "shock", "pain", "fever", "other specified disorders", "nausea"):
         assert word not in names, word
     assert not [n for n in names if {"unspecified", "other", "of"} & set(n.split())]
+    # the first of a list of modifiers ("Sedative, hypnotic, or anxiolytic related disorders") and a name cut before
+    # what it is associated with ("Headache associated with sexual activity") are no names (session 18); a list of
+    # names keeps its first ("Encephalitis, myelitis and encephalomyelitis"), a name with "related" inside stays
+    for word in ("sedative", "hypertonic", "lobulated", "headache associated", "pain associated"):
+        assert word not in names, word
+    assert "encephalitis" in names and "sleep related leg cramps" in names
     check_curated_codes()  # every reviewed code is a code of the code set
     assert curated_codes()["fibromyalgia"] == "M79.7"
 

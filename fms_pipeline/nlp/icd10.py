@@ -36,7 +36,7 @@ EVENT_VOCABULARY = "adverse_events.tsv"  # the SYMPTOM vocabulary: adverse-event
 
 EXCLUDED_CHAPTER_LETTERS = "STVWXYZ"  # injuries, poisonings, external causes, health-status factors
 MAX_NAME_WORDS = 4
-_NAMES_FORMAT = 2  # bump when the rules below change: the names are cached on disk (reading the code set takes ~20 s)
+_NAMES_FORMAT = 3  # bump when the rules below change: the names are cached on disk (reading the code set takes ~20 s)
 _NAME_SHAPE = re.compile(r"^[a-z][a-z' -]*[a-z]$")
 _QUALIFIER = re.compile(r"\s+(?:without|with|due to|in|of|not elsewhere classified|nos)\b.*$")
 _BRACKETS = re.compile(r"\s*(?:\([^)]*\)|\[[^\]]*\])")
@@ -45,6 +45,14 @@ _VAGUE_WORDS = frozenset({"other", "unspecified", "specified", "elsewhere", "cla
                           "type", "stage", "site", "region", "part", "acquired", "secondary", "primary"})
 _RELATIONAL_WORDS = frozenset({"of", "in", "due", "to", "with", "without", "by", "and", "or", "from", "for",
                                "after", "during", "on", "as", "at", "not", "the", "a", "an"})
+# A name cut before what it is "associated with" ("Headache associated with sexual activity"): no name.
+_DANGLING_WORDS = frozenset({"associated", "replaced", "related"})
+# "Sedative, hypnotic, or anxiolytic related disorders", "Lobulated, fused and horseshoe kidney": the part before the
+# first comma is one of a list of modifiers of the noun at the end, no name ("sedative" was a condition). A list of
+# names ("Encephalitis, myelitis and encephalomyelitis", "Vaginitis, vulvitis and vulvovaginitis in ...") ends at its
+# last item or a preposition.
+_MODIFIER_LIST = re.compile(r"^[\w-]+, (?:[\w-]+, )*(?:[\w-]+,? )?(?:or|and) [\w-]+ (?!(?:in|of|as|with|without|due|"
+                            r"not|classified|complicating|following|associated)\b)[\w-]+", re.IGNORECASE)
 
 
 CONDITION_CODES = "condition_codes.tsv"
@@ -82,12 +90,14 @@ def check_curated_codes() -> None:
 
 
 def _name_of(description: str) -> str | None:
+    if _MODIFIER_LIST.match(description):
+        return None
     head = _BRACKETS.sub("", description.split(",")[0]).strip().lower()
     head = _QUALIFIER.sub("", head).strip()
     words = head.split()
     if not _NAME_SHAPE.match(head) or not 1 <= len(words) <= MAX_NAME_WORDS:
         return None
-    if any(w in _VAGUE_WORDS or w in _RELATIONAL_WORDS for w in words):
+    if any(w in _VAGUE_WORDS or w in _RELATIONAL_WORDS for w in words) or words[-1] in _DANGLING_WORDS:
         return None
     if len(words) == 1 and zipf_frequency(head, "en") >= COMMON_WORD_ZIPF:
         return None  # an everyday word ("depression", "stroke", "shock")

@@ -480,6 +480,10 @@ class DrugOutcomes:
         column_patient = column_patient_of(sentence) if doc._.stated_drug else None
         asserted = (events.asserted_events(sentence, ents, column_patient=column_patient)
                     if has_drug and any(e.label_ in events.EVENT_LABELS for e in ents) else [])
+        if asserted and not labels & set(HARM_LABELS) and drug_known and _events_of_a_stop(sentence, asserted):
+            # "I had trouble with insomnia after I discontinued the treatment", "if I do not take it I get tired":
+            # what a stop, a missed dose or a lowered one brought, where the classifier says nothing (session 18).
+            labels.add("withdrawal")
         if asserted and not labels & set(HARM_LABELS):
             # Where the classifier says nothing: "Cymbalta, Lyrica and Savella all gave me nausea" (a cue
             # says a drug caused it), "cymbalta 90mg and I cant poop" (a drug acts on the patient),
@@ -773,6 +777,17 @@ _STOPPED = frozenset({"stop", "stopped", "stopping", "terminating", "terminated"
 _WENT_OFF = frozenset({"coming", "came", "come", "went", "going", "go", "getting", "got"})
 _WORE_OFF = frozenset({"wore", "wears", "wearing", "wear"})  # "when the drug wore off": the drug's own doing
 _STOPPED_WHAT = frozenset({"it", "them", "taking", "using", "this", "that"})
+# "take it down to 25 mg", "brought the dose down to 30", "went down to 150mg": a dose lowered, with the number after.
+_DOWN_TAKERS = frozenset({"take", "took", "taking", "taken", "bring", "brought", "bringing", "cut", "cutting", "step",
+                          "stepped", "went", "go", "going", "came", "come", "coming"})
+
+
+def _taken_down(words: list[str], i: int) -> bool:
+    """Whether "down" at ``i`` follows a verb that lowers a dose, "it", "the dose" or "my dose" between."""
+    k = i - 1
+    while k >= 0 and i - k <= 3 and words[k] in ("it", "the", "my", "dose", "dosage", "them"):
+        k -= 1
+    return k >= 0 and words[k] in _DOWN_TAKERS
 _DETERMINERS = frozenset({"the", "my", "this", "that", "these", "those", "his", "her"})
 
 
@@ -783,10 +798,12 @@ def missed_dose_or_stop_at(sentence: Span) -> int | None:
     index of its "if", "when", "after" or of the missing word; None where it does not."""
     words = [t.lower_ for t in sentence]
     for i, w in enumerate(words):
-        before = words[max(0, i - 3):i]
+        # (four words back for a dose not taken: "if I do not take the medicine ...")
+        before = words[max(0, i - (4 if w in _NOT_TAKEN else 3)):i]
         when = next((i - len(before) + k for k, v in enumerate(before) if v in _WHEN), None)
         if (w in _MISSED and any(v in _MISSED_WHAT for v in words[i + 1:i + 5])) or (
-                w in _LOWERED and _dose_lowered(sentence, i + 1)):
+                w in _LOWERED and _dose_lowered(sentence, i + 1)) or (
+                w == "down" and _taken_down(words, i) and _dose_lowered(sentence, i + 1)):
             return sentence.start + (when if when is not None else i)
         if when is None:
             continue
@@ -794,10 +811,41 @@ def missed_dose_or_stop_at(sentence: Span) -> int | None:
         # "coming off the meds"): not "when I quit smoking", "after I stopped at the pharmacy", "went off to college".
         stopped = (w in _STOPPED and _a_drug_follows(sentence, i + 1)) or (
             w in _WENT_OFF and i + 1 < len(words) and words[i + 1] == "off" and _a_drug_follows(sentence, i + 2))
-        if stopped or (w in _WORE_OFF and "off" in words[i + 1:i + 3]) or (
-                w in _NOT_TAKEN and any(v in outcome_model.NEGATIONS for v in before)):
+        if stopped or (w in _WORE_OFF and "off" in words[i + 1:i + 3]) or (w in _NOT_TAKEN and _not_taken(words, i, when)):
             return sentence.start + when
     return None
+
+
+# "if I didn't take it early enough", "if I don't take it with food": how or when it was taken, no dose missed.
+_HOW_TAKEN = frozenset({"early", "late", "enough", "soon", "with", "before", "until", "right", "properly", "correctly"})
+
+
+def _not_taken(words: list[str], i: int, when: int) -> bool:
+    """Whether the take-word at ``i`` says a dose was not taken: a negation right before it ("if I do not take the
+    medicine", "when I haven't taken it"), not a comparison ("more bloated than when I was not taking it") nor how or
+    when it was taken ("if I didn't take it early enough")."""
+    return (any(v in outcome_model.NEGATIONS for v in words[max(0, i - 2):i])
+            and not (when > 0 and words[when - 1] == "than")
+            and not any(v in _HOW_TAKEN for v in words[i + 1:i + 5]))
+
+
+def _events_of_a_stop(sentence: Span, asserted: list[Span]) -> bool:
+    """Whether events of the sentence come of a stop, a missed or lowered dose (``missed_dose_or_stop_at``), none of
+    them why the drug was stopped ("I stopped Lyrica because of the nausea") nor said to be caused by it."""
+    at = missed_dose_or_stop_at(sentence)
+    if at is None:
+        return False
+    reasons, doc = events.stop_reasons(sentence), sentence.doc
+    return any(not events.is_caused(e, sentence) and not events.is_relieved(e, sentence)
+               # "feel less dependent", "Numbness diminished after stopping": less of it is no event of the stop
+               and not (e.start > sentence.start and doc[e.start - 1].lower_ in _LESS)
+               and not any(t.lower_ in _EASED for t in doc[e.end:at])
+               for e in events_of_the_miss([e for e in asserted if e.start not in reasons], at, sentence))
+
+
+_LESS = frozenset({"less", "fewer", "lower"})
+_EASED = frozenset({"diminished", "lessened", "eased", "subsided", "improved", "disappeared", "vanished", "faded",
+                    "decreased", "lifted", "stopped", "ended", "cleared", "resolved"})
 
 
 def _a_drug_follows(sentence: Span, at: int) -> bool:
