@@ -1014,3 +1014,39 @@ def test_a_dose_taken_down_stopped_or_not_taken_brings_withdrawal(nlp, text, wit
     found = harm(read_as_review(nlp, text, "venlafaxine"))
     assert found.get(("withdrawal", "venlafaxine"), set()) == withdrawal
     assert found.get(("adverse_effect", "venlafaxine"), set()) == adverse
+
+
+@pytest.mark.parametrize("text, events", [
+    # a body part in a state, words between (fms_body_states, vocab/body_part_states.tsv; session 18)
+    ("Side effects review: My legs felt so heavy I could barely walk, and my hands were numb in the morning.",
+     {"weakness", "numbness", "immobility"}),
+    ("Side effects review: I was short of breath and my throat felt constricted.",
+     {"shortness of breath", "throat tightness"}),
+    ("Side effects review: Red, extremely dry and flaky skin.", {"redness", "dry skin"}),
+    ("Side effects review: My ankles were swollen by the evening.", {"swollen ankles"}),  # "swollen" takes the part's
+    ("Side effects review: My face was fine but my hands were dry.", {"dry skin"}),
+])
+def test_a_body_part_in_a_state_is_the_event_the_two_make(nlp, text, events):
+    assert asserted_events(read_as_review(nlp, text, "atorvastatin")) == events
+
+
+@pytest.mark.parametrize("text", [
+    "Side effects review: My skin is not dry at all.",  # denied, as any entity
+    "My hair is red and my face is round.",  # no pair listed
+])
+def test_a_body_part_in_no_listed_or_a_denied_state_is_no_event(nlp, text):
+    assert not asserted_events(read_as_review(nlp, text, "atorvastatin"))
+
+
+def test_body_states_round_trip_and_refuse_a_pair_listed_twice(nlp, tmp_path):
+    from fms_pipeline.nlp.body_states import BodyStates, read_states
+
+    states = read_states()
+    assert states["ankles"]["swollen"] == "swollen ankles" and states["throat"]["constricted"] == "throat tightness"
+    component = nlp.get_pipe("fms_body_states")
+    component.to_disk(tmp_path)
+    loaded = BodyStates(nlp).from_disk(tmp_path)
+    assert loaded.states == states
+    (tmp_path / "states.json").write_text("[1, 2]")
+    with pytest.raises(ValueError, match="states.json"):
+        BodyStates(nlp).from_disk(tmp_path)

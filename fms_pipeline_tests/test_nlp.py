@@ -102,7 +102,8 @@ def test_fuzzy_matcher_leaves_other_words_alone(word):
 
 def test_pipeline_needs_no_statistical_model(nlp):
     assert nlp.pipe_names == ["sentencizer", "fms_sentence_cap", "fms_entity_ruler", "fms_case_ruler",
-                              "fms_misspelled_entities", "fms_event_senses", "fms_condition_codes", "fms_context",
+                              "fms_misspelled_entities", "fms_body_states", "fms_event_senses", "fms_condition_codes",
+                              "fms_context",
                               "fms_outcomes",
                               "fms_access_loss"]
     assert not any(hasattr(proc, "model") for _, proc in nlp.pipeline)
