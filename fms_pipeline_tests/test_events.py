@@ -1050,3 +1050,30 @@ def test_body_states_round_trip_and_refuse_a_pair_listed_twice(nlp, tmp_path):
     (tmp_path / "states.json").write_text("[1, 2]")
     with pytest.raises(ValueError, match="states.json"):
         BodyStates(nlp).from_disk(tmp_path)
+
+
+@pytest.mark.parametrize("text, events", [
+    # the review of session 18's changes: what they must not take for events
+    ("Side effects review: I waited 5 minutes for my face to dry before applying it.", set()),  # care
+    ("Side effects review: When my face is clean and dry, I apply a thin layer.", set()),
+    ("Side effects review: My skin was less dry than with the cream.", set()),  # eased
+    ("Side effects review: My face is not as red as before.", set()),
+    ("Side effects review: I soak my feet in cold water at night.", set()),  # a thing after the part
+    ("Side effects review: Before going on the pill, I would have awfully irregular periods.", set()),
+    ("Side effects review: So I would have lost weight anyway.", set()),  # counterfactual
+    ("The pharmacist mentioned I would experience dry mouth.", set()),  # predicted
+    ("My LDL went down to 90 and I have been having joint pain.", {"joint pain"}),  # a lab value, no dose cut
+    ("If I don't take it on a full stomach I throw up.", set()),  # how it is taken: no withdrawal, a condition
+    ("I went down to 150mg and the headaches finally went away.", set()),  # eased after the cut
+    ("Mobic barely touches the pain in both hips.", set()),  # what it treats
+    # a caregiver's column: who complained or said "she" had it is the patient
+    ("Side effects review: My son complained of stomach aches.", {"stomach pain"}),
+    ("Side effects review: Daughter said she felt dizzy after each dose.", {"dizziness"}),
+])
+def test_what_the_review_of_session_18_found(nlp, text, events):
+    assert asserted_events(read_as_review(nlp, text, "atorvastatin")) == events
+
+
+def test_a_lab_value_lowered_is_no_dose_lowered(nlp):
+    doc = read_as_review(nlp, "Side effects review: Decreased TSH level from 428 to 1.5. Loss of hair.", "levothyroxine")
+    assert ("withdrawal", "levothyroxine") not in harm(doc)

@@ -22,9 +22,20 @@ from spacy.tokens import Doc, Span
 
 STATES_FILE = "body_part_states.tsv"
 MAX_GAP = 5  # words between the part and its state, at most ("my skin got really very dry")
-# A clause ends, the state is someone else's or another thing's ("my face was fine but my hands were dry").
-BREAKS = frozenset({".", ";", "!", "?", ":", "but", "however", "although", "though", "because", "while", "when",
-                    "whereas", "except", "than", "(", ")", "...", "-"})
+# A clause ends, the state is someone else's or another thing's ("my face was fine but my hands were dry", "Very dry
+# skin, sensitivity to sun, red eyes"), a subject begins ("my legs ache so I take ..."), or a place or thing follows
+# the part ("I soak my feet in cold water").
+BREAKS = frozenset({".", ",", ";", "!", "?", ":", "but", "however", "although", "though", "because", "while", "when",
+                    "whereas", "except", "than", "(", ")", "...", "-", "i", "he", "she", "you", "we", "they", "it",
+                    "in", "into", "with", "from", "for", "of", "on", "at"})
+# Care, not an effect: "waited 5 minutes for face to dry", "wait til skin is ultra dry", "when my face is clean and
+# dry"; and a state that eased: "my skin was less dry", "not as red", "no longer numb" (review of session 18).
+CARE_WORDS = frozenset({"til", "till", "until", "clean", "wash", "washed", "washing", "apply", "applying", "wait",
+                        "waited", "waiting", "let"})
+EASED_WORDS = frozenset({"less", "longer"})  # "less dry", "no longer numb"; "not as red", "not so dry" below
+# What a state matched alone may become: only these general terms take the part's event ("swollen" of the ankles);
+# a specific one stays ("red and blotchy" is a rash).
+GENERAL_TERMS = frozenset({"swelling", "numbness", "itching", "weakness", "pain", "stiffness", "redness", "dry skin"})
 # Between states listed before their part: "Red, extremely dry and flaky skin".
 INTENSIFIERS = ("very", "extremely", "really", "so", "slightly", "somewhat", "quite", "super", "incredibly", "too")
 States = dict[str, dict[str, str]]  # part: {state words: event term}
@@ -72,10 +83,16 @@ class BodyStates:
 
     def _set(self, states: States) -> None:
         self.states = states
-        self._parts = {hash_string(part): {tuple(hash_string(w) for w in state.split()): term
-                                           for state, term in by_state.items()}
-                       for part, by_state in states.items()}
+        # each part's states longest first: "closing up" before "closing"
+        self._parts = {hash_string(part): dict(sorted(
+            ((tuple(hash_string(w) for w in state.split()), term) for state, term in by_state.items()),
+            key=lambda item: -len(item[0]))) for part, by_state in states.items()}
         self._breaks = frozenset(hash_string(w) for w in BREAKS)
+        self._care = frozenset(hash_string(w) for w in CARE_WORDS)
+        self._eased = frozenset(hash_string(w) for w in EASED_WORDS)
+        self._as_so = frozenset(hash_string(w) for w in ("as", "so"))
+        self._not = frozenset(hash_string(w) for w in ("not", "n't", "nt"))
+        self._to = hash_string("to")
         self._joiners = frozenset(hash_string(w) for w in (",", "and", "&", "/", *INTENSIFIERS))
         self.initialized = True
 
@@ -87,33 +104,48 @@ class BodyStates:
         at = [i for i, w in enumerate(words) if w in parts]
         if not at:
             return doc
+        # a part inside an entity is that entity's ("Restless Legs Syndrome and will fall asleep")
+        named = {t for ent in doc.ents for t in range(ent.start, ent.end)}
         found: dict[tuple[int, int], str] = {}
         for i in at:
+            if i in named:
+                continue
             sentence = doc[i].sent
             by_state = parts[words[i]]
+            if any(w in self._care for w in words[max(sentence.start, i - 3):i]):
+                continue
             # after the part: "my face became easily red and irritated"
             j = i + 1
             while j < sentence.end and j - i - 1 <= MAX_GAP:
-                w = words[j]
-                if w in self._breaks or w in parts:
-                    break
                 match = next(((n, term) for state, term in by_state.items()
                               if tuple(words[j:j + (n := len(state))]) == state), None)
                 if match is not None:
-                    found.setdefault((j, j + match[0]), match[1])
+                    if not self._not_an_effect(words, i + 1, j):
+                        found.setdefault((j, j + match[0]), match[1])
                     j += match[0]
                     continue
+                if words[j] in self._breaks or words[j] in parts:
+                    break
                 j += 1
             # right before it: "red, irritated face", "dry and cracked hands"
             j = i - 1
             while j >= sentence.start and i - j <= 6:
                 term = by_state.get((words[j],))
                 if term is not None:
-                    found.setdefault((j, j + 1), term)
+                    if not self._not_an_effect(words, max(sentence.start, j - 2), j):
+                        found.setdefault((j, j + 1), term)
                 elif words[j] not in self._joiners:
                     break
                 j -= 1
         return self._annotate(doc, found) if found else doc
+
+    def _not_an_effect(self, words: list[int], start: int, state: int) -> bool:
+        """Whether the words from ``start`` up to the state say care or an easing: "for face to dry", "clean and dry",
+        "less dry", "no longer numb", "not as red", "not so dry"."""
+        between = words[start:state]
+        return (any(w in self._care or w in self._eased for w in between)
+                or (state > start and words[state - 1] == self._to)
+                or any(a in self._not and b in self._as_so for a, b in zip(between, between[1:])))
 
     @staticmethod
     def _annotate(doc: Doc, found: dict[tuple[int, int], str]) -> Doc:
@@ -121,7 +153,7 @@ class BodyStates:
         changed = False
         for k, ent in enumerate(ents):  # a state matched alone takes the part's event ("swollen" of the ankles)
             term = found.pop((ent.start, ent.end), None)
-            if term is not None and ent.label_ == "SYMPTOM" and ent.ent_id_ != term:
+            if term is not None and ent.label_ == "SYMPTOM" and ent.ent_id_ != term and ent.ent_id_ in GENERAL_TERMS:
                 ents[k] = Span(doc, ent.start, ent.end, label=ent.label, span_id=term)
                 changed = True
         taken = {t for ent in ents for t in range(ent.start, ent.end)}

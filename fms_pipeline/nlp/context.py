@@ -53,7 +53,12 @@ DRUG_LABELS = frozenset({"DRUG", "DRUG_CLASS"})
 PREDICTING = frozenset({"said", "says", "say", "told", "tells", "think", "thinks", "thought", "know", "knew", "hope",
                         "hoped", "hopefully", "hoping", "believe", "believes", "expect", "expected", "promised",
                         "guess", "bet", "sure", "wish", "maybe", "probably", "worry", "worried", "afraid", "scared",
-                        "fear"})
+                        "fear", "expecting", "expects", "mentioned", "warned", "assumed", "before"})
+# "I would have lost weight anyway", "I would have to apply it twice": "would have" a counterfactual or a duty, not
+# the habitual past ("I would have mild itching"), when a participle, "to", "anyway" or "otherwise" goes with it.
+_PARTICIPLES = frozenset({"been", "had", "lost", "gone", "done", "taken", "known", "gotten", "got", "made", "felt",
+                          "thought", "seen", "given", "become", "put", "quit", "stopped", "tried", "to"})
+_COUNTERFACTUAL = frozenset({"anyway", "anyways", "otherwise"})
 _FEEL_LIKE = (frozenset({"feel", "feels", "felt"}), "like")
 # ``stopped`` triggers ("stopped taking") negate what follows them as ``negated`` ones do (the drug stopped, an outcome
 # cue: "I stopped taking it and feel so much better" is no effect of it), except the symptoms and conditions: "When I
@@ -246,6 +251,11 @@ def _predicted_would(doc: Doc, bounds: tuple[int, int], start: int, end: int) ->
     if not any(w in ("would", "'d", "’d", "i'd", "i’d") for w in words):
         return False
     before = [t.lower_ for t in doc[bounds[0]:start]]
+    if words[-1] in ("have", "'ve", "’ve"):
+        following = doc[end].lower_ if end < bounds[1] else ""
+        if (following in _PARTICIPLES or (following.endswith("ed") and following not in ("red", "bed"))
+                or any(t.lower_ in _COUNTERFACTUAL for t in doc[bounds[0]:bounds[1]])):
+            return True
     return (any(t.text == "?" for t in doc[bounds[0]:bounds[1]]) or any(w in PREDICTING for w in before)
             or any(a in _FEEL_LIKE[0] and b == _FEEL_LIKE[1] for a, b in zip(before, before[1:])))
 

@@ -760,7 +760,8 @@ def column_patient(paragraph: Span) -> str | None:
     if any(w in _FIRST_PERSON_SUBJECT for w in words):
         return None
     for i, (token, word) in enumerate(zip(paragraph, words)):
-        if _observes(words, i):  # "Memory problems, my wife noticed it first": the writer's, seen by her
+        # "Memory problems, my wife noticed it first": the writer's, seen by her; not "Daughter said she felt dizzy"
+        if _observes(words, i) and not _he_or_she_follows(words, i):
             continue
         if word in _PERSON_NOUNS:
             return token.lower_
@@ -772,7 +773,14 @@ def column_patient(paragraph: Span) -> str | None:
 # Who only saw or said it: "my wife noticed it first", "my husband says I snore now", "my kids commented on it".
 _OBSERVING = frozenset(hash_string(w) for w in (
     "noticed", "notices", "notice", "said", "says", "told", "tells", "commented", "comments", "mentioned", "saw",
-    "sees", "observed", "pointed", "thinks", "thought", "complained", "complains"))
+    "sees", "observed", "pointed", "thinks", "thought"))  # not "complained": who complains of it has it
+_HE_OR_SHE = frozenset(hash_string(w) for w in ("he", "she", "they", "him", "her", "his"))
+
+
+def _he_or_she_follows(words: list[int], i: int) -> bool:
+    """Whether he, she or they comes within five words after the person at ``i``: "Daughter said she felt dizzy"
+    is the daughter's own."""
+    return any(w in _HE_OR_SHE for w in words[i + 1:i + 6])
 _OBSERVING_ADVERBS = frozenset(hash_string(w) for w in ("first", "also", "even", "had", "has", "have", "always",
                                                         "actually", "finally", "immediately"))
 

@@ -782,12 +782,21 @@ _DOWN_TAKERS = frozenset({"take", "took", "taking", "taken", "bring", "brought",
                           "stepped", "went", "go", "going", "came", "come", "coming"})
 
 
+_MOVING = frozenset({"went", "go", "going", "came", "come", "coming", "step", "stepped"})
+
+
 def _taken_down(words: list[str], i: int) -> bool:
-    """Whether "down" at ``i`` follows a verb that lowers a dose, "it", "the dose" or "my dose" between."""
+    """Whether "down" at ``i`` follows a verb that lowers a dose, "it", "the dose" or "my dose" between; "went down"
+    only of the writer or a dose ("I went down to 150mg", "my dose went down to 30"), not of a lab value ("My LDL went
+    down to 90")."""
     k = i - 1
     while k >= 0 and i - k <= 3 and words[k] in ("it", "the", "my", "dose", "dosage", "them"):
         k -= 1
-    return k >= 0 and words[k] in _DOWN_TAKERS
+    if k < 0 or words[k] not in _DOWN_TAKERS:
+        return False
+    if words[k] in _MOVING:
+        return (k > 0 and words[k - 1] in ("i", "we")) or any(w in _DOSE_WORDS for w in words[max(0, k - 2):i])
+    return True
 _DETERMINERS = frozenset({"the", "my", "this", "that", "these", "those", "his", "her"})
 
 
@@ -817,15 +826,16 @@ def missed_dose_or_stop_at(sentence: Span) -> int | None:
 
 
 # "if I didn't take it early enough", "if I don't take it with food": how or when it was taken, no dose missed.
-_HOW_TAKEN = frozenset({"early", "late", "enough", "soon", "with", "before", "until", "right", "properly", "correctly"})
+_HOW_TAKEN = frozenset({"early", "late", "enough", "soon", "with", "before", "until", "right", "properly", "correctly",
+                        "on", "at", "in", "after", "without", "empty", "full"})
 
 
 def _not_taken(words: list[str], i: int, when: int) -> bool:
     """Whether the take-word at ``i`` says a dose was not taken: a negation right before it ("if I do not take the
-    medicine", "when I haven't taken it"), not a comparison ("more bloated than when I was not taking it") nor how or
-    when it was taken ("if I didn't take it early enough")."""
+    medicine", "when I haven't taken it"), not a comparison ("more bloated than when I was not taking it"), "even when"
+    nor how or when it was taken ("if I didn't take it early enough", "if I don't take it on a full stomach")."""
     return (any(v in outcome_model.NEGATIONS for v in words[max(0, i - 2):i])
-            and not (when > 0 and words[when - 1] == "than")
+            and not (when > 0 and words[when - 1] in ("than", "even"))  # "... even when I don't take it"
             and not any(v in _HOW_TAKEN for v in words[i + 1:i + 5]))
 
 
@@ -840,12 +850,15 @@ def _events_of_a_stop(sentence: Span, asserted: list[Span]) -> bool:
                # "feel less dependent", "Numbness diminished after stopping": less of it is no event of the stop
                and not (e.start > sentence.start and doc[e.start - 1].lower_ in _LESS)
                and not any(t.lower_ in _EASED for t in doc[e.end:at])
+               # "I went down to 150mg and the headaches finally went away": eased after the stop
+               and not events.followed_by(e, "relief_after", sentence)
+               and not any(t.lower_ in _EASED for t in doc[e.end:min(e.end + 4, sentence.end)])
                for e in events_of_the_miss([e for e in asserted if e.start not in reasons], at, sentence))
 
 
 _LESS = frozenset({"less", "fewer", "lower"})
 _EASED = frozenset({"diminished", "lessened", "eased", "subsided", "improved", "disappeared", "vanished", "faded",
-                    "decreased", "lifted", "stopped", "ended", "cleared", "resolved"})
+                    "decreased", "lifted", "stopped", "ended", "cleared", "resolved", "ceased", "gone"})
 
 
 def _a_drug_follows(sentence: Span, at: int) -> bool:
@@ -872,9 +885,11 @@ def events_of_the_miss(asserted: list[Span], at: int, sentence: Span) -> list[Sp
     one by "and" or "or" ("dizziness and vertigo upon missed dose"); not what a clause break or more words set apart
     ("sweating like crazy, and if I miss a dose ...", "sexual dysfunction which has continued ... after stopping")."""
     doc = sentence.doc
-    # after it, up to a clause that turns to something else ("... I get brain zaps but Lyrica makes me dizzy")
+    # after it, up to a clause that turns to something else ("... I get brain zaps but Lyrica makes me dizzy"), not
+    # what eased after it ("I went down to 150mg and the headaches finally went away")
     turn = next((i for i in range(at, sentence.end) if doc[i].lower_ in _TURNS), sentence.end)
-    out = [e for e in asserted if at <= e.start < turn]
+    out = [e for e in asserted if at <= e.start < turn and not events.followed_by(e, "relief_after", sentence)
+           and not any(t.lower_ in _EASED for t in doc[e.end:min(e.end + 4, sentence.end)])]
     boundary = at
     for k, e in enumerate(sorted((e for e in asserted if e.end <= at), key=lambda e: -e.end)):
         gap = [t.lower_ for t in doc[e.end:boundary]]
@@ -916,9 +931,12 @@ def _dose_lowered(sentence: Span, at: int) -> bool:
     if at >= 2 and sentence[at - 2].lower_ in _DETERMINERS:  # "my reduced appetite": an adjective, no verb
         return False
     following = sentence[at:at + 4]
-    if any(t.lower_ in ("from", "to") and k + 1 < len(following) and following[k + 1].like_num
-           for k, t in enumerate(following)):
-        return True
+    # "dropped from 60 to 30 mg", "reduced it to 25": what comes before "from" or "to" is the drug, a dose or nothing
+    # ("Decreased TSH level from 428 to 1.5" lowers no dose)
+    for k, t in enumerate(following):
+        if t.lower_ in ("from", "to") and k + 1 < len(following) and following[k + 1].like_num:
+            return all(u.lower_ in _BEFORE_THE_OBJECT or u.lower_ in _DOSE_WORDS or u.lower_ in _STOPPED_WHAT
+                       or u.ent_type_ in DRUG_LABELS or u.like_num for u in following[:k])
     k = at
     while k < len(sentence) and k < at + 4 and (sentence[k].lower_ in _BEFORE_THE_OBJECT or sentence[k].like_num):
         k += 1
