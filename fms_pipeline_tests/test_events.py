@@ -1077,3 +1077,15 @@ def test_what_the_review_of_session_18_found(nlp, text, events):
 def test_a_lab_value_lowered_is_no_dose_lowered(nlp):
     doc = read_as_review(nlp, "Side effects review: Decreased TSH level from 428 to 1.5. Loss of hair.", "levothyroxine")
     assert ("withdrawal", "levothyroxine") not in harm(doc)
+
+
+@pytest.mark.parametrize("text, events", [
+    ("Side effects review: My period is very speratic and the flow is extremely heavy.",
+     {"irregular periods", "heavy periods"}),
+    ("Side effects review: My nose seemed to get too dry.", {"dry nose"}),
+    ("Side effects review: After sleeping for over 10 hours I am groggy.", {"hypersomnia", "feeling drugged"}),
+    ("Side effects review: I fell asleep and woke up with out my migraine.", set()),  # "with out" denies
+    ("Side effects review: My sleep cycle is erratic.", set()),  # a cycle of sleep is no period
+])
+def test_periods_the_nose_and_long_sleep(nlp, text, events):
+    assert asserted_events(read_as_review(nlp, text, "ethinylestradiol/etonogestrel")) == events
