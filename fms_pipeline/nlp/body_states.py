@@ -26,13 +26,19 @@ MAX_GAP = 5  # words between the part and its state, at most ("my skin got reall
 # skin, sensitivity to sun, red eyes"), a subject begins ("my legs ache so I take ..."), or a place or thing follows
 # the part ("I soak my feet in cold water").
 BREAKS = frozenset({".", ",", ";", "!", "?", ":", "but", "however", "although", "though", "because", "while", "when",
-                    "whereas", "except", "than", "(", ")", "...", "-", "i", "he", "she", "you", "we", "they", "it",
+                    "whereas", "where", "except", "than", "(", ")", "...", "-", "i", "he", "she", "you", "we", "they",
+                    "it",
                     "in", "into", "with", "from", "for", "of", "on", "at"})
 # Care, not an effect: "waited 5 minutes for face to dry", "wait til skin is ultra dry", "when my face is clean and
 # dry"; and a state that eased: "my skin was less dry", "not as red", "no longer numb" (review of session 18).
 CARE_WORDS = frozenset({"til", "till", "until", "clean", "wash", "washed", "washing", "apply", "applying", "wait",
                         "waited", "waiting", "let"})
-EASED_WORDS = frozenset({"less", "longer"})  # "less dry", "no longer numb"; "not as red", "not so dry" below
+# An easing or the usual state: "less dry", "no longer numb", "made my legs stop hurting", "used to be heavy", "have
+# always been irregular"; "not as red", "not so dry" below (reviews of session 18).
+EASED_WORDS = frozenset({"less", "longer", "stop", "stops", "stopped", "quit", "used", "always", "usually", "normally"})
+# Why the drug was started: "I started Yaz because my periods were so heavy".
+STARTING_WORDS = frozenset({"started", "start", "starting", "began", "went", "got", "take", "taking", "prescribed",
+                            "put", "chose", "switched", "use", "using", "tried"})
 # What a state matched alone may become: only these general terms take the part's event ("swollen" of the ankles);
 # a specific one stays ("red and blotchy" is a rash).
 GENERAL_TERMS = frozenset({"swelling", "numbness", "itching", "weakness", "pain", "stiffness", "redness", "dry skin"})
@@ -93,6 +99,8 @@ class BodyStates:
         self._as_so = frozenset(hash_string(w) for w in ("as", "so"))
         self._not = frozenset(hash_string(w) for w in ("not", "n't", "nt"))
         self._to = hash_string("to")
+        self._because_my = (hash_string("because"), hash_string("my"))
+        self._starting = frozenset(hash_string(w) for w in STARTING_WORDS)
         self._joiners = frozenset(hash_string(w) for w in (",", "and", "&", "/", *INTENSIFIERS))
         self.initialized = True
 
@@ -113,6 +121,10 @@ class BodyStates:
             sentence = doc[i].sent
             by_state = parts[words[i]]
             if any(w in self._care for w in words[max(sentence.start, i - 3):i]):
+                continue
+            # why the drug was started: "I started Yaz because my periods were so heavy"
+            if (i - 2 >= sentence.start and tuple(words[i - 2:i]) == self._because_my
+                    and any(w in self._starting for w in words[sentence.start:i - 2])):
                 continue
             # after the part: "my face became easily red and irritated"
             j = i + 1
