@@ -1101,3 +1101,19 @@ def test_periods_the_nose_and_long_sleep(nlp, text, events):
 ])
 def test_reasons_usual_states_and_relief_are_no_body_state_events(nlp, text):
     assert not asserted_events(read_as_review(nlp, text, "drospirenone/ethinylestradiol"))
+
+
+@pytest.mark.parametrize("text, withdrawal, adverse", [
+    # a sentence that lists the symptoms the withdrawal before it named (DrugLib 338; session 18)
+    ("Side effects review: If I miss a couple of dosages I have moderate withdrawal symptoms. These symptoms include "
+     "itchiness, irritability and headaches.", {"itching", "irritability", "headache"}, set()),
+    ("Coming off it was hell. The symptoms were dizziness, nausea and brain zaps.",
+     {"dizziness", "nausea", "brain zaps"}, set()),
+    # not after an adverse effect
+    ("It made me gain weight. The side effects were nausea and sweating.", set(),
+     {"weight gain", "nausea", "sweating"}),
+])
+def test_symptoms_listed_after_a_withdrawal_are_its_own(nlp, text, withdrawal, adverse):
+    found = harm(read_as_review(nlp, text, "venlafaxine"))
+    assert found.get(("withdrawal", "venlafaxine"), set()) == withdrawal
+    assert found.get(("adverse_effect", "venlafaxine"), set()) == adverse

@@ -56,3 +56,13 @@ def set_values(span: Span, **named: Any) -> None:
         if name not in _DEFAULTS:
             raise AttributeError(f"no span extension {name!r} registered in fms_pipeline.nlp.extensions")
         data[_key(span, name, where)] = item
+
+
+def registered() -> list[str]:
+    """The names of the extensions registered here."""
+    return list(_DEFAULTS)
+
+
+def default(name: str) -> Any:
+    """The default value of an extension registered here."""
+    return _DEFAULTS[name]

@@ -394,6 +394,11 @@ class DrugOutcomes:
                                              stopped if stopped is not None and previous in (None, stopped) else None)
                 else:
                     found = []
+                if found and number and spans and _lists_the_symptoms(sentence) and _withdrawal_ends(spans, sentences[
+                        number - 1]):
+                    # "... I have moderate withdrawal symptoms. These symptoms include itchiness, irritability and
+                    # headaches.": the list is the withdrawal's (session 18, DrugLib 338)
+                    found = [_as_withdrawal(s) if s.label_ == "adverse_effect" else s for s in found]
                 recent_drugs.extend((number, e.ent_id_) for e in ents if _asserted_drug(e))
                 # A stop said to have happened: not "I never stopped Cymbalta", "I can't stop it", "thinking about
                 # stopping Savella".
@@ -798,6 +803,39 @@ def _taken_down(words: list[str], i: int) -> bool:
         return (k > 0 and words[k - 1] in ("i", "we")) or any(w in _DOSE_WORDS for w in words[max(0, k - 2):i])
     return True
 _DETERMINERS = frozenset({"the", "my", "this", "that", "these", "those", "his", "her"})
+
+
+# "These symptoms include ...", "The symptoms were ...", "Symptoms: ...": a sentence that lists the symptoms the one
+# before it named.
+_SYMPTOM_WORDS = frozenset({"symptoms", "symptom", "syptoms", "symtoms", "sypmtoms", "effects", "withdrawals"})
+_LISTING = frozenset({"include", "included", "including", "includes", "are", "were", "was", "is", ":", "-", "like",
+                      "such"})
+
+
+def _lists_the_symptoms(sentence: Span) -> bool:
+    """Whether the sentence opens by listing symptoms named before: "These symptoms include", "The symptoms were",
+    "Symptoms:", "My withdrawal symptoms were"."""
+    words = [t.lower_ for t in sentence[:5]]
+    k = 1 if words and words[0] in ("these", "those", "the", "my", "such", "withdrawal", "other") else 0
+    if k < len(words) and words[k] in ("withdrawal", "side"):
+        k += 1
+    return k + 1 < len(words) and words[k] in _SYMPTOM_WORDS and words[k + 1] in _LISTING
+
+
+def _withdrawal_ends(spans: list[Span], previous: Span) -> bool:
+    """Whether the previous sentence reported a withdrawal (asserted) and no adverse effect."""
+    before = [s for s in spans if previous.start <= s.start < previous.end]
+    return any(s.label_ == "withdrawal" and not s._.negated and not s._.hypothetical for s in before) and not any(
+        s.label_ == "adverse_effect" and not s._.negated and not s._.hypothetical for s in before)
+
+
+def _as_withdrawal(span: Span) -> Span:
+    """The adverse-effect outcome span relabelled withdrawal, its attributes kept."""
+    names = extensions.registered()
+    kept = extensions.values(span.doc, span, names)
+    out = Span(span.doc, span.start, span.end, label="withdrawal", span_id=span.id)
+    extensions.set_values(out, **{n: v for n, v in zip(names, kept) if v != extensions.default(n)})
+    return out
 
 
 def missed_dose_or_stop_at(sentence: Span) -> int | None:
