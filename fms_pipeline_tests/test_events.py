@@ -172,6 +172,26 @@ def test_withdrawal_carries_the_symptoms_felt_when_stopping(nlp):
     ("I am sweating like crazy all the time, and if I miss a dose I get dizzy.", {"dizziness"}, {"sweating"}),
     ("loss of libido, weight gain, nausea and vomiting upon missed dose.", {"nausea", "vomiting"},
      {"sexual dysfunction", "weight gain"}),
+    # DrugLib 'No Side Effects' training texts (3272, 799, 2388; session 18): a dose taken down, a stop or a dose not
+    # taken brought it, where the classifier says nothing or says adverse effect
+    ("Side effects review: When I tried to take it down to 25 mg, I got really depressed again.",
+     {"depressed mood"}, set()),
+    ("Side effects review: I did have trouble with insomnia after I discontinued the treatment.", {"insomnia"}, set()),
+    ("Side effects review: I do realize that if I do not take the medicine as indicated that I get tired more "
+     "frequently.", {"fatigue"}, set()),
+    ("Side effects review: When I haven't taken it for a day I get brain zaps.", {"brain zaps"}, set()),
+    # a comparison with not taking it, or how it was taken, is no dose missed (real-set 3446, 1409)
+    ("Side effects review: I felt more bloated than when I was not taking it.", set(), {"bloating"}),
+    ("Side effects review: I had trouble falling asleep if I didn't take it early enough in the morning.",
+     set(), {"insomnia"}),
+    # a sentence that lists the symptoms the withdrawal before it named (DrugLib 338; session 18)
+    ("Side effects review: If I miss a couple of dosages I have moderate withdrawal symptoms. These symptoms include "
+     "itchiness, irritability and headaches.", {"itching", "irritability", "headache"}, set()),
+    ("Coming off it was hell. The symptoms were dizziness, nausea and brain zaps.",
+     {"dizziness", "nausea", "brain zaps"}, set()),
+    # not after an adverse effect
+    ("It made me gain weight. The side effects were nausea and sweating.", set(),
+     {"weight gain", "nausea", "sweating"}),
 ])
 def test_what_a_missed_dose_or_a_stop_brought_is_withdrawal_not_an_adverse_effect(nlp, text, withdrawal, adverse):
     found = harm(read_as_review(nlp, text, "venlafaxine"))
@@ -996,26 +1016,6 @@ def test_ended_up_with_an_effect_is_still_one(nlp):
     assert asserted_events(nlp("Lyrica ended up giving me insomnia.")) == {"insomnia"}
 
 
-@pytest.mark.parametrize("text, withdrawal, adverse", [
-    # DrugLib 'No Side Effects' training texts (3272, 799, 2388; session 18): a dose taken down, a stop or a dose not
-    # taken brought it, where the classifier says nothing or says adverse effect
-    ("Side effects review: When I tried to take it down to 25 mg, I got really depressed again.",
-     {"depressed mood"}, set()),
-    ("Side effects review: I did have trouble with insomnia after I discontinued the treatment.", {"insomnia"}, set()),
-    ("Side effects review: I do realize that if I do not take the medicine as indicated that I get tired more "
-     "frequently.", {"fatigue"}, set()),
-    ("Side effects review: When I haven't taken it for a day I get brain zaps.", {"brain zaps"}, set()),
-    # a comparison with not taking it, or how it was taken, is no dose missed (real-set 3446, 1409)
-    ("Side effects review: I felt more bloated than when I was not taking it.", set(), {"bloating"}),
-    ("Side effects review: I had trouble falling asleep if I didn't take it early enough in the morning.",
-     set(), {"insomnia"}),
-])
-def test_a_dose_taken_down_stopped_or_not_taken_brings_withdrawal(nlp, text, withdrawal, adverse):
-    found = harm(read_as_review(nlp, text, "venlafaxine"))
-    assert found.get(("withdrawal", "venlafaxine"), set()) == withdrawal
-    assert found.get(("adverse_effect", "venlafaxine"), set()) == adverse
-
-
 @pytest.mark.parametrize("text, events", [
     # a body part in a state, words between (fms_body_states, vocab/body_part_states.tsv; session 18)
     ("Side effects review: My legs felt so heavy I could barely walk, and my hands were numb in the morning.",
@@ -1038,8 +1038,13 @@ def test_a_body_part_in_no_listed_or_a_denied_state_is_no_event(nlp, text):
     assert not asserted_events(read_as_review(nlp, text, "atorvastatin"))
 
 
-def test_body_states_round_trip_and_refuse_a_pair_listed_twice(nlp, tmp_path):
-    from fms_pipeline.nlp.body_states import BodyStates, read_states
+def test_body_states_round_trip_and_refuse_bad_data(nlp, tmp_path):
+    from fms_pipeline.nlp.body_states import BodyStates, parse_states, read_states
+
+    with pytest.raises(ValueError, match="line 2: 'legs' \\+ 'heavy' is listed twice"):
+        parse_states("weakness\tlegs\theavy\nfatigue\tlegs\theavy | tired", "states.tsv")
+    with pytest.raises(ValueError, match="states.tsv line 1"):
+        parse_states("no such term\tlegs\theavy", "states.tsv")
 
     states = read_states()
     assert states["ankles"]["swollen"] == "swollen ankles" and states["throat"]["constricted"] == "throat tightness"
@@ -1101,19 +1106,3 @@ def test_periods_the_nose_and_long_sleep(nlp, text, events):
 ])
 def test_reasons_usual_states_and_relief_are_no_body_state_events(nlp, text):
     assert not asserted_events(read_as_review(nlp, text, "drospirenone/ethinylestradiol"))
-
-
-@pytest.mark.parametrize("text, withdrawal, adverse", [
-    # a sentence that lists the symptoms the withdrawal before it named (DrugLib 338; session 18)
-    ("Side effects review: If I miss a couple of dosages I have moderate withdrawal symptoms. These symptoms include "
-     "itchiness, irritability and headaches.", {"itching", "irritability", "headache"}, set()),
-    ("Coming off it was hell. The symptoms were dizziness, nausea and brain zaps.",
-     {"dizziness", "nausea", "brain zaps"}, set()),
-    # not after an adverse effect
-    ("It made me gain weight. The side effects were nausea and sweating.", set(),
-     {"weight gain", "nausea", "sweating"}),
-])
-def test_symptoms_listed_after_a_withdrawal_are_its_own(nlp, text, withdrawal, adverse):
-    found = harm(read_as_review(nlp, text, "venlafaxine"))
-    assert found.get(("withdrawal", "venlafaxine"), set()) == withdrawal
-    assert found.get(("adverse_effect", "venlafaxine"), set()) == adverse

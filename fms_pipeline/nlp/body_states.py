@@ -15,10 +15,11 @@ from pathlib import Path
 
 import srsly
 from spacy import util
-from spacy.attrs import LOWER
 from spacy.language import Language
 from spacy.strings import hash_string
 from spacy.tokens import Doc, Span
+
+from fms_pipeline.nlp.events import lower_words
 
 STATES_FILE = "body_part_states.tsv"
 MAX_GAP = 5  # words between the part and its state, at most ("my skin got really very dry")
@@ -27,8 +28,7 @@ MAX_GAP = 5  # words between the part and its state, at most ("my skin got reall
 # the part ("I soak my feet in cold water").
 BREAKS = frozenset({".", ",", ";", "!", "?", ":", "but", "however", "although", "though", "because", "while", "when",
                     "whereas", "where", "except", "than", "(", ")", "...", "-", "i", "he", "she", "you", "we", "they",
-                    "it",
-                    "in", "into", "with", "from", "for", "of", "on", "at"})
+                    "it", "in", "into", "with", "from", "for", "of", "on", "at"})
 # Care, not an effect: "waited 5 minutes for face to dry", "wait til skin is ultra dry", "when my face is clean and
 # dry"; and a state that eased: "my skin was less dry", "not as red", "no longer numb" (review of session 18).
 CARE_WORDS = frozenset({"til", "till", "until", "clean", "wash", "washed", "washing", "apply", "applying", "wait",
@@ -47,15 +47,32 @@ INTENSIFIERS = ("very", "extremely", "really", "so", "slightly", "somewhat", "qu
 States = dict[str, dict[str, str]]  # part: {state words: event term}
 
 
+def _hashes(words) -> frozenset[int]:
+    return frozenset(hash_string(w) for w in words)
+
+
+_BREAKS, _CARE, _EASED, _STARTING = _hashes(BREAKS), _hashes(CARE_WORDS), _hashes(EASED_WORDS), _hashes(STARTING_WORDS)
+_JOINERS = _hashes((",", "and", "&", "/", *INTENSIFIERS))
+_AS_SO, _NOT = _hashes(("as", "so")), _hashes(("not", "n't", "nt"))
+_TO, _BECAUSE_MY = hash_string("to"), (hash_string("because"), hash_string("my"))
+
+
 def read_states(name: str = STATES_FILE) -> States:
-    """{part: {state: term}} of ``vocab/body_part_states.tsv``; each term one of the symptom vocabulary, each (part,
-    state) pair listed once."""
-    from fms_pipeline.nlp.drug_lexicon import _vocab_text, read_vocabulary
+    """{part: {state: term}} of ``vocab/body_part_states.tsv`` (``parse_states``)."""
+    from fms_pipeline.nlp.drug_lexicon import _vocab_text
+
+    return parse_states(_vocab_text(name), name)
+
+
+def parse_states(text: str, name: str = STATES_FILE) -> States:
+    """{part: {state: term}} of the text of a states file named ``name``; each term one of the symptom vocabulary, each
+    (part, state) pair listed once."""
+    from fms_pipeline.nlp.drug_lexicon import read_vocabulary
     from fms_pipeline.nlp.icd10 import EVENT_VOCABULARY
 
     terms = set(read_vocabulary(EVENT_VOCABULARY))
     states: States = {}
-    for number, line in enumerate(_vocab_text(name).splitlines(), start=1):
+    for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or line.startswith("#"):
             continue
         fields = [f.strip() for f in line.split("\t")]
@@ -80,7 +97,8 @@ class BodyStates:
     def __init__(self, nlp: Language, name: str = "fms_body_states"):
         self.name = name
         self.states: States = {}
-        self._parts: dict[int, dict[tuple[int, ...], str]] = {}
+        # part: {first word of a state: [(the state's words, term)], longest first ("closing up" before "closing")}
+        self._parts: dict[int, dict[int, list[tuple[tuple[int, ...], str]]]] = {}
         self.initialized = False
 
     def initialize(self, get_examples: Callable[[], Iterable] | None = None, *, nlp: Language | None = None,
@@ -89,26 +107,19 @@ class BodyStates:
 
     def _set(self, states: States) -> None:
         self.states = states
-        # each part's states longest first: "closing up" before "closing"
-        self._parts = {hash_string(part): dict(sorted(
-            ((tuple(hash_string(w) for w in state.split()), term) for state, term in by_state.items()),
-            key=lambda item: -len(item[0]))) for part, by_state in states.items()}
-        self._breaks = frozenset(hash_string(w) for w in BREAKS)
-        self._care = frozenset(hash_string(w) for w in CARE_WORDS)
-        self._eased = frozenset(hash_string(w) for w in EASED_WORDS)
-        self._as_so = frozenset(hash_string(w) for w in ("as", "so"))
-        self._not = frozenset(hash_string(w) for w in ("not", "n't", "nt"))
-        self._to = hash_string("to")
-        self._because_my = (hash_string("because"), hash_string("my"))
-        self._starting = frozenset(hash_string(w) for w in STARTING_WORDS)
-        self._joiners = frozenset(hash_string(w) for w in (",", "and", "&", "/", *INTENSIFIERS))
+        self._parts = {}
+        for part, by_state in states.items():
+            by_first = self._parts[hash_string(part)] = {}
+            for state, term in sorted(by_state.items(), key=lambda item: -len(item[0].split())):
+                words = tuple(hash_string(w) for w in state.split())
+                by_first.setdefault(words[0], []).append((words, term))
         self.initialized = True
 
     def __call__(self, doc: Doc) -> Doc:
         if not self.initialized:
             raise ValueError(f"{self.name}: no states loaded; call nlp.initialize() or load a saved pipeline first")
         parts = self._parts
-        words = doc.to_array(LOWER).tolist()
+        words = lower_words(doc)
         at = [i for i, w in enumerate(words) if w in parts]
         if not at:
             return doc
@@ -119,45 +130,37 @@ class BodyStates:
             if i in named:
                 continue
             sentence = doc[i].sent
-            by_state = parts[words[i]]
-            if any(w in self._care for w in words[max(sentence.start, i - 3):i]):
+            by_first = parts[words[i]]
+            if any(w in _CARE for w in words[max(sentence.start, i - 3):i]):
                 continue
             # why the drug was started: "I started Yaz because my periods were so heavy"
-            if (i - 2 >= sentence.start and tuple(words[i - 2:i]) == self._because_my
-                    and any(w in self._starting for w in words[sentence.start:i - 2])):
+            if (i - 2 >= sentence.start and tuple(words[i - 2:i]) == _BECAUSE_MY
+                    and any(w in _STARTING for w in words[sentence.start:i - 2])):
                 continue
             # after the part: "my face became easily red and irritated"
             j = i + 1
             while j < sentence.end and j - i - 1 <= MAX_GAP:
-                match = next(((n, term) for state, term in by_state.items()
-                              if tuple(words[j:j + (n := len(state))]) == state), None)
+                match = next(((len(state), term) for state, term in by_first.get(words[j], ())
+                              if tuple(words[j:j + len(state)]) == state), None)
                 if match is not None:
-                    if not self._not_an_effect(words, i + 1, j):
+                    if not _not_an_effect(words, i + 1, j):
                         found.setdefault((j, j + match[0]), match[1])
                     j += match[0]
                     continue
-                if words[j] in self._breaks or words[j] in parts:
+                if words[j] in _BREAKS or words[j] in parts:
                     break
                 j += 1
             # right before it: "red, irritated face", "dry and cracked hands"
             j = i - 1
             while j >= sentence.start and i - j <= 6:
-                term = by_state.get((words[j],))
+                term = next((term for state, term in by_first.get(words[j], ()) if len(state) == 1), None)
                 if term is not None:
-                    if not self._not_an_effect(words, max(sentence.start, j - 2), j):
+                    if not _not_an_effect(words, max(sentence.start, j - 2), j):
                         found.setdefault((j, j + 1), term)
-                elif words[j] not in self._joiners:
+                elif words[j] not in _JOINERS:
                     break
                 j -= 1
         return self._annotate(doc, found) if found else doc
-
-    def _not_an_effect(self, words: list[int], start: int, state: int) -> bool:
-        """Whether the words from ``start`` up to the state say care or an easing: "for face to dry", "clean and dry",
-        "less dry", "no longer numb", "not as red", "not so dry"."""
-        between = words[start:state]
-        return (any(w in self._care or w in self._eased for w in between)
-                or (state > start and words[state - 1] == self._to)
-                or any(a in self._not and b in self._as_so for a, b in zip(between, between[1:])))
 
     @staticmethod
     def _annotate(doc: Doc, found: dict[tuple[int, int], str]) -> Doc:
@@ -190,6 +193,15 @@ class BodyStates:
             raise ValueError(f"{file}: expected a JSON object of body part to {{state: event term}}")
         self._set(data)
         return self
+
+
+def _not_an_effect(words: list[int], start: int, state: int) -> bool:
+    """Whether the words from ``start`` up to the state say care or an easing: "for face to dry", "clean and dry",
+    "less dry", "no longer numb", "not as red", "not so dry"."""
+    between = words[start:state]
+    return (any(w in _CARE or w in _EASED for w in between)
+            or (state > start and words[state - 1] == _TO)
+            or any(a in _NOT and b in _AS_SO for a, b in zip(between, between[1:])))
 
 
 @Language.factory("fms_body_states", assigns=["doc.ents"], requires=["doc.ents", "doc.sents"])

@@ -59,7 +59,7 @@ _BODY_PARTS = frozenset(hash_string(w) for w in (
 def _my_body_parts(sentence: Span) -> bool:
     """Whether the sentence names the writer's own body parts: "my" and, at most two words on, a plural one
     ("my legs", "the backs of my legs", "my poor swollen ankles")."""
-    words = _lower(sentence.doc)
+    words = lower_words(sentence.doc)
     return any(words[i] == _MY and any(w in _BODY_PARTS for w in words[i + 1:min(i + 4, sentence.end)])
                for i in range(sentence.start, sentence.end))
 # The patient as the one speaking: context's first-person words less the possessives ("my sister ...").
@@ -95,7 +95,7 @@ def cue_table() -> tuple[dict[str, frozenset[tuple[int, ...]]], frozenset[int], 
     return {kind: frozenset(phrases) for kind, phrases in cues.items()}, frozenset(fillers), frozenset(indications)
 
 
-def _lower(doc: Doc) -> list[int]:
+def lower_words(doc: Doc) -> list[int]:
     """The doc's lower-case word hashes, computed once per doc."""
     words = doc.user_data.get(_LOWER_KEY)
     if words is None:
@@ -148,13 +148,13 @@ def preceded_by(span: Span, kind: str, sentence: Span) -> bool:
     """Whether a ``kind`` cue stands right before the span in its sentence, fillers aside:
     "helps my nerve pain" (relief), "gave me terrible nausea" (cause), "came off Cymbalta" (drug_stopped)."""
     cues, fillers, _ = cue_table()
-    return _matches_before(_lower(span.doc), span.start, sentence.start, cues[kind], fillers)
+    return _matches_before(lower_words(span.doc), span.start, sentence.start, cues[kind], fillers)
 
 
 def followed_by(span: Span, kind: str, sentence: Span) -> bool:
     """Whether a ``kind`` cue comes right after the span: "my depression lifted" (relief_after)."""
     cues, fillers, _ = cue_table()
-    return _matches_after(_lower(span.doc), span.end, sentence.end, cues[kind], fillers)
+    return _matches_after(lower_words(span.doc), span.end, sentence.end, cues[kind], fillers)
 
 
 def is_relieved(entity: Span, sentence: Span) -> bool:
@@ -177,7 +177,7 @@ _EXCEPTION_PAIRS = frozenset(tuple(hash_string(w) for w in p.split()) for p in E
 
 def _from_a_drug(entity: Span, sentence: Span) -> bool:
     """"the itching from the oxy": a drug's effect, whatever stops it."""
-    words = _lower(entity.doc)
+    words = lower_words(entity.doc)
     i = entity.end
     if i >= sentence.end or words[i] != _FROM:
         return False
@@ -203,7 +203,7 @@ def _word_before(words: list[int], end: int, sentence_start: int, fillers: froze
 def _after_an_exception(entity: Span, sentence: Span) -> bool:
     """Whether "except for", "aside from", "apart from" or "other than" stands right before the entity, fillers aside."""
     _, fillers, _ = cue_table()
-    words = _lower(sentence.doc)
+    words = lower_words(sentence.doc)
     i = _word_before(words, entity.start, sentence.start + 1, fillers)
     return i > sentence.start and (words[i - 1], words[i]) in _EXCEPTION_PAIRS
 
@@ -242,7 +242,7 @@ def stop_reasons(sentence: Span) -> frozenset[int]:
         return cached[sentence.start]
     found: set[int] = set()
     cues, fillers, _ = cue_table()
-    words = _lower(doc)
+    words = lower_words(doc)
     firsts = _first_words("stop_reason")
     if (any(words[i] in firsts for i in range(sentence.start, sentence.end)) and not is_question(sentence)
             and words[next((t.i for t in sentence if not t.is_space), sentence.start)] not in _ASKING):
@@ -273,7 +273,7 @@ def _switch(drug: Span, sentence: Span, ents: list[Span], joined_by: int) -> tup
     """(the other drug, the switch verb's index) when ``drug`` is the second of a switch, ``joined_by`` ("to" or
     "from") right before it: "switched from Cymbalta to Savella", "switched to Savella from Cymbalta", "went from
     Lyrica to gabapentin", "my doctor switched me from Lyrica to gabapentin"; else None."""
-    words = _lower(sentence.doc)
+    words = lower_words(sentence.doc)
     first_word = _FROM if joined_by == _TO else _TO
     j = drug.start - 1
     if j <= sentence.start or words[j] != joined_by:
@@ -398,7 +398,7 @@ def caused_by_it(entity: Span, sentence: Span) -> bool:
     """Whether a causing verb right before the symptom has a pronoun for the drug as its subject ("it made me
     dizzy", "which gave me headaches")."""
     causing, fillers = _causing_cues()
-    words = _lower(sentence.doc)
+    words = lower_words(sentence.doc)
     start = _phrase_start_before(words, entity.start, sentence.start, causing, fillers)
     return start is not None and start > sentence.start and words[start - 1] in _ACTING_SUBJECTS
 
@@ -420,7 +420,7 @@ def drug_context(sentence: Span, drugs: list[Span], ents: list[Span], events: li
         doc = drug.doc
         after = _after_dose(drug, sentence)
         if preceded_by(drug, "drug_before", sentence) or _matches_after(
-                _lower(doc), after, sentence.end, cues["drug_after"], fillers):
+                lower_words(doc), after, sentence.end, cues["drug_after"], fillers):
             return "adverse_effect"
         if after < sentence.end and doc[after].text == ",":
             after += 1
@@ -439,7 +439,7 @@ def asserted_events(sentence: Span, ents: list[Span], column_patient: str | None
     patients_column = column_patient is not None
     if not candidates or is_question(sentence) or (not patients_column and _about_someone_else(sentence)):
         return []
-    words = _lower(sentence.doc)
+    words = lower_words(sentence.doc)
     denied = _denied_with_list(candidates, sentence, ents)
     others_from, others_to = _other_medicines_at(sentence, ents)
     if patients_column:
@@ -476,7 +476,7 @@ def relief_of_stopping(sentence: Span, rule_cues: list[Span], drugs: list[Span])
     stops = [c for c in rule_cues if c.label_ == DRUG_STOPPED]
     # "I feel better without Lyrica" says it as well, but not "I couldn't function without Lyrica".
     off = bool(drugs) and all(preceded_by(d, "drug_stopped", sentence) for d in drugs) and not any(
-        w in _NOT for w in _lower(sentence.doc)[sentence.start:drugs[0].start])
+        w in _NOT for w in lower_words(sentence.doc)[sentence.start:drugs[0].start])
     return (bool(stops) or off) and all(
         any(c.start <= d.start <= c.end + 1 for c in stops) or preceded_by(d, "drug_stopped", sentence)
         for d in drugs)
@@ -494,7 +494,7 @@ def other_treatment_helped(sentence: Span, rule_cues: list[Span], drugs: list[Sp
 
 def _names_no_medicine(sentence: Span, drugs: list[Span]) -> bool:
     """No drug, drug class or medicine word ("the meds", "pills") in the sentence."""
-    return not drugs and not any(w in _MEDICINE_WORDS for w in _lower(sentence.doc)[sentence.start:sentence.end])
+    return not drugs and not any(w in _MEDICINE_WORDS for w in lower_words(sentence.doc)[sentence.start:sentence.end])
 
 
 # Verbs by which a treatment right before them causes what follows: "Yoga gave me a headache".
@@ -509,7 +509,7 @@ def other_treatment_caused(sentence: Span, rule_cues: list[Span], drugs: list[Sp
     pain worse" (no drug's adverse effect); not "I diet and exercise and still gained 20 lbs"."""
     if not _names_no_medicine(sentence, drugs):
         return False
-    words = _lower(sentence.doc)
+    words = lower_words(sentence.doc)
     return any(c.label_ == OTHER_TREATMENT and any(
         words[i] in _CAUSED_BY_TREATMENT for i in range(c.end, min(c.end + 3, sentence.end))) for c in rule_cues)
 
@@ -590,7 +590,7 @@ _DETERMINERS = frozenset(hash_string(w) for w in ("the", "this", "these", "that"
 def medicine_words(sentence: Span) -> list[Span]:
     """The sentence's medicine words after "the", "this", "these", "that" or "those" ("on the medication",
     "these pills made me"): stand-ins for the drug a text is about where it names none."""
-    words = _lower(sentence.doc)
+    words = lower_words(sentence.doc)
     found = [sentence.doc[i:i + 1] for i in range(sentence.start + 1, sentence.end)
              if words[i] in _MEDICINE_NOUNS and words[i - 1] in _DETERMINERS]
     # "before I began taking this drug": the time before it, as for a named drug (``before_the_drug``); "not
@@ -610,7 +610,7 @@ def exonerated(sentence: Span, drugs: list[Span]) -> tuple[frozenset[str], bool]
     is not cleared ("Lyrica made me gain 20 pounds, and the fatigue was my thyroid, not the Lyrica"; "I take
     Lyrica rather than Cymbalta because Cymbalta gave me nausea"); nor is "it is not a drug I would take"."""
     cues, _, _ = cue_table()
-    words = _lower(sentence.doc)
+    words = lower_words(sentence.doc)
     phrases = cues["drug_exonerated"]
 
     def cleared_at(start: int) -> bool:  # a cue ends right before ``start``, "the" aside
@@ -641,13 +641,13 @@ def speaks_of_a_medicine(sentence: Span, ents: list[Span]) -> bool:
     are not."""
     if is_question(sentence) or any(e.label_ == "CONDITION" for e in ents):
         return False
-    words = _lower(sentence.doc)[sentence.start:sentence.end]
+    words = lower_words(sentence.doc)[sentence.start:sentence.end]
     if _QUESTION_MARK in words:
         return False
     if any(w in _MEDICINE_WORDS for w in words):
         return True
     agents, fillers = _causing_cues()
-    return any(e.label_ in EVENT_LABELS and _matches_before(_lower(sentence.doc), e.start, sentence.start, agents,
+    return any(e.label_ in EVENT_LABELS and _matches_before(lower_words(sentence.doc), e.start, sentence.start, agents,
                                                             fillers) for e in ents)
 
 
@@ -696,7 +696,7 @@ def _drugs_of_before(sentence: Span, ents: list[Span]) -> list[tuple[Span, bool]
             out.append((d, True))
         elif preceded_by(d, "drug_started", sentence):
             after = _after_dose(d, sentence)
-            if _matches_after(_lower(d.doc), after, sentence.end, cues["reason_after"], fillers):
+            if _matches_after(lower_words(d.doc), after, sentence.end, cues["reason_after"], fillers):
                 out.append((d, False))
     return out
 
@@ -716,7 +716,7 @@ def before_the_drug(entity: Span, sentence: Span, earlier: list[tuple[Span, bool
     cramps would stop"), with no other drug or clause break between, and no cause cue ("made me")."""
     if is_caused(entity, sentence):
         return False
-    words = _lower(sentence.doc)
+    words = lower_words(sentence.doc)
     doc = sentence.doc
     for drug, is_before in earlier:
         if entity.start >= drug.end:
@@ -744,7 +744,7 @@ _PERSON_NEXT = frozenset(hash_string(w) for w in ("who", "in", "at", "that", "ab
 
 def _a_person_named(sentence: Span) -> bool:
     """Whether "person" names someone ("the person who reviewed", "a person in my group")."""
-    words = _lower(sentence.doc)
+    words = lower_words(sentence.doc)
     return any(words[i] == _PERSON and i + 1 < sentence.end and words[i + 1] in _PERSON_NEXT
                for i in range(sentence.start, sentence.end))
 
@@ -756,7 +756,7 @@ def column_patient(paragraph: Span) -> str | None:
     """Who a review table's side-effects column is written of, when its writer is not the patient: no I or me in it,
     and he, she, "pt" or a person named ("My son developed a rash"): the first person word named ("son"; "" for a
     pronoun or "patient" alone); None when the writer writes of himself or of no one."""
-    words = _lower(paragraph.doc)[paragraph.start:paragraph.end]
+    words = lower_words(paragraph.doc)[paragraph.start:paragraph.end]
     if any(w in _FIRST_PERSON_SUBJECT for w in words):
         return None
     for i, (token, word) in enumerate(zip(paragraph, words)):
@@ -774,6 +774,8 @@ def column_patient(paragraph: Span) -> str | None:
 _OBSERVING = frozenset(hash_string(w) for w in (
     "noticed", "notices", "notice", "said", "says", "told", "tells", "commented", "comments", "mentioned", "saw",
     "sees", "observed", "pointed", "thinks", "thought"))  # not "complained": who complains of it has it
+_OBSERVING_ADVERBS = frozenset(hash_string(w) for w in ("first", "also", "even", "had", "has", "have", "always",
+                                                        "actually", "finally", "immediately"))
 _HE_OR_SHE = frozenset(hash_string(w) for w in ("he", "she", "they", "him", "her", "his"))
 
 
@@ -781,8 +783,6 @@ def _he_or_she_follows(words: list[int], i: int) -> bool:
     """Whether he, she or they comes within five words after the person at ``i``: "Daughter said she felt dizzy"
     is the daughter's own."""
     return any(w in _HE_OR_SHE for w in words[i + 1:i + 6])
-_OBSERVING_ADVERBS = frozenset(hash_string(w) for w in ("first", "also", "even", "had", "has", "have", "always",
-                                                        "actually", "finally", "immediately"))
 
 
 def _observes(words: list[int], i: int) -> bool:
@@ -804,7 +804,7 @@ def _about_someone_else(sentence: Span) -> bool:
     """A sentence with he, she, they or a person ("my friend", "the guy in my group") and no I or me ("my
     sister says Cymbalta gave her nausea", "my husband's doctor put him on tramadol and he threw up"): its
     symptoms are someone else's."""
-    in_order = _lower(sentence.doc)[sentence.start:sentence.end]
+    in_order = lower_words(sentence.doc)[sentence.start:sentence.end]
     words = set(in_order)
     # who only noticed or said it is no one else who had it ("Memory problems, my wife noticed it first")
     others = {w for i, w in enumerate(in_order) if w in _THIRD_PERSON and not _observes(in_order, i)}
@@ -818,7 +818,7 @@ def _about_someone_else(sentence: Span) -> bool:
 
 def is_question(sentence: Span) -> bool:
     """Whether the sentence ends with a question mark (in its last three tokens)."""
-    return _QUESTION_MARK in _lower(sentence.doc)[max(sentence.end - 3, sentence.start):sentence.end]
+    return _QUESTION_MARK in lower_words(sentence.doc)[max(sentence.end - 3, sentence.start):sentence.end]
 
 
 def events_by_drug(events: list[Span], drugs: list[Span], sentence: Span | None = None) -> dict[Span | None, list[str]]:
@@ -887,7 +887,6 @@ def _symptom_terms() -> dict[str, str]:
     """{variant or slot phrase, lower case: its term} of the symptom vocabulary."""
     from fms_pipeline.nlp.drug_lexicon import read_vocabulary
     from fms_pipeline.nlp.icd10 import EVENT_VOCABULARY
-
     from fms_pipeline.nlp.pipeline import event_phrases
 
     # the slot phrases too ("pain in upper arms"), the vocabulary's own variants winning
@@ -966,7 +965,7 @@ def remedies_of(drugs: list[Span], sentence: Span) -> list[Span]:
     ("I have to take Linzess just to go", "Zofran for that"), and not named as acting ("on Seroquel to
     sleep", "nausea from Tramadol just to get through the day") nor as a cause ("Lyrica gave me ...")."""
     cues, fillers, _ = cue_table()
-    words = _lower(sentence.doc)
+    words = lower_words(sentence.doc)
     out = []
     for d in drugs:
         after = _after_dose(d, sentence)

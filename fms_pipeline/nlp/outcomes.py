@@ -1386,7 +1386,7 @@ def pain_score_change(sentence: Span) -> str | None:
     """"effective" when the sentence says pain fell on a 0-10 scale ("my pain went from a 9 to a 4", "pain levels
     dropped from 8 to 3"), "ineffective" when it rose; None otherwise. "pain" (or "pain level(s)") at most four
     words before "from"; not in a question."""
-    hashes = events._lower(sentence.doc)[sentence.start:sentence.end]  # the doc's lower-case word hashes, cached
+    hashes = events.lower_words(sentence.doc)[sentence.start:sentence.end]  # the doc's lower-case word hashes, cached
     if _FROM_HASH not in hashes or _PAIN_HASHES.isdisjoint(hashes):  # most sentences
         return None
     words = [t.lower_ for t in sentence]
@@ -1473,7 +1473,7 @@ _NOT_THE_DRUG_DOING = frozenset(hash_string(w) for w in context.FIRST_PERSON | {
 def _negation_before(entity: Span, sentence: Span) -> bool:
     """A negation word in the four words before the entity ("I never stopped taking Cymbalta", "I can't stop
     Lyrica"; not "I couldn't stand the sweating so I stopped Cymbalta")."""
-    return any(w in events._NOT for w in events._lower(sentence.doc)[max(sentence.start, entity.start - 4):entity.start])
+    return any(w in events._NOT for w in events.lower_words(sentence.doc)[max(sentence.start, entity.start - 4):entity.start])
 
 
 def _it_works(sentence: Span, effective_cues: list[Span]) -> bool:
@@ -1482,7 +1482,7 @@ def _it_works(sentence: Span, effective_cues: list[Span]) -> bool:
     ever helped"; not "I feel so much better now that I'm off it" (after a stop), "It feels great" nor "It's amazing
     how much better I feel".
     """
-    words = events._lower(sentence.doc)
+    words = events.lower_words(sentence.doc)
     starts = {c.start for c in effective_cues}
     for i in range(sentence.start, sentence.end):
         if words[i] != _IT or (i + 1 < sentence.end and words[i + 1] in _FEEL) or events.preceded_by(
