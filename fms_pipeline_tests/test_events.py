@@ -1106,3 +1106,19 @@ def test_periods_the_nose_and_long_sleep(nlp, text, events):
 ])
 def test_reasons_usual_states_and_relief_are_no_body_state_events(nlp, text):
     assert not asserted_events(read_as_review(nlp, text, "drospirenone/ethinylestradiol"))
+
+
+@pytest.mark.parametrize("text, of_the_stop", [
+    # the stop's own word is no easing of an event before it (review of the change: "stopped" once hid it)
+    ("I had insomnia after I stopped the treatment.", True),
+    ("I had bad headaches for a week after I quit taking it.", True),
+    # an event before the stop said to ease, or one after it
+    ("The headaches went away when I stopped the treatment.", False),
+    ("I stopped the treatment and the insomnia finally ceased.", False),
+])
+def test_events_of_a_stop_and_what_eased(nlp, text, of_the_stop):
+    from fms_pipeline.nlp import outcomes
+
+    doc = nlp(text)
+    asserted = [e for e in doc.ents if e.label_ == "SYMPTOM"]
+    assert outcomes._events_of_a_stop(doc[:], asserted) is of_the_stop

@@ -783,11 +783,8 @@ _WENT_OFF = frozenset({"coming", "came", "come", "went", "going", "go", "getting
 _WORE_OFF = frozenset({"wore", "wears", "wearing", "wear"})  # "when the drug wore off": the drug's own doing
 _STOPPED_WHAT = frozenset({"it", "them", "taking", "using", "this", "that"})
 # "take it down to 25 mg", "brought the dose down to 30", "went down to 150mg": a dose lowered, with the number after.
-_DOWN_TAKERS = frozenset({"take", "took", "taking", "taken", "bring", "brought", "bringing", "cut", "cutting", "step",
-                          "stepped", "went", "go", "going", "came", "come", "coming"})
-
-
-_MOVING = frozenset({"went", "go", "going", "came", "come", "coming", "step", "stepped"})
+_DOWN_TAKERS = frozenset({"take", "took", "taking", "taken", "bring", "brought", "bringing", "cut",
+                          "cutting"}) | _DOWN_VERBS
 
 
 def _taken_down(words: list[str], i: int) -> bool:
@@ -799,9 +796,11 @@ def _taken_down(words: list[str], i: int) -> bool:
         k -= 1
     if k < 0 or words[k] not in _DOWN_TAKERS:
         return False
-    if words[k] in _MOVING:
+    if words[k] in _DOWN_VERBS:
         return (k > 0 and words[k - 1] in ("i", "we")) or any(w in _DOSE_WORDS for w in words[max(0, k - 2):i])
     return True
+
+
 _DETERMINERS = frozenset({"the", "my", "this", "that", "these", "those", "his", "her"})
 
 
@@ -884,14 +883,20 @@ def _events_of_a_stop(sentence: Span, asserted: list[Span]) -> bool:
     if at is None:
         return False
     reasons, doc = events.stop_reasons(sentence), sentence.doc
+    # (those after the stop that eased are none of ``events_of_the_miss``; one before it eased if an easing word
+    # stands between it and the stop: "Numbness diminished after stopping", "the headaches went away when I stopped")
     return any(not events.is_caused(e, sentence) and not events.is_relieved(e, sentence)
-               # "feel less dependent", "Numbness diminished after stopping": less of it is no event of the stop
+               # "feel less dependent": less of it is no event of the stop
                and not (e.start > sentence.start and doc[e.start - 1].lower_ in _LESS)
-               and not any(t.lower_ in _EASED for t in doc[e.end:at])
-               # "I went down to 150mg and the headaches finally went away": eased after the stop
-               and not events.followed_by(e, "relief_after", sentence)
-               and not any(t.lower_ in _EASED for t in doc[e.end:min(e.end + 4, sentence.end)])
+               and not (e.end <= at and _eased(e, sentence, at))
                for e in events_of_the_miss([e for e in asserted if e.start not in reasons], at, sentence))
+
+
+def _eased(event: Span, sentence: Span, until: int) -> bool:
+    """Whether the event is said to ease right after it ("went away", ``relief_after``) or an easing word stands
+    between it and token ``until`` ("the headaches finally ceased")."""
+    return events.followed_by(event, "relief_after", sentence) or any(
+        t.lower_ in _EASED for t in sentence.doc[event.end:until])
 
 
 _LESS = frozenset({"less", "fewer", "lower"})
@@ -926,8 +931,7 @@ def events_of_the_miss(asserted: list[Span], at: int, sentence: Span) -> list[Sp
     # after it, up to a clause that turns to something else ("... I get brain zaps but Lyrica makes me dizzy"), not
     # what eased after it ("I went down to 150mg and the headaches finally went away")
     turn = next((i for i in range(at, sentence.end) if doc[i].lower_ in _TURNS), sentence.end)
-    out = [e for e in asserted if at <= e.start < turn and not events.followed_by(e, "relief_after", sentence)
-           and not any(t.lower_ in _EASED for t in doc[e.end:min(e.end + 4, sentence.end)])]
+    out = [e for e in asserted if at <= e.start < turn and not _eased(e, sentence, min(e.end + 4, sentence.end))]
     boundary = at
     for k, e in enumerate(sorted((e for e in asserted if e.end <= at), key=lambda e: -e.end)):
         gap = [t.lower_ for t in doc[e.end:boundary]]
