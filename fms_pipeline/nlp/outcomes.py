@@ -857,7 +857,8 @@ def missed_dose_or_stop_at(sentence: Span) -> int | None:
         # "coming off the meds"): not "when I quit smoking", "after I stopped at the pharmacy", "went off to college".
         stopped = (w in _STOPPED and _a_drug_follows(sentence, i + 1)) or (
             w in _WENT_OFF and i + 1 < len(words) and words[i + 1] == "off" and _a_drug_follows(sentence, i + 2))
-        if stopped or (w in _WORE_OFF and "off" in words[i + 1:i + 3]) or (w in _NOT_TAKEN and _not_taken(words, i, when)):
+        if stopped or (w in _WORE_OFF and "off" in words[i + 1:i + 3]) or (
+                w in _NOT_TAKEN and _not_taken(words, i, when)):
             return sentence.start + when
     return None
 
@@ -1477,7 +1478,8 @@ _NOT_THE_DRUG_DOING = frozenset(hash_string(w) for w in context.FIRST_PERSON | {
 def _negation_before(entity: Span, sentence: Span) -> bool:
     """A negation word in the four words before the entity ("I never stopped taking Cymbalta", "I can't stop
     Lyrica"; not "I couldn't stand the sweating so I stopped Cymbalta")."""
-    return any(w in events._NOT for w in events.lower_words(sentence.doc)[max(sentence.start, entity.start - 4):entity.start])
+    words = events.lower_words(sentence.doc)
+    return any(w in events._NOT for w in words[max(sentence.start, entity.start - 4):entity.start])
 
 
 def _it_works(sentence: Span, effective_cues: list[Span]) -> bool:

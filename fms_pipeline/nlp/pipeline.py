@@ -41,7 +41,8 @@ from spacy.util import compile_infix_regex, compile_suffix_regex, filter_chain_s
 from wordfreq import zipf_frequency
 
 from fms_pipeline import labels
-from fms_pipeline.nlp import access_loss, body_states, conditions, context, outcomes, places, senses  # noqa: F401  (registers the components)
+# (imported to register the components)
+from fms_pipeline.nlp import access_loss, body_states, conditions, context, outcomes, places, senses  # noqa: F401
 from fms_pipeline.nlp.drug_lexicon import CURATED_FILES, _vocab_text, drug_lexicon, read_vocabulary
 from fms_pipeline.nlp.icd10 import EVENT_VOCABULARY
 
@@ -560,7 +561,8 @@ def make_vocabulary_ruler(nlp: Language, name: str, pattern_set: str, spans_key:
 
 
 FMS_COMPONENTS = ("fms_sentence_cap", "fms_entity_ruler", "fms_case_ruler", "fms_misspelled_entities",
-                  "fms_body_states", "fms_event_senses", "fms_condition_codes", "fms_context", "fms_outcomes", "fms_access_loss")
+                  "fms_body_states", "fms_event_senses", "fms_condition_codes", "fms_context", "fms_outcomes",
+                  "fms_access_loss")
 
 
 def _add_fms_components(nlp: Language, before: str | None = None) -> None:
