@@ -620,6 +620,24 @@ def test_phrases_that_say_a_drug_worked_are_effective_whatever_the_classifier_sa
     assert [s for s in spans if s.label_ == "effective" and not s._.negated and not s._.hypothetical], sentence
 
 
+@pytest.mark.parametrize("sentence, effective", [
+    ("Good luck, everyone.", False),
+    ("I wish you all the best.", False),
+    ("I hope this has helped you in some way.", False),
+    ("God bless", False),
+    ("Give it a fair chance, good luck.", False),
+    ("Good luck, Cymbalta worked wonders for me.", True),  # an effective phrase still decides
+    ("It worked for me.", True),  # the classifier's label stands where no one is wished well
+])
+def test_wishing_the_reader_well_is_no_drug_working(nlp, sentence, effective):
+    """The classifier's effective label (given here) is dropped in a sentence that wishes the reader well; PsyTAR
+    training sentences out of fold: 5 such called effective, none labelled so (session 19)."""
+    doc = nlp(sentence)
+    component = nlp.get_pipe("fms_outcomes")
+    spans = component.outcomes_of(doc[:], component.cues(doc), list(doc.ents), {"effective"}, component.rule_cues(doc))
+    assert bool([s for s in spans if s.label_ == "effective" and not s._.negated]) is effective, sentence
+
+
 @pytest.mark.parametrize("sentence", [
     "I hear Lyrica works really well for some people.",
     "It did wonders for many of my friends, not for me.",

@@ -133,6 +133,9 @@ withdrawal, not an adverse effect
 a review table's side-effects column about   real side-effect texts read (380 then): recall
 its row's patient whoever writes it ("My     0.789, not 0.779
 son developed a rash", s. 17)
+the reader wished well ("Good luck,          effective dev F1 unchanged; out of fold on
+everyone.", ``well_wishing``, s. 19): no     training 0.713, not 0.711 (5 fewer false, none
+effective from the classifier alone          lost)
 ===========================================  ============================================
 
 A blank line starts a sentence (``pipeline.SentenceCap``, s. 16): spaCy's sentencizer splits on punctuation only, so
@@ -434,6 +437,10 @@ class DrugOutcomes:
         doc = sentence.doc
         drugs = [e for e in ents if e.label_ in DRUG_LABELS]
         labels = set(labels)
+        if "effective" in labels and any(c.label_ == WELL_WISHING for c in rule_cues):
+            # "Good luck, everyone.", "I hope this has helped you": the reader wished well, not the drug working
+            # (an effective phrase below still decides: "Good luck, it worked wonders for me").
+            labels.discard("effective")
         exceptions: list[Span] = []
         # "NO PAIN MEDS WORK ON ME ... EXCEPT HIGH DOSE METHADONE": a negated drug that does not work.
         negated_drugs = [d for d in drugs if d._.negated]
@@ -1040,6 +1047,7 @@ def answers_no(sentence: Span, heading: int, ents: list[Span]) -> bool:
         e.label_ in events.EVENT_LABELS and e.start > heading for e in ents)
 
 
+WELL_WISHING = "well_wishing"  # the rule-cue label of a writer wishing the reader well ("Good luck, everyone.")
 WITHDRAWAL_DENIAL = "withdrawal_denial"  # the rule-cue label of words that deny having what follows them
 # Words that may stand between a denial and the withdrawal it denies: "didn't get the bad withdrawal symptoms".
 # (Not "such", "much", "many": "I've never had such bad withdrawals in my life" reports them.)
