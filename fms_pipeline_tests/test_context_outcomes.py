@@ -638,6 +638,25 @@ def test_wishing_the_reader_well_is_no_drug_working(nlp, sentence, effective):
     assert bool([s for s in spans if s.label_ == "effective" and not s._.negated]) is effective, sentence
 
 
+@pytest.mark.parametrize("sentence, effective", [
+    ("Six months later and I don't feel any better.", False),
+    ("I took it for three months and I did not feel any less depressed.", False),
+    ("Upped the Effexor to 75 mg without much pain relief.", False),
+    ("It didn't make me any happier.", False),
+    ("At first it helped, but now I cannot tell a difference.", True),  # a turn: the help was earlier
+    ("It helped my pain a lot.", True),
+])
+def test_the_classifiers_effective_yields_to_a_rule_that_says_the_drug_did_not_work(nlp, sentence, effective):
+    """The classifier's effective label (given here) is dropped where a rule says the drug did not work and the
+    sentence has no turn; the rule's ineffective stays."""
+    doc = nlp(sentence)
+    component = nlp.get_pipe("fms_outcomes")
+    spans = component.outcomes_of(doc[:], component.cues(doc), list(doc.ents), {"effective"}, component.rule_cues(doc))
+    assert bool([s for s in spans if s.label_ == "effective" and not s._.negated]) is effective, sentence
+    if not effective:
+        assert [s for s in spans if s.label_ == "ineffective"], sentence
+
+
 @pytest.mark.parametrize("sentence", [
     "I hear Lyrica works really well for some people.",
     "It did wonders for many of my friends, not for me.",

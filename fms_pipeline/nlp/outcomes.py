@@ -136,6 +136,10 @@ son developed a rash", s. 17)
 the reader wished well ("Good luck,          effective dev F1 unchanged; out of fold on
 everyone.", ``well_wishing``, s. 19): no     training 0.713, not 0.711 (5 fewer false, none
 effective from the classifier alone          lost)
+the classifier's effective where a rule      effective dev F1 0.741, not 0.742 (precision
+says the drug did not work, no turn ("I      0.738, not 0.748); out of fold on training
+don't feel any better", s. 19)               0.713, not 0.715; training reviews rated
+                                             Ineffective with effective 40, not 39
 ===========================================  ============================================
 
 A blank line starts a sentence (``pipeline.SentenceCap``, s. 16): spaCy's sentencizer splits on punctuation only, so
@@ -441,6 +445,9 @@ class DrugOutcomes:
             # "Good luck, everyone.", "I hope this has helped you": the reader wished well, not the drug working
             # (an effective phrase below still decides: "Good luck, it worked wonders for me").
             labels.discard("effective")
+        classifier_effective = "effective" in labels  # given back below unless a rule says the drug did not work
+        classifier_ineffective = "ineffective" in labels
+        labels.discard("effective")
         exceptions: list[Span] = []
         # "NO PAIN MEDS WORK ON ME ... EXCEPT HIGH DOSE METHADONE": a negated drug that does not work.
         negated_drugs = [d for d in drugs if d._.negated]
@@ -472,10 +479,20 @@ class DrugOutcomes:
         other_treatment = events.other_treatment_helped(sentence, rule_cues, drugs)
         if not (relief_of_stopping or other_treatment) and relieved_complaint(sentence, rule_cues, ents, self.context):
             labels.add("effective")
+        said_not_to_work = bool(ineffective_cues)
         if events.denied_benefit(sentence, rule_cues):  # "I did not experience any benefits"
             labels.add("ineffective")
+            said_not_to_work = True
         if relief_denied(sentence, rule_cues, ents):  # "Lyrica did not reduce my pain at all"
             labels.add("ineffective")
+            said_not_to_work = True
+        # The classifier's effective yields to a rule that says the drug did not work, in a sentence with no turn
+        # ("Six months later and I don't feel any better", "I did not feel any less depressed": it reads "better",
+        # "less depressed"); not where the classifier says both itself. PsyTAR training sentences out of fold:
+        # effective F1 0.713 -> 0.715, 6 false found fewer, 1 true (session 19).
+        if classifier_effective and not (said_not_to_work and not classifier_ineffective
+                                         and not any(t.lower_ in _TURNS for t in sentence)):
+            labels.add("effective")
         # "Side effects: none.", "Minimal.", "None that I noticed.": the sentence denies side effects.
         heading = heading_end(sentence)
         denied = denies_adverse_effects(sentence, rule_cues, ents) or (
@@ -1047,6 +1064,10 @@ def answers_no(sentence: Span, heading: int, ents: list[Span]) -> bool:
         e.label_ in events.EVENT_LABELS and e.start > heading for e in ents)
 
 
+# Words that turn a sentence to another time or clause: the classifier's effective stands beside a rule's
+# ineffective past one ("At first it helped, but now I cannot tell a difference").
+_TURNS = frozenset({"but", "however", "though", "although", "yet", "then", "until", "till", "while", "whereas",
+                    "except", "first", "initially", "before"})
 WELL_WISHING = "well_wishing"  # the rule-cue label of a writer wishing the reader well ("Good luck, everyone.")
 WITHDRAWAL_DENIAL = "withdrawal_denial"  # the rule-cue label of words that deny having what follows them
 # Words that may stand between a denial and the withdrawal it denies: "didn't get the bad withdrawal symptoms".
