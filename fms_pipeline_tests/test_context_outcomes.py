@@ -613,6 +613,10 @@ def test_a_missed_dose_as_habit_or_generic_you_is_withdrawal_not_a_supposition(n
     "Duloxetine did the trick within a week.",
     "Lexapro leveled me out.",
     "After a month I felt a lot better.",
+    # session 19: PsyTAR training sentences so worded, labelled effective 4 times in 4
+    "I feel like myself again, and it's been close to 10 years!",
+    "Back at work full time, feeling normal again.",
+    "I felt like a functioning human being for the first time in years.",
 ])
 def test_phrases_that_say_a_drug_worked_are_effective_whatever_the_classifier_says(nlp, sentence):
     """The rule alone, with no label from the classifier, gives it."""
@@ -655,6 +659,14 @@ def test_the_classifiers_effective_yields_to_a_rule_that_says_the_drug_did_not_w
     assert bool([s for s in spans if s.label_ == "effective" and not s._.negated]) is effective, sentence
     if not effective:
         assert [s for s in spans if s.label_ == "ineffective"], sentence
+
+
+def test_what_a_purpose_clause_hopes_for_is_no_outcome(nlp):
+    """"so I can ...": what is wished for, not had (PsyTAR training: "I just can't wait for this drug to be out of my
+    system so I can feel like myself again" is labelled nothing)."""
+    doc = nlp("I just can't wait for this drug to be out of my system so I can feel like myself again.")
+    assert not asserted_outcomes(doc, "effective")
+    assert asserted_outcomes(nlp("I can finally sleep and I feel like myself again."), "effective")
 
 
 @pytest.mark.parametrize("sentence", [
