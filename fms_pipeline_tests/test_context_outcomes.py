@@ -784,6 +784,12 @@ def test_something_hard_to_stop_that_is_no_drug_is_no_withdrawal(nlp, sentence):
     ("I took it for 3 days and had severe side effects immediately.", True),
     ("I was lucky to have no severe side effects.", False),
     ("There is a risk of severe side effects.", False),
+    # side effects the writer judges harsh or copes with (session 19)
+    ("Three weeks in, the side effects are horrible.", True),
+    ("I stopped taking it due to the side effects.", True),
+    ("I will deal with the side effects any day for how Effexor has changed my life.", True),
+    ("If the side effects are bad, call your doctor.", False),
+    ("I was afraid the side effects would be awful.", False),
 ])
 def test_side_effects_the_writer_says_they_have_are_adverse_effects_whatever_the_classifier_says(
         nlp, sentence, counted):
