@@ -788,6 +788,7 @@ def test_something_hard_to_stop_that_is_no_drug_is_no_withdrawal(nlp, sentence):
     ("Three weeks in, the side effects are horrible.", True),
     ("I stopped taking it due to the side effects.", True),
     ("I will deal with the side effects any day for how Effexor has changed my life.", True),
+    ("I quit Cymbalta due to side effects.", True),
     ("If the side effects are bad, call your doctor.", False),
     ("I was afraid the side effects would be awful.", False),
 ])
