@@ -631,6 +631,8 @@ def test_phrases_that_say_a_drug_worked_are_effective_whatever_the_classifier_sa
     ("God bless", False),
     ("Give it a fair chance, good luck.", False),
     ("Good luck, Cymbalta worked wonders for me.", True),  # an effective phrase still decides
+    ("God bless Savella, it gave me my life back.", True),  # a drug, the writer's own lot: not only a wish
+    ("I wish you the best, this medication saved my life.", True),
     ("It worked for me.", True),  # the classifier's label stands where no one is wished well
 ])
 def test_wishing_the_reader_well_is_no_drug_working(nlp, sentence, effective):
@@ -646,8 +648,9 @@ def test_wishing_the_reader_well_is_no_drug_working(nlp, sentence, effective):
     ("Six months later and I don't feel any better.", False),
     ("I took it for three months and I did not feel any less depressed.", False),
     ("Upped the Effexor to 75 mg without much pain relief.", False),
-    ("It didn't make me any happier.", False),
     ("At first it helped, but now I cannot tell a difference.", True),  # a turn: the help was earlier
+    ("Tramadol did nothing, oxycodone works much better for me.", True),  # a second drug
+    ("It didn't help for two months, now it's really working well.", True),
     ("It helped my pain a lot.", True),
 ])
 def test_the_classifiers_effective_yields_to_a_rule_that_says_the_drug_did_not_work(nlp, sentence, effective):
@@ -661,12 +664,36 @@ def test_the_classifiers_effective_yields_to_a_rule_that_says_the_drug_did_not_w
         assert [s for s in spans if s.label_ == "ineffective"], sentence
 
 
-def test_what_a_purpose_clause_hopes_for_is_no_outcome(nlp):
-    """"so I can ...": what is wished for, not had (PsyTAR training: "I just can't wait for this drug to be out of my
-    system so I can feel like myself again" is labelled nothing)."""
-    doc = nlp("I just can't wait for this drug to be out of my system so I can feel like myself again.")
-    assert not asserted_outcomes(doc, "effective")
-    assert asserted_outcomes(nlp("I can finally sleep and I feel like myself again."), "effective")
+@pytest.mark.parametrize("sentence, effective", [
+    # wished for, not had (PsyTAR training: the first is labelled nothing)
+    ("I just can't wait for this drug to be out of my system so I can feel like myself again.", False),
+    ("I just want to feel like myself again.", False),
+    ("I wish I could be a functioning human being.", False),
+    ("Did you ever feel normal again after Paxil?", False),  # asked
+    ("I don't feel like myself again yet.", False),  # inside a symptom that holds its negation
+    ("I could not be any happier with the results.", False),  # praise, not a denied benefit
+    ("I can finally sleep and I feel like myself again.", True),
+    ("I am a functioning human being again.", True),
+])
+def test_an_effective_phrase_wished_for_asked_about_or_denied_is_no_outcome(nlp, sentence, effective):
+    assert bool(asserted_outcomes(nlp(sentence), "effective")) is effective, sentence
+    if not effective:
+        assert not asserted_outcomes(nlp(sentence), "ineffective"), sentence
+
+
+@pytest.mark.parametrize("sentence, wanted", [
+    # the reason a drug was stopped or switched from is had, and is that drug's (session 19)
+    ("I stopped taking it due to the side effects.", [("adverse_effect", None)]),
+    ("I quit Cymbalta due to side effects.", [("adverse_effect", "duloxetine")]),
+    ("I switched from Prevacid to Zantac because of the side effects.", [("adverse_effect", "lansoprazole")]),
+    ("I stopped Lyrica, not due to side effects but because of insurance.", []),
+    ("My doctor won't prescribe it due to the side effects.", []),
+    ("Nausea due to the medicine was never a problem.", []),
+])
+def test_side_effects_given_as_the_reason_for_a_stop(nlp, sentence, wanted):
+    doc = nlp(sentence)
+    assert [(s.label_, s._.drug) for s in doc.spans["outcomes"] if s.label_ == "adverse_effect"
+            and not s._.negated and not s._.hypothetical] == wanted, sentence
 
 
 @pytest.mark.parametrize("sentence", [

@@ -991,6 +991,9 @@ def test_a_predicted_would_stays_hypothetical(nlp, text):
     # the habitual past of a side-effects text is had, not hypothetical
     ("Side effects review: In the first weeks I would have frequent low grade headaches.", {"headache"}),
     ("Side effects review: My memory was worse and I'd get dizzy in the afternoons.", {"memory problems", "dizziness"}),
+    # with an adverb between (session 19, DrugLib 1529)
+    ("Side effects review: The Skelaxin would (at times) make me sleepy.", {"drowsiness"}),
+    ("Side effects review: It would often give me headaches in the evening.", {"headache"}),
 ])
 def test_pain_in_a_body_part_observers_and_the_habitual_past(nlp, text, events):
     assert asserted_events(read_as_review(nlp, text, "atorvastatin")) == events
@@ -999,6 +1002,7 @@ def test_pain_in_a_body_part_observers_and_the_habitual_past(nlp, text, events):
 @pytest.mark.parametrize("text", [
     "Side effects review: My sister says Lipitor gave her pain in her legs.",  # an observer's verb, her own pain
     "Side effects review: If I took it at night I would get headaches.",  # "if" still makes it hypothetical
+    "Side effects review: Apparently it would give me nausea, so I never tried it.",  # a prediction
 ])
 def test_an_observer_with_her_own_effect_and_a_condition_stay_no_events(nlp, text):
     assert not asserted_events(read_as_review(nlp, text, "atorvastatin"))

@@ -53,7 +53,7 @@ DRUG_LABELS = frozenset({"DRUG", "DRUG_CLASS"})
 PREDICTING = frozenset({"said", "says", "say", "told", "tells", "think", "thinks", "thought", "know", "knew", "hope",
                         "hoped", "hopefully", "hoping", "believe", "believes", "expect", "expected", "promised",
                         "guess", "bet", "sure", "wish", "maybe", "probably", "worry", "worried", "afraid", "scared",
-                        "fear", "expecting", "expects", "mentioned", "warned", "assumed", "before"})
+                        "fear", "expecting", "expects", "mentioned", "warned", "assumed", "before", "apparently"})
 # "I would have lost weight anyway", "I would have to apply it twice": "would have" a counterfactual or a duty, not
 # the habitual past ("I would have mild itching"), when a participle, "to", "anyway" or "otherwise" goes with it.
 _PARTICIPLES = frozenset({"been", "had", "lost", "gone", "done", "taken", "known", "gotten", "got", "made", "felt",

@@ -134,12 +134,13 @@ a review table's side-effects column about   real side-effect texts read (380 th
 its row's patient whoever writes it ("My     0.789, not 0.779
 son developed a rash", s. 17)
 the reader wished well ("Good luck,          effective dev F1 unchanged; out of fold on
-everyone.", ``well_wishing``, s. 19): no     training 0.713, not 0.711 (5 fewer false, none
-effective from the classifier alone          lost)
-the classifier's effective where a rule      effective dev F1 0.741, not 0.742 (precision
-says the drug did not work, no turn ("I      0.738, not 0.748); out of fold on training
-don't feel any better", s. 19)               0.713, not 0.715; training reviews rated
-                                             Ineffective with effective 40, not 39
+everyone.", ``well_wishing``, s. 19): no     training 0.716, not 0.718 (5 fewer false, none
+effective from the classifier alone, where   lost)
+no drug and no "me"/"my" is named
+the classifier's effective where a rule      effective dev F1 0.741, not 0.747 (precision
+says the drug did not work, with no turn     0.738, not 0.750); out of fold on training
+and no second drug ("I don't feel any        0.716, not 0.718; training reviews rated
+better", s. 19)                              Ineffective with effective 40, not 39
 ===========================================  ============================================
 
 A blank line starts a sentence (``pipeline.SentenceCap``, s. 16): spaCy's sentencizer splits on punctuation only, so
@@ -441,9 +442,11 @@ class DrugOutcomes:
         doc = sentence.doc
         drugs = [e for e in ents if e.label_ in DRUG_LABELS]
         labels = set(labels)
-        if "effective" in labels and any(c.label_ == WELL_WISHING for c in rule_cues):
+        if "effective" in labels and any(c.label_ == WELL_WISHING for c in rule_cues) and not drugs and not any(
+                t.lower_ in _ME_WORDS for t in sentence):
             # "Good luck, everyone.", "I hope this has helped you": the reader wished well, not the drug working
-            # (an effective phrase below still decides: "Good luck, it worked wonders for me").
+            # (an effective phrase below still decides: "Good luck, it worked wonders for me"); not beside a drug
+            # or the writer's own lot: "God bless Savella, it gave me my life back".
             labels.discard("effective")
         classifier_effective = "effective" in labels  # given back below unless a rule says the drug did not work
         classifier_ineffective = "ineffective" in labels
@@ -470,7 +473,12 @@ class DrugOutcomes:
         ineffective_cues = [c for c in deciding if c.label_ == "ineffective"]
         labels |= {c.label_ for c in deciding if (c.label_ != "effective" or not (
             self.context.assess(c).negated or any(c.start < i.end and i.start < c.end for i in ineffective_cues)
-            or _after_nothing(c, sentence) or _for_others(c, sentence) or _only_thing_not_drug(c, sentence, drugs)))
+            or _after_nothing(c, sentence) or _for_others(c, sentence) or _only_thing_not_drug(c, sentence, drugs)
+            # inside a symptom that holds its negation ("I don't feel like myself again yet"), or asked about ("Did
+            # you ever feel normal again after Paxil?"): no report that it worked
+            or any(e.label_ in events.EVENT_LABELS and e.start < c.end and c.start < e.end
+                   and any(t.lower_ in _HELD_NEGATIONS for t in e) for e in ents)
+            or events.is_question(sentence) or _wished(c, sentence)))
             and not _tolerance_to_effects(c, sentence, ents)}
         # "It took away all the depression", "Anxiety was greatly decreased": a complaint relieved.
         relief_of_stopping = events.relief_of_stopping(sentence, rule_cues, drugs) or (
@@ -490,8 +498,10 @@ class DrugOutcomes:
         # ("Six months later and I don't feel any better", "I did not feel any less depressed": it reads "better",
         # "less depressed"); not where the classifier says both itself. PsyTAR training sentences out of fold:
         # effective F1 0.713 -> 0.715, 6 false found fewer, 1 true (session 19).
+        # Nor where the sentence names a second drug ("Tramadol did nothing, oxycodone works much better").
         if classifier_effective and not (said_not_to_work and not classifier_ineffective
-                                         and not any(t.lower_ in _TURNS for t in sentence)):
+                                         and len({d.ent_id_ for d in drugs}) < 2
+                                         and not any(t.lower_ in _EFFECTIVE_TURNS for t in sentence)):
             labels.add("effective")
         # "Side effects: none.", "Minimal.", "None that I noticed.": the sentence denies side effects.
         heading = heading_end(sentence)
@@ -642,6 +652,14 @@ class DrugOutcomes:
                 targets = [None]
             else:
                 targets = [_nearest(drugs, anchor)]
+                nearest = targets[0]
+                if label == "adverse_effect" and nearest is not None and nearest.end <= anchor.start and any(
+                        t.lower_ in _REASON_WORDS for t in doc[nearest.end:anchor.start]):
+                    # "switched from Prevacid to Zantac because of the side effects": the reason is the first drug's
+                    # (as for events, ``events.events_by_drug``).
+                    source = events.switched_from(nearest, sentence, list(sentence.ents))
+                    if source is not None:
+                        targets = [next((d for d in drugs if d.start == source.start), nearest)]
             for target in targets:
                 reported: list[str] = []
                 if label in HARM_LABELS:
@@ -1065,9 +1083,12 @@ def answers_no(sentence: Span, heading: int, ents: list[Span]) -> bool:
 
 
 # Words that turn a sentence to another time or clause: the classifier's effective stands beside a rule's
-# ineffective past one ("At first it helped, but now I cannot tell a difference").
-_TURNS = frozenset({"but", "however", "though", "although", "yet", "then", "until", "till", "while", "whereas",
-                    "except", "first", "initially", "before"})
+# ineffective past one ("At first it helped, but now I cannot tell a difference", "... for two months, now it works").
+_EFFECTIVE_TURNS = frozenset({"but", "however", "though", "although", "yet", "then", "until", "till", "while",
+                              "whereas", "except", "first", "initially", "before", "now"})
+_ME_WORDS = frozenset({"me", "my", "myself", "mine"})
+_REASON_WORDS = frozenset({"because", "due"})
+_HELD_NEGATIONS = frozenset({"n't", "n’t", "nt", "not", "no", "never"})  # a symptom's own ("don't feel like myself")
 WELL_WISHING = "well_wishing"  # the rule-cue label of a writer wishing the reader well ("Good luck, everyone.")
 WITHDRAWAL_DENIAL = "withdrawal_denial"  # the rule-cue label of words that deny having what follows them
 # Words that may stand between a denial and the withdrawal it denies: "didn't get the bad withdrawal symptoms".
@@ -1545,6 +1566,19 @@ def by_sentence(sentences: list[Span], spans: list[Span]) -> list[list[Span]]:
         if starts:
             grouped[max(bisect_right(starts, span.start) - 1, 0)].append(span)
     return grouped
+
+
+# What a writer wishes for, right before an effective phrase: "I just want to feel like myself again", "... out of my
+# system so I can feel normal again", "I wish I could be a functioning human being" (session 19; a context trigger
+# "so I can" reached past a comma to effects had: "every 4 hours so I can function, and it makes me constipated").
+_WISHED = re.compile(r"(?:want(?:ed)? to|wish i could|hop(?:e|ing) to|so (?:that )?i (?:can|could)|would like to)"
+                     r"(?: (?:be|feel|get|become|start|finally))*$")
+
+
+def _wished(cue: Span, sentence: Span) -> bool:
+    """Whether the effective phrase ``cue`` is what the writer wishes for (``_WISHED`` right before it)."""
+    before = " ".join(t.lower_ for t in sentence.doc[max(sentence.start, cue.start - 6):cue.start])
+    return bool(_WISHED.search(before))
 
 
 def _nearest(candidates: list[Span], anchor: Span) -> Span | None:
