@@ -952,3 +952,16 @@ def test_look_alikes_of_the_forum_rules_are_not_that_outcome(nlp, sentence, labe
 def test_a_risk_given_as_the_reason_for_a_switch_is_no_event_had(nlp):
     doc = nlp("They switched me from tramadol to Nucynta because of the seizure risk.")
     assert not any("seizures" in s._.events for s in doc.spans["outcomes"] if not s._.negated)
+
+
+@pytest.mark.parametrize("sentence, withdrawal, adverse_effect", [
+    # what follows a missed dose is its withdrawal up to a turn ("but", ";"), not up to "then" (session 19: a second
+    # module-level set of turn words had replaced the first)
+    ("When I missed a dose I got dizzy and then nauseous.", {"dizziness", "nausea"}, set()),
+    ("After I stopped Cymbalta I had brain zaps; Lyrica makes me dizzy.", {"brain zaps"}, {"dizziness"}),
+])
+def test_the_events_of_a_missed_dose_or_stop_run_to_a_turn(nlp, sentence, withdrawal, adverse_effect):
+    doc = nlp(sentence)
+    found = {label: {e for s in asserted_outcomes(doc, label) for e in s._.events}
+             for label in ("withdrawal", "adverse_effect")}
+    assert found == {"withdrawal": withdrawal, "adverse_effect": adverse_effect}, sentence
