@@ -994,6 +994,9 @@ def test_a_predicted_would_stays_hypothetical(nlp, text):
     # with an adverb between (session 19, DrugLib 1529)
     ("Side effects review: The Skelaxin would (at times) make me sleepy.", {"drowsiness"}),
     ("Side effects review: It would often give me headaches in the evening.", {"headache"}),
+    # a body function said to be gone (session 19, DrugLib 647)
+    ("Side effects review: I didn't have any sex drive at all.", {"sexual dysfunction"}),
+    ("Side effects review: I had zero appetite and lost all my energy.", {"loss of appetite", "fatigue"}),
 ])
 def test_pain_in_a_body_part_observers_and_the_habitual_past(nlp, text, events):
     assert asserted_events(read_as_review(nlp, text, "atorvastatin")) == events
@@ -1003,6 +1006,7 @@ def test_pain_in_a_body_part_observers_and_the_habitual_past(nlp, text, events):
     "Side effects review: My sister says Lipitor gave her pain in her legs.",  # an observer's verb, her own pain
     "Side effects review: If I took it at night I would get headaches.",  # "if" still makes it hypothetical
     "Side effects review: Apparently it would give me nausea, so I never tried it.",  # a prediction
+    "Side effects review: I had no appetite problems and no energy issues.",  # the trouble denied
 ])
 def test_an_observer_with_her_own_effect_and_a_condition_stay_no_events(nlp, text):
     assert not asserted_events(read_as_review(nlp, text, "atorvastatin"))

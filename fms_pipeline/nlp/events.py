@@ -451,9 +451,24 @@ def asserted_events(sentence: Span, ents: list[Span], column_patient: str | None
             # "a bipolar medication", "my anxiety meds": what a medicine is for, not an event had
             # (not after a causing verb: "Effexor caused so much nausea medication couldn't fix it")
             and not (e.end < sentence.end and words[e.end] in _MEDICINE_NOUNS and not preceded_by(e, "cause", sentence))
-            and e not in denied and (patients_column or (
+            and e not in denied and not _denied_problem(e, sentence) and (patients_column or (
                 e._.experiencer != "other" and not preceded_by(e, "other_person", sentence)))
             and (not is_indication(e.ent_id_) or is_caused(e, sentence))]
+
+
+# A symptom that holds its negation ("no appetite", "had no energy"), followed by a word for trouble, denies the trouble:
+# "I had no appetite problems on Lyrica", "no energy issues" (session 19).
+_NEGATION_HEADS = frozenset(hash_string(w) for w in ("no", "not", "n't", "n’t", "nt", "zero", "without", "never"))
+_TROUBLE_WORDS = frozenset(hash_string(w) for w in (
+    "problem", "problems", "issue", "issues", "trouble", "troubles", "changes", "change", "loss", "difficulties",
+    "complaints", "side", "concerns"))
+
+
+def _denied_problem(entity: Span, sentence: Span) -> bool:
+    """Whether the symptom holds a negation and a word for trouble follows it ("no appetite problems")."""
+    words = lower_words(entity.doc)
+    return (entity.end < sentence.end and words[entity.end] in _TROUBLE_WORDS
+            and any(words[i] in _NEGATION_HEADS for i in range(entity.start, min(entity.start + 4, entity.end))))
 
 
 def all_denied(sentence: Span, ents: list[Span]) -> bool:
@@ -463,7 +478,8 @@ def all_denied(sentence: Span, ents: list[Span]) -> bool:
     are not denied: a caregiver's report of a drug's harm is one."""
     candidates = [e for e in ents if e.label_ in EVENT_LABELS and e.ent_id_ != NO_EVENT]
     denied = _denied_with_list(candidates, sentence, ents)
-    return bool(candidates) and all(e in denied or is_relieved(e, sentence) for e in candidates)
+    return bool(candidates) and all(e in denied or is_relieved(e, sentence) or _denied_problem(e, sentence)
+                                    for e in candidates)
 
 
 DRUG_STOPPED = "drug_stopped"  # the outcome rule cues (``vocab/outcome_rule_cues.tsv``) that say a drug was stopped
