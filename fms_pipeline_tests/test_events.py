@@ -1130,3 +1130,34 @@ def test_events_of_a_stop_and_what_eased(nlp, text, of_the_stop):
     doc = nlp(text)
     asserted = [e for e in doc.ents if e.label_ == "SYMPTOM"]
     assert outcomes._events_of_a_stop(doc[:], asserted) is of_the_stop
+
+
+# --- what a drug is taken for (vocab/drug_indications.tsv, session 19) ----------------------------------------------
+
+@pytest.mark.parametrize("text, drug, events", [
+    ("Side effects review: chest tightness, and the migraine came back the next day.", "imitrex", {"chest tightness"}),
+    ("Side effects review: It made my migraines worse.", "imitrex", {"migraine"}),  # aggravated: an effect
+    ("Side effects review: It gave me a migraine the next day.", "imitrex", {"migraine"}),  # caused
+    ("Side effects review: very drowsy, but the muscle spasms went away.", "flexeril", {"drowsiness"}),
+    ("Side effects review: muscle spasms in my legs", "lipitor", {"muscle spasms"}),  # a statin is no relaxant
+    # a drug named after the event is its remedy, not what the reviewed drug is taken for
+    ("Side effects review: Very high cholesterol which requires more medication (20mg lipitor per day).", "effexor",
+     {"high cholesterol"}),
+])
+def test_what_the_drug_is_taken_for_is_no_adverse_effect_of_it_unless_caused_or_worse(nlp, text, drug, events):
+    assert asserted_events(read_as_review(nlp, text, drug)) == events
+
+
+def test_every_drug_indication_names_a_known_class_or_drug_and_known_terms():
+    from fms_pipeline.nlp import events
+    from fms_pipeline.nlp.drug_lexicon import canonical_drug, drug_classes
+
+    known_terms = set(read_vocabulary("adverse_events.tsv")) | set(read_vocabulary("conditions.tsv"))
+    classes = set(drug_classes().values())
+    for key, terms in events._drug_indications().items():
+        assert key in classes or canonical_drug(key) == key, key
+        assert terms and terms <= known_terms, (key, terms - known_terms)
+    assert events.taken_for("sumatriptan") == {"migraine"}  # by its class
+    assert events.taken_for("naratriptan") == {"migraine"}  # by itself
+    assert events.taken_for("oxycodone/acetaminophen") == frozenset()
+    assert events.taken_for(None) == frozenset()

@@ -27,7 +27,7 @@ from spacy.strings import hash_string
 from spacy.tokens import Doc, Span
 
 from fms_pipeline.nlp.context import DRUG_LABELS, FIRST_PERSON
-from fms_pipeline.nlp.drug_lexicon import _vocab_text
+from fms_pipeline.nlp.drug_lexicon import _vocab_text, drug_classes, read_vocabulary
 
 EVENT_LABELS = ("SYMPTOM", "CONDITION")
 NO_EVENT = "withdrawal"  # the canonical of "withdrawal symptoms": the outcome itself, not one of its events
@@ -453,7 +453,10 @@ def asserted_events(sentence: Span, ents: list[Span], column_patient: str | None
             and not (e.end < sentence.end and words[e.end] in _MEDICINE_NOUNS and not preceded_by(e, "cause", sentence))
             and e not in denied and not _denied_problem(e, sentence) and (patients_column or (
                 e._.experiencer != "other" and not preceded_by(e, "other_person", sentence)))
-            and (not is_indication(e.ent_id_) or is_caused(e, sentence))]
+            and (not is_indication(e.ent_id_) or is_caused(e, sentence))
+            # "Side effects review: ... the migraine came back" on Imitrex: what the drug is taken for
+            and (e.ent_id_ not in _taken_for_here(sentence, ents, e.start) or is_caused(e, sentence)
+                 or _worsened(e, sentence))]
 
 
 # A symptom that holds its negation ("no appetite", "had no energy"), followed by a word for trouble, denies the trouble:
@@ -745,6 +748,49 @@ def before_the_drug(entity: Span, sentence: Span, earlier: list[tuple[Span, bool
         if not any(words[i] in _CLAUSE_BREAKS or doc[i].ent_type_ in ("DRUG", "DRUG_CLASS") for i in between):
             return True
     return False
+
+
+@cache
+def _drug_indications() -> dict[str, frozenset[str]]:
+    """{drug class or generic drug: what patients take it for} (``vocab/drug_indications.tsv``)."""
+    return {key: frozenset(t.lower() for t in terms if t != key)
+            for key, terms in read_vocabulary("drug_indications.tsv").items()}
+
+
+def taken_for(drug: str | None) -> frozenset[str]:
+    """What patients take a drug (a canonical; a combination's ingredients joined by "/") for, by the drug or its
+    class (``vocab/drug_indications.tsv``): {"migraine"} for sumatriptan."""
+    if not drug:
+        return frozenset()
+    table, classes = _drug_indications(), drug_classes()
+    found: set[str] = set()
+    for part in drug.split("/"):
+        found |= table.get(part, frozenset()) | table.get(classes.get(part, ""), frozenset())
+    return frozenset(found)
+
+
+def _taken_for_here(sentence: Span, ents: list[Span], before: int) -> frozenset[str]:
+    """What the reviewed drug and the drugs the sentence names before token ``before`` are taken for (one named after
+    an event is often its remedy: "Very high cholesterol which requires more medication (20mg lipitor per day)")."""
+    drugs = {e.ent_id_ for e in ents if e.label_ == "DRUG" and e.end <= before}
+    stated = sentence.doc._.stated_drug if Doc.has_extension("stated_drug") else None
+    if stated:
+        drugs.add(stated)
+    return frozenset().union(*(taken_for(d) for d in drugs)) if drugs else frozenset()
+
+
+_WORSE_AFTER = frozenset(hash_string(w) for w in ("worse", "worsened", "increased", "intensified", "doubled"))
+_WORSE_BEFORE = frozenset(hash_string(w) for w in ("worse", "worsened", "worsening", "increased", "more", "aggravated",
+                                                   "rebound", "stronger"))
+
+
+def _worsened(entity: Span, sentence: Span) -> bool:
+    """Whether the symptom is said to have got worse ("it made my migraines worse", "increased migraines"): what a
+    drug is taken for, aggravated, is an adverse effect of it."""
+    words = lower_words(entity.doc)
+    after = words[entity.end:min(entity.end + 3, sentence.end)]
+    return any(w in _WORSE_AFTER for w in after) or (entity.start > sentence.start
+                                                      and words[entity.start - 1] in _WORSE_BEFORE)
 
 
 def is_indication(canonical: str) -> bool:
