@@ -997,6 +997,8 @@ def test_a_predicted_would_stays_hypothetical(nlp, text):
     # a body function said to be gone (session 19, DrugLib 647)
     ("Side effects review: I didn't have any sex drive at all.", {"sexual dysfunction"}),
     ("Side effects review: I had zero appetite and lost all my energy.", {"loss of appetite", "fatigue"}),
+    ("Side effects review: The no sex drive side effect is terrible.", {"sexual dysfunction"}),
+    ("Side effects review: Can't sleep issues every night, dry mouth", {"insomnia", "dry mouth"}),
 ])
 def test_pain_in_a_body_part_observers_and_the_habitual_past(nlp, text, events):
     assert asserted_events(read_as_review(nlp, text, "atorvastatin")) == events
@@ -1007,6 +1009,7 @@ def test_pain_in_a_body_part_observers_and_the_habitual_past(nlp, text, events):
     "Side effects review: If I took it at night I would get headaches.",  # "if" still makes it hypothetical
     "Side effects review: Apparently it would give me nausea, so I never tried it.",  # a prediction
     "Side effects review: I had no appetite problems and no energy issues.",  # the trouble denied
+    "Side effects review: Topamax had no appetite suppressing effect at all.",  # what it did not do
 ])
 def test_an_observer_with_her_own_effect_and_a_condition_stay_no_events(nlp, text):
     assert not asserted_events(read_as_review(nlp, text, "atorvastatin"))
@@ -1143,6 +1146,15 @@ def test_events_of_a_stop_and_what_eased(nlp, text, of_the_stop):
     # a drug named after the event is its remedy, not what the reviewed drug is taken for
     ("Side effects review: Very high cholesterol which requires more medication (20mg lipitor per day).", "effexor",
      {"high cholesterol"}),
+    # found by the second review (session 19): a stop, rebound, worse or new, the writer's "side effects", another drug
+    ("I quit Lunesta and the insomnia returned with a vengeance.", "lunesta", {"insomnia"}),
+    ("Side effects review: rebound insomnia", "ambien", {"insomnia"}),
+    ("Zomig made my migraines more frequent.", "zomig", {"migraine"}),
+    ("Lisinopril raised my blood pressure.", "lisinopril", {"high blood pressure"}),
+    ("Side effects review: muscle spasms in my calves that I never had before", "flexeril", {"muscle spasms"}),
+    ("The side effects of Flexeril were muscle spasms.", "flexeril", {"muscle spasms"}),
+    ("I take Ambien for sleep, but since starting Wellbutrin I have insomnia again.", "ambien", {"insomnia"}),
+    ("Side effects review: the migraine never came back and no side effects", "imitrex", set()),
 ])
 def test_what_the_drug_is_taken_for_is_no_adverse_effect_of_it_unless_caused_or_worse(nlp, text, drug, events):
     assert asserted_events(read_as_review(nlp, text, drug)) == events

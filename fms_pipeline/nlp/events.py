@@ -455,23 +455,25 @@ def asserted_events(sentence: Span, ents: list[Span], column_patient: str | None
                 e._.experiencer != "other" and not preceded_by(e, "other_person", sentence)))
             and (not is_indication(e.ent_id_) or is_caused(e, sentence))
             # "Side effects review: ... the migraine came back" on Imitrex: what the drug is taken for
-            and (e.ent_id_ not in _taken_for_here(sentence, ents, e.start) or is_caused(e, sentence)
-                 or _worsened(e, sentence))]
+            and not is_the_drugs_indication(e, sentence, ents)]
 
 
 # A symptom that holds its negation ("no appetite", "had no energy"), followed by a word for trouble, denies the trouble:
 # "I had no appetite problems on Lyrica", "no energy issues" (session 19).
-_NEGATION_HEADS = frozenset(hash_string(w) for w in ("no", "not", "n't", "n’t", "nt", "zero", "without", "never"))
+# ("Can't sleep issues" holds "n't" but names the trouble; "the no sex drive side effect" is one: neither is denied.)
+_NEGATION_HEADS = frozenset(hash_string(w) for w in ("no", "zero", "without"))
 _TROUBLE_WORDS = frozenset(hash_string(w) for w in (
     "problem", "problems", "issue", "issues", "trouble", "troubles", "changes", "change", "loss", "difficulties",
-    "complaints", "side", "concerns"))
+    "complaints", "concerns",
+    # "had no appetite suppressing effect", "no energy boost": what the drug did not do
+    "suppressing", "suppression", "suppressant", "boost", "boosting", "increase", "decrease"))
 
 
 def _denied_problem(entity: Span, sentence: Span) -> bool:
     """Whether the symptom holds a negation and a word for trouble follows it ("no appetite problems")."""
     words = lower_words(entity.doc)
     return (entity.end < sentence.end and words[entity.end] in _TROUBLE_WORDS
-            and any(words[i] in _NEGATION_HEADS for i in range(entity.start, min(entity.start + 4, entity.end))))
+            and any(words[i] in _NEGATION_HEADS for i in range(entity.start, min(entity.start + 3, entity.end))))
 
 
 def all_denied(sentence: Span, ents: list[Span]) -> bool:
@@ -482,7 +484,7 @@ def all_denied(sentence: Span, ents: list[Span]) -> bool:
     candidates = [e for e in ents if e.label_ in EVENT_LABELS and e.ent_id_ != NO_EVENT]
     denied = _denied_with_list(candidates, sentence, ents)
     return bool(candidates) and all(e in denied or is_relieved(e, sentence) or _denied_problem(e, sentence)
-                                    for e in candidates)
+                                    or is_the_drugs_indication(e, sentence, ents) for e in candidates)
 
 
 DRUG_STOPPED = "drug_stopped"  # the outcome rule cues (``vocab/outcome_rule_cues.tsv``) that say a drug was stopped
@@ -769,28 +771,62 @@ def taken_for(drug: str | None) -> frozenset[str]:
     return frozenset(found)
 
 
-def _taken_for_here(sentence: Span, ents: list[Span], before: int) -> frozenset[str]:
-    """What the reviewed drug and the drugs the sentence names before token ``before`` are taken for (one named after
-    an event is often its remedy: "Very high cholesterol which requires more medication (20mg lipitor per day)")."""
-    drugs = {e.ent_id_ for e in ents if e.label_ == "DRUG" and e.end <= before}
-    stated = sentence.doc._.stated_drug if Doc.has_extension("stated_drug") else None
-    if stated:
-        drugs.add(stated)
-    return frozenset().union(*(taken_for(d) for d in drugs)) if drugs else frozenset()
+def _drug_of(event: Span, sentence: Span, ents: list[Span]) -> str | None:
+    """The drug an event would be the effect of: the nearest named before it in the sentence, else the reviewed one
+    (one named after it is often its remedy: "Very high cholesterol which requires more medication (lipitor)")."""
+    before = [e for e in ents if e.label_ == "DRUG" and e.end <= event.start]
+    if before:
+        return before[-1].ent_id_
+    return sentence.doc._.stated_drug if Doc.has_extension("stated_drug") else None
 
 
-_WORSE_AFTER = frozenset(hash_string(w) for w in ("worse", "worsened", "increased", "intensified", "doubled"))
-_WORSE_BEFORE = frozenset(hash_string(w) for w in ("worse", "worsened", "worsening", "increased", "more", "aggravated",
-                                                   "rebound", "stronger"))
+# Words that say what a drug is taken for was made worse, new or brought on: then it is an effect of the drug
+# ("it made my migraines worse", "Zomig made my migraines more frequent", "Lisinopril raised my blood pressure",
+# "muscle spasms in my calves that I never had before", "rebound insomnia").
+_WORSE_AFTER = frozenset(hash_string(w) for w in (
+    "worse", "worsened", "increased", "intensified", "doubled", "more", "up", "higher", "frequent"))
+_NEVER, _NEVER_HAD = hash_string("never"), frozenset(hash_string(w) for w in ("had", "experienced", "gotten", "got"))
+_WORSE_BEFORE = frozenset(hash_string(w) for w in (
+    "worse", "worsened", "worsening", "increased", "more", "aggravated", "rebound", "stronger", "raised", "new",
+    "daily", "constant", "frequent"))
+# Words of a stop, a missed dose or withdrawal: what a drug is taken for, back after it, is the stop's (rebound).
+_STOPPING = frozenset(hash_string(w) for w in (
+    "stop", "stopped", "stopping", "quit", "quitting", "off", "without", "discontinued", "discontinue",
+    "discontinuing", "withdrawal", "withdrawals", "missed", "miss", "skipped", "skip", "taper", "tapering", "wean",
+    "weaning", "weaned", "turkey"))
+_ANY = hash_string("any")
+_SIDE, _EFFECT_WORDS, _REVIEW = hash_string("side"), frozenset(hash_string(w) for w in (
+    "effect", "effects", "affect", "affects")), hash_string("review")
 
 
 def _worsened(entity: Span, sentence: Span) -> bool:
-    """Whether the symptom is said to have got worse ("it made my migraines worse", "increased migraines"): what a
-    drug is taken for, aggravated, is an adverse effect of it."""
+    """Whether the symptom is said to be worse, new or more ("it made my migraines worse", "increased migraines")."""
     words = lower_words(entity.doc)
-    after = words[entity.end:min(entity.end + 3, sentence.end)]
-    return any(w in _WORSE_AFTER for w in after) or (entity.start > sentence.start
-                                                      and words[entity.start - 1] in _WORSE_BEFORE)
+    after = words[entity.end:min(entity.end + 8, sentence.end)]
+    return (any(w in _WORSE_AFTER for w in after[:3])
+            or any(a == _NEVER and b in _NEVER_HAD for a, b in zip(after, after[1:]))  # "... I never had before"
+            or any(w in _WORSE_BEFORE for w in words[max(entity.start - 2, sentence.start):entity.end]))
+
+
+def _writer_names_side_effects(sentence: Span) -> bool:
+    """Whether the writer calls something a side effect in the sentence ("The side effects of Flexeril were muscle
+    spasms"), not a review table's heading ("Side effects review: ...")."""
+    words = lower_words(sentence.doc)
+    return any(words[i] == _SIDE and words[i + 1] in _EFFECT_WORDS and (i + 2 >= sentence.end or words[i + 2] != _REVIEW)
+               and not any(w in _NEGATION_HEADS or w == _ANY for w in words[max(i - 2, sentence.start):i])
+               for i in range(sentence.start, sentence.end - 1))
+
+
+def is_the_drugs_indication(event: Span, sentence: Span, ents: list[Span]) -> bool:
+    """Whether the event is what its drug (``_drug_of``) is taken for (``vocab/drug_indications.tsv``: "Side effects
+    review: chest tightness, and the migraine came back" on Imitrex), and nothing says the drug caused it, made it
+    worse or new, that it came of a stop, or that it was a side effect: then it is no adverse effect of the drug."""
+    if event.ent_id_ not in taken_for(_drug_of(event, sentence, ents)):
+        return False
+    words = lower_words(sentence.doc)
+    return not (is_caused(event, sentence) or _worsened(event, sentence)
+                or any(w in _STOPPING for w in words[sentence.start:sentence.end])
+                or _writer_names_side_effects(sentence))
 
 
 def is_indication(canonical: str) -> bool:
