@@ -965,3 +965,16 @@ def test_the_events_of_a_missed_dose_or_stop_run_to_a_turn(nlp, sentence, withdr
     found = {label: {e for s in asserted_outcomes(doc, label) for e in s._.events}
              for label in ("withdrawal", "adverse_effect")}
     assert found == {"withdrawal": withdrawal, "adverse_effect": adverse_effect}, sentence
+
+
+@pytest.mark.parametrize("sentence, wanted", [
+    # too much to bear is had, not denied (session 19)
+    ("I couldn't deal with the side effects of Cymbalta.", {("adverse_effect", "duloxetine", ())}),
+    ("I couldn't stand the dizziness from Lyrica.", {("adverse_effect", "pregabalin", ("dizziness",))}),
+    ("I couldn't tolerate the nausea on Cymbalta.", {("adverse_effect", "duloxetine", ("nausea",))}),
+    ("Cymbalta has no side effects that I couldn't handle.", set()),  # the denial before still applies
+])
+def test_what_the_writer_could_not_bear_was_had(nlp, sentence, wanted):
+    doc = nlp(sentence)
+    assert {(s.label_, s._.drug, s._.events) for s in doc.spans["outcomes"]
+            if not s._.negated and not s._.hypothetical} == wanted, sentence
