@@ -105,11 +105,13 @@ def test_each_outcome_label(nlp, sentence, label):
     assert label in {s.label_ for s in doc.spans["outcomes"]}
 
 
-def rule_outcomes(nlp, sentence: str):
-    """The outcome spans the rules alone give the sentence, with no label from the classifier."""
+def rule_outcomes(nlp, sentence: str, classifier_labels: frozenset[str] = frozenset()):
+    """The outcome spans the rules give the sentence, with ``classifier_labels`` (none by default) as the
+    classifier's."""
     doc = nlp(sentence)
     component = nlp.get_pipe("fms_outcomes")
-    return component.outcomes_of(doc[:], component.cues(doc), list(doc.ents), set(), component.rule_cues(doc))
+    return component.outcomes_of(doc[:], component.cues(doc), list(doc.ents), set(classifier_labels),
+                                 component.rule_cues(doc))
 
 
 def asserted_outcomes(doc, label):
@@ -638,9 +640,7 @@ def test_phrases_that_say_a_drug_worked_are_effective_whatever_the_classifier_sa
 def test_wishing_the_reader_well_is_no_drug_working(nlp, sentence, effective):
     """The classifier's effective label (given here) is dropped in a sentence that wishes the reader well; PsyTAR
     training sentences out of fold: 5 such called effective, none labelled so (session 19)."""
-    doc = nlp(sentence)
-    component = nlp.get_pipe("fms_outcomes")
-    spans = component.outcomes_of(doc[:], component.cues(doc), list(doc.ents), {"effective"}, component.rule_cues(doc))
+    spans = rule_outcomes(nlp, sentence, {"effective"})
     assert bool([s for s in spans if s.label_ == "effective" and not s._.negated]) is effective, sentence
 
 
@@ -656,9 +656,7 @@ def test_wishing_the_reader_well_is_no_drug_working(nlp, sentence, effective):
 def test_the_classifiers_effective_yields_to_a_rule_that_says_the_drug_did_not_work(nlp, sentence, effective):
     """The classifier's effective label (given here) is dropped where a rule says the drug did not work and the
     sentence has no turn; the rule's ineffective stays."""
-    doc = nlp(sentence)
-    component = nlp.get_pipe("fms_outcomes")
-    spans = component.outcomes_of(doc[:], component.cues(doc), list(doc.ents), {"effective"}, component.rule_cues(doc))
+    spans = rule_outcomes(nlp, sentence, {"effective"})
     assert bool([s for s in spans if s.label_ == "effective" and not s._.negated]) is effective, sentence
     if not effective:
         assert [s for s in spans if s.label_ == "ineffective"], sentence

@@ -120,8 +120,8 @@ def test_saved_folder_holds_data_files_and_config_no_pickles(saved):
 
 
 def test_components_declare_what_they_assign(built):
-    for name in ("fms_entity_ruler", "fms_misspelled_entities", "fms_body_states", "fms_event_senses", "fms_condition_codes",
-                 "fms_context", "fms_outcomes", "fms_sentence_cap"):
+    for name in ("fms_entity_ruler", "fms_misspelled_entities", "fms_body_states", "fms_event_senses",
+                 "fms_condition_codes", "fms_context", "fms_outcomes", "fms_sentence_cap"):
         assert built.get_pipe_meta(name).assigns, name
     assert "span._.negated" in built.get_pipe_meta("fms_context").assigns
     assert "span._.icd10" in built.get_pipe_meta("fms_condition_codes").assigns

@@ -294,6 +294,13 @@ def switched_from(drug: Span, sentence: Span, ents: list[Span]) -> Span | None:
     return found[0] if found else None
 
 
+def reason_owner(nearest: Span, sentence: Span, drugs: list[Span]) -> Span:
+    """The drug a reason given after ``nearest`` belongs to: the one switched from when ``nearest`` is the drug switched
+    to ("switched from Cymbalta to Savella because of the sweating" is Cymbalta's), else ``nearest``."""
+    source = switched_from(nearest, sentence, list(sentence.ents))
+    return nearest if source is None else next((d for d in drugs if d.start == source.start), nearest)
+
+
 def _a_stop_the_writer_made(words: list[int], stop: int, sentence: Span, mine: bool = False) -> bool:
     """Whether the stop at ``stop`` is not governed by a negation, a modal or a difficulty ("can't", "hard to") and,
     unless ``mine`` ("they switched me ..."), not someone else's ("My friend stopped ...")."""
@@ -458,8 +465,8 @@ def asserted_events(sentence: Span, ents: list[Span], column_patient: str | None
             and not is_the_drugs_indication(e, sentence, ents)]
 
 
-# A symptom that holds its negation ("no appetite", "had no energy"), followed by a word for trouble, denies the trouble:
-# "I had no appetite problems on Lyrica", "no energy issues" (session 19).
+# A symptom that holds its negation ("no appetite", "had no energy"), followed by a word for trouble, denies the
+# trouble: "I had no appetite problems on Lyrica", "no energy issues" (session 19).
 # ("Can't sleep issues" holds "n't" but names the trouble; "the no sex drive side effect" is one: neither is denied.)
 _NEGATION_HEADS = frozenset(hash_string(w) for w in ("no", "zero", "without"))
 _TROUBLE_WORDS = frozenset(hash_string(w) for w in (
@@ -759,6 +766,7 @@ def _drug_indications() -> dict[str, frozenset[str]]:
             for key, terms in read_vocabulary("drug_indications.tsv").items()}
 
 
+@cache
 def taken_for(drug: str | None) -> frozenset[str]:
     """What patients take a drug (a canonical; a combination's ingredients joined by "/") for, by the drug or its
     class (``vocab/drug_indications.tsv``): {"migraine"} for sumatriptan."""
@@ -790,6 +798,8 @@ _WORSE_BEFORE = frozenset(hash_string(w) for w in (
     "worse", "worsened", "worsening", "increased", "more", "aggravated", "rebound", "stronger", "raised", "new",
     "daily", "constant", "frequent"))
 # Words of a stop, a missed dose or withdrawal: what a drug is taken for, back after it, is the stop's (rebound).
+# Narrower than outcomes.STOPPING_WORDS: no "cut", "reduce", "decrease", "lowering", which say as often what the drug
+# did to the complaint it is taken for ("Imitrex cut my migraine short").
 _STOPPING = frozenset(hash_string(w) for w in (
     "stop", "stopped", "stopping", "quit", "quitting", "off", "without", "discontinued", "discontinue",
     "discontinuing", "withdrawal", "withdrawals", "missed", "miss", "skipped", "skip", "taper", "tapering", "wean",
@@ -812,7 +822,8 @@ def _writer_names_side_effects(sentence: Span) -> bool:
     """Whether the writer calls something a side effect in the sentence ("The side effects of Flexeril were muscle
     spasms"), not a review table's heading ("Side effects review: ...")."""
     words = lower_words(sentence.doc)
-    return any(words[i] == _SIDE and words[i + 1] in _EFFECT_WORDS and (i + 2 >= sentence.end or words[i + 2] != _REVIEW)
+    return any(words[i] == _SIDE and words[i + 1] in _EFFECT_WORDS
+               and (i + 2 >= sentence.end or words[i + 2] != _REVIEW)
                and not any(w in _NEGATION_HEADS or w == _ANY for w in words[max(i - 2, sentence.start):i])
                for i in range(sentence.start, sentence.end - 1))
 
@@ -933,10 +944,7 @@ def events_by_drug(events: list[Span], drugs: list[Span], sentence: Span | None 
         after = [d for d in drugs if d.start >= event.end and d not in remedies]
         nearest = before[-1] if before else (after[0] if after else None)
         if nearest is not None and event.start in reasons:
-            # "switched from Cymbalta to Savella because of the sweating": the reason is the first drug's.
-            source = switched_from(nearest, sentence, list(sentence.ents))
-            if source is not None:
-                nearest = next((d for d in drugs if d.start == source.start), nearest)
+            nearest = reason_owner(nearest, sentence, drugs)  # "switched from Cymbalta to Savella because of ..."
         listed = [d for d in drugs if d is nearest or d not in remedies]
         for drug in (_listed_with(nearest, listed) if nearest is not None else [None]):
             terms = out.setdefault(drug, [])

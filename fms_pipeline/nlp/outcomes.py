@@ -431,6 +431,12 @@ class DrugOutcomes:
             doc._.sentiment = float(np.mean(scores)) if scores else 0.0
         return docs
 
+    def _holds_negation(self, entity: Span) -> bool:
+        """Whether one of the context component's negation triggers lies inside the entity ("don't feel like
+        myself"): the entity's own, which the component does not apply to what follows."""
+        return any(trigger.category == "negated" and entity.start <= start and end <= entity.end
+                   for start, end, trigger in self.context.find_triggers(entity.doc))
+
     def outcomes_of(self, sentence: Span, cues: list[Span], ents: list[Span], labels: set[str],
                     rule_cues: list[Span] = (), previous_drug: str | None = None,
                     next_drug: str | None = None, stopped_before: str | None = None) -> list[Span]:
@@ -442,13 +448,13 @@ class DrugOutcomes:
         doc = sentence.doc
         drugs = [e for e in ents if e.label_ in DRUG_LABELS]
         labels = set(labels)
-        if "effective" in labels and any(c.label_ == WELL_WISHING for c in rule_cues) and not drugs and not any(
-                t.lower_ in _ME_WORDS for t in sentence):
-            # "Good luck, everyone.", "I hope this has helped you": the reader wished well, not the drug working
-            # (an effective phrase below still decides: "Good luck, it worked wonders for me"); not beside a drug
-            # or the writer's own lot: "God bless Savella, it gave me my life back".
-            labels.discard("effective")
-        classifier_effective = "effective" in labels  # given back below unless a rule says the drug did not work
+        # The classifier's effective, given back below unless a rule says the drug did not work. Not where the reader
+        # is only wished well ("Good luck, everyone.", "I hope this has helped you"; an effective phrase below still
+        # decides: "Good luck, it worked wonders for me"), with no drug and none of the writer's own lot named ("God
+        # bless Savella, it gave me my life back").
+        classifier_effective = "effective" in labels and not (
+            any(c.label_ == WELL_WISHING for c in rule_cues) and not drugs and not any(
+                t.lower_ in _ME_WORDS for t in sentence))
         classifier_ineffective = "ineffective" in labels
         labels.discard("effective")
         exceptions: list[Span] = []
@@ -477,7 +483,7 @@ class DrugOutcomes:
             # inside a symptom that holds its negation ("I don't feel like myself again yet"), or asked about ("Did
             # you ever feel normal again after Paxil?"): no report that it worked
             or any(e.label_ in events.EVENT_LABELS and e.start < c.end and c.start < e.end
-                   and any(t.lower_ in _HELD_NEGATIONS for t in e) for e in ents)
+                   and self._holds_negation(e) for e in ents)
             or events.is_question(sentence) or _wished(c, sentence)))
             and not _tolerance_to_effects(c, sentence, ents)}
         # "It took away all the depression", "Anxiety was greatly decreased": a complaint relieved.
@@ -657,9 +663,7 @@ class DrugOutcomes:
                         t.lower_ in _REASON_WORDS for t in doc[nearest.end:anchor.start]):
                     # "switched from Prevacid to Zantac because of the side effects": the reason is the first drug's
                     # (as for events, ``events.events_by_drug``).
-                    source = events.switched_from(nearest, sentence, list(sentence.ents))
-                    if source is not None:
-                        targets = [next((d for d in drugs if d.start == source.start), nearest)]
+                    targets = [events.reason_owner(nearest, sentence, drugs)]
             for target in targets:
                 reported: list[str] = []
                 if label in HARM_LABELS:
@@ -1088,7 +1092,6 @@ _EFFECTIVE_TURNS = frozenset({"but", "however", "though", "although", "yet", "th
                               "whereas", "except", "first", "initially", "before", "now"})
 _ME_WORDS = frozenset({"me", "my", "myself", "mine"})
 _REASON_WORDS = frozenset({"because", "due"})
-_HELD_NEGATIONS = frozenset({"n't", "n’t", "nt", "not", "no", "never"})  # a symptom's own ("don't feel like myself")
 WELL_WISHING = "well_wishing"  # the rule-cue label of a writer wishing the reader well ("Good luck, everyone.")
 WITHDRAWAL_DENIAL = "withdrawal_denial"  # the rule-cue label of words that deny having what follows them
 # Words that may stand between a denial and the withdrawal it denies: "didn't get the bad withdrawal symptoms".
