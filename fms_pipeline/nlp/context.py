@@ -33,6 +33,7 @@ from spacy.strings import hash_string
 from spacy.tokens import Doc, Span
 
 from fms_pipeline.nlp import extensions
+from fms_pipeline.nlp.phrase_syntax import alternatives
 
 FORWARD_WINDOW = 8
 BACKWARD_WINDOW = 6
@@ -89,9 +90,8 @@ def triggers() -> dict[str, list[Trigger]]:
         if category not in CATEGORIES or direction not in DIRECTIONS:
             raise ValueError(f"vocab/context_triggers.tsv line {number}: unknown category {category!r} or "
                              f"direction {direction!r}")
-        for phrase in phrases.split("|"):
-            if phrase.strip():
-                table.setdefault(phrase.strip().lower(), []).append(Trigger(category, direction))
+        for phrase in alternatives(phrases):
+            table.setdefault(phrase.lower(), []).append(Trigger(category, direction))
     return table
 
 

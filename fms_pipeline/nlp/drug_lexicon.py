@@ -34,6 +34,7 @@ from importlib import metadata, resources
 from wordfreq import zipf_frequency
 
 from fms_pipeline.nlp.disk_cache import cached_json
+from fms_pipeline.nlp.phrase_syntax import alternatives
 
 _DICTIONARY_PACKAGE = "drug_named_entity_recognition"
 _DICTIONARY_FILE = "drug_ner_dictionary.pkl.bz2"
@@ -77,7 +78,7 @@ def _vocabulary_rows(name: str):
             raise ValueError(f"vocab/{name} line {number}: expected 'canonical<TAB>variants' or "
                              "'canonical<TAB>code<TAB>variants'")
         code = fields[1].strip() if len(fields) == 3 else ""
-        yield number, fields[0].strip(), code, [v.strip() for v in fields[-1].split("|") if v.strip()]
+        yield number, fields[0].strip(), code, alternatives(fields[-1])
 
 
 def read_vocabulary(name: str) -> dict[str, list[str]]:

@@ -28,6 +28,7 @@ from spacy.tokens import Doc, Span
 
 from fms_pipeline.nlp.context import DRUG_LABELS, FIRST_PERSON
 from fms_pipeline.nlp.drug_lexicon import _vocab_text, drug_classes, read_vocabulary
+from fms_pipeline.nlp.phrase_syntax import alternatives
 
 EVENT_LABELS = ("SYMPTOM", "CONDITION")
 NO_EVENT = "withdrawal"  # the canonical of "withdrawal symptoms": the outcome itself, not one of its events
@@ -86,10 +87,10 @@ def cue_table() -> tuple[dict[str, frozenset[tuple[int, ...]]], frozenset[int], 
             raise ValueError(f"vocab/event_cues.tsv line {number}: expected one of "
                              f"{', '.join((*CUE_KINDS, 'filler', 'indication'))}, a tab and phrases")
         if kind == "indication":  # canonical names, not words to match
-            indications.update(p.strip().lower() for p in phrases.split("|") if p.strip())
+            indications.update(p.lower() for p in alternatives(phrases))
             continue
-        for phrase in phrases.split("|"):
-            words = tuple(hash_string(w) for w in phrase.strip().lower().split())
+        for phrase in alternatives(phrases):
+            words = tuple(hash_string(w) for w in phrase.lower().split())
             if words:
                 (fillers.update(words) if kind == "filler" else cues[kind].add(words))
     return {kind: frozenset(phrases) for kind, phrases in cues.items()}, frozenset(fillers), frozenset(indications)

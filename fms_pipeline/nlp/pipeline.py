@@ -45,6 +45,7 @@ from fms_pipeline import labels
 from fms_pipeline.nlp import access_loss, body_states, conditions, context, outcomes, places, senses  # noqa: F401
 from fms_pipeline.nlp.drug_lexicon import CURATED_FILES, _vocab_text, drug_lexicon, read_vocabulary
 from fms_pipeline.nlp.icd10 import EVENT_VOCABULARY
+from fms_pipeline.nlp.phrase_syntax import alternatives
 
 log = logging.getLogger(__name__)
 
@@ -144,14 +145,23 @@ def event_phrases() -> dict[str, list[str]]:
     """{adverse-event term: phrases} of ``vocab/adverse_event_phrases.tsv`` (see its header)."""
     terms = set(read_vocabulary(LABEL_VOCABULARIES["SYMPTOM"]))
     out: dict[str, list[str]] = {}
+    named: dict[str, list[str]] = {}  # "@name": its phrases (``phrase_syntax``)
     for number, line in enumerate(_vocab_text(EVENT_PHRASES).splitlines(), start=1):
         if not line.strip() or line.startswith("#"):
             continue
         term, *slots = line.split("\t")
+        if term.startswith("@"):
+            if len(slots) != 1 or term in named:
+                raise ValueError(f"vocab/{EVENT_PHRASES} line {number}: expected '@name<TAB>phrases', each name once")
+            named[term] = alternatives(slots[0])
+            continue
         if term not in terms or not slots:
             raise ValueError(f"vocab/{EVENT_PHRASES} line {number}: expected a term of "
                              f"{LABEL_VOCABULARIES['SYMPTOM']} and slots, got {term!r}")
-        choices = [[c.strip() for c in slot.split("|") if c.strip()] for slot in slots]
+        try:
+            choices = [alternatives(slot, named) for slot in slots]
+        except KeyError as error:
+            raise ValueError(f"vocab/{EVENT_PHRASES} line {number}: {error.args[0]}") from None
         for words in itertools.product(*choices):
             phrase = " ".join(words)
             out.setdefault(term, []).extend(

@@ -1,0 +1,51 @@
+"""The one shorthand of the phrase vocabularies: a brace group of alternatives, as a shell expands it.
+
+"side {effects,affects} {are,were} {,so }awful" stands for the eight phrases "side effects are awful", "side
+effects are so awful", ... "side affects were so awful": each ``{a,b,c}`` group is replaced by each of its
+alternatives in turn (written as they are, spaces included, so ``{,so }`` is an optional "so "), every group of a
+phrase with every other, and runs of spaces are closed up. A group without a comma is no alternation and stays as
+written (``{n}``, the number slot of ``adverse_event_phrases.tsv``). Groups do not nest.
+
+The phrase files split their alternatives on "|" first and expand each with ``expand``: the rule cues
+(``outcome_rule_cues.tsv``), the context triggers, the event cues and every ``canonical<TAB>variants`` vocabulary.
+
+A file whose lines are products of slots (``adverse_event_phrases.tsv``) may also name a list once and use it in
+many slots: a line ``@name<TAB>a | b | c`` defines it, an alternative ``@name`` stands for all of its phrases
+("ache | @hurting"). A name is defined before it is used, once.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+_GROUP = re.compile(r"\{([^{}]*,[^{}]*)\}")
+_SPACES = re.compile(r"\s+")
+
+
+def expand(phrase: str) -> list[str]:
+    """The phrases a phrase with brace groups stands for, in the order written (the first alternative varying
+    slowest), without repeats; a phrase without a group is itself, stripped."""
+    if "{" not in phrase:
+        return [phrase.strip()] if phrase.strip() else []
+    if phrase.count("{") != phrase.count("}"):
+        raise ValueError(f"unbalanced braces in {phrase!r}")
+    pieces = _GROUP.split(phrase)  # literal, group, literal, group, ..., literal
+    choices = [[piece] if k % 2 == 0 else piece.split(",") for k, piece in enumerate(pieces)]
+    out = (_SPACES.sub(" ", "".join(words)).strip() for words in itertools.product(*choices))
+    return [p for p in dict.fromkeys(out) if p]
+
+
+def alternatives(field: str, named: dict[str, list[str]] | None = None) -> list[str]:
+    """The phrases of a ``a | b {c,d} | @name`` field: split on "|", each expanded; with ``named``, a ``@name``
+    is replaced by the phrases it gives that name (KeyError for a name it does not hold)."""
+    out: list[str] = []
+    for part in field.split("|"):
+        name = part.strip()
+        if named is not None and name.startswith("@"):  # elsewhere "@" is a word's ("@CDCgov")
+            if name not in named:
+                raise KeyError(f"{name} is not a named list defined before it")
+            out.extend(named[name])
+        else:
+            out.extend(expand(part))
+    return out

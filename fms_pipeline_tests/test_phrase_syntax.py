@@ -1,0 +1,69 @@
+"""The phrase files' shorthand (``fms_pipeline/nlp/phrase_syntax.py``): brace groups and named lists."""
+
+import pytest
+
+from fms_pipeline.nlp import context, phrase_syntax, pipeline
+from fms_pipeline.nlp.drug_lexicon import read_vocabulary
+
+
+def test_brace_groups_expand_to_every_choice_in_order():
+    assert phrase_syntax.expand("side {effects,affects} {are,were} bad") == [
+        "side effects are bad", "side effects were bad", "side affects are bad", "side affects were bad"]
+
+
+def test_an_empty_alternative_makes_a_word_optional_and_spaces_close_up():
+    assert phrase_syntax.expand("{had,} severe side effects") == ["had severe side effects", "severe side effects"]
+    assert phrase_syntax.expand("side effects are {,so }awful") == ["side effects are awful",
+                                                                    "side effects are so awful"]
+
+
+def test_a_group_without_a_comma_stays_as_written():
+    assert phrase_syntax.expand("gained {n} lbs") == ["gained {n} lbs"]
+
+
+def test_repeats_are_dropped_and_unbalanced_braces_are_an_error():
+    assert phrase_syntax.expand("{a,a} b") == ["a b"]
+    with pytest.raises(ValueError, match="unbalanced"):
+        phrase_syntax.expand("side {effects,affects are bad")
+
+
+def test_alternatives_split_on_bars_then_expand():
+    assert phrase_syntax.alternatives(" no benefit | {did,does} nothing ") == ["no benefit", "did nothing",
+                                                                              "does nothing"]
+
+
+def test_named_lists_are_only_read_where_a_file_defines_them():
+    named = {"@hurting": ["hurt", "ached"]}
+    assert phrase_syntax.alternatives("ache | @hurting", named) == ["ache", "hurt", "ached"]
+    with pytest.raises(KeyError, match="@aching"):
+        phrase_syntax.alternatives("@aching", named)
+    # Elsewhere "@" is part of a word (an organisation's handle)
+    assert phrase_syntax.alternatives("@CDCgov | CDC") == ["@CDCgov", "CDC"]
+
+
+def test_the_shipped_files_use_the_shorthand_and_it_reaches_the_matchers():
+    # outcome_rule_cues.tsv writes its harsh-side-effect cues as brace groups
+    cues = set(read_vocabulary("outcome_rule_cues.tsv")["adverse_effect"])
+    assert {"side affects were so debilitating", "cope with these side effects", "side effects i'm having",
+            "because of the terrible side effects"} <= cues
+    assert not any("{" in c or "}" in c for c in cues)
+    # context_triggers.tsv: nine spellings of "can't" times eight verbs of bearing
+    assert {"couldn’t put up with", "can not stand", "cant cope with"} <= set(context.triggers())
+    # adverse_event_phrases.tsv: named lists used in slots
+    phrases = pipeline.event_phrases()
+    assert "knees started hurting" in phrases["knee pain"]
+    assert "did a number on my memory" in phrases["memory problems"]
+    assert "hardly any appetite" in phrases["loss of appetite"]
+    assert not any(p.startswith("@") or "@" in p.split()[0] for ps in phrases.values() for p in ps)
+
+
+def test_an_undefined_name_in_the_event_phrases_names_the_line(monkeypatch):
+    text = "@hurting\thurt | hurts\nknee pain\tmy knees\t@hurting\nhip pain\tmy hips\t@aching\n"
+    monkeypatch.setattr(pipeline, "_vocab_text", lambda name: text)
+    pipeline.event_phrases.cache_clear()
+    try:
+        with pytest.raises(ValueError, match=r"line 3: @aching is not a named list"):
+            pipeline.event_phrases()
+    finally:
+        monkeypatch.undo()
+        pipeline.event_phrases.cache_clear()
