@@ -1175,3 +1175,49 @@ def test_every_drug_indication_names_a_known_class_or_drug_and_known_terms():
     assert events.taken_for("naratriptan") == {"migraine"}  # by itself
     assert events.taken_for("oxycodone/acetaminophen") == frozenset()
     assert events.taken_for(None) == frozenset()
+
+
+# --- session 20: the eleventh reader's odd-id misses, what a medicine is against --------------------
+
+@pytest.mark.parametrize("text, drug, events", [
+    ("Side effects review: Some days it makes me lose my appetite completely.", "lamotrigine", {"loss of appetite"}),
+    ("Side effects review: I wouldn't have an appetite.", "lamotrigine", {"loss of appetite"}),
+    ("Side effects review: At night my brain wouldn't stop working.", "lamotrigine", {"racing thoughts"}),
+    ("Side effects review: This pill has made me gain about ten pounds.", "levonorgestrel", {"weight gain"}),
+    ("Side effects review: I cry about absolutely nothing and snap at the smallest things.", "levonorgestrel",
+     {"crying spells", "irritability"}),
+    ("Side effects review: Dry nose, slight bleeding of nose.", "cetirizine", {"dry nose", "nosebleeds"}),
+    ("Side effects review: I experienced blood when I would blow my nose and dryness in the nasal cavities.",
+     "fluticasone", {"nosebleeds", "dry nose"}),
+    ("Side effects review: Now I can't get off of it.", "lorazepam", {"dependence"}),
+    ("Side effects review: My belly seemed inflated all the time.", "levothyroxine", {"bloating"}),
+    ("Side effects review: My throat was itchy and scratchy.", "lisinopril", {"sore throat"}),
+    ("Side effects review: Extreme drowsiness, chalky mouth.", "oxycodone", {"drowsiness", "dry mouth"}),
+    ("Side effects review: Drowsiness, trembling, lack of affect.", "paroxetine",
+     {"drowsiness", "tremor", "emotional blunting"}),
+    ("Side effects review: Suicidal thoughts, disconnection from friends and family.", "paroxetine",
+     {"suicidal thoughts", "social withdrawal"}),
+    ("Side effects review: The injection was very painful.", "onabotulinumtoxinA", {"injection site reaction"}),
+    ("Side effects review: Cold hands and feet, white face.", "nortriptyline", {"cold hands and feet", "pale skin"}),
+])
+def test_wordings_the_eleventh_reader_found_missing(nlp, text, drug, events):
+    assert asserted_events(read_as_review(nlp, text, drug)) == events
+
+
+@pytest.mark.parametrize("text", [
+    "I have been on Effexor and Wellbutrin XL as well as multiple anti-anxiety and anti-seizure drugs.",
+    "I take Lyrica and an anti nausea pill.",
+    "Prescribed Cymbalta and it helped overcome depression and anxiety.",
+])
+def test_what_a_medicine_is_against_or_overcame_is_no_event(nlp, text):
+    assert not asserted_events(nlp(text))
+
+
+def test_an_anti_medicine_beside_an_effect_keeps_the_effect(nlp):
+    doc = nlp("Lyrica made me anxious and I needed an anti-anxiety pill.")
+    assert harm(doc) == {("adverse_effect", "pregabalin"): {"anxiety"}}
+
+
+def test_failing_to_take_it_is_a_missed_dose(nlp):
+    doc = read_as_review(nlp, "When failing to take my medication, brain shocks like lightning.", "paroxetine")
+    assert harm(doc) == {("withdrawal", "paroxetine"): {"brain zaps"}}

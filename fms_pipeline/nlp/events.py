@@ -68,6 +68,8 @@ _FIRST_PERSON_SUBJECT = frozenset(hash_string(w) for w in (FIRST_PERSON - {"my",
 # "tired of the pain", "sick of doctors": fed up, not a symptom.
 _FED_UP = frozenset({"tired", "sick", "so tired", "so sick", "really tired", "really sick", "very tired", "weary"})
 _OF = hash_string("of")
+# "anti-anxiety and anti-seizure drugs", "an anti nausea pill": what a medicine is against, not an event had.
+_ANTI, _HYPHEN = hash_string("anti"), hash_string("-")
 CUE_WINDOW = 4  # filler words between a cue and its symptom, at most
 
 
@@ -456,6 +458,7 @@ def asserted_events(sentence: Span, ents: list[Span], column_patient: str | None
     return [e for e in candidates
             if not (others_from <= e.start < others_to)
             and not (e.end < sentence.end and words[e.end] == _OF and e.text.lower() in _FED_UP)
+            and not _after_anti(e, words, sentence.start)
             # "a bipolar medication", "my anxiety meds": what a medicine is for, not an event had
             # (not after a causing verb: "Effexor caused so much nausea medication couldn't fix it")
             and not (e.end < sentence.end and words[e.end] in _MEDICINE_NOUNS and not preceded_by(e, "cause", sentence))
@@ -475,6 +478,14 @@ _TROUBLE_WORDS = frozenset(hash_string(w) for w in (
     "complaints", "concerns",
     # "had no appetite suppressing effect", "no energy boost": what the drug did not do
     "suppressing", "suppression", "suppressant", "boost", "boosting", "increase", "decrease"))
+
+
+def _after_anti(entity: Span, words: list[int], start: int) -> bool:
+    """Whether "anti" or "anti-" comes right before the event ("anti-anxiety drugs")."""
+    i = entity.start - 1
+    if i >= start and words[i] == _HYPHEN:
+        i -= 1
+    return i >= start and words[i] == _ANTI
 
 
 def _denied_problem(entity: Span, sentence: Span) -> bool:
