@@ -976,3 +976,25 @@ def test_what_the_writer_could_not_bear_was_had(nlp, sentence, wanted):
     doc = nlp(sentence)
     assert {(s.label_, s._.drug, s._.events) for s in doc.spans["outcomes"]
             if not s._.negated and not s._.hypothetical} == wanted, sentence
+
+
+@pytest.mark.parametrize("sentence", [
+    # one-star pain reviews' wordings (session 20): an intensifier inside "did nothing", a drug not working, a
+    # complaint unchanged, back where one started, worse for the writer than the reader is wished
+    "Savella did absolutely nothing except make me nauseous.",
+    "I quit Lyrica after a month because it wasn't working.",
+    "No change in my pain levels after 8 weeks on Cymbalta.",
+    "Three months on gabapentin and my pain is the same.",
+    "I felt like a zombie on Cymbalta and my pain was unchanged.",
+    "After six weeks of Lyrica I'm back to square one.",
+    "Still in as much pain as before I started Savella.",
+    "I hope Lyrica works better for you than it did for me.",
+])
+def test_one_star_wordings_are_ineffective_and_not_effective(nlp, sentence):
+    found = {label for label, _ in outcomes(nlp(sentence))}
+    assert "ineffective" in found and "effective" not in found, (sentence, found)
+
+
+def test_a_drug_not_working_for_the_reader_is_hypothetical(nlp):
+    doc = nlp("If Lyrica isn't working for you, ask about Savella.")  # asked of the reader, not said of a drug taken
+    assert not [s for s in doc.spans["outcomes"] if s.label_ == "ineffective" and not s._.hypothetical]
