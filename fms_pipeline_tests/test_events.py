@@ -1221,3 +1221,20 @@ def test_an_anti_medicine_beside_an_effect_keeps_the_effect(nlp):
 def test_failing_to_take_it_is_a_missed_dose(nlp):
     doc = read_as_review(nlp, "When failing to take my medication, brain shocks like lightning.", "paroxetine")
     assert harm(doc) == {("withdrawal", "paroxetine"): {"brain zaps"}}
+
+
+@pytest.mark.parametrize("text, term", [
+    # statin and NSAID reviews' wordings, written here (session 20)
+    ("Side effects review: Increased CK levels.", "elevated ck"),
+    ("Side effects review: My CK levels were elevated.", "elevated ck"),
+    ("Side effects review: Liver function tests were abnormal.", "elevated liver enzymes"),
+    ("Side effects review: My memory got really bad.", "memory problems"),
+    ("Side effects review: My muscles felt like jelly.", "muscle weakness"),
+    ("Side effects review: Every muscle in my body hurt.", "muscle pain"),
+    ("Side effects review: I ached from head to toe.", "muscle pain"),
+    ("Side effects review: Everything tasted funny.", "taste changes"),
+    ("Side effects review: My Achilles tendon hurt.", "tendon pain"),
+    ("Side effects review: Sore heels.", "foot pain"),
+])
+def test_statin_and_nsaid_review_wordings(nlp, text, term):
+    assert asserted_events(read_as_review(nlp, text, "atorvastatin")) == {term}
