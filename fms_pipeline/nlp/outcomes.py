@@ -173,7 +173,7 @@ from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
 
 from fms_pipeline.nlp import context, events, extensions, outcome_model, sentiment
-from fms_pipeline.nlp.drug_lexicon import read_vocabulary
+from fms_pipeline.nlp.drug_lexicon import _vocabulary_rows, read_vocabulary
 
 OUTCOME_LABELS = ("effective", "ineffective", "adverse_effect", "withdrawal", "access_loss")
 DRUG_LABELS = ("DRUG", "DRUG_CLASS")
@@ -204,11 +204,13 @@ def cue_phrases() -> dict[str, list[str]]:
 
 @cache
 def rule_cue_phrases() -> dict[str, list[str]]:
-    """The deciding phrases per label. ``read_vocabulary`` adds each label's name as a phrase of its
-    own; here it is one only where the file lists it ("ineffective" yes, "effective" no: "not
-    effective" would otherwise decide ``effective``)."""
-    return {label: list(dict.fromkeys(v for v in variants if v != label or variants.count(label) > 1))
-            for label, variants in read_vocabulary("outcome_rule_cues.tsv").items()}
+    """The deciding phrases per label, of every line of the label. ``read_vocabulary`` adds each label's name as a
+    phrase of its own; here it is one only where a line lists it ("ineffective" yes, "effective" no: "not effective"
+    would otherwise decide ``effective``)."""
+    out: dict[str, list[str]] = {}
+    for _, label, _, phrases in _vocabulary_rows("outcome_rule_cues.tsv"):
+        out.setdefault(label, []).extend(phrases)
+    return {label: list(dict.fromkeys(phrases)) for label, phrases in out.items()}
 
 
 class DrugOutcomes:

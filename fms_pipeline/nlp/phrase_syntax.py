@@ -23,17 +23,33 @@ _GROUP = re.compile(r"\{([^{}]*,[^{}]*)\}")
 _SPACES = re.compile(r"\s+")
 
 
+PLACEHOLDERS = frozenset({"{n}"})  # groups without a comma that a reader fills in itself (event phrases' numbers)
+
+
 def expand(phrase: str) -> list[str]:
     """The phrases a phrase with brace groups stands for, in the order written (the first alternative varying
-    slowest), without repeats; a phrase without a group is itself, stripped."""
-    if "{" not in phrase:
+    slowest), without repeats; a phrase without a group is itself, stripped. A mistake that would leave a phrase
+    that can never match raises ValueError: braces unbalanced or nested, a group without a comma that is no
+    placeholder ("{effects}"), a choice that leaves nothing ("{ , }")."""
+    if "{" not in phrase and "}" not in phrase:
         return [phrase.strip()] if phrase.strip() else []
-    if phrase.count("{") != phrase.count("}"):
+    depth = 0
+    for char in phrase:
+        depth += {"{": 1, "}": -1}.get(char, 0)
+        if depth not in (0, 1):
+            raise ValueError(f"unbalanced or nested braces in {phrase!r}")
+    if depth:
         raise ValueError(f"unbalanced braces in {phrase!r}")
     pieces = _GROUP.split(phrase)  # literal, group, literal, group, ..., literal
+    for literal in pieces[::2]:
+        for group in re.findall(r"\{[^{}]*\}", literal):
+            if group not in PLACEHOLDERS:
+                raise ValueError(f"{group} in {phrase!r} has no comma and is no placeholder")
     choices = [[piece] if k % 2 == 0 else piece.split(",") for k, piece in enumerate(pieces)]
-    out = (_SPACES.sub(" ", "".join(words)).strip() for words in itertools.product(*choices))
-    return [p for p in dict.fromkeys(out) if p]
+    out = [_SPACES.sub(" ", "".join(words)).strip() for words in itertools.product(*choices)]
+    if not all(out):
+        raise ValueError(f"a choice of {phrase!r} leaves no phrase")
+    return list(dict.fromkeys(out))
 
 
 def alternatives(field: str, named: dict[str, list[str]] | None = None) -> list[str]:
