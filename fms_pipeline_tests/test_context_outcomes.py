@@ -980,14 +980,13 @@ def test_what_the_writer_could_not_bear_was_had(nlp, sentence, wanted):
 
 @pytest.mark.parametrize("sentence", [
     # one-star pain reviews' wordings (session 20): an intensifier inside "did nothing", a drug not working, a
-    # complaint unchanged, back where one started, worse for the writer than the reader is wished
+    # complaint unchanged, worse for the writer than the reader is wished
     "Savella did absolutely nothing except make me nauseous.",
     "I quit Lyrica after a month because it wasn't working.",
     "No change in my pain levels after 8 weeks on Cymbalta.",
     "Three months on gabapentin and my pain is the same.",
     "I felt like a zombie on Cymbalta and my pain was unchanged.",
-    "After six weeks of Lyrica I'm back to square one.",
-    "Still in as much pain as before I started Savella.",
+    "Three months on Cymbalta and my depression is the same as before.",
     "I hope Lyrica works better for you than it did for me.",
 ])
 def test_one_star_wordings_are_ineffective_and_not_effective(nlp, sentence):
@@ -998,3 +997,77 @@ def test_one_star_wordings_are_ineffective_and_not_effective(nlp, sentence):
 def test_a_drug_not_working_for_the_reader_is_hypothetical(nlp):
     doc = nlp("If Lyrica isn't working for you, ask about Savella.")  # asked of the reader, not said of a drug taken
     assert not [s for s in doc.spans["outcomes"] if s.label_ == "ineffective" and not s._.hypothetical]
+
+
+def test_a_label_name_is_a_rule_cue_only_where_a_line_lists_it():
+    """A label written on several lines of outcome_rule_cues.tsv is still no phrase of its own ("Prozac was highly
+    effective" is the classifier's to judge; "not effective" must not decide effective): session 20 found a second
+    "effective" line had made the bare word a deciding cue."""
+    from fms_pipeline.nlp.outcomes import rule_cue_phrases
+
+    phrases = rule_cue_phrases()
+    assert "effective" not in phrases["effective"] and "adverse_effect" not in phrases["adverse_effect"]
+    assert "ineffective" in phrases["ineffective"] and "withdrawal" in phrases["withdrawal"]  # listed there
+
+
+@pytest.mark.parametrize("sentence, label", [
+    ("Lyrica did not do a thing for my fibro pain, it was a complete failure for me.", "ineffective"),
+    ("My pain is just as bad as before I started Savella.", "ineffective"),
+    ("Cymbalta didn't make a dent in my pain.", "ineffective"),
+    ("Tramadol doesn't do anything for the pain.", "ineffective"),
+    ("Tramadol doesn't even take the edge off.", "ineffective"),
+    ("Savella increased my pain.", "ineffective"),
+    ("Gabapentin gave me minimal pain relief.", "ineffective"),
+    ("Since starting Lyrica I have much less pain.", "effective"),
+    ("Tramadol takes the edge off my pain.", "effective"),
+    ("On Cymbalta my pain went down.", "effective"),
+])
+def test_pain_reviews_relief_and_its_absence(nlp, sentence, label):
+    found = {lab for lab, _ in outcomes(nlp(sentence))}
+    other = {"effective": "ineffective", "ineffective": "effective"}[label]
+    assert label in found and other not in found, (sentence, found)
+
+
+@pytest.mark.parametrize("sentence", [
+    # the review of session 20's new phrases: what they must not take for a drug that failed
+    "I wasn't working out while on Adderall.",
+    "I did absolutely nothing different except start Lyrica, and the pain went away.",
+    "For the first week on Ambien I did basically nothing but sleep.",
+    "I don't have as much pain as before since starting Lyrica.",
+    "My symptoms were the same as my sister's, so the doctor gave me Synthroid too.",
+    "I stopped Effexor and now I'm back to square one.",
+])
+def test_what_the_writer_did_a_relief_or_a_comparison_is_no_ineffective(nlp, sentence):
+    assert "ineffective" not in {label for label, _ in outcomes(nlp(sentence))}, sentence
+
+
+@pytest.mark.parametrize("sentence, drug, absent", [
+    ("Side effects review: None, no affect on my sex drive.", "bupropion", "emotional blunting"),
+    ("I use a white face cream with my tretinoin.", None, "pale skin"),
+    ("I hate painful shots so I asked for the oral methotrexate.", None, "injection site reaction"),
+    ("I almost killed myself in a car accident when I fell asleep on Ambien.", None, "suicidal thoughts"),
+    ("The nurse told me I'd gain about fifteen pounds on Remeron.", None, "weight gain"),
+    ("Side effects review: Itchy throat and hives.", "amoxicillin", "sore throat"),
+])
+def test_other_senses_of_the_new_wordings_are_no_such_event(nlp, sentence, drug, absent):
+    from fms_pipeline_tests.conftest import read_as_review
+
+    doc = read_as_review(nlp, sentence, drug) if drug else nlp(sentence)
+    assert absent not in {e.ent_id_ for e in doc.ents}, sentence
+
+
+def test_a_side_effect_overcome_was_had(nlp):
+    doc = nlp("I overcame the nausea after about two weeks on Zoloft.")
+    assert any("nausea" in s._.events for s in doc.spans["outcomes"] if s.label_ == "adverse_effect"
+               and not s._.negated)
+
+
+@pytest.mark.parametrize("sentence, label", [
+    ("Even during months that I failed to take it at the same time every day, I did not become pregnant.", None),
+    ("My doctor failed to take my medication history into account when she prescribed tramadol.", None),
+    ("I failed to take it with food and got really nauseous from the Metformin.", "adverse_effect"),
+])
+def test_failing_to_take_it_with_food_or_on_time_is_no_missed_dose(nlp, sentence, label):
+    doc = nlp(sentence)
+    found = {s.label_ for s in doc.spans["outcomes"] if not s._.negated and not s._.hypothetical}
+    assert "withdrawal" not in found and (label is None or label in found), (sentence, found)

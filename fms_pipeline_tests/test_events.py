@@ -1191,14 +1191,14 @@ def test_every_drug_indication_names_a_known_class_or_drug_and_known_terms():
      "fluticasone", {"nosebleeds", "dry nose"}),
     ("Side effects review: Now I can't get off of it.", "lorazepam", {"dependence"}),
     ("Side effects review: My belly seemed inflated all the time.", "levothyroxine", {"bloating"}),
-    ("Side effects review: My throat was itchy and scratchy.", "lisinopril", {"sore throat"}),
+    ("Side effects review: My throat was itchy and scratchy.", "lisinopril", {"itching"}),
     ("Side effects review: Extreme drowsiness, chalky mouth.", "oxycodone", {"drowsiness", "dry mouth"}),
-    ("Side effects review: Drowsiness, trembling, lack of affect.", "paroxetine",
+    ("Side effects review: Drowsiness, trembling, blunted affect.", "paroxetine",
      {"drowsiness", "tremor", "emotional blunting"}),
     ("Side effects review: Suicidal thoughts, disconnection from friends and family.", "paroxetine",
      {"suicidal thoughts", "social withdrawal"}),
     ("Side effects review: The injection was very painful.", "onabotulinumtoxinA", {"injection site reaction"}),
-    ("Side effects review: Cold hands and feet, white face.", "nortriptyline", {"cold hands and feet", "pale skin"}),
+    ("Side effects review: Cold hands and feet, my face was white.", "nortriptyline", {"cold hands and feet", "pale skin"}),
 ])
 def test_wordings_the_eleventh_reader_found_missing(nlp, text, drug, events):
     assert asserted_events(read_as_review(nlp, text, drug)) == events
@@ -1234,7 +1234,7 @@ def test_failing_to_take_it_is_a_missed_dose(nlp):
     ("Side effects review: I ached from head to toe.", "muscle pain"),
     ("Side effects review: Everything tasted funny.", "taste changes"),
     ("Side effects review: My Achilles tendon hurt.", "tendon pain"),
-    ("Side effects review: Sore heels.", "foot pain"),
+    ("Side effects review: My heels hurt.", "foot pain"),
 ])
 def test_statin_and_nsaid_review_wordings(nlp, text, term):
     assert asserted_events(read_as_review(nlp, text, "atorvastatin")) == {term}
