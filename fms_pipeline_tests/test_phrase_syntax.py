@@ -64,7 +64,7 @@ def test_alternatives_split_on_bars_then_expand():
 def test_named_lists_are_only_read_where_a_file_defines_them():
     named = {"@hurting": ["hurt", "ached"]}
     assert phrase_syntax.alternatives("ache | @hurting", named) == ["ache", "hurt", "ached"]
-    with pytest.raises(KeyError, match="@aching"):
+    with pytest.raises(ValueError, match="@aching is not a named list"):
         phrase_syntax.alternatives("@aching", named)
     # Elsewhere "@" is part of a word (an organisation's handle)
     assert phrase_syntax.alternatives("@CDCgov | CDC") == ["@CDCgov", "CDC"]
@@ -96,3 +96,12 @@ def test_an_undefined_name_in_the_event_phrases_names_the_line(monkeypatch):
     finally:
         monkeypatch.undo()
         pipeline.event_phrases.cache_clear()
+
+
+def test_a_mistake_in_a_vocabulary_names_its_file_and_line(monkeypatch):
+    from fms_pipeline.nlp import drug_lexicon
+
+    text = "# a comment\nnausea\tR11.0\tnausea | sick to my {stomach\n"
+    monkeypatch.setattr(drug_lexicon, "_vocab_text", lambda name: text)
+    with pytest.raises(ValueError, match=r"vocab/adverse_events.tsv line 2: unbalanced braces"):
+        list(drug_lexicon._vocabulary_rows("adverse_events.tsv"))

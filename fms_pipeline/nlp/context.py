@@ -90,7 +90,7 @@ def triggers() -> dict[str, list[Trigger]]:
         if category not in CATEGORIES or direction not in DIRECTIONS:
             raise ValueError(f"vocab/context_triggers.tsv line {number}: unknown category {category!r} or "
                              f"direction {direction!r}")
-        for phrase in alternatives(phrases):
+        for phrase in alternatives(phrases, where=f"vocab/context_triggers.tsv line {number}"):
             table.setdefault(phrase.lower(), []).append(Trigger(category, direction))
     return table
 

@@ -78,7 +78,7 @@ def _vocabulary_rows(name: str):
             raise ValueError(f"vocab/{name} line {number}: expected 'canonical<TAB>variants' or "
                              "'canonical<TAB>code<TAB>variants'")
         code = fields[1].strip() if len(fields) == 3 else ""
-        yield number, fields[0].strip(), code, alternatives(fields[-1])
+        yield number, fields[0].strip(), code, alternatives(fields[-1], where=f"vocab/{name} line {number}")
 
 
 def read_vocabulary(name: str) -> dict[str, list[str]]:

@@ -89,9 +89,9 @@ def cue_table() -> tuple[dict[str, frozenset[tuple[int, ...]]], frozenset[int], 
             raise ValueError(f"vocab/event_cues.tsv line {number}: expected one of "
                              f"{', '.join((*CUE_KINDS, 'filler', 'indication'))}, a tab and phrases")
         if kind == "indication":  # canonical names, not words to match
-            indications.update(p.lower() for p in alternatives(phrases))
+            indications.update(p.lower() for p in alternatives(phrases, where=f"vocab/event_cues.tsv line {number}"))
             continue
-        for phrase in alternatives(phrases):
+        for phrase in alternatives(phrases, where=f"vocab/event_cues.tsv line {number}"):
             words = tuple(hash_string(w) for w in phrase.lower().split())
             if words:
                 (fillers.update(words) if kind == "filler" else cues[kind].add(words))

@@ -52,16 +52,20 @@ def expand(phrase: str) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def alternatives(field: str, named: dict[str, list[str]] | None = None) -> list[str]:
+def alternatives(field: str, named: dict[str, list[str]] | None = None, where: str = "") -> list[str]:
     """The phrases of a ``a | b {c,d} | @name`` field: split on "|", each expanded; with ``named``, a ``@name``
-    is replaced by the phrases it gives that name (KeyError for a name it does not hold)."""
+    is replaced by the phrases it gives that name. A mistake raises ValueError, its message starting with ``where``
+    (the file and line: "vocab/outcome_rule_cues.tsv line 12")."""
     out: list[str] = []
     for part in field.split("|"):
         name = part.strip()
-        if named is not None and name.startswith("@"):  # elsewhere "@" is a word's ("@CDCgov")
-            if name not in named:
-                raise KeyError(f"{name} is not a named list defined before it")
-            out.extend(named[name])
-        else:
-            out.extend(expand(part))
+        try:
+            if named is not None and name.startswith("@"):  # elsewhere "@" is a word's ("@CDCgov")
+                if name not in named:
+                    raise ValueError(f"{name} is not a named list defined before it")
+                out.extend(named[name])
+            else:
+                out.extend(expand(part))
+        except ValueError as error:
+            raise ValueError(f"{where}: {error}" if where else str(error)) from None
     return out

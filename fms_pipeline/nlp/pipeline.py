@@ -153,15 +153,12 @@ def event_phrases() -> dict[str, list[str]]:
         if term.startswith("@"):
             if len(slots) != 1 or term in named:
                 raise ValueError(f"vocab/{EVENT_PHRASES} line {number}: expected '@name<TAB>phrases', each name once")
-            named[term] = alternatives(slots[0])
+            named[term] = alternatives(slots[0], where=f"vocab/{EVENT_PHRASES} line {number}")
             continue
         if term not in terms or not slots:
             raise ValueError(f"vocab/{EVENT_PHRASES} line {number}: expected a term of "
                              f"{LABEL_VOCABULARIES['SYMPTOM']} and slots, got {term!r}")
-        try:
-            choices = [alternatives(slot, named) for slot in slots]
-        except KeyError as error:
-            raise ValueError(f"vocab/{EVENT_PHRASES} line {number}: {error.args[0]}") from None
+        choices = [alternatives(slot, named, where=f"vocab/{EVENT_PHRASES} line {number}") for slot in slots]
         for words in itertools.product(*choices):
             phrase = " ".join(words)
             out.setdefault(term, []).extend(
