@@ -1238,18 +1238,3 @@ def test_failing_to_take_it_is_a_missed_dose(nlp):
 ])
 def test_statin_and_nsaid_review_wordings(nlp, text, term):
     assert asserted_events(read_as_review(nlp, text, "atorvastatin")) == {term}
-
-
-@pytest.mark.parametrize("text", [
-    # what eased once the drug was stopped is no withdrawal (a positive dechallenge; DrugLib 743, session 20)
-    "This was the only medication I was on and when I stopped using it the palpitations abated.",
-    "After I quit Lyrica the swelling finally went down.",
-])
-def test_what_eased_after_a_stop_is_no_withdrawal(nlp, text):
-    doc = read_as_review(nlp, text, "pregabalin")
-    assert not [s for s in doc.spans["outcomes"] if s.label_ == "withdrawal" and not s._.negated]
-
-
-def test_what_came_after_a_stop_is_still_withdrawal(nlp):
-    doc = read_as_review(nlp, "When I stopped taking it I had headaches for a week.", "pregabalin")
-    assert harm(doc) == {("withdrawal", "pregabalin"): {"headache"}}

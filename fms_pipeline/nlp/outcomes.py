@@ -620,12 +620,6 @@ class DrugOutcomes:
                 else:
                     labels.add("adverse_effect")
                     by_label = {"withdrawal": _terms(of_the_miss), "adverse_effect": _terms(taking)}
-            elif not any(c.label_ == "withdrawal" for c in rule_cues) and any(
-                    e.start >= missed_at and _eased(e, sentence, min(e.end + 4, sentence.end)) for e in asserted):
-                # "when I stopped using it the palpitations abated": what eased once the drug was stopped was the drug's
-                # doing (a positive dechallenge), not what stopping did (session 20, DrugLib 743).
-                labels.discard("withdrawal")
-                labels.add("adverse_effect")
         tied: dict[Span | None, list[str]] = {}
         if asserted and labels & set(HARM_LABELS):
             tied = events.events_by_drug(asserted, acting, sentence)
@@ -956,7 +950,7 @@ def _eased(event: Span, sentence: Span, until: int) -> bool:
 
 _LESS = frozenset({"less", "fewer", "lower"})
 _EASED = frozenset({"diminished", "lessened", "eased", "subsided", "improved", "disappeared", "vanished", "faded",
-                    "decreased", "lifted", "stopped", "ended", "cleared", "resolved", "ceased", "gone", "abated"})
+                    "decreased", "lifted", "stopped", "ended", "cleared", "resolved", "ceased", "gone"})
 
 
 def _a_drug_follows(sentence: Span, at: int) -> bool:
