@@ -1218,10 +1218,6 @@ def test_an_anti_medicine_beside_an_effect_keeps_the_effect(nlp):
     assert harm(doc) == {("adverse_effect", "pregabalin"): {"anxiety"}}
 
 
-def test_failing_to_take_it_is_a_missed_dose(nlp):
-    doc = read_as_review(nlp, "When failing to take my medication, brain shocks like lightning.", "paroxetine")
-    assert harm(doc) == {("withdrawal", "paroxetine"): {"brain zaps"}}
-
 
 @pytest.mark.parametrize("text, term", [
     # statin and NSAID reviews' wordings, written here (session 20)
