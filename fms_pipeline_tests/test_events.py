@@ -1234,3 +1234,27 @@ def test_an_anti_medicine_beside_an_effect_keeps_the_effect(nlp):
 ])
 def test_statin_and_nsaid_review_wordings(nlp, text, term):
     assert asserted_events(read_as_review(nlp, text, "atorvastatin")) == {term}
+
+
+@pytest.mark.parametrize("text, term", [
+    # NSAID and statin reviews' wordings, a second round of written probes (session 20)
+    ("Side effects review: My bowels were a mess.", "change in bowel habits"),
+    ("Side effects review: Passing a lot of wind.", "gas"),
+    ("Side effects review: My stools were black and tarry.", "blood in stool"),
+    ("Side effects review: My liver enzymes were through the roof.", "elevated liver enzymes"),
+    ("Side effects review: I peed all night.", "frequent urination"),
+    ("Side effects review: My gums bled when I brushed.", "easy bleeding"),
+    ("Side effects review: I caught every cold going around.", "frequent infections"),
+])
+def test_nsaid_and_statin_review_wordings_second_round(nlp, text, term):
+    assert asserted_events(read_as_review(nlp, text, "diclofenac/misoprostol")) == {term}
+
+
+@pytest.mark.parametrize("text, term", [
+    # iron and bismuth blacken stools harmlessly: only tarry or bloody stools are blood in the stool
+    ("My stools were black from the iron pills.", "blood in stool"),
+    # running to the toilet is as often to pee as diarrhea: not read as either
+    ("I was running to the bathroom all day.", "diarrhea"),
+])
+def test_black_stools_and_trips_to_the_toilet_are_no_such_event(nlp, text, term):
+    assert term not in {e.ent_id_ for e in nlp(text).ents}
