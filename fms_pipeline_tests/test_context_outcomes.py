@@ -12,6 +12,7 @@ import pytest
 from fms_pipeline.nlp import events, outcome_model
 from fms_pipeline.nlp.drug_lexicon import drug_reference
 from fms_pipeline.nlp.sentiment import polarity
+from fms_pipeline_tests.conftest import read_as_review
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -1048,8 +1049,6 @@ def test_what_the_writer_did_a_relief_or_a_comparison_is_no_ineffective(nlp, sen
     ("Side effects review: Itchy throat and hives.", "amoxicillin", "sore throat"),
 ])
 def test_other_senses_of_the_new_wordings_are_no_such_event(nlp, sentence, drug, absent):
-    from fms_pipeline_tests.conftest import read_as_review
-
     doc = read_as_review(nlp, sentence, drug) if drug else nlp(sentence)
     assert absent not in {e.ent_id_ for e in doc.ents}, sentence
 
@@ -1087,7 +1086,5 @@ def test_failing_to_take_it_with_food_or_on_time_is_no_missed_dose(nlp, sentence
     ("My pain went down my leg like an electric shock.", "gabapentin", "effective"),
 ])
 def test_other_senses_of_the_pain_review_cues(nlp, sentence, drug, label):
-    from fms_pipeline_tests.conftest import read_as_review
-
     doc = read_as_review(nlp, sentence, drug)
     assert label not in {s.label_ for s in doc.spans["outcomes"] if not s._.negated and not s._.hypothetical}, sentence

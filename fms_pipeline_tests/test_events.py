@@ -1219,35 +1219,32 @@ def test_an_anti_medicine_beside_an_effect_keeps_the_effect(nlp):
 
 
 
-@pytest.mark.parametrize("text, term", [
+ATORVASTATIN, ARTHROTEC = "atorvastatin", "diclofenac/misoprostol"
+
+
+@pytest.mark.parametrize("text, drug, term", [
     # statin and NSAID reviews' wordings, written here (session 20)
-    ("Side effects review: Increased CK levels.", "elevated ck"),
-    ("Side effects review: My CK levels were elevated.", "elevated ck"),
-    ("Side effects review: Liver function tests were abnormal.", "elevated liver enzymes"),
-    ("Side effects review: My memory got really bad.", "memory problems"),
-    ("Side effects review: My muscles felt like jelly.", "muscle weakness"),
-    ("Side effects review: Every muscle in my body hurt.", "muscle pain"),
-    ("Side effects review: I ached from head to toe.", "muscle pain"),
-    ("Side effects review: Everything tasted funny.", "taste changes"),
-    ("Side effects review: My Achilles tendon hurt.", "tendon pain"),
-    ("Side effects review: My heels hurt.", "foot pain"),
-])
-def test_statin_and_nsaid_review_wordings(nlp, text, term):
-    assert asserted_events(read_as_review(nlp, text, "atorvastatin")) == {term}
-
-
-@pytest.mark.parametrize("text, term", [
+    ("Side effects review: Increased CK levels.", ATORVASTATIN, "elevated ck"),
+    ("Side effects review: My CK levels were elevated.", ATORVASTATIN, "elevated ck"),
+    ("Side effects review: Liver function tests were abnormal.", ATORVASTATIN, "elevated liver enzymes"),
+    ("Side effects review: My memory got really bad.", ATORVASTATIN, "memory problems"),
+    ("Side effects review: My muscles felt like jelly.", ATORVASTATIN, "muscle weakness"),
+    ("Side effects review: Every muscle in my body hurt.", ATORVASTATIN, "muscle pain"),
+    ("Side effects review: I ached from head to toe.", ATORVASTATIN, "muscle pain"),
+    ("Side effects review: Everything tasted funny.", ATORVASTATIN, "taste changes"),
+    ("Side effects review: My Achilles tendon hurt.", ATORVASTATIN, "tendon pain"),
+    ("Side effects review: My heels hurt.", ATORVASTATIN, "foot pain"),
     # NSAID and statin reviews' wordings, a second round of written probes (session 20)
-    ("Side effects review: My bowels were a mess.", "change in bowel habits"),
-    ("Side effects review: Passing a lot of wind.", "gas"),
-    ("Side effects review: My stools were black and tarry.", "blood in stool"),
-    ("Side effects review: My liver enzymes were through the roof.", "elevated liver enzymes"),
-    ("Side effects review: I peed all night.", "frequent urination"),
-    ("Side effects review: My gums bled when I brushed.", "easy bleeding"),
-    ("Side effects review: I caught every cold going around.", "frequent infections"),
+    ("Side effects review: My bowels were a mess.", ARTHROTEC, "change in bowel habits"),
+    ("Side effects review: Passing a lot of wind.", ARTHROTEC, "gas"),
+    ("Side effects review: My stools were black and tarry.", ARTHROTEC, "blood in stool"),
+    ("Side effects review: My liver enzymes were through the roof.", ARTHROTEC, "elevated liver enzymes"),
+    ("Side effects review: I peed all night.", ARTHROTEC, "frequent urination"),
+    ("Side effects review: My gums bled when I brushed.", ARTHROTEC, "easy bleeding"),
+    ("Side effects review: I caught every cold going around.", ARTHROTEC, "frequent infections"),
 ])
-def test_nsaid_and_statin_review_wordings_second_round(nlp, text, term):
-    assert asserted_events(read_as_review(nlp, text, "diclofenac/misoprostol")) == {term}
+def test_statin_and_nsaid_review_wordings(nlp, text, drug, term):
+    assert asserted_events(read_as_review(nlp, text, drug)) == {term}
 
 
 @pytest.mark.parametrize("text, term", [

@@ -3,8 +3,8 @@
 "side {effects,affects} {are,were} {,so }awful" stands for the eight phrases "side effects are awful", "side
 effects are so awful", ... "side affects were so awful": each ``{a,b,c}`` group is replaced by each of its
 alternatives in turn (written as they are, spaces included, so ``{,so }`` is an optional "so "), every group of a
-phrase with every other, and runs of spaces are closed up. A group without a comma is no alternation and stays as
-written (``{n}``, the number slot of ``adverse_event_phrases.tsv``). Groups do not nest.
+phrase with every other, and runs of spaces are closed up. Groups do not nest. A group without a comma is a mistake,
+unless the reader names it a placeholder it fills in itself (``{n}``, the number slot of ``adverse_event_phrases.tsv``).
 
 The phrase files split their alternatives on "|" first and expand each with ``expand``: the rule cues
 (``outcome_rule_cues.tsv``), the context triggers, the event cues and every ``canonical<TAB>variants`` vocabulary.
@@ -20,17 +20,15 @@ import itertools
 import re
 
 _GROUP = re.compile(r"\{([^{}]*,[^{}]*)\}")
+_COMMALESS_GROUP = re.compile(r"\{[^{}]*\}")
 _SPACES = re.compile(r"\s+")
 
 
-PLACEHOLDERS = frozenset({"{n}"})  # groups without a comma that a reader fills in itself (event phrases' numbers)
-
-
-def expand(phrase: str) -> list[str]:
+def expand(phrase: str, placeholders: frozenset[str] = frozenset()) -> list[str]:
     """The phrases a phrase with brace groups stands for, in the order written (the first alternative varying
     slowest), without repeats; a phrase without a group is itself, stripped. A mistake that would leave a phrase
-    that can never match raises ValueError: braces unbalanced or nested, a group without a comma that is no
-    placeholder ("{effects}"), a choice that leaves nothing ("{ , }")."""
+    that can never match raises ValueError: braces unbalanced or nested, a group without a comma that is none of
+    ``placeholders`` ("{effects}"), a choice that leaves nothing ("{ , }")."""
     if "{" not in phrase and "}" not in phrase:
         return [phrase.strip()] if phrase.strip() else []
     depth = 0
@@ -42,8 +40,8 @@ def expand(phrase: str) -> list[str]:
         raise ValueError(f"unbalanced braces in {phrase!r}")
     pieces = _GROUP.split(phrase)  # literal, group, literal, group, ..., literal
     for literal in pieces[::2]:
-        for group in re.findall(r"\{[^{}]*\}", literal):
-            if group not in PLACEHOLDERS:
+        for group in _COMMALESS_GROUP.findall(literal):
+            if group not in placeholders:
                 raise ValueError(f"{group} in {phrase!r} has no comma and is no placeholder")
     choices = [[piece] if k % 2 == 0 else piece.split(",") for k, piece in enumerate(pieces)]
     out = [_SPACES.sub(" ", "".join(words)).strip() for words in itertools.product(*choices)]
@@ -52,10 +50,11 @@ def expand(phrase: str) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def alternatives(field: str, named: dict[str, list[str]] | None = None, where: str = "") -> list[str]:
-    """The phrases of a ``a | b {c,d} | @name`` field: split on "|", each expanded; with ``named``, a ``@name``
-    is replaced by the phrases it gives that name. A mistake raises ValueError, its message starting with ``where``
-    (the file and line: "vocab/outcome_rule_cues.tsv line 12")."""
+def alternatives(field: str, named: dict[str, list[str]] | None = None, where: str = "",
+                 placeholders: frozenset[str] = frozenset()) -> list[str]:
+    """The phrases of a ``a | b {c,d} | @name`` field: split on "|", each expanded (``placeholders``: see
+    ``expand``); with ``named``, a ``@name`` is replaced by the phrases it gives that name. A mistake raises
+    ValueError, its message starting with ``where`` (the file and line: "vocab/outcome_rule_cues.tsv line 12")."""
     out: list[str] = []
     for part in field.split("|"):
         name = part.strip()
@@ -65,7 +64,7 @@ def alternatives(field: str, named: dict[str, list[str]] | None = None, where: s
                     raise ValueError(f"{name} is not a named list defined before it")
                 out.extend(named[name])
             else:
-                out.extend(expand(part))
+                out.extend(expand(part, placeholders))
         except ValueError as error:
             raise ValueError(f"{where}: {error}" if where else str(error)) from None
     return out

@@ -56,6 +56,7 @@ LABEL_VOCABULARIES = {
     "ORG": "organizations.tsv",
 }
 EVENT_PHRASES = "adverse_event_phrases.tsv"  # SYMPTOM phrases made from slots, beside the vocabulary
+NUMBER_SLOT = "{n}"  # in an event phrase, each whole number from 1 to 100
 LABELS = labels.ENTITY_LABELS  # labels.yml
 
 # Fuzzy matching guards: only rare tokens (not English words) of some length, one edit away
@@ -158,11 +159,12 @@ def event_phrases() -> dict[str, list[str]]:
         if term not in terms or not slots:
             raise ValueError(f"vocab/{EVENT_PHRASES} line {number}: expected a term of "
                              f"{LABEL_VOCABULARIES['SYMPTOM']} and slots, got {term!r}")
-        choices = [alternatives(slot, named, where=f"vocab/{EVENT_PHRASES} line {number}") for slot in slots]
+        choices = [alternatives(slot, named, where=f"vocab/{EVENT_PHRASES} line {number}",
+                                placeholders=frozenset({NUMBER_SLOT})) for slot in slots]
         for words in itertools.product(*choices):
             phrase = " ".join(words)
             out.setdefault(term, []).extend(
-                [phrase.replace("{n}", str(n)) for n in range(1, 101)] if "{n}" in phrase else [phrase])
+                [phrase.replace(NUMBER_SLOT, str(n)) for n in range(1, 101)] if NUMBER_SLOT in phrase else [phrase])
     return {term: list(dict.fromkeys(phrases)) for term, phrases in out.items()}
 
 
